@@ -1,0 +1,111 @@
+// Package notify holds the notifier activity: pages for people and posts for
+// the incident's channel. Its first backend writes each notification to the
+// worker's structured log; Slack, email and status page backends plug in
+// behind the same Backend interface.
+package notify
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"go.temporal.io/sdk/activity"
+)
+
+// Kind says what a notification is for.
+type Kind string
+
+// Notification kinds.
+const (
+	// Page asks one person to act (acknowledge, accept a handoff, approve).
+	Page Kind = "page"
+	// Post tells the incident's channel what happened.
+	Post Kind = "post"
+	// HandoffSummary is the summary posted before a Commander's shift ends.
+	HandoffSummary Kind = "handoff"
+	// StatusUpdate is the Liaison's scheduled update at the severity's cadence.
+	StatusUpdate Kind = "status_update"
+)
+
+// Notification is one page or post. It carries roster IDs, never contact
+// secrets; backends resolve people to addresses from their own config.
+type Notification struct {
+	// Kind says what it is for.
+	Kind Kind `json:"kind"`
+	// Incident is the incident's workflow ID.
+	Incident string `json:"incident"`
+	// Severity is the incident's severity when it was sent.
+	Severity string `json:"severity"`
+	// To is the roster person paged; empty for a channel post.
+	To string `json:"to,omitempty"`
+	// Subject is a one-line summary.
+	Subject string `json:"subject"`
+	// Body is Markdown detail. Optional.
+	Body string `json:"body,omitempty"`
+}
+
+// Summary is the one-line human summary shown on the activity in the
+// Temporal UI.
+func (n Notification) Summary() string {
+	if n.To != "" {
+		return fmt.Sprintf("%s %s: %s", n.Kind, n.To, n.Subject)
+	}
+	return fmt.Sprintf("%s: %s", n.Kind, n.Subject)
+}
+
+// Result says where a notification went.
+type Result struct {
+	// Backend names the backend that delivered it.
+	Backend string `json:"backend"`
+}
+
+// Backend delivers notifications somewhere.
+type Backend interface {
+	// Name names the backend in results and logs.
+	Name() string
+	// Deliver sends one notification. An error is retried by Temporal.
+	Deliver(ctx context.Context, n Notification) error
+}
+
+// Activities is the notifier activity group.
+type Activities struct {
+	// Backend delivers the notifications. Required.
+	Backend Backend
+}
+
+// Notify delivers one notification through the configured backend.
+func (a *Activities) Notify(ctx context.Context, n Notification) (Result, error) {
+	if a.Backend == nil {
+		return Result{}, fmt.Errorf("notify: no backend configured")
+	}
+	if err := a.Backend.Deliver(ctx, n); err != nil {
+		return Result{}, fmt.Errorf("notify %s via %s: %w", n.Kind, a.Backend.Name(), err)
+	}
+	if activity.IsActivity(ctx) {
+		activity.GetLogger(ctx).Debug("notification delivered", "backend", a.Backend.Name(), "kind", n.Kind)
+	}
+	return Result{Backend: a.Backend.Name()}, nil
+}
+
+// LogBackend writes every notification to a structured log. It is the
+// default backend: nothing leaves the worker, and the log is the record.
+type LogBackend struct {
+	// Logger receives the notifications. Required.
+	Logger *slog.Logger
+}
+
+// Name returns "log".
+func (LogBackend) Name() string { return "log" }
+
+// Deliver logs the notification at INFO level.
+func (b LogBackend) Deliver(ctx context.Context, n Notification) error {
+	b.Logger.InfoContext(ctx, "notification",
+		slog.String("kind", string(n.Kind)),
+		slog.String("incident", n.Incident),
+		slog.String("severity", n.Severity),
+		slog.String("to", n.To),
+		slog.String("subject", n.Subject),
+		slog.String("body", n.Body),
+	)
+	return nil
+}

@@ -1,0 +1,497 @@
+// Package workflows holds the deterministic incident workflow: lifecycle,
+// roles, severity, timers, signals, updates, queries, search attributes and
+// continue-as-new. Everything that touches the outside world is an activity.
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/datasev/datasev/activities/notify"
+	"github.com/datasev/datasev/workflows/oncall"
+)
+
+// Severity is SEV1 (worst) to SEV5.
+type Severity string
+
+// Severities, worst first.
+const (
+	SEV1 Severity = "SEV1"
+	SEV2 Severity = "SEV2"
+	SEV3 Severity = "SEV3"
+	SEV4 Severity = "SEV4"
+	SEV5 Severity = "SEV5"
+)
+
+// Severities lists every severity, worst first.
+var Severities = []Severity{SEV1, SEV2, SEV3, SEV4, SEV5}
+
+// Valid reports whether s is one of SEV1..SEV5.
+func (s Severity) Valid() bool {
+	for _, v := range Severities {
+		if s == v {
+			return true
+		}
+	}
+	return false
+}
+
+// Rank is 1 for SEV1 up to 5 for SEV5; 0 when invalid.
+func (s Severity) Rank() int {
+	for i, v := range Severities {
+		if s == v {
+			return i + 1
+		}
+	}
+	return 0
+}
+
+// Describe returns the service degradation and user impact of a severity.
+func (s Severity) Describe() string {
+	switch s {
+	case SEV1:
+		return "Unavailable; most users affected"
+	case SEV2:
+		return "Significant problems; many users affected"
+	case SEV3:
+		return "Performance problems; some users affected"
+	case SEV4:
+		return "Performance problems; no user impact"
+	case SEV5:
+		return "Low level annoyances; no user impact"
+	}
+	return "unknown severity"
+}
+
+// ParseSeverity accepts "SEV2", "sev2" or "2".
+func ParseSeverity(v string) (Severity, error) {
+	u := strings.ToUpper(strings.TrimSpace(v))
+	if len(u) == 1 {
+		u = "SEV" + u
+	}
+	s := Severity(u)
+	if !s.Valid() {
+		return "", fmt.Errorf("severity %q: want one of SEV1, SEV2, SEV3, SEV4, SEV5", v)
+	}
+	return s, nil
+}
+
+// AckTimeout is how long the Commander has to acknowledge at this severity
+// before being re-paged; a second miss escalates to the secondary.
+func (s Severity) AckTimeout() time.Duration {
+	switch s {
+	case SEV1:
+		return 5 * time.Minute
+	case SEV2:
+		return 15 * time.Minute
+	case SEV3:
+		return 30 * time.Minute
+	case SEV4:
+		return 2 * time.Hour
+	default:
+		return 8 * time.Hour
+	}
+}
+
+// UpdateCadence is how often the Liaison's status update is due; zero means
+// no scheduled updates.
+func (s Severity) UpdateCadence() time.Duration {
+	switch s {
+	case SEV1:
+		return 30 * time.Minute
+	case SEV2:
+		return time.Hour
+	case SEV3:
+		return 4 * time.Hour
+	default:
+		return 0
+	}
+}
+
+// Role is an incident role.
+type Role string
+
+// Roles: Commander decides, Scribe documents, Liaison communicates, SMEs
+// resolve.
+const (
+	Commander Role = "commander"
+	Scribe    Role = "scribe"
+	Liaison   Role = "liaison"
+	SME       Role = "sme"
+)
+
+// ParseRole accepts a role name in any case.
+func ParseRole(v string) (Role, error) {
+	r := Role(strings.ToLower(strings.TrimSpace(v)))
+	switch r {
+	case Commander, Scribe, Liaison, SME:
+		return r, nil
+	}
+	return "", fmt.Errorf("role %q: want one of commander, scribe, liaison, sme", v)
+}
+
+// State is where an incident is in its lifecycle.
+type State string
+
+// Lifecycle: triggered → acknowledged → diagnosing → mitigating → monitoring
+// → resolved → closed.
+const (
+	Triggered    State = "triggered"
+	Acknowledged State = "acknowledged"
+	Diagnosing   State = "diagnosing"
+	Mitigating   State = "mitigating"
+	Monitoring   State = "monitoring"
+	Resolved     State = "resolved"
+	Closed       State = "closed"
+)
+
+// Open reports whether the incident still needs people.
+func (s State) Open() bool { return s != Resolved && s != Closed }
+
+// AlertStatus says whether an alert reports a problem or its recovery.
+type AlertStatus string
+
+// Alert statuses.
+const (
+	Firing    AlertStatus = "firing"
+	Recovered AlertStatus = "resolved"
+)
+
+// Alert is what a monitor (or a person) raised. It carries names, never
+// credentials.
+type Alert struct {
+	// ID identifies this delivery, so a redelivered alert is recognised.
+	// Optional; the intake fills one in.
+	ID string `json:"id,omitempty"`
+	// Source names the monitor: alertmanager, dbt_cloud, airflow, pagerduty,
+	// slack, cli, generic.
+	Source string `json:"source"`
+	// Title is a one-line description. Required.
+	Title string `json:"title"`
+	// Description is free text. Optional.
+	Description string `json:"description,omitempty"`
+	// DedupeKey identifies the problem: alerts with the same key join one
+	// incident. Required.
+	DedupeKey string `json:"dedupe_key"`
+	// Severity is the monitor's suggestion. Optional; default SEV3.
+	Severity Severity `json:"severity,omitempty"`
+	// Status is firing or resolved. Optional; default firing.
+	Status AlertStatus `json:"status,omitempty"`
+	// Service is the affected service or pipeline. Optional.
+	Service string `json:"service,omitempty"`
+	// Dataset is the affected table or dataset. Optional.
+	Dataset string `json:"dataset,omitempty"`
+	// Labels are the monitor's labels. Optional.
+	Labels map[string]string `json:"labels,omitempty"`
+	// ReceivedAt is when the intake received it.
+	ReceivedAt time.Time `json:"received_at"`
+}
+
+// Limits on alert fields, so one alert cannot bloat workflow history.
+const (
+	MaxDedupeKeyLen = 200
+	MaxTitleLen     = 300
+	MaxTextLen      = 4000
+	MaxLabels       = 64
+)
+
+// Validate checks an alert at the edge and fills defaults. Every problem is
+// reported, each naming its field.
+func (a *Alert) Validate() error {
+	var errs []error
+	a.Title = strings.TrimSpace(a.Title)
+	a.DedupeKey = strings.TrimSpace(a.DedupeKey)
+	if a.Title == "" {
+		errs = append(errs, errors.New("title: required"))
+	} else if len(a.Title) > MaxTitleLen {
+		errs = append(errs, fmt.Errorf("title: longer than %d bytes", MaxTitleLen))
+	}
+	if a.DedupeKey == "" {
+		errs = append(errs, errors.New("dedupe_key: required"))
+	} else if len(a.DedupeKey) > MaxDedupeKeyLen {
+		errs = append(errs, fmt.Errorf("dedupe_key: longer than %d bytes", MaxDedupeKeyLen))
+	} else if i := strings.IndexFunc(a.DedupeKey, func(r rune) bool { return unicode.IsControl(r) || unicode.IsSpace(r) }); i >= 0 {
+		errs = append(errs, fmt.Errorf("dedupe_key: whitespace or control character at byte %d; use letters, digits and -_.:/", i))
+	}
+	if a.Source == "" {
+		errs = append(errs, errors.New("source: required"))
+	}
+	if a.Severity == "" {
+		a.Severity = SEV3
+	} else if s, err := ParseSeverity(string(a.Severity)); err != nil {
+		errs = append(errs, err)
+	} else {
+		a.Severity = s
+	}
+	switch a.Status {
+	case "":
+		a.Status = Firing
+	case Firing, Recovered:
+	default:
+		errs = append(errs, fmt.Errorf("status: %q, want firing or resolved", a.Status))
+	}
+	if len(a.Description) > MaxTextLen {
+		errs = append(errs, fmt.Errorf("description: longer than %d bytes", MaxTextLen))
+	}
+	if len(a.Labels) > MaxLabels {
+		errs = append(errs, fmt.Errorf("labels: more than %d", MaxLabels))
+	}
+	return errors.Join(errs...)
+}
+
+// Options tune an incident's timers. Zero values take the defaults.
+type Options struct {
+	// CloseAfter is how long a resolved incident stays open to a recurrence
+	// of its alert before it closes. Default 30m.
+	CloseAfter time.Duration `json:"close_after,omitempty"`
+	// ApprovalTimeout is the default approval deadline. Default 30m.
+	ApprovalTimeout time.Duration `json:"approval_timeout,omitempty"`
+	// HistoryThreshold continues the run as new once its history has this
+	// many events, or earlier if the server suggests it. Default 10,000.
+	HistoryThreshold int `json:"history_threshold,omitempty"`
+}
+
+func (o Options) closeAfter() time.Duration {
+	if o.CloseAfter <= 0 {
+		return 30 * time.Minute
+	}
+	return o.CloseAfter
+}
+
+func (o Options) approvalTimeout() time.Duration {
+	if o.ApprovalTimeout <= 0 {
+		return 30 * time.Minute
+	}
+	return o.ApprovalTimeout
+}
+
+func (o Options) historyThreshold() int {
+	if o.HistoryThreshold <= 0 {
+		return 10_000
+	}
+	return o.HistoryThreshold
+}
+
+// IncidentInput starts (or continues) an incident workflow.
+type IncidentInput struct {
+	// Alert is the alert that opened the incident.
+	Alert Alert `json:"alert"`
+	// Runbook names the runbook chosen for the alert; empty for none.
+	Runbook string `json:"runbook,omitempty"`
+	// Roster is the on-call roster the roles are seeded from.
+	Roster oncall.Roster `json:"roster"`
+	// Options tune the timers.
+	Options Options `json:"options,omitempty"`
+	// PreviousRunID links a recurrence to the closed incident before it.
+	PreviousRunID string `json:"previous_run_id,omitempty"`
+	// Carry is the state handed over by continue-as-new; nil on a fresh start.
+	Carry *Snapshot `json:"carry,omitempty"`
+}
+
+// Roles holds who has which role.
+type Roles struct {
+	Commander string   `json:"commander"`
+	Scribe    string   `json:"scribe,omitempty"`
+	Liaison   string   `json:"liaison,omitempty"`
+	SMEs      []string `json:"smes,omitempty"`
+}
+
+// Has reports whether person holds role.
+func (r Roles) Has(person string, role Role) bool {
+	switch role {
+	case Commander:
+		return r.Commander == person
+	case Scribe:
+		return r.Scribe == person
+	case Liaison:
+		return r.Liaison == person
+	case SME:
+		for _, s := range r.SMEs {
+			if s == person {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// Any reports whether person holds any role.
+func (r Roles) Any(person string) bool {
+	return r.Has(person, Commander) || r.Has(person, Scribe) || r.Has(person, Liaison) || r.Has(person, SME)
+}
+
+// ApprovalStatus is where an approval stands.
+type ApprovalStatus string
+
+// Approval statuses.
+const (
+	ApprovalPending  ApprovalStatus = "pending"
+	ApprovalApproved ApprovalStatus = "approved"
+	ApprovalDenied   ApprovalStatus = "denied"
+)
+
+// Approval is a remediation waiting for (or past) a human decision.
+type Approval struct {
+	// ID names the approval in acts ("revert-abc123").
+	ID string `json:"id"`
+	// Action is what will run once approved.
+	Action string `json:"action"`
+	// Detail shows the approver what they are approving (a dry run's output).
+	Detail string `json:"detail,omitempty"`
+	// Approver is the role allowed to decide.
+	Approver Role `json:"approver"`
+	// RequestedBy is who asked.
+	RequestedBy string `json:"requested_by"`
+	// RequestedAt is when.
+	RequestedAt time.Time `json:"requested_at"`
+	// Deadline is when the request escalates if still pending.
+	Deadline time.Time `json:"deadline"`
+	// Escalated is true once the deadline passed and the secondary was paged.
+	Escalated bool `json:"escalated,omitempty"`
+	// Status is pending, approved or denied.
+	Status ApprovalStatus `json:"status"`
+	// DecidedBy, DecidedAt and Reason record the decision.
+	DecidedBy string    `json:"decided_by,omitempty"`
+	DecidedAt time.Time `json:"decided_at,omitzero"`
+	Reason    string    `json:"reason,omitempty"`
+}
+
+// Handoff is a shift handoff in progress.
+type Handoff struct {
+	// From is the outgoing Commander.
+	From string `json:"from"`
+	// To is the paged incoming Commander.
+	To string `json:"to"`
+	// Backup is the incoming shift's secondary, paged on escalation.
+	Backup string `json:"backup,omitempty"`
+	// ShiftEnd is when the outgoing shift ends.
+	ShiftEnd time.Time `json:"shift_end"`
+	// Deadline is when the handoff escalates if nobody accepted.
+	Deadline time.Time `json:"deadline"`
+	// Escalated is true once the deadline passed.
+	Escalated bool `json:"escalated,omitempty"`
+}
+
+// TimelineEntry is one line of the incident log: who did what, when, why.
+type TimelineEntry struct {
+	At   time.Time `json:"at"`
+	Who  string    `json:"who"`
+	Kind string    `json:"kind"`
+	What string    `json:"what"`
+	Why  string    `json:"why,omitempty"`
+}
+
+// Timeline entry kinds.
+const (
+	KindTransition = "transition"
+	KindAct        = "act"
+	KindRejected   = "rejected"
+	KindAlert      = "alert"
+	KindTimer      = "timer"
+	KindNotify     = "notify"
+	KindSystem     = "system"
+)
+
+// Snapshot is the whole incident state: what queries show and what
+// continue-as-new carries.
+type Snapshot struct {
+	ID            string                `json:"id"`
+	Title         string                `json:"title"`
+	State         State                 `json:"state"`
+	Severity      Severity              `json:"severity"`
+	Service       string                `json:"service,omitempty"`
+	Dataset       string                `json:"dataset,omitempty"`
+	Runbook       string                `json:"runbook,omitempty"`
+	Roles         Roles                 `json:"roles"`
+	Secondary     string                `json:"secondary,omitempty"`
+	ShiftName     string                `json:"shift,omitempty"`
+	ShiftEnd      time.Time             `json:"shift_end,omitzero"`
+	Handoff       *Handoff              `json:"handoff,omitempty"`
+	Approvals     []Approval            `json:"approvals,omitempty"`
+	Findings      []string              `json:"findings,omitempty"`
+	AlertCount    int                   `json:"alert_count"`
+	AlertStatus   AlertStatus           `json:"alert_status"`
+	LastAlertAt   time.Time             `json:"last_alert_at,omitzero"`
+	SeenAlertIDs  []string              `json:"seen_alert_ids,omitempty"`
+	TriggeredAt   time.Time             `json:"triggered_at"`
+	AckedAt       time.Time             `json:"acked_at,omitzero"`
+	MitigatedAt   time.Time             `json:"mitigated_at,omitzero"`
+	ResolvedAt    time.Time             `json:"resolved_at,omitzero"`
+	ClosedAt      time.Time             `json:"closed_at,omitzero"`
+	AckPages      int                   `json:"ack_pages"`
+	AckEscalated  bool                  `json:"ack_escalated,omitempty"`
+	AckDue        time.Time             `json:"ack_due,omitzero"`
+	NextUpdateAt  time.Time             `json:"next_update_at,omitzero"`
+	Timeline      []TimelineEntry       `json:"timeline"`
+	Outbox        []notify.Notification `json:"outbox,omitempty"`
+	Runs          int                   `json:"runs"`
+	PreviousRunID string                `json:"previous_run_id,omitempty"`
+	SeenActIDs    []string              `json:"seen_act_ids,omitempty"`
+}
+
+// Status is what the status query returns: the snapshot without the
+// timeline, plus derived fields.
+type Status struct {
+	ID               string      `json:"id"`
+	Title            string      `json:"title"`
+	State            State       `json:"state"`
+	Severity         Severity    `json:"severity"`
+	SeverityMeaning  string      `json:"severity_meaning"`
+	Service          string      `json:"service,omitempty"`
+	Dataset          string      `json:"dataset,omitempty"`
+	Runbook          string      `json:"runbook,omitempty"`
+	Roles            Roles       `json:"roles"`
+	Shift            string      `json:"shift,omitempty"`
+	ShiftEnd         time.Time   `json:"shift_end,omitzero"`
+	Handoff          *Handoff    `json:"handoff,omitempty"`
+	PendingApprovals []Approval  `json:"pending_approvals,omitempty"`
+	LastFindings     []string    `json:"last_findings,omitempty"`
+	AlertCount       int         `json:"alert_count"`
+	AlertStatus      AlertStatus `json:"alert_status"`
+	TriggeredAt      time.Time   `json:"triggered_at"`
+	AckedAt          time.Time   `json:"acked_at,omitzero"`
+	ResolvedAt       time.Time   `json:"resolved_at,omitzero"`
+	Age              string      `json:"age"`
+	TimelineLength   int         `json:"timeline_length"`
+	ContinuedRuns    int         `json:"continued_runs"`
+	PreviousRunID    string      `json:"previous_run_id,omitempty"`
+}
+
+// Act is one human act, sent as an Update (validated, answered at once) or a
+// Signal (what the Temporal UI sends).
+type Act struct {
+	// By is the roster ID of the person acting. Required.
+	By string `json:"by"`
+	// Via says where the act came from: cli, slack, ui. Optional.
+	Via string `json:"via,omitempty"`
+	// ID makes a repeated delivery of the same act harmless. Optional.
+	ID string `json:"id,omitempty"`
+	// Reason says why. Optional; shown in the timeline.
+	Reason string `json:"reason,omitempty"`
+	// Role and Person, for assign_role: who gets which role.
+	Role   Role   `json:"role,omitempty"`
+	Person string `json:"person,omitempty"`
+	// Severity, for set_severity.
+	Severity Severity `json:"severity,omitempty"`
+	// Note, for add_note.
+	Note string `json:"note,omitempty"`
+	// Approval names the approval, for request_approval, approve and deny.
+	Approval string `json:"approval,omitempty"`
+	// Action and Detail describe the remediation, for request_approval.
+	Action string `json:"action,omitempty"`
+	Detail string `json:"detail,omitempty"`
+}
+
+// ActResult is what an Update answers.
+type ActResult struct {
+	// Incident is the workflow ID.
+	Incident string `json:"incident"`
+	// State and Severity after the act.
+	State    State    `json:"state"`
+	Severity Severity `json:"severity"`
+	// Message says what happened, in a sentence.
+	Message string `json:"message"`
+}

@@ -1,0 +1,64 @@
+package workflows
+
+import "go.temporal.io/sdk/temporal"
+
+// TaskQueue is the task queue the datasev worker polls.
+const TaskQueue = "datasev"
+
+// IncidentWorkflowName is the registered name of the incident workflow.
+const IncidentWorkflowName = "Incident"
+
+// WorkflowIDPrefix starts every incident workflow ID; the rest is the alert's
+// dedupe key, so repeats of one alert land on one workflow.
+const WorkflowIDPrefix = "incident-"
+
+// WorkflowID returns the incident workflow ID for a dedupe key.
+func WorkflowID(dedupeKey string) string { return WorkflowIDPrefix + dedupeKey }
+
+// Signal names. Every human act is also an Update of the same name; the Signal
+// is what the Temporal UI sends, the Update is what chat and the CLI use.
+const (
+	// SignalAlert delivers a further alert (firing or resolved) with the same
+	// dedupe key. It is a signal only: alerts come from machines.
+	SignalAlert = "alert"
+)
+
+// Act names: each is registered as both an Update and a Signal.
+const (
+	ActAcknowledge     = "acknowledge"
+	ActAssignRole      = "assign_role"
+	ActSetSeverity     = "set_severity"
+	ActAddNote         = "add_note"
+	ActRequestApproval = "request_approval"
+	ActApprove         = "approve"
+	ActDeny            = "deny"
+	ActResolve         = "resolve"
+	ActAcceptHandoff   = "accept_handoff"
+)
+
+// ActNames lists every act, in the order the CLI documents them.
+var ActNames = []string{
+	ActAcknowledge, ActAssignRole, ActSetSeverity, ActAddNote, ActRequestApproval,
+	ActApprove, ActDeny, ActResolve, ActAcceptHandoff,
+}
+
+// Query names.
+const (
+	// QueryStatus returns a Status.
+	QueryStatus = "status"
+	// QueryTimeline returns a []TimelineEntry.
+	QueryTimeline = "timeline"
+)
+
+// Custom search attributes kept current on every incident. The dev stack
+// registers them; a production namespace needs them created once (see README).
+var (
+	SASeverity  = temporal.NewSearchAttributeKeyKeyword("DatasevSeverity")
+	SAStatus    = temporal.NewSearchAttributeKeyKeyword("DatasevStatus")
+	SACommander = temporal.NewSearchAttributeKeyKeyword("DatasevCommander")
+	SAService   = temporal.NewSearchAttributeKeyKeyword("DatasevService")
+	SARunbook   = temporal.NewSearchAttributeKeyKeyword("DatasevRunbook")
+)
+
+// SearchAttributeKeys lists the custom search attributes, for registration.
+var SearchAttributeKeys = []temporal.SearchAttributeKeyKeyword{SASeverity, SAStatus, SACommander, SAService, SARunbook}
