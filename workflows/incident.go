@@ -1,10 +1,574 @@
 package workflows
 
 import (
+	"fmt"
+	"slices"
+	"time"
+
+	"go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/datasev/datasev/activities/notify"
+	"github.com/datasev/datasev/workflows/oncall"
 )
 
-// Incident is the incident workflow. (Being written; signature is final.)
+// maxSeenIDs bounds the alert and act IDs remembered for idempotency.
+const maxSeenIDs = 200
+
+// Incident is the incident workflow: one run per incident, its ID derived
+// from the alert's dedupe key. It returns the final snapshot when the
+// incident closes.
 func Incident(ctx workflow.Context, in IncidentInput) (Snapshot, error) {
-	return Snapshot{}, nil
+	inc := &incident{in: in}
+	if err := inc.setup(ctx); err != nil {
+		return Snapshot{}, err
+	}
+	return inc.run(ctx)
+}
+
+// incident is the workflow's state and its handlers.
+type incident struct {
+	in     IncidentInput
+	s      Snapshot
+	logger log.Logger
+
+	kick       workflow.Channel // wakes the main loop after an update changed state
+	signals    map[string]workflow.ReceiveChannel
+	alerts     workflow.ReceiveChannel
+	sending    bool // the notifier coroutine has an activity in flight
+	delivering bool // the notifier coroutine is running
+
+	published struct {
+		attrs   [5]string
+		details string
+	}
+}
+
+// setup restores or initialises state and registers every handler.
+func (inc *incident) setup(ctx workflow.Context) error {
+	inc.logger = workflow.GetLogger(ctx)
+	inc.kick = workflow.NewBufferedChannel(ctx, 1)
+	if inc.in.Carry != nil {
+		inc.s = *inc.in.Carry
+		inc.in.Carry = nil
+		inc.s.Runs++
+	} else if err := inc.open(ctx); err != nil {
+		return err
+	}
+
+	if err := workflow.SetQueryHandler(ctx, QueryStatus, func() (Status, error) {
+		return inc.status(workflow.Now(ctx)), nil
+	}); err != nil {
+		return fmt.Errorf("register status query: %w", err)
+	}
+	if err := workflow.SetQueryHandler(ctx, QueryTimeline, func() ([]TimelineEntry, error) {
+		return inc.s.Timeline, nil
+	}); err != nil {
+		return fmt.Errorf("register timeline query: %w", err)
+	}
+	inc.signals = make(map[string]workflow.ReceiveChannel, len(ActNames))
+	for _, name := range ActNames {
+		name := name
+		inc.signals[name] = workflow.GetSignalChannel(ctx, name)
+		err := workflow.SetUpdateHandlerWithOptions(ctx, name,
+			func(ctx workflow.Context, act Act) (ActResult, error) {
+				msg := inc.apply(ctx, name, act)
+				inc.kick.SendAsync(struct{}{})
+				return inc.result(msg), nil
+			},
+			workflow.UpdateHandlerOptions{
+				Validator: func(ctx workflow.Context, act Act) error {
+					return inc.validate(name, act)
+				},
+				Description: "datasev act " + name,
+			})
+		if err != nil {
+			return fmt.Errorf("register update %s: %w", name, err)
+		}
+	}
+	inc.alerts = workflow.GetSignalChannel(ctx, SignalAlert)
+	return nil
+}
+
+// open initialises a fresh incident from its first alert and the roster.
+func (inc *incident) open(ctx workflow.Context) error {
+	a := inc.in.Alert
+	now := workflow.Now(ctx)
+	info := workflow.GetInfo(ctx)
+	duty, err := inc.onDuty(ctx, now)
+	if err != nil {
+		return temporal.NewNonRetryableApplicationError("cannot seed roles from the roster: "+err.Error(), "RosterInvalid", err)
+	}
+	sev := a.Severity
+	if !sev.Valid() {
+		sev = SEV3
+	}
+	inc.s = Snapshot{
+		ID:            info.WorkflowExecution.ID,
+		Title:         a.Title,
+		State:         Triggered,
+		Severity:      sev,
+		Service:       a.Service,
+		Dataset:       a.Dataset,
+		Runbook:       inc.in.Runbook,
+		Roles:         Roles{Commander: duty.Shift.Commander, Scribe: duty.Shift.Scribe, Liaison: duty.Shift.Liaison, SMEs: slices.Clone(duty.Shift.SMEs)},
+		Secondary:     duty.Shift.Secondary,
+		ShiftName:     duty.Shift.Name,
+		ShiftEnd:      duty.End,
+		AlertCount:    1,
+		AlertStatus:   Firing,
+		LastAlertAt:   now,
+		TriggeredAt:   now,
+		AckDue:        now.Add(sev.AckTimeout()),
+		PreviousRunID: inc.in.PreviousRunID,
+	}
+	if a.ID != "" {
+		inc.s.SeenAlertIDs = []string{a.ID}
+	}
+	inc.record(now, a.Source, KindAlert, fmt.Sprintf("incident opened: %s (%s, suggested %s)", a.Title, a.Source, sev), a.Description)
+	if inc.in.PreviousRunID != "" {
+		inc.record(now, "datasev", KindSystem, "recurrence of a closed incident (previous run "+inc.in.PreviousRunID+")", "")
+	}
+	inc.record(now, "datasev", KindSystem, fmt.Sprintf("roles from the %s shift of %s: %s", duty.Shift.Name, inc.in.Roster.Team, inc.s.Roles.describe()), "")
+	if inc.in.Runbook != "" {
+		inc.record(now, "datasev", KindSystem, "runbook "+inc.in.Runbook+" chosen for the alert", "")
+	}
+	inc.page(inc.s.Roles.Commander, "acknowledge: "+a.Title, fmt.Sprintf("You are Commander. Acknowledge within %s.", sev.AckTimeout()))
+	inc.post("incident opened: "+a.Title, inc.details())
+	return nil
+}
+
+// onDuty resolves the shift covering at. Time zone rules come from the
+// worker's tz database, so the answer is recorded as a side effect: a worker
+// with newer zone data replays the same decision.
+func (inc *incident) onDuty(ctx workflow.Context, at time.Time) (oncall.OnDuty, error) {
+	type result struct {
+		Duty oncall.OnDuty
+		Err  string
+	}
+	roster := inc.in.Roster
+	var r result
+	err := workflow.SideEffect(ctx, func(workflow.Context) any {
+		loc, err := time.LoadLocation(roster.TimeZone)
+		if err != nil {
+			return result{Err: fmt.Sprintf("time zone %q: %v", roster.TimeZone, err)}
+		}
+		d, err := roster.At(at, loc)
+		if err != nil {
+			return result{Err: err.Error()}
+		}
+		return result{Duty: d}
+	}).Get(&r)
+	if err != nil {
+		return oncall.OnDuty{}, err
+	}
+	if r.Err != "" {
+		return oncall.OnDuty{}, fmt.Errorf("%s", r.Err)
+	}
+	return r.Duty, nil
+}
+
+// run is the main loop: it waits for a signal, an update or the next
+// deadline, applies it, and publishes the new state.
+func (inc *incident) run(ctx workflow.Context) (Snapshot, error) {
+	if !inc.delivering {
+		inc.delivering = true
+		workflow.Go(ctx, inc.deliver)
+	}
+
+	var (
+		timer       workflow.Future
+		timerAt     time.Time
+		cancelTimer workflow.CancelFunc
+	)
+	for inc.s.State != Closed {
+		inc.publish(ctx)
+		if inc.shouldContinueAsNew(ctx) {
+			if cancelTimer != nil {
+				cancelTimer()
+			}
+			return Snapshot{}, inc.continueAsNew(ctx)
+		}
+
+		now := workflow.Now(ctx)
+		next, what := inc.nextDeadline()
+		if !next.IsZero() && !next.After(now) {
+			inc.fireDue(ctx, now)
+			continue
+		}
+		if !next.Equal(timerAt) {
+			if cancelTimer != nil {
+				cancelTimer()
+			}
+			timer, timerAt, cancelTimer = nil, time.Time{}, nil
+			if !next.IsZero() {
+				tctx, cancel := workflow.WithCancel(ctx)
+				timer = workflow.NewTimerWithOptions(tctx, next.Sub(now), workflow.TimerOptions{Summary: what})
+				timerAt, cancelTimer = next, cancel
+			}
+		}
+
+		sel := workflow.NewSelector(ctx)
+		for _, name := range ActNames {
+			name := name
+			sel.AddReceive(inc.signals[name], func(c workflow.ReceiveChannel, _ bool) {
+				var act Act
+				c.Receive(ctx, &act)
+				inc.signal(ctx, name, act)
+			})
+		}
+		sel.AddReceive(inc.alerts, func(c workflow.ReceiveChannel, _ bool) {
+			var a Alert
+			c.Receive(ctx, &a)
+			inc.alert(ctx, a)
+		})
+		sel.AddReceive(inc.kick, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil) })
+		if timer != nil {
+			sel.AddFuture(timer, func(workflow.Future) {
+				timer, timerAt, cancelTimer = nil, time.Time{}, nil
+			})
+		}
+		sel.Select(ctx)
+		inc.fireDue(ctx, workflow.Now(ctx))
+	}
+
+	// Closed: let running handlers finish and the last notifications go out,
+	// then apply anything still buffered. A firing alert among it reopens
+	// the incident rather than being dropped.
+	_ = workflow.Await(ctx, func() bool {
+		return workflow.AllHandlersFinished(ctx) && len(inc.s.Outbox) == 0 && !inc.sending
+	})
+	inc.drain(ctx)
+	if inc.s.State != Closed {
+		return inc.run(ctx)
+	}
+	inc.publish(ctx)
+	return inc.s, nil
+}
+
+// shouldContinueAsNew is true when the server suggests it or the history
+// passed the configured threshold.
+func (inc *incident) shouldContinueAsNew(ctx workflow.Context) bool {
+	info := workflow.GetInfo(ctx)
+	return info.GetContinueAsNewSuggested() || info.GetCurrentHistoryLength() >= inc.in.Options.historyThreshold()
+}
+
+// continueAsNew hands the whole state to a fresh run once handlers are done
+// and buffered signals are applied, so no act or alert is lost.
+func (inc *incident) continueAsNew(ctx workflow.Context) error {
+	_, _ = workflow.AwaitWithTimeout(ctx, time.Minute, func() bool {
+		return workflow.AllHandlersFinished(ctx) && !inc.sending
+	})
+	inc.drain(ctx)
+	info := workflow.GetInfo(ctx)
+	inc.record(workflow.Now(ctx), "datasev", KindSystem,
+		fmt.Sprintf("continued as new after %d history events", info.GetCurrentHistoryLength()), "")
+	carry := inc.s
+	next := inc.in
+	next.Carry = &carry
+	return workflow.NewContinueAsNewError(ctx, IncidentWorkflowName, next)
+}
+
+// drain applies every buffered signal without blocking.
+func (inc *incident) drain(ctx workflow.Context) {
+	for {
+		progressed := false
+		for _, name := range ActNames {
+			var act Act
+			for inc.signals[name].ReceiveAsync(&act) {
+				inc.signal(ctx, name, act)
+				act = Act{}
+				progressed = true
+			}
+		}
+		var a Alert
+		for inc.alerts.ReceiveAsync(&a) {
+			inc.alert(ctx, a)
+			a = Alert{}
+			progressed = true
+		}
+		if !progressed {
+			return
+		}
+	}
+}
+
+// deliver sends queued notifications one at a time, in order, through the
+// notifier activity. It runs for the life of the run.
+func (inc *incident) deliver(ctx workflow.Context) {
+	var notifier *notify.Activities
+	for {
+		if err := workflow.Await(ctx, func() bool { return len(inc.s.Outbox) > 0 }); err != nil {
+			return
+		}
+		n := inc.s.Outbox[0]
+		inc.sending = true
+		actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+			StartToCloseTimeout:    30 * time.Second,
+			ScheduleToCloseTimeout: 10 * time.Minute,
+			RetryPolicy:            &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: time.Minute},
+			Summary:                n.Summary(),
+		})
+		err := workflow.ExecuteActivity(actx, notifier.Notify, n).Get(ctx, nil)
+		inc.s.Outbox = inc.s.Outbox[1:]
+		inc.sending = false
+		if err != nil {
+			inc.record(workflow.Now(ctx), "datasev", KindNotify, "notification failed: "+n.Summary(), err.Error())
+			inc.kick.SendAsync(struct{}{})
+		}
+	}
+}
+
+// signal validates and applies an act that arrived as a Signal. A rejected
+// signal is recorded in the timeline and changes nothing else.
+func (inc *incident) signal(ctx workflow.Context, name string, act Act) {
+	if err := inc.validate(name, act); err != nil {
+		who := act.By
+		if who == "" {
+			who = "unknown"
+		}
+		inc.record(workflow.Now(ctx), who, KindRejected, fmt.Sprintf("%s (signal%s) rejected", name, via(act)), err.Error())
+		return
+	}
+	inc.apply(ctx, name, act)
+}
+
+func via(act Act) string {
+	if act.Via == "" {
+		return ""
+	}
+	return " via " + act.Via
+}
+
+// alert joins a further alert with the same dedupe key.
+func (inc *incident) alert(ctx workflow.Context, a Alert) {
+	if a.ID != "" {
+		if slices.Contains(inc.s.SeenAlertIDs, a.ID) {
+			return // redelivery of an alert already counted
+		}
+		inc.s.SeenAlertIDs = remember(inc.s.SeenAlertIDs, a.ID)
+	}
+	now := workflow.Now(ctx)
+	if a.Status == "" {
+		a.Status = Firing
+	}
+	if inc.s.State == Closed {
+		if a.Status == Recovered {
+			return
+		}
+		// Arrived while the run was closing: reopen rather than lose it.
+		inc.s.AlertCount++
+		inc.s.LastAlertAt = now
+		inc.s.AlertStatus = Firing
+		inc.s.ClosedAt, inc.s.ResolvedAt = time.Time{}, time.Time{}
+		inc.record(now, a.Source, KindAlert, "alert firing again: "+a.Title, "")
+		inc.transition(now, Diagnosing, a.Source, "reopened: the alert fired as the incident was closing")
+		inc.page(inc.s.Roles.Commander, "reopened: "+inc.s.Title, "The alert fired again as the incident closed.")
+		return
+	}
+	switch a.Status {
+	case Recovered:
+		if inc.s.AlertStatus == Recovered {
+			return
+		}
+		inc.s.AlertStatus = Recovered
+		inc.record(now, a.Source, KindAlert, "alert resolved at the source: "+a.Title, "")
+		switch inc.s.State {
+		case Acknowledged, Diagnosing, Mitigating:
+			inc.transition(now, Monitoring, a.Source, "the source reports recovery; watching before resolving")
+		}
+	default:
+		inc.s.AlertCount++
+		inc.s.LastAlertAt = now
+		if inc.s.AlertStatus != Recovered {
+			return // a repeat: counted, not duplicated in the timeline
+		}
+		inc.s.AlertStatus = Firing
+		inc.record(now, a.Source, KindAlert, "alert firing again: "+a.Title, "")
+		switch inc.s.State {
+		case Monitoring:
+			inc.transition(now, Diagnosing, a.Source, "the alert fired again while monitoring")
+		case Resolved:
+			inc.s.ResolvedAt = time.Time{}
+			inc.transition(now, Diagnosing, a.Source, "reopened: the alert fired again before the incident closed")
+			inc.page(inc.s.Roles.Commander, "reopened: "+inc.s.Title, "The alert fired again after resolution.")
+		}
+	}
+}
+
+// nextDeadline returns the earliest pending deadline and what it is for.
+func (inc *incident) nextDeadline() (time.Time, string) {
+	var at time.Time
+	var what string
+	consider := func(t time.Time, w string) {
+		if t.IsZero() {
+			return
+		}
+		if at.IsZero() || t.Before(at) {
+			at, what = t, w
+		}
+	}
+	s := &inc.s
+	if s.State == Triggered {
+		consider(s.AckDue, fmt.Sprintf("acknowledgement deadline (%s)", s.Severity))
+	}
+	if s.State.Open() {
+		if s.Handoff == nil {
+			if !s.ShiftEnd.IsZero() {
+				consider(s.ShiftEnd.Add(-inc.in.Roster.Lead()), "shift handoff: "+s.ShiftName+" shift ends")
+			}
+		} else if !s.Handoff.Escalated {
+			consider(s.Handoff.Deadline, "handoff acceptance deadline")
+		}
+		for _, ap := range s.Approvals {
+			if ap.Status == ApprovalPending && !ap.Escalated {
+				consider(ap.Deadline, "approval deadline: "+ap.ID)
+			}
+		}
+		consider(s.NextUpdateAt, fmt.Sprintf("status update (%s cadence)", s.Severity))
+	}
+	if s.State == Resolved {
+		consider(s.ResolvedAt.Add(inc.in.Options.closeAfter()), "close after resolution")
+	}
+	return at, what
+}
+
+// fireDue handles every deadline that has passed, in a fixed order.
+func (inc *incident) fireDue(ctx workflow.Context, now time.Time) {
+	s := &inc.s
+	if s.State == Triggered && !s.AckDue.IsZero() && !now.Before(s.AckDue) {
+		s.AckPages++
+		switch {
+		case s.AckPages == 1 || s.Secondary == "":
+			inc.record(now, "datasev", KindTimer, fmt.Sprintf("not acknowledged within %s: re-paging %s", s.Severity.AckTimeout(), s.Roles.Commander), "")
+			inc.page(s.Roles.Commander, "still unacknowledged: "+s.Title, "Second page. Acknowledge now or the secondary is paged.")
+		default:
+			if !s.AckEscalated {
+				s.AckEscalated = true
+				inc.record(now, "datasev", KindTimer, fmt.Sprintf("still not acknowledged: escalating to the secondary %s", s.Secondary), "")
+			} else {
+				inc.record(now, "datasev", KindTimer, fmt.Sprintf("still not acknowledged: paging %s and %s again", s.Roles.Commander, s.Secondary), "")
+			}
+			inc.page(s.Secondary, "escalated, unacknowledged: "+s.Title, fmt.Sprintf("%s has not acknowledged. Acknowledge to take command.", s.Roles.Commander))
+			inc.page(s.Roles.Commander, "still unacknowledged: "+s.Title, "Escalated to "+s.Secondary+".")
+		}
+		s.AckDue = now.Add(s.Severity.AckTimeout())
+	}
+	if s.State.Open() && s.Handoff == nil && !s.ShiftEnd.IsZero() && !now.Before(s.ShiftEnd.Add(-inc.in.Roster.Lead())) {
+		inc.startHandoff(ctx, now)
+	}
+	if s.State.Open() && s.Handoff != nil && !s.Handoff.Escalated && !now.Before(s.Handoff.Deadline) {
+		h := s.Handoff
+		h.Escalated = true
+		inc.record(now, "datasev", KindTimer, fmt.Sprintf("handoff to %s not accepted by %s: escalating; %s stays Commander", h.To, h.Deadline.Format(time.RFC3339), s.Roles.Commander), "")
+		if h.Backup != "" {
+			inc.page(h.Backup, "handoff not accepted: "+s.Title, fmt.Sprintf("%s did not accept the handoff from %s. Accept it to take command.", h.To, h.From))
+		}
+		inc.page(h.To, "handoff still waiting: "+s.Title, "Accept the handoff to take command.")
+	}
+	if s.State.Open() {
+		for i := range s.Approvals {
+			ap := &s.Approvals[i]
+			if ap.Status == ApprovalPending && !ap.Escalated && !now.Before(ap.Deadline) {
+				ap.Escalated = true
+				inc.record(now, "datasev", KindTimer, fmt.Sprintf("approval %s undecided past its deadline: escalating", ap.ID), "")
+				if s.Secondary != "" {
+					inc.page(s.Secondary, "approval waiting: "+ap.ID, fmt.Sprintf("%s has not decided on %q. It still needs the Commander.", s.Roles.Commander, ap.Action))
+				}
+				inc.page(s.Roles.Commander, "approval overdue: "+ap.ID, ap.Action)
+			}
+		}
+		if !s.NextUpdateAt.IsZero() && !now.Before(s.NextUpdateAt) && s.Severity.UpdateCadence() == 0 {
+			s.NextUpdateAt = time.Time{}
+		}
+		if !s.NextUpdateAt.IsZero() && !now.Before(s.NextUpdateAt) {
+			inc.postKind(notify.StatusUpdate, fmt.Sprintf("status update: %s %s", s.Severity, s.State), inc.details())
+			inc.record(now, "datasev", KindTimer, "status update posted ("+s.Severity.UpdateCadence().String()+" cadence)", "")
+			s.NextUpdateAt = now.Add(s.Severity.UpdateCadence())
+		}
+	}
+	if s.State == Resolved && !now.Before(s.ResolvedAt.Add(inc.in.Options.closeAfter())) {
+		s.ClosedAt = now
+		inc.transition(now, Closed, "datasev", fmt.Sprintf("no recurrence within %s of resolution", inc.in.Options.closeAfter()))
+		inc.post("incident closed: "+s.Title, inc.details())
+	}
+}
+
+// startHandoff posts the handoff summary and pages the next Commander, or
+// rolls the shift over when the same person commands the next shift.
+func (inc *incident) startHandoff(ctx workflow.Context, now time.Time) {
+	s := &inc.s
+	next, err := inc.onDuty(ctx, s.ShiftEnd)
+	if err != nil {
+		inc.record(now, "datasev", KindSystem, "cannot work out the next shift", err.Error())
+		s.ShiftEnd = time.Time{}
+		return
+	}
+	if next.Shift.Commander == s.Roles.Commander {
+		inc.record(now, "datasev", KindSystem, fmt.Sprintf("%s shift ends; %s commands the %s shift too, no handoff needed", s.ShiftName, s.Roles.Commander, next.Shift.Name), "")
+		s.ShiftName, s.ShiftEnd, s.Secondary = next.Shift.Name, next.End, next.Shift.Secondary
+		return
+	}
+	s.Handoff = &Handoff{
+		From:          s.Roles.Commander,
+		To:            next.Shift.Commander,
+		Backup:        next.Shift.Secondary,
+		ShiftEnd:      s.ShiftEnd,
+		Deadline:      s.ShiftEnd.Add(inc.in.Roster.Grace()),
+		NextShift:     next.Shift.Name,
+		NextShiftEnd:  next.End,
+		NextSecondary: next.Shift.Secondary,
+	}
+	inc.record(now, "datasev", KindTimer, fmt.Sprintf("%s shift ends at %s: handoff summary posted, paging %s", s.ShiftName, s.ShiftEnd.Format("15:04 MST"), next.Shift.Commander), "")
+	inc.postKind(notify.HandoffSummary, fmt.Sprintf("handoff: %s → %s", s.Roles.Commander, next.Shift.Commander), inc.details())
+	inc.page(next.Shift.Commander, "handoff: take command of "+s.Title, fmt.Sprintf("The %s shift ends at %s. Accept the handoff by %s.", s.ShiftName, s.ShiftEnd.Format(time.RFC3339), s.Handoff.Deadline.Format(time.RFC3339)))
+}
+
+// transition moves the lifecycle and records why.
+func (inc *incident) transition(now time.Time, to State, who, why string) {
+	from := inc.s.State
+	if from == to {
+		return
+	}
+	inc.s.State = to
+	inc.record(now, who, KindTransition, fmt.Sprintf("%s → %s", from, to), why)
+}
+
+// record appends a timeline entry.
+func (inc *incident) record(at time.Time, who, kind, what, why string) {
+	inc.s.Timeline = append(inc.s.Timeline, TimelineEntry{At: at, Who: who, Kind: kind, What: what, Why: why})
+}
+
+// page queues a page for one person.
+func (inc *incident) page(to, subject, body string) {
+	if to == "" {
+		return
+	}
+	inc.s.Outbox = append(inc.s.Outbox, notify.Notification{
+		Kind: notify.Page, Incident: inc.s.ID, Severity: string(inc.s.Severity), To: to, Subject: subject, Body: body,
+	})
+}
+
+// post queues a post to the incident's channel.
+func (inc *incident) post(subject, body string) { inc.postKind(notify.Post, subject, body) }
+
+func (inc *incident) postKind(kind notify.Kind, subject, body string) {
+	inc.s.Outbox = append(inc.s.Outbox, notify.Notification{
+		Kind: kind, Incident: inc.s.ID, Severity: string(inc.s.Severity), Subject: subject, Body: body,
+	})
+}
+
+// remember appends id to a bounded list of recent IDs.
+func remember(ids []string, id string) []string {
+	ids = append(ids, id)
+	if len(ids) > maxSeenIDs {
+		ids = slices.Clone(ids[len(ids)-maxSeenIDs:])
+	}
+	return ids
+}
+
+// result answers an Update.
+func (inc *incident) result(msg string) ActResult {
+	return ActResult{Incident: inc.s.ID, State: inc.s.State, Severity: inc.s.Severity, Message: msg}
 }

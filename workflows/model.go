@@ -373,6 +373,11 @@ type Handoff struct {
 	Deadline time.Time `json:"deadline"`
 	// Escalated is true once the deadline passed.
 	Escalated bool `json:"escalated,omitempty"`
+	// NextShift, NextShiftEnd and NextSecondary describe the incoming shift,
+	// which takes over once the handoff is accepted.
+	NextShift     string    `json:"next_shift"`
+	NextShiftEnd  time.Time `json:"next_shift_end"`
+	NextSecondary string    `json:"next_secondary,omitempty"`
 }
 
 // TimelineEntry is one line of the incident log: who did what, when, why.

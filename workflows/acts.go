@@ -1,0 +1,425 @@
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+)
+
+// ErrUnknownAct is returned for an act name the workflow does not know.
+var ErrUnknownAct = errors.New("unknown act")
+
+// maxFindings bounds the findings the status query shows.
+const maxFindings = 5
+
+// validate is the one validation function for every human act, shared by
+// the Update validators and the Signal path. It reads state and never
+// changes it. Its errors are sentences a person can act on.
+func (inc *incident) validate(name string, act Act) error {
+	s := &inc.s
+	if act.By == "" {
+		return errors.New("who is acting? set by to your roster ID")
+	}
+	if _, ok := inc.in.Roster.Person(act.By); !ok {
+		return fmt.Errorf("%q is not on the %s roster", act.By, inc.in.Roster.Team)
+	}
+	if act.ID != "" && slices.Contains(s.SeenActIDs, act.ID) {
+		return nil // a redelivery: answered again, applied once
+	}
+	if s.State == Closed {
+		return fmt.Errorf("incident %s is closed; acts are refused", s.ID)
+	}
+	if s.State == Resolved && name != ActAddNote {
+		return fmt.Errorf("incident %s is resolved; only notes are taken until it closes", s.ID)
+	}
+	commanderOnly := func(what string) error {
+		if s.Roles.Commander != act.By {
+			return fmt.Errorf("only the Commander (%s) can %s", s.Roles.Commander, what)
+		}
+		return nil
+	}
+	switch name {
+	case ActAcknowledge:
+		if s.State != Triggered {
+			return fmt.Errorf("already acknowledged at %s", s.AckedAt.Format(time.RFC3339))
+		}
+		if act.By != s.Roles.Commander && act.By != s.Secondary {
+			return fmt.Errorf("only the paged Commander (%s) or the secondary (%s) can acknowledge", s.Roles.Commander, orNone(s.Secondary))
+		}
+	case ActAssignRole:
+		if err := commanderOnly("assign roles"); err != nil {
+			return err
+		}
+		role, err := ParseRole(string(act.Role))
+		if err != nil {
+			return err
+		}
+		if act.Person == "" {
+			return errors.New("person: who gets the role? set person to a roster ID")
+		}
+		if _, ok := inc.in.Roster.Person(act.Person); !ok {
+			return fmt.Errorf("person %q is not on the %s roster", act.Person, inc.in.Roster.Team)
+		}
+		if s.Roles.Has(act.Person, role) {
+			return fmt.Errorf("%s is already %s", act.Person, role)
+		}
+	case ActSetSeverity:
+		if err := commanderOnly("change severity"); err != nil {
+			return err
+		}
+		sev, err := ParseSeverity(string(act.Severity))
+		if err != nil {
+			return err
+		}
+		if sev == s.Severity {
+			return fmt.Errorf("severity is already %s", sev)
+		}
+	case ActAddNote:
+		if strings.TrimSpace(act.Note) == "" {
+			return errors.New("note: empty; say what you found or did")
+		}
+		if len(act.Note) > MaxTextLen {
+			return fmt.Errorf("note: longer than %d bytes", MaxTextLen)
+		}
+	case ActRequestApproval:
+		if !s.Roles.Has(act.By, SME) {
+			return fmt.Errorf("only a Subject Matter Expert can request an approval; %s is not an SME on this incident", act.By)
+		}
+		if act.Approval == "" {
+			return errors.New("approval: name it, e.g. revert-abc123")
+		}
+		if act.Action == "" {
+			return errors.New("action: say what will run once approved")
+		}
+		if len(act.Detail) > MaxTextLen {
+			return fmt.Errorf("detail: longer than %d bytes", MaxTextLen)
+		}
+		if inc.approval(act.Approval) != nil {
+			return fmt.Errorf("an approval named %q already exists", act.Approval)
+		}
+	case ActApprove, ActDeny:
+		ap := inc.approval(act.Approval)
+		if ap == nil {
+			return fmt.Errorf("no pending approval named %q%s", act.Approval, inc.pendingList())
+		}
+		if ap.Status != ApprovalPending {
+			return fmt.Errorf("approval %q was already %s by %s", ap.ID, ap.Status, ap.DecidedBy)
+		}
+		if !s.Roles.Has(act.By, ap.Approver) {
+			holder := s.Roles.Commander
+			if ap.Approver != Commander {
+				holder = "the " + string(ap.Approver)
+			}
+			return fmt.Errorf("only the %s (%s) can %s %q", roleTitle(ap.Approver), holder, name, ap.ID)
+		}
+	case ActResolve:
+		if err := commanderOnly("resolve"); err != nil {
+			return err
+		}
+	case ActAcceptHandoff:
+		h := s.Handoff
+		if h == nil {
+			return errors.New("no handoff is pending")
+		}
+		if act.By != h.To && act.By != h.Backup {
+			return fmt.Errorf("only the incoming Commander (%s) or their secondary (%s) can accept this handoff", h.To, orNone(h.Backup))
+		}
+	default:
+		return fmt.Errorf("%w %q", ErrUnknownAct, name)
+	}
+	return nil
+}
+
+// apply performs a validated act and returns what happened, in a sentence.
+func (inc *incident) apply(ctx workflow.Context, name string, act Act) string {
+	s := &inc.s
+	if act.ID != "" {
+		if slices.Contains(s.SeenActIDs, act.ID) {
+			return "already applied (act " + act.ID + ")"
+		}
+		s.SeenActIDs = remember(s.SeenActIDs, act.ID)
+	}
+	now := workflow.Now(ctx)
+	note := func(what string) {
+		inc.record(now, act.By, KindAct, what+via(act), act.Reason)
+	}
+	switch name {
+	case ActAcknowledge:
+		s.AckedAt = now
+		s.AckDue = time.Time{}
+		if act.By != s.Roles.Commander {
+			prev := s.Roles.Commander
+			s.Roles.Commander = act.By
+			note(fmt.Sprintf("acknowledged and took command from %s", prev))
+		} else {
+			note("acknowledged")
+		}
+		inc.transition(now, Acknowledged, act.By, "")
+		why := "responders diagnose by hand (no runbook)"
+		if s.Runbook != "" {
+			why = "runbook " + s.Runbook + " diagnoses"
+		}
+		inc.transition(now, Diagnosing, "datasev", why)
+		if c := s.Severity.UpdateCadence(); c > 0 {
+			s.NextUpdateAt = now.Add(c)
+		}
+		inc.post(fmt.Sprintf("%s acknowledged: %s", act.By, s.Title), "")
+		return fmt.Sprintf("acknowledged by %s; %s is Commander", act.By, s.Roles.Commander)
+	case ActAssignRole:
+		role, _ := ParseRole(string(act.Role))
+		var prev string
+		switch role {
+		case Commander:
+			prev, s.Roles.Commander = s.Roles.Commander, act.Person
+		case Scribe:
+			prev, s.Roles.Scribe = s.Roles.Scribe, act.Person
+		case Liaison:
+			prev, s.Roles.Liaison = s.Roles.Liaison, act.Person
+		case SME:
+			s.Roles.SMEs = append(s.Roles.SMEs, act.Person)
+		}
+		what := fmt.Sprintf("assigned %s as %s", act.Person, roleTitle(role))
+		if prev != "" {
+			what += " (was " + prev + ")"
+		}
+		note(what)
+		inc.page(act.Person, fmt.Sprintf("you are %s: %s", roleTitle(role), s.Title), "Assigned by "+act.By+".")
+		return what
+	case ActSetSeverity:
+		sev, _ := ParseSeverity(string(act.Severity))
+		prev := s.Severity
+		s.Severity = sev
+		verb := "de-escalated"
+		if sev.Rank() < prev.Rank() {
+			verb = "escalated"
+		}
+		what := fmt.Sprintf("%s %s → %s (%s)", verb, prev, sev, sev.Describe())
+		note(what)
+		if s.State == Triggered {
+			if due := now.Add(sev.AckTimeout()); due.Before(s.AckDue) {
+				s.AckDue = due
+			}
+		}
+		if c := sev.UpdateCadence(); c == 0 || s.State == Triggered {
+			s.NextUpdateAt = time.Time{}
+		} else if due := now.Add(c); s.NextUpdateAt.IsZero() || due.Before(s.NextUpdateAt) {
+			s.NextUpdateAt = due
+		}
+		inc.post(fmt.Sprintf("severity %s: %s", verb, what), act.Reason)
+		return what
+	case ActAddNote:
+		kind := "note"
+		if s.Roles.Has(act.By, SME) {
+			kind = "finding"
+			s.Findings = append(s.Findings, act.By+": "+act.Note)
+			if len(s.Findings) > maxFindings {
+				s.Findings = slices.Clone(s.Findings[len(s.Findings)-maxFindings:])
+			}
+		}
+		inc.record(now, act.By, KindAct, kind+via(act)+": "+act.Note, act.Reason)
+		return kind + " added"
+	case ActRequestApproval:
+		ap := Approval{
+			ID: act.Approval, Action: act.Action, Detail: act.Detail, Approver: Commander,
+			RequestedBy: act.By, RequestedAt: now, Deadline: now.Add(inc.in.Options.approvalTimeout()),
+			Status: ApprovalPending,
+		}
+		s.Approvals = append(s.Approvals, ap)
+		note(fmt.Sprintf("requested approval %s: %s", ap.ID, ap.Action))
+		inc.page(s.Roles.Commander, "approval needed: "+ap.Action, fmt.Sprintf("%s asks to run %q (approval %s). Decide by %s.\n\n%s", act.By, ap.Action, ap.ID, ap.Deadline.Format(time.RFC3339), ap.Detail))
+		return fmt.Sprintf("approval %s requested; waiting for the Commander (%s) until %s", ap.ID, s.Roles.Commander, ap.Deadline.Format(time.RFC3339))
+	case ActApprove, ActDeny:
+		ap := inc.approval(act.Approval)
+		ap.DecidedBy, ap.DecidedAt, ap.Reason = act.By, now, act.Reason
+		if name == ActApprove {
+			ap.Status = ApprovalApproved
+			note(fmt.Sprintf("approved %s: %s", ap.ID, ap.Action))
+			if s.State == Acknowledged || s.State == Diagnosing || s.State == Triggered {
+				if s.MitigatedAt.IsZero() {
+					s.MitigatedAt = now
+				}
+				inc.transition(now, Mitigating, act.By, "remediation "+ap.ID+" approved")
+			}
+		} else {
+			ap.Status = ApprovalDenied
+			note(fmt.Sprintf("denied %s: %s", ap.ID, ap.Action))
+		}
+		inc.post(fmt.Sprintf("%s %s by %s: %s", ap.ID, ap.Status, act.By, ap.Action), act.Reason)
+		return fmt.Sprintf("%s %s", ap.ID, ap.Status)
+	case ActResolve:
+		if s.AckedAt.IsZero() {
+			s.AckedAt = now
+		}
+		for i := range s.Approvals {
+			if s.Approvals[i].Status == ApprovalPending {
+				s.Approvals[i].Status, s.Approvals[i].DecidedBy, s.Approvals[i].DecidedAt = ApprovalDenied, act.By, now
+				s.Approvals[i].Reason = "incident resolved"
+			}
+		}
+		s.Handoff = nil
+		s.ResolvedAt = now
+		s.NextUpdateAt = time.Time{}
+		note("resolved")
+		inc.transition(now, Resolved, act.By, act.Reason)
+		inc.post("resolved: "+s.Title, inc.details())
+		return fmt.Sprintf("resolved; closes at %s unless the alert fires again", now.Add(inc.in.Options.closeAfter()).Format(time.RFC3339))
+	case ActAcceptHandoff:
+		h := s.Handoff
+		prev := s.Roles.Commander
+		s.Roles.Commander = act.By
+		s.ShiftName, s.ShiftEnd, s.Secondary = h.NextShift, h.NextShiftEnd, h.NextSecondary
+		s.Handoff = nil
+		note(fmt.Sprintf("accepted the handoff from %s", prev))
+		inc.post(fmt.Sprintf("%s is now Commander (handoff from %s)", act.By, prev), "")
+		return fmt.Sprintf("%s is Commander until the %s shift ends at %s", act.By, s.ShiftName, s.ShiftEnd.Format(time.RFC3339))
+	}
+	return "nothing to do"
+}
+
+// approval finds an approval by ID.
+func (inc *incident) approval(id string) *Approval {
+	for i := range inc.s.Approvals {
+		if inc.s.Approvals[i].ID == id {
+			return &inc.s.Approvals[i]
+		}
+	}
+	return nil
+}
+
+// pendingList names the pending approvals for an error message.
+func (inc *incident) pendingList() string {
+	var ids []string
+	for _, ap := range inc.s.Approvals {
+		if ap.Status == ApprovalPending {
+			ids = append(ids, ap.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return " (none is pending)"
+	}
+	return " (pending: " + strings.Join(ids, ", ") + ")"
+}
+
+// status builds the status query's answer.
+func (inc *incident) status(now time.Time) Status {
+	s := &inc.s
+	st := Status{
+		ID: s.ID, Title: s.Title, State: s.State, Severity: s.Severity, SeverityMeaning: s.Severity.Describe(),
+		Service: s.Service, Dataset: s.Dataset, Runbook: s.Runbook, Roles: s.Roles,
+		Shift: s.ShiftName, ShiftEnd: s.ShiftEnd, Handoff: s.Handoff,
+		LastFindings: slices.Clone(s.Findings), AlertCount: s.AlertCount, AlertStatus: s.AlertStatus,
+		TriggeredAt: s.TriggeredAt, AckedAt: s.AckedAt, ResolvedAt: s.ResolvedAt,
+		TimelineLength: len(s.Timeline), ContinuedRuns: s.Runs, PreviousRunID: s.PreviousRunID,
+	}
+	end := now
+	if !s.ClosedAt.IsZero() {
+		end = s.ClosedAt
+	}
+	st.Age = end.Sub(s.TriggeredAt).Round(time.Second).String()
+	for _, ap := range s.Approvals {
+		if ap.Status == ApprovalPending {
+			st.PendingApprovals = append(st.PendingApprovals, ap)
+		}
+	}
+	return st
+}
+
+// details renders the short Markdown status shown as the workflow's current
+// details in the Temporal UI and in posts.
+func (inc *incident) details() string {
+	s := &inc.s
+	var b strings.Builder
+	fmt.Fprintf(&b, "**%s · %s** — %s\n\n", s.Severity, s.State, s.Title)
+	fmt.Fprintf(&b, "%s\n\n", s.Severity.Describe())
+	fmt.Fprintf(&b, "- Roles: %s\n", s.Roles.describe())
+	if s.Service != "" || s.Dataset != "" {
+		fmt.Fprintf(&b, "- Affected: %s\n", strings.Trim(s.Service+" "+s.Dataset, " "))
+	}
+	fmt.Fprintf(&b, "- Alerts: %d (%s)\n", s.AlertCount, s.AlertStatus)
+	if s.Runbook != "" {
+		fmt.Fprintf(&b, "- Runbook: %s\n", s.Runbook)
+	}
+	for _, ap := range s.Approvals {
+		if ap.Status == ApprovalPending {
+			fmt.Fprintf(&b, "- Waiting for approval **%s**: %s (asked by %s)\n", ap.ID, ap.Action, ap.RequestedBy)
+		}
+	}
+	if h := s.Handoff; h != nil {
+		fmt.Fprintf(&b, "- Handoff %s → %s pending until %s\n", h.From, h.To, h.Deadline.Format(time.RFC3339))
+	}
+	if n := len(s.Findings); n > 0 {
+		fmt.Fprintf(&b, "- Latest finding: %s\n", s.Findings[n-1])
+	}
+	return b.String()
+}
+
+// describe lists the role holders in a stable order.
+func (r Roles) describe() string {
+	parts := []string{"Commander " + orNone(r.Commander)}
+	if r.Scribe != "" {
+		parts = append(parts, "Scribe "+r.Scribe)
+	}
+	if r.Liaison != "" {
+		parts = append(parts, "Liaison "+r.Liaison)
+	}
+	if len(r.SMEs) > 0 {
+		parts = append(parts, "SMEs "+strings.Join(r.SMEs, ", "))
+	}
+	return strings.Join(parts, " · ")
+}
+
+// publish keeps the search attributes and the UI's current details in step
+// with the state, writing only what changed.
+func (inc *incident) publish(ctx workflow.Context) {
+	s := &inc.s
+	attrs := [5]string{string(s.Severity), string(s.State), s.Roles.Commander, s.Service, s.Runbook}
+	if attrs != inc.published.attrs {
+		keys := [5]temporal.SearchAttributeKeyKeyword{SASeverity, SAStatus, SACommander, SAService, SARunbook}
+		var updates []temporal.SearchAttributeUpdate
+		for i, k := range keys {
+			if attrs[i] == inc.published.attrs[i] {
+				continue
+			}
+			if attrs[i] == "" {
+				updates = append(updates, k.ValueUnset())
+			} else {
+				updates = append(updates, k.ValueSet(attrs[i]))
+			}
+		}
+		if err := workflow.UpsertTypedSearchAttributes(ctx, updates...); err != nil {
+			inc.logger.Warn("search attributes not updated", "error", err)
+		} else {
+			inc.published.attrs = attrs
+		}
+	}
+	if d := inc.details(); d != inc.published.details {
+		workflow.SetCurrentDetails(ctx, d)
+		inc.published.details = d
+	}
+}
+
+func roleTitle(r Role) string {
+	switch r {
+	case Commander:
+		return "Commander"
+	case Scribe:
+		return "Scribe"
+	case Liaison:
+		return "Liaison"
+	case SME:
+		return "SME"
+	}
+	return string(r)
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}
