@@ -1,0 +1,408 @@
+// Package incidents is the client side of datasev: the one API that every
+// front door (the CLI now; HTTP intake and Slack later) uses to declare
+// incidents, act on them, and look at them.
+//
+// Every function takes a client.Client and does one or two Temporal calls.
+// Errors come back typed (RejectedError, NotFoundError, ClosedError,
+// UnreachableError, UnknownActError) with messages a person can act on.
+package incidents
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	commonpb "go.temporal.io/api/common/v1"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/datasev/datasev/workflows"
+	"github.com/datasev/datasev/workflows/oncall"
+)
+
+// actNames is a copy of workflows.ActNames, so callers cannot change what
+// is accepted.
+var actNames = slices.Clone(workflows.ActNames)
+
+// Conn is a client.Client that remembers the address it dialled, so errors
+// can name it. Dial returns one; any client.Client works everywhere else.
+type Conn struct {
+	client.Client
+	Address string
+}
+
+// HostPort returns the dialled address.
+func (c *Conn) HostPort() string { return c.Address }
+
+// Dial connects to Temporal. An unreachable server is an UnreachableError.
+func Dial(ctx context.Context, opts client.Options) (*Conn, error) {
+	addr := opts.HostPort
+	if addr == "" {
+		addr = client.DefaultHostPort
+	}
+	c, err := client.DialContext(ctx, opts)
+	if err != nil {
+		return nil, &UnreachableError{Address: addr, Err: err}
+	}
+	return &Conn{Client: c, Address: addr}, nil
+}
+
+// DeclareRequest declares an incident, or joins the open one for the same
+// dedupe key.
+type DeclareRequest struct {
+	// Alert is what was raised. Validated here; ID and ReceivedAt are filled
+	// in when empty.
+	Alert workflows.Alert
+	// Runbook names the runbook to run; empty for none.
+	Runbook string
+	// Roster is the on-call roster the roles come from. Required.
+	Roster oncall.Roster
+	// Options tune the incident's timers.
+	Options workflows.Options
+	// Now is the declaration time; zero means time.Now(). It picks the
+	// Commander shown in the search attributes.
+	Now time.Time
+}
+
+// Declared says what Declare did.
+type Declared struct {
+	// WorkflowID is the incident's workflow ID.
+	WorkflowID string
+	// RunID is the run that got the alert.
+	RunID string
+	// Joined is true when the alert joined an incident that was already open.
+	Joined bool
+	// PreviousRunID is the closed run this new incident is a recurrence of;
+	// empty when there was none, or when the alert joined.
+	PreviousRunID string
+	// AlertID is the alert's ID (filled in when the request had none).
+	AlertID string
+	// Commander is the on-duty Commander at declaration time.
+	Commander string
+}
+
+// ValidationError lists what is wrong with a request, each problem naming
+// its field.
+type ValidationError struct {
+	What string
+	Err  error
+}
+
+func (e *ValidationError) Error() string {
+	lines := strings.Split(e.Err.Error(), "\n")
+	return fmt.Sprintf("invalid %s: %s", e.What, strings.Join(lines, "; "))
+}
+
+func (e *ValidationError) Unwrap() error { return e.Err }
+
+// Declare turns an alert into an incident: one workflow per dedupe key,
+// started with the alert and signalled with it in one call. A repeat of an
+// open incident's alert joins it; an alert for a key whose incident has
+// closed opens a new run that links back to the closed one.
+func Declare(ctx context.Context, c client.Client, in DeclareRequest) (Declared, error) {
+	alert := in.Alert
+	if alert.Labels != nil {
+		alert.Labels = cloneLabels(alert.Labels)
+	}
+	if err := alert.Validate(); err != nil {
+		return Declared{}, &ValidationError{What: "alert", Err: err}
+	}
+	roster := in.Roster
+	if err := roster.Validate(); err != nil {
+		return Declared{}, &ValidationError{What: "roster", Err: err}
+	}
+	now := in.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	if alert.ID == "" {
+		alert.ID = uuid.NewString()
+	}
+	if alert.ReceivedAt.IsZero() {
+		alert.ReceivedAt = now.UTC()
+	}
+	id := workflows.WorkflowID(alert.DedupeKey)
+	addr := addressOf(c)
+
+	duty, err := onDuty(&roster, now)
+	if err != nil {
+		return Declared{}, &ValidationError{What: "roster", Err: err}
+	}
+
+	// Is there a run already? Running: the signal will join it. Closed: a
+	// new run is a recurrence of it. A running run is also linked, in case
+	// it closes between this look and the start below.
+	var runningRunID, previousRunID string
+	desc, err := c.DescribeWorkflowExecution(ctx, id, "")
+	switch {
+	case err == nil:
+		info := desc.GetWorkflowExecutionInfo()
+		previousRunID = info.GetExecution().GetRunId()
+		if info.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+			runningRunID = previousRunID
+		}
+	case classify(err) == kindNotFound:
+	default:
+		return Declared{}, mapError(err, id, addr, nil)
+	}
+
+	input := workflows.IncidentInput{
+		Alert:         alert,
+		Runbook:       in.Runbook,
+		Roster:        roster,
+		Options:       in.Options,
+		PreviousRunID: previousRunID,
+	}
+	opts := StartOptions(id, alert, in.Runbook, duty)
+	run, err := c.SignalWithStartWorkflow(ctx, id, workflows.SignalAlert, alert, opts, workflows.IncidentWorkflowName, input)
+	if err != nil {
+		return Declared{}, mapError(err, id, addr, nil)
+	}
+	out := Declared{
+		WorkflowID: id,
+		RunID:      run.GetRunID(),
+		AlertID:    alert.ID,
+		Commander:  duty.Shift.Commander,
+	}
+	switch {
+	case runningRunID != "" && runningRunID == out.RunID:
+		out.Joined = true
+	default:
+		// A run we did not see before: ours, or one a concurrent Declare
+		// started a moment earlier. Its start input tells which.
+		started, ok := startedWith(ctx, c, id, out.RunID)
+		out.Joined = ok && started.Alert.ID != alert.ID
+		if !out.Joined {
+			if ok {
+				out.PreviousRunID = started.PreviousRunID
+			} else {
+				out.PreviousRunID = previousRunID
+			}
+		}
+	}
+	return out, nil
+}
+
+// StartOptions are the start options of an incident workflow: task queue, ID
+// policies, search attributes, summary and details for the Temporal UI.
+func StartOptions(id string, alert workflows.Alert, runbook string, duty oncall.OnDuty) client.StartWorkflowOptions {
+	sa := []temporal.SearchAttributeUpdate{
+		workflows.SASeverity.ValueSet(string(alert.Severity)),
+		workflows.SAStatus.ValueSet(string(workflows.Triggered)),
+	}
+	if duty.Shift.Commander != "" {
+		sa = append(sa, workflows.SACommander.ValueSet(duty.Shift.Commander))
+	}
+	if alert.Service != "" {
+		sa = append(sa, workflows.SAService.ValueSet(alert.Service))
+	}
+	if runbook != "" {
+		sa = append(sa, workflows.SARunbook.ValueSet(runbook))
+	}
+	return client.StartWorkflowOptions{
+		ID:                       id,
+		TaskQueue:                workflows.TaskQueue,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		TypedSearchAttributes:    temporal.NewSearchAttributes(sa...),
+		StaticSummary:            SummaryLine(alert),
+		StaticDetails:            Details(alert, runbook, duty),
+		Memo:                     map[string]any{memoTitle: alert.Title},
+	}
+}
+
+const memoTitle = "title"
+
+func cloneLabels(m map[string]string) map[string]string {
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// onDuty returns the shift covering now in the roster's time zone.
+func onDuty(r *oncall.Roster, now time.Time) (oncall.OnDuty, error) {
+	loc, err := time.LoadLocation(r.TimeZone)
+	if err != nil {
+		return oncall.OnDuty{}, fmt.Errorf("timezone: %w", err)
+	}
+	return r.At(now, loc)
+}
+
+// OnDuty returns the shift of the roster that covers t.
+func OnDuty(r oncall.Roster, t time.Time) (oncall.OnDuty, error) { return onDuty(&r, t) }
+
+// startedWith reads the start input of a run from its first history event.
+// It reads plain JSON payloads only; with an encrypting codec it reports
+// false and the caller falls back to what it saw before starting.
+func startedWith(ctx context.Context, c client.Client, id, runID string) (workflows.IncidentInput, bool) {
+	it := c.GetWorkflowHistory(ctx, id, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	if !it.HasNext() {
+		return workflows.IncidentInput{}, false
+	}
+	ev, err := it.Next()
+	if err != nil {
+		return workflows.IncidentInput{}, false
+	}
+	attrs := ev.GetWorkflowExecutionStartedEventAttributes()
+	if attrs == nil || len(attrs.GetInput().GetPayloads()) == 0 {
+		return workflows.IncidentInput{}, false
+	}
+	var in workflows.IncidentInput
+	if !decodeJSON(attrs.GetInput().GetPayloads()[0], &in) {
+		return workflows.IncidentInput{}, false
+	}
+	return in, true
+}
+
+// decodeJSON decodes a json/plain payload; anything else (an encrypted
+// payload, say) is reported as not decodable.
+func decodeJSON(p *commonpb.Payload, v any) bool {
+	if p == nil || string(p.GetMetadata()["encoding"]) != "json/plain" {
+		return false
+	}
+	return json.Unmarshal(p.GetData(), v) == nil
+}
+
+// closedLookup returns a lookup for mapError: whether the latest run of id
+// is closed, and when it closed.
+func closedLookup(ctx context.Context, c client.Client, id string) func() (time.Time, bool) {
+	return func() (time.Time, bool) {
+		desc, err := c.DescribeWorkflowExecution(ctx, id, "")
+		if err != nil {
+			return time.Time{}, false
+		}
+		info := desc.GetWorkflowExecutionInfo()
+		if info.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+			return time.Time{}, false
+		}
+		if ct := info.GetCloseTime(); ct != nil {
+			return ct.AsTime(), true
+		}
+		return time.Time{}, true
+	}
+}
+
+// checkAct rejects unknown act names and fills the act's ID.
+func checkAct(actName string, act *workflows.Act) error {
+	if !slices.Contains(actNames, actName) {
+		return &UnknownActError{Name: actName}
+	}
+	if strings.TrimSpace(act.By) == "" {
+		return &ValidationError{What: "act", Err: errors.New("by: required (the roster ID of the person acting)")}
+	}
+	if act.ID == "" {
+		act.ID = uuid.NewString()
+	}
+	return nil
+}
+
+// Act sends a human act as an Update and waits for the workflow's answer.
+// A rejection is a RejectedError carrying the workflow's own message.
+func Act(ctx context.Context, c client.Client, workflowID, actName string, act workflows.Act) (workflows.ActResult, error) {
+	if err := checkAct(actName, &act); err != nil {
+		return workflows.ActResult{}, err
+	}
+	addr := addressOf(c)
+	handle, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID:   workflowID,
+		UpdateID:     act.ID,
+		UpdateName:   actName,
+		Args:         []any{act},
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	if err != nil {
+		return workflows.ActResult{}, mapError(err, workflowID, addr, closedLookup(ctx, c, workflowID))
+	}
+	var res workflows.ActResult
+	if err := handle.Get(ctx, &res); err != nil {
+		return workflows.ActResult{}, mapError(err, workflowID, addr, closedLookup(ctx, c, workflowID))
+	}
+	return res, nil
+}
+
+// Signal sends a human act as a Signal: it returns once the server has
+// recorded it. The workflow validates it as it would an Update; a rejected
+// signal shows in the timeline as kind "rejected".
+func Signal(ctx context.Context, c client.Client, workflowID, actName string, act workflows.Act) error {
+	if err := checkAct(actName, &act); err != nil {
+		return err
+	}
+	if err := c.SignalWorkflow(ctx, workflowID, "", actName, act); err != nil {
+		return mapError(err, workflowID, addressOf(c), closedLookup(ctx, c, workflowID))
+	}
+	return nil
+}
+
+// SendAlert delivers a further alert (firing or resolved) to the open
+// incident for its dedupe key, without starting one.
+func SendAlert(ctx context.Context, c client.Client, alert workflows.Alert) error {
+	if err := alert.Validate(); err != nil {
+		return &ValidationError{What: "alert", Err: err}
+	}
+	if alert.ID == "" {
+		alert.ID = uuid.NewString()
+	}
+	if alert.ReceivedAt.IsZero() {
+		alert.ReceivedAt = time.Now().UTC()
+	}
+	id := workflows.WorkflowID(alert.DedupeKey)
+	if err := c.SignalWorkflow(ctx, id, "", workflows.SignalAlert, alert); err != nil {
+		return mapError(err, id, addressOf(c), closedLookup(ctx, c, id))
+	}
+	return nil
+}
+
+// Status queries the incident's status.
+func Status(ctx context.Context, c client.Client, workflowID string) (workflows.Status, error) {
+	var st workflows.Status
+	err := query(ctx, c, workflowID, workflows.QueryStatus, &st)
+	return st, err
+}
+
+// Timeline queries the incident's timeline.
+func Timeline(ctx context.Context, c client.Client, workflowID string) ([]workflows.TimelineEntry, error) {
+	var tl []workflows.TimelineEntry
+	err := query(ctx, c, workflowID, workflows.QueryTimeline, &tl)
+	return tl, err
+}
+
+func query(ctx context.Context, c client.Client, workflowID, name string, out any) error {
+	v, err := c.QueryWorkflow(ctx, workflowID, "", name)
+	if err != nil {
+		err = mapError(err, workflowID, addressOf(c), nil)
+		var rej *RejectedError
+		if errors.As(err, &rej) {
+			return fmt.Errorf("query %s on %q failed: %s", name, workflowID, rej.Message)
+		}
+		return err
+	}
+	return v.Get(out)
+}
+
+// ResolveID turns what a person typed (a dedupe key or a full workflow ID)
+// into the workflow ID. A value that already starts with the prefix is used
+// as is unless no such workflow exists and the prefixed one does.
+func ResolveID(ctx context.Context, c client.Client, idOrKey string) string {
+	idOrKey = strings.TrimSpace(idOrKey)
+	if !strings.HasPrefix(idOrKey, workflows.WorkflowIDPrefix) {
+		return workflows.WorkflowID(idOrKey)
+	}
+	if _, err := c.DescribeWorkflowExecution(ctx, idOrKey, ""); err != nil {
+		var nf *serviceerror.NotFound
+		if errors.As(err, &nf) {
+			if _, err2 := c.DescribeWorkflowExecution(ctx, workflows.WorkflowID(idOrKey), ""); err2 == nil {
+				return workflows.WorkflowID(idOrKey)
+			}
+		}
+	}
+	return idOrKey
+}
