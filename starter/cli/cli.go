@@ -1,0 +1,289 @@
+// Package cli is datasev's command-line front door: declare, list, show and
+// act on incidents, and `dev`, the one-command demo that runs a Temporal dev
+// server, a worker and a demo incident.
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/contrib/envconfig"
+	"go.temporal.io/sdk/log"
+
+	"github.com/datasev/datasev/starter/devstack"
+	"github.com/datasev/datasev/starter/incidents"
+	"github.com/datasev/datasev/workflows/oncall"
+)
+
+// Exit codes.
+const (
+	exitOK      = 0
+	exitFailure = 1
+	exitUsage   = 2
+)
+
+// EnvRoster names the environment variable holding the roster file path.
+const EnvRoster = "DATASEV_ROSTER"
+
+// DefaultRoster is the roster used when neither --roster nor DATASEV_ROSTER
+// says otherwise, relative to the working directory or the repository root.
+const DefaultRoster = "runbooks/roster.yaml"
+
+// usageError is a mistake in how the command was called: exit code 2.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error {
+	return &usageError{msg: fmt.Sprintf(format, args...)}
+}
+
+// env is what a command sees of the process.
+type env struct {
+	getenv func(string) string
+	stdout io.Writer
+	stderr io.Writer
+	// dial connects to Temporal; tests may replace it.
+	dial func(ctx context.Context) (client.Client, error)
+}
+
+type command struct {
+	name    string
+	args    string
+	summary string
+	run     func(ctx context.Context, e *env, args []string) error
+}
+
+func commands() []command {
+	cmds := []command{
+		{"declare", "--title T --key K [--severity SEV3] [--service S] [--dataset D] [--source cli] [--label k=v ...] [--runbook R] [--roster FILE] [--by P]", "declare an incident (or join the open one for the key)", runDeclare},
+		{"list", "[--severity SEV] [--status S] [--service S] [--commander P] [--all]", "list open incidents (--all: closed ones too)", runList},
+		{"show", "ID", "show an incident's status and timeline (ID: dedupe key or workflow ID)", runShow},
+	}
+	for _, a := range actCommands {
+		a := a
+		cmds = append(cmds, command{a.cmd, strings.Join(strings.Fields("ID --by P "+a.usage+" [--signal]"), " "), a.summary, func(ctx context.Context, e *env, args []string) error {
+			return runAct(ctx, e, a, args)
+		}})
+	}
+	cmds = append(cmds,
+		command{"dev", "[--port 7233] [--ui-port 8233] [--db FILE] [--no-demo] [--roster FILE]", "run a dev server with UI, a worker and a demo incident until Ctrl-C", runDev},
+		command{"install-cli", "", "build (once) the pinned Temporal CLI and print its path", runInstallCLI},
+		command{"help", "[COMMAND]", "show this help", nil},
+	)
+	return cmds
+}
+
+// Run runs the datasev command line and returns the process exit code: 0 on
+// success, 1 on failure, 2 on a usage error.
+func Run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	e := &env{getenv: getenv, stdout: stdout, stderr: stderr}
+	e.dial = func(ctx context.Context) (client.Client, error) { return dial(ctx, e) }
+	if len(args) == 0 {
+		printUsage(stderr)
+		return exitUsage
+	}
+	name, rest := args[0], args[1:]
+	switch name {
+	case "help", "-h", "-help", "--help":
+		if len(rest) > 0 {
+			if c, ok := lookup(rest[0]); ok && c.run != nil {
+				return exitCode(c.run(ctx, e, []string{"-h"}), stderr)
+			}
+		}
+		printUsage(stdout)
+		return exitOK
+	}
+	c, ok := lookup(name)
+	if !ok || c.run == nil {
+		fmt.Fprintf(stderr, "datasev: unknown command %q; run `datasev help` for the list\n", name)
+		return exitUsage
+	}
+	return exitCode(c.run(ctx, e, rest), stderr)
+}
+
+func lookup(name string) (command, bool) {
+	for _, c := range commands() {
+		if c.name == name {
+			return c, true
+		}
+	}
+	return command{}, false
+}
+
+func exitCode(err error, stderr io.Writer) int {
+	if err == nil {
+		return exitOK
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	var ue *usageError
+	if errors.As(err, &ue) {
+		fmt.Fprintf(stderr, "datasev: %s\n", ue.msg)
+		return exitUsage
+	}
+	fmt.Fprintf(stderr, "datasev: %s\n", err)
+	return exitFailure
+}
+
+func printUsage(w io.Writer) {
+	fmt.Fprintln(w, "datasev — durable incident runbooks for data teams, on Temporal")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Usage: datasev COMMAND [flags]")
+	fmt.Fprintln(w)
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-17s %s\n", c.name, c.summary)
+		if c.args != "" {
+			fmt.Fprintf(w, "  %-17s   %s %s\n", "", c.name, c.args)
+		}
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Acts are sent as Updates (answered at once, rejected with a reason); --signal sends them")
+	fmt.Fprintln(w, "as Signals instead, like the Temporal UI does (a rejected signal shows in the timeline).")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Connection: TEMPORAL_ADDRESS (default 127.0.0.1:7233), TEMPORAL_NAMESPACE, TEMPORAL_API_KEY,")
+	fmt.Fprintln(w, "TEMPORAL_TLS_*, TEMPORAL_PROFILE / TEMPORAL_CONFIG_FILE. Roster: --roster, DATASEV_ROSTER, or")
+	fmt.Fprintln(w, DefaultRoster+".")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Exit codes: 0 success, 1 failure (including a rejected act), 2 usage error.")
+}
+
+// newFlagSet returns a FlagSet for a subcommand whose errors come back as
+// usage errors.
+func newFlagSet(e *env, name, args string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(e.stderr, "Usage: datasev %s %s\n", name, args)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parse parses flags and positional arguments in any order ("ack ID --by
+// alice" as well as "ack --by alice ID").
+func parse(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, err
+			}
+			return nil, &usageError{msg: err.Error()}
+		}
+		if fs.NArg() == 0 {
+			return pos, nil
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+}
+
+// envLookup adapts getenv to envconfig's EnvLookup.
+type envLookup struct{ getenv func(string) string }
+
+func (l envLookup) LookupEnv(key string) (string, bool) {
+	v := l.getenv(key)
+	return v, v != ""
+}
+
+func (l envLookup) Environ() []string {
+	var out []string
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		if v := l.getenv(k); v != "" {
+			out = append(out, k+"="+v)
+		}
+	}
+	return out
+}
+
+// clientOptions loads the connection settings the way every Temporal tool
+// does: the config file's profile, then TEMPORAL_* environment variables.
+func clientOptions(e *env) (client.Options, error) {
+	opts, err := envconfig.LoadClientOptions(envconfig.LoadClientOptionsRequest{EnvLookup: envLookup{e.getenv}})
+	if err != nil {
+		return client.Options{}, fmt.Errorf("temporal connection settings: %w", err)
+	}
+	if opts.HostPort == "" {
+		opts.HostPort = "127.0.0.1:7233"
+	}
+	opts.Logger = quietLogger(e.stderr)
+	return opts, nil
+}
+
+func quietLogger(w io.Writer) log.Logger {
+	return log.NewStructuredLogger(slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelWarn})))
+}
+
+func dial(ctx context.Context, e *env) (client.Client, error) {
+	opts, err := clientOptions(e)
+	if err != nil {
+		return nil, err
+	}
+	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	c, err := incidents.Dial(dctx, opts)
+	if err != nil {
+		var ue *incidents.UnreachableError
+		if errors.As(err, &ue) {
+			return nil, fmt.Errorf("%w\n(start one with `datasev dev`, or set TEMPORAL_ADDRESS)", err)
+		}
+		return nil, err
+	}
+	return c, nil
+}
+
+// rosterPath picks the roster file: the flag, DATASEV_ROSTER, or the
+// default in the working directory or the repository root.
+func rosterPath(e *env, flagValue string) (string, error) {
+	if flagValue != "" {
+		return flagValue, nil
+	}
+	if p := e.getenv(EnvRoster); p != "" {
+		return p, nil
+	}
+	if _, err := os.Stat(DefaultRoster); err == nil {
+		return DefaultRoster, nil
+	}
+	if root, err := devstack.RepoRoot(); err == nil {
+		p := filepath.Join(root, DefaultRoster)
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("no roster: pass --roster FILE or set %s (%s not found)", EnvRoster, DefaultRoster)
+}
+
+func loadRoster(e *env, flagValue string) (oncall.Roster, error) {
+	p, err := rosterPath(e, flagValue)
+	if err != nil {
+		return oncall.Roster{}, err
+	}
+	return oncall.Load(p)
+}
+
+func runInstallCLI(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "install-cli", "")
+	if pos, err := parse(fs, args); err != nil {
+		return err
+	} else if len(pos) > 0 {
+		return usagef("install-cli takes no arguments")
+	}
+	p, err := devstack.EnsureCLI(ctx, e.stderr)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(e.stdout, p)
+	return nil
+}

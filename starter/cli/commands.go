@@ -1,0 +1,424 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"go.temporal.io/sdk/client"
+
+	"github.com/datasev/datasev/starter/incidents"
+	"github.com/datasev/datasev/workflows"
+)
+
+// labels is a repeatable --label k=v flag.
+type labels map[string]string
+
+func (l labels) String() string {
+	keys := make([]string, 0, len(l))
+	for k := range l {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k + "=" + l[k]
+	}
+	return strings.Join(parts, ",")
+}
+
+func (l labels) Set(v string) error {
+	k, val, ok := strings.Cut(v, "=")
+	if !ok || strings.TrimSpace(k) == "" {
+		return fmt.Errorf("want key=value, got %q", v)
+	}
+	l[strings.TrimSpace(k)] = val
+	return nil
+}
+
+func runDeclare(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "declare", "--title T --key K [flags]")
+	var (
+		a          workflows.Alert
+		lbls       = labels{}
+		severity   string
+		status     string
+		runbook    string
+		roster     string
+		by         string
+		closeAfter time.Duration
+	)
+	fs.StringVar(&a.Title, "title", "", "one-line description (required)")
+	fs.StringVar(&a.DedupeKey, "key", "", "dedupe key: alerts with the same key join one incident (required)")
+	fs.StringVar(&severity, "severity", "SEV3", "suggested severity, SEV1 (worst) to SEV5")
+	fs.StringVar(&a.Service, "service", "", "affected service or pipeline")
+	fs.StringVar(&a.Dataset, "dataset", "", "affected table or dataset")
+	fs.StringVar(&a.Source, "source", "cli", "who raised it: alertmanager, dbt_cloud, airflow, pagerduty, slack, cli, generic")
+	fs.StringVar(&a.Description, "description", "", "free text")
+	fs.StringVar(&status, "status", "firing", "firing, or resolved to report recovery")
+	fs.Var(lbls, "label", "label key=value (repeatable)")
+	fs.StringVar(&runbook, "runbook", "", "runbook to run")
+	fs.StringVar(&roster, "roster", "", "roster file (default $"+EnvRoster+" or "+DefaultRoster+")")
+	fs.StringVar(&by, "by", "", "roster ID of the person declaring (recorded as label declared_by)")
+	fs.DurationVar(&closeAfter, "close-after", 0, "how long a resolved incident waits before closing (default 30m)")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("declare takes flags only; unexpected %q", pos[0])
+	}
+	var missing []string
+	if strings.TrimSpace(a.Title) == "" {
+		missing = append(missing, "--title")
+	}
+	if strings.TrimSpace(a.DedupeKey) == "" {
+		missing = append(missing, "--key")
+	}
+	if len(missing) > 0 {
+		return usagef("declare: %s required", strings.Join(missing, " and "))
+	}
+	a.Severity = workflows.Severity(severity)
+	a.Status = workflows.AlertStatus(status)
+	if by != "" {
+		lbls["declared_by"] = by
+	}
+	if len(lbls) > 0 {
+		a.Labels = lbls
+	}
+	r, err := loadRoster(e, roster)
+	if err != nil {
+		return err
+	}
+	if by != "" {
+		if _, ok := r.Person(by); !ok {
+			return fmt.Errorf("--by %q is not on the %s roster", by, r.Team)
+		}
+	}
+	c, err := e.dial(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	d, err := incidents.Declare(ctx, c, incidents.DeclareRequest{
+		Alert: a, Runbook: runbook, Roster: r, Options: workflows.Options{CloseAfter: closeAfter},
+	})
+	if err != nil {
+		return err
+	}
+	printDeclared(e.stdout, d)
+	return nil
+}
+
+func printDeclared(w io.Writer, d incidents.Declared) {
+	switch {
+	case d.Joined:
+		fmt.Fprintf(w, "joined open incident %s (run %s)\n", d.WorkflowID, d.RunID)
+	case d.PreviousRunID != "":
+		fmt.Fprintf(w, "declared incident %s (run %s), a recurrence of closed run %s; Commander %s\n", d.WorkflowID, d.RunID, d.PreviousRunID, d.Commander)
+	default:
+		fmt.Fprintf(w, "declared incident %s (run %s); Commander %s\n", d.WorkflowID, d.RunID, d.Commander)
+	}
+}
+
+func runList(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "list", "[flags]")
+	var f incidents.Filter
+	var all bool
+	fs.StringVar(&f.Severity, "severity", "", "only this severity (SEV1..SEV5)")
+	fs.StringVar(&f.Status, "status", "", "only this state: triggered, acknowledged, diagnosing, mitigating, monitoring, resolved, closed")
+	fs.StringVar(&f.Service, "service", "", "only this service")
+	fs.StringVar(&f.Commander, "commander", "", "only incidents this person commands")
+	fs.BoolVar(&all, "all", false, "include closed incidents")
+	fs.IntVar(&f.Limit, "limit", 100, "at most this many")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("list takes flags only; unexpected %q", pos[0])
+	}
+	f.Open = !all
+	if _, err := f.Query(); err != nil {
+		return &usageError{msg: err.Error()}
+	}
+	c, err := e.dial(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	list, err := incidents.List(ctx, c, f)
+	if err != nil {
+		return err
+	}
+	if len(list) == 0 {
+		what := "open incidents"
+		if all {
+			what = "incidents"
+		}
+		fmt.Fprintf(e.stdout, "no %s match\n", what)
+		return nil
+	}
+	printList(e.stdout, list)
+	return nil
+}
+
+func printList(w io.Writer, list []incidents.Summary) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tSEV\tSTATUS\tSERVICE\tCOMMANDER\tSTARTED\tTITLE")
+	for _, s := range list {
+		st := s.Status
+		if s.Execution != "Running" && s.Execution != "" && st != string(workflows.Closed) {
+			st += " (" + strings.ToLower(s.Execution) + ")"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.WorkflowID, dash(s.Severity), dash(st), dash(s.Service), dash(s.Commander),
+			s.StartTime.Local().Format("2006-01-02 15:04"), s.Title)
+	}
+	_ = tw.Flush()
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func runShow(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "show", "ID")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("show: want one incident ID (dedupe key or workflow ID)")
+	}
+	c, err := e.dial(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	id := incidents.ResolveID(ctx, c, pos[0])
+	st, err := incidents.Status(ctx, c, id)
+	if err != nil {
+		return err
+	}
+	tl, err := incidents.Timeline(ctx, c, id)
+	if err != nil {
+		return err
+	}
+	printStatus(e.stdout, st)
+	fmt.Fprintln(e.stdout)
+	printTimeline(e.stdout, tl)
+	return nil
+}
+
+func printStatus(w io.Writer, st workflows.Status) {
+	fmt.Fprintf(w, "%s — %s\n", st.ID, st.Title)
+	fmt.Fprintf(w, "  state      %s\n", st.State)
+	fmt.Fprintf(w, "  severity   %s (%s)\n", st.Severity, st.SeverityMeaning)
+	if st.Service != "" || st.Dataset != "" {
+		fmt.Fprintf(w, "  affected   %s\n", strings.TrimSpace(st.Service+" "+st.Dataset))
+	}
+	if st.Runbook != "" {
+		fmt.Fprintf(w, "  runbook    %s\n", st.Runbook)
+	}
+	fmt.Fprintf(w, "  commander  %s", dash(st.Roles.Commander))
+	if st.Shift != "" {
+		fmt.Fprintf(w, " (%s shift, ends %s)", st.Shift, st.ShiftEnd.Local().Format("2006-01-02 15:04 MST"))
+	}
+	fmt.Fprintln(w)
+	if st.Roles.Scribe != "" {
+		fmt.Fprintf(w, "  scribe     %s\n", st.Roles.Scribe)
+	}
+	if st.Roles.Liaison != "" {
+		fmt.Fprintf(w, "  liaison    %s\n", st.Roles.Liaison)
+	}
+	if len(st.Roles.SMEs) > 0 {
+		fmt.Fprintf(w, "  SMEs       %s\n", strings.Join(st.Roles.SMEs, ", "))
+	}
+	if h := st.Handoff; h != nil {
+		fmt.Fprintf(w, "  handoff    %s → %s, accept by %s\n", h.From, h.To, h.Deadline.Local().Format("15:04 MST"))
+	}
+	fmt.Fprintf(w, "  alerts     %d (%s)\n", st.AlertCount, st.AlertStatus)
+	fmt.Fprintf(w, "  triggered  %s (age %s)\n", st.TriggeredAt.Local().Format("2006-01-02 15:04:05 MST"), st.Age)
+	if !st.AckedAt.IsZero() {
+		fmt.Fprintf(w, "  acked      %s\n", st.AckedAt.Local().Format("2006-01-02 15:04:05 MST"))
+	}
+	if !st.ResolvedAt.IsZero() {
+		fmt.Fprintf(w, "  resolved   %s\n", st.ResolvedAt.Local().Format("2006-01-02 15:04:05 MST"))
+	}
+	if st.PreviousRunID != "" {
+		fmt.Fprintf(w, "  recurrence of run %s\n", st.PreviousRunID)
+	}
+	for _, ap := range st.PendingApprovals {
+		fmt.Fprintf(w, "  waiting    approval %s: %s (asked by %s, decide by %s)\n", ap.ID, ap.Action, ap.RequestedBy, ap.Deadline.Local().Format("15:04 MST"))
+	}
+	for _, f := range st.LastFindings {
+		fmt.Fprintf(w, "  finding    %s\n", f)
+	}
+}
+
+func printTimeline(w io.Writer, tl []workflows.TimelineEntry) {
+	fmt.Fprintf(w, "timeline (%d):\n", len(tl))
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	for _, t := range tl {
+		what := t.What
+		if t.Why != "" {
+			what += " — " + t.Why
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", t.At.Local().Format("15:04:05"), t.Who, t.Kind, what)
+	}
+	_ = tw.Flush()
+}
+
+// actCommand is a CLI command for one workflow act.
+type actCommand struct {
+	cmd     string
+	act     string
+	usage   string
+	summary string
+	// flags declares the act's own flags and returns a check run after
+	// parsing.
+	flags func(fs *flag.FlagSet, a *workflows.Act) func() error
+}
+
+var actCommands = []actCommand{
+	{cmd: "ack", act: workflows.ActAcknowledge, summary: "acknowledge the page (Commander or secondary)",
+		flags: noFlags},
+	{cmd: "role", act: workflows.ActAssignRole, usage: "--role R --person Q", summary: "assign a role: commander, scribe, liaison, sme (Commander)",
+		flags: func(fs *flag.FlagSet, a *workflows.Act) func() error {
+			var role string
+			fs.StringVar(&role, "role", "", "commander, scribe, liaison or sme (required)")
+			fs.StringVar(&a.Person, "person", "", "roster ID of who gets the role (required)")
+			return func() error {
+				if role == "" || a.Person == "" {
+					return usagef("role: --role and --person required")
+				}
+				r, err := workflows.ParseRole(role)
+				if err != nil {
+					return &usageError{msg: err.Error()}
+				}
+				a.Role = r
+				return nil
+			}
+		}},
+	{cmd: "sev", act: workflows.ActSetSeverity, usage: "--severity SEV1 [--reason R]", summary: "change severity (Commander)",
+		flags: func(fs *flag.FlagSet, a *workflows.Act) func() error {
+			var sev string
+			fs.StringVar(&sev, "severity", "", "new severity, SEV1..SEV5 (required)")
+			return func() error {
+				if sev == "" {
+					return usagef("sev: --severity required")
+				}
+				s, err := workflows.ParseSeverity(sev)
+				if err != nil {
+					return &usageError{msg: err.Error()}
+				}
+				a.Severity = s
+				return nil
+			}
+		}},
+	{cmd: "note", act: workflows.ActAddNote, usage: "--text T", summary: "add a note (an SME's note is a finding)",
+		flags: func(fs *flag.FlagSet, a *workflows.Act) func() error {
+			fs.StringVar(&a.Note, "text", "", "the note (required)")
+			return func() error {
+				if strings.TrimSpace(a.Note) == "" {
+					return usagef("note: --text required")
+				}
+				return nil
+			}
+		}},
+	{cmd: "request-approval", act: workflows.ActRequestApproval, usage: "--approval NAME --action A [--detail D]", summary: "ask the Commander to approve a remediation (SME)",
+		flags: func(fs *flag.FlagSet, a *workflows.Act) func() error {
+			fs.StringVar(&a.Approval, "approval", "", "approval name, e.g. revert-abc123 (required)")
+			fs.StringVar(&a.Action, "action", "", "what will run once approved (required)")
+			fs.StringVar(&a.Detail, "detail", "", "what the approver should see, e.g. a dry run")
+			return func() error {
+				if a.Approval == "" || a.Action == "" {
+					return usagef("request-approval: --approval and --action required")
+				}
+				return nil
+			}
+		}},
+	{cmd: "approve", act: workflows.ActApprove, usage: "--approval NAME [--reason R]", summary: "approve a pending remediation (Commander)",
+		flags: approvalFlag("approve")},
+	{cmd: "deny", act: workflows.ActDeny, usage: "--approval NAME [--reason R]", summary: "deny a pending remediation (Commander)",
+		flags: approvalFlag("deny")},
+	{cmd: "resolve", act: workflows.ActResolve, usage: "[--reason R]", summary: "resolve the incident (Commander)",
+		flags: noFlags},
+	{cmd: "handoff-accept", act: workflows.ActAcceptHandoff, summary: "take command at a shift handoff (incoming Commander)",
+		flags: noFlags},
+}
+
+func noFlags(*flag.FlagSet, *workflows.Act) func() error { return nil }
+
+func approvalFlag(cmd string) func(fs *flag.FlagSet, a *workflows.Act) func() error {
+	return func(fs *flag.FlagSet, a *workflows.Act) func() error {
+		fs.StringVar(&a.Approval, "approval", "", "approval name (required)")
+		return func() error {
+			if a.Approval == "" {
+				return usagef("%s: --approval required", cmd)
+			}
+			return nil
+		}
+	}
+}
+
+func runAct(ctx context.Context, e *env, ac actCommand, args []string) error {
+	fs := newFlagSet(e, ac.cmd, "ID --by P "+ac.usage+" [--signal]")
+	act := workflows.Act{Via: "cli"}
+	var asSignal bool
+	fs.StringVar(&act.By, "by", "", "your roster ID (required)")
+	fs.StringVar(&act.Reason, "reason", "", "why (shown in the timeline)")
+	fs.BoolVar(&asSignal, "signal", false, "send as a Signal (recorded; rejected signals show in the timeline) instead of an Update")
+	check := ac.flags(fs, &act)
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("%s: want one incident ID (dedupe key or workflow ID)", ac.cmd)
+	}
+	if act.By == "" {
+		return usagef("%s: --by required (your roster ID)", ac.cmd)
+	}
+	if check != nil {
+		if err := check(); err != nil {
+			return err
+		}
+	}
+	c, err := e.dial(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	id := incidents.ResolveID(ctx, c, pos[0])
+	return sendAct(ctx, c, e.stdout, id, ac.act, act, asSignal)
+}
+
+func sendAct(ctx context.Context, c client.Client, w io.Writer, id, name string, act workflows.Act, asSignal bool) error {
+	if asSignal {
+		if err := incidents.Signal(ctx, c, id, name, act); err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "%s sent as a signal to %s; `datasev show %s` shows whether it was applied\n", name, id, id)
+		return nil
+	}
+	res, err := incidents.Act(ctx, c, id, name, act)
+	if err != nil {
+		var rej *incidents.RejectedError
+		if errors.As(err, &rej) {
+			return fmt.Errorf("%s rejected: %s", name, rej.Message)
+		}
+		return err
+	}
+	fmt.Fprintf(w, "%s: %s [%s, %s]\n", name, res.Message, res.State, res.Severity)
+	return nil
+}

@@ -1,0 +1,289 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"go.temporal.io/sdk/client"
+
+	"github.com/datasev/datasev/starter/devstack"
+	"github.com/datasev/datasev/starter/incidents"
+	"github.com/datasev/datasev/workflows"
+	"github.com/datasev/datasev/workflows/oncall"
+)
+
+// runDev is the one-command demo: a real Temporal dev server (UI on, SQLite
+// file under the repository), the worker in this process, and a demo
+// incident driven through its whole life; then it keeps running until
+// Ctrl-C and stops everything cleanly.
+func runDev(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "dev", "[flags]")
+	var (
+		port, uiPort int
+		dbFile       string
+		noDemo       bool
+		rosterFlag   string
+		closeAfter   time.Duration
+	)
+	fs.IntVar(&port, "port", 7233, "Temporal frontend gRPC port on 127.0.0.1")
+	fs.IntVar(&uiPort, "ui-port", 8233, "Temporal Web UI port on 127.0.0.1")
+	fs.StringVar(&dbFile, "db", "", "SQLite file that keeps the server's state (default <repo>/.datasev/dev.db)")
+	fs.BoolVar(&noDemo, "no-demo", false, "start server and worker only")
+	fs.StringVar(&rosterFlag, "roster", "", "roster file (default $"+EnvRoster+" or "+DefaultRoster+")")
+	fs.DurationVar(&closeAfter, "close-after", 2*time.Minute, "how long the demo incident stays resolved before it closes")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("dev takes flags only; unexpected %q", pos[0])
+	}
+	if port <= 0 || port > 65535 || uiPort <= 0 || uiPort > 65535 {
+		return usagef("dev: --port and --ui-port must be between 1 and 65535")
+	}
+	if port == uiPort {
+		return usagef("dev: --port and --ui-port must differ")
+	}
+
+	var roster oncall.Roster
+	if !noDemo {
+		if roster, err = loadRoster(e, rosterFlag); err != nil {
+			return err
+		}
+	}
+	root, err := devstack.RepoRoot()
+	if err != nil {
+		return fmt.Errorf("dev: run it inside the datasev repository: %w", err)
+	}
+	if dbFile == "" {
+		dbFile = filepath.Join(root, ".datasev", "dev.db")
+	}
+	if err := os.MkdirAll(filepath.Dir(dbFile), 0o755); err != nil {
+		return fmt.Errorf("dev: %w", err)
+	}
+	serverLog := filepath.Join(root, ".datasev", "dev-server.log")
+	if err := os.MkdirAll(filepath.Dir(serverLog), 0o755); err != nil {
+		return fmt.Errorf("dev: %w", err)
+	}
+	logFile, err := os.OpenFile(serverLog, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return fmt.Errorf("dev: %w", err)
+	}
+	defer logFile.Close()
+
+	out := e.stdout
+	fmt.Fprintf(out, "starting the Temporal dev server on %s:%d (UI :%d, state in %s)…\n", devstack.Host, port, uiPort, dbFile)
+	startCtx, cancel := context.WithTimeout(ctx, 15*time.Minute) // the first run may build the CLI
+	srv, err := devstack.Start(startCtx, devstack.Options{
+		DBFile: dbFile, UI: true, Port: port, UIPort: uiPort,
+		Stdout: logFile, Stderr: io.MultiWriter(logFile, e.stderr),
+		Logger: slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+	})
+	cancel()
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return fmt.Errorf("dev: %w\n(another `datasev dev` or Temporal server may hold the ports; pick others with --port and --ui-port)", err)
+	}
+	defer func() {
+		fmt.Fprintln(out, "stopping the dev server…")
+		if err := srv.Stop(); err != nil {
+			fmt.Fprintf(e.stderr, "datasev: dev server stop: %v\n", err)
+		}
+	}()
+
+	workerLog := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	c := &incidents.Conn{Client: srv.Client(), Address: srv.HostPort()}
+	stopWorker, err := startWorker(ctx, c, e, workerLog)
+	if err != nil {
+		return fmt.Errorf("dev: worker: %w", err)
+	}
+	defer func() {
+		fmt.Fprintln(out, "stopping the worker…")
+		stopWorker()
+	}()
+
+	fmt.Fprintf(out, "Temporal UI   %s\n", srv.UIURL())
+	fmt.Fprintf(out, "frontend      %s (namespace %s); worker polling task queue %q\n", srv.HostPort(), srv.Namespace(), workflows.TaskQueue)
+	fmt.Fprintf(out, "CLI           TEMPORAL_ADDRESS=%s go run ./starter list\n", srv.HostPort())
+
+	if !noDemo {
+		id, err := runDemo(ctx, c, out, roster, closeAfter)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("demo: %w", err)
+		}
+		fmt.Fprintln(out)
+		fmt.Fprintf(out, "the demo incident in the UI: %s\n", devstack.WorkflowURL(srv.UIURL(), srv.Namespace(), id, ""))
+		fmt.Fprintf(out, "it closes %s after its resolution; then a new alert with its key opens a recurrence.\n", closeAfter)
+		if exe, err := devstack.EnsureCLI(ctx, e.stderr); err == nil {
+			fmt.Fprintf(out, "find SEV2 incidents: %s workflow list --address %s --query \"DatasevSeverity='SEV2'\"\n", exe, srv.HostPort())
+		}
+		fmt.Fprintf(out, "or with datasev:     TEMPORAL_ADDRESS=%s go run ./starter show %s\n", srv.HostPort(), id)
+	}
+	fmt.Fprintln(out)
+	fmt.Fprintln(out, "server and worker are running; press Ctrl-C to stop.")
+	<-ctx.Done()
+	fmt.Fprintln(out)
+	return nil
+}
+
+// demoPeople picks the demo's cast from the shift on duty now, so the demo
+// works at any hour.
+type demoPeople struct {
+	shift     string
+	commander string
+	sme       string
+}
+
+func pickCast(r oncall.Roster, now time.Time) (demoPeople, error) {
+	duty, err := incidents.OnDuty(r, now)
+	if err != nil {
+		return demoPeople{}, fmt.Errorf("roster: %w", err)
+	}
+	if len(duty.Shift.SMEs) == 0 {
+		return demoPeople{}, fmt.Errorf("roster: the %s shift has no SMEs; the demo needs one", duty.Shift.Name)
+	}
+	return demoPeople{shift: duty.Shift.Name, commander: duty.Shift.Commander, sme: duty.Shift.SMEs[0]}, nil
+}
+
+// runDemo drives one incident through its life, one printed line per step,
+// and returns its workflow ID.
+func runDemo(ctx context.Context, c client.Client, out io.Writer, roster oncall.Roster, closeAfter time.Duration) (string, error) {
+	now := time.Now()
+	cast, err := pickCast(roster, now)
+	if err != nil {
+		return "", err
+	}
+	key := "orders-load-" + now.UTC().Format("20060102-150405")
+	alert := workflows.Alert{
+		Source: "alertmanager", Title: "orders load failing", DedupeKey: key,
+		Description: "The hourly COPY INTO RAW.ORDERS loaded 0 rows.",
+		Severity:    workflows.SEV3, Service: "orders", Dataset: "RAW.ORDERS",
+		Labels: map[string]string{"alertname": "OrdersLoadFailed", "dag": "load_orders", "env": "demo"},
+	}
+	fmt.Fprintln(out)
+	fmt.Fprintf(out, "demo incident %q: %s shift on duty, Commander %s, SME %s\n", key, cast.shift, cast.commander, cast.sme)
+
+	step := 0
+	line := func(what, answer string) {
+		step++
+		fmt.Fprintf(out, "  %2d. %-44s → %s\n", step, what, answer)
+	}
+	req := incidents.DeclareRequest{Alert: alert, Roster: roster, Options: workflows.Options{CloseAfter: closeAfter}}
+
+	d, err := incidents.Declare(ctx, c, req)
+	if err != nil {
+		return "", err
+	}
+	id := d.WorkflowID
+	line("alertmanager: orders load failing (SEV3)", fmt.Sprintf("declared %s (run %s), Commander %s", id, short(d.RunID), d.Commander))
+
+	d2, err := incidents.Declare(ctx, c, req)
+	if err != nil {
+		return id, err
+	}
+	st, err := waitStatus(ctx, c, id, func(s workflows.Status) bool { return s.AlertCount >= 2 })
+	if err != nil {
+		return id, err
+	}
+	joined := "joined"
+	if !d2.Joined {
+		joined = "NOT joined (unexpected)"
+	}
+	line("alertmanager: the same alert again", fmt.Sprintf("%s %s: %d alerts, still one incident", joined, id, st.AlertCount))
+
+	act := func(who, name string, a workflows.Act, what string) error {
+		a.By, a.Via = who, "cli"
+		res, err := incidents.Act(ctx, c, id, name, a)
+		if err != nil {
+			return fmt.Errorf("%s by %s: %w", name, who, err)
+		}
+		line(what, fmt.Sprintf("%s [%s, %s]", res.Message, res.State, res.Severity))
+		return nil
+	}
+	approval := "rerun-load_orders"
+	steps := []struct {
+		who, name, what string
+		act             workflows.Act
+	}{
+		{cast.commander, workflows.ActAcknowledge, cast.commander + ": acknowledge", workflows.Act{}},
+		{cast.commander, workflows.ActSetSeverity, cast.commander + ": severity SEV2", workflows.Act{Severity: workflows.SEV2, Reason: "EU revenue dashboard shows no orders since 06:00"}},
+		{cast.sme, workflows.ActAddNote, cast.sme + ": note", workflows.Act{Note: "COPY INTO RAW.ORDERS failed: file format changed upstream (new column), 0 rows loaded"}},
+		{cast.sme, workflows.ActRequestApproval, cast.sme + ": request approval " + approval, workflows.Act{Approval: approval, Action: "clear and re-run the failed load_orders task in Airflow", Detail: "dry run: 3 task instances would be cleared"}},
+	}
+	for _, s := range steps {
+		if err := act(s.who, s.name, s.act, s.what); err != nil {
+			return id, err
+		}
+	}
+
+	// The deliberate mistake: an SME approving their own request.
+	_, err = incidents.Act(ctx, c, id, workflows.ActApprove, workflows.Act{By: cast.sme, Via: "cli", Approval: approval})
+	var rej *incidents.RejectedError
+	switch {
+	case errors.As(err, &rej):
+		line(cast.sme+": approve "+approval+" (not allowed)", "rejected: "+rej.Message)
+	case err != nil:
+		return id, err
+	default:
+		line(cast.sme+": approve "+approval+" (not allowed)", "accepted?! the workflow should have refused it")
+	}
+
+	if err := act(cast.commander, workflows.ActApprove, workflows.Act{Approval: approval, Reason: "the re-run is idempotent"}, cast.commander+": approve "+approval); err != nil {
+		return id, err
+	}
+
+	recovered := alert
+	recovered.Status = workflows.Recovered
+	if err := incidents.SendAlert(ctx, c, recovered); err != nil {
+		return id, err
+	}
+	st, err = waitStatus(ctx, c, id, func(s workflows.Status) bool { return s.AlertStatus == workflows.Recovered })
+	if err != nil {
+		return id, err
+	}
+	line("alertmanager: orders load resolved", fmt.Sprintf("alert resolved at the source [%s, %s]", st.State, st.Severity))
+
+	if err := act(cast.commander, workflows.ActResolve, workflows.Act{Reason: "load re-run succeeded; row counts match the source"}, cast.commander+": resolve"); err != nil {
+		return id, err
+	}
+	return id, nil
+}
+
+// waitStatus polls the status query until ok or a deadline: signals are
+// applied asynchronously.
+func waitStatus(ctx context.Context, c client.Client, id string, ok func(workflows.Status) bool) (workflows.Status, error) {
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	for {
+		st, err := incidents.Status(ctx, c, id)
+		if err == nil && ok(st) {
+			return st, nil
+		}
+		select {
+		case <-ctx.Done():
+			if err != nil {
+				return st, err
+			}
+			return st, fmt.Errorf("%s: timed out waiting for the workflow (state %s, %d alerts)", id, st.State, st.AlertCount)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+func short(runID string) string {
+	if len(runID) > 8 {
+		return runID[:8]
+	}
+	return runID
+}
