@@ -22,7 +22,7 @@ func TestParseRejectsBadRosters(t *testing.T) {
 		name, yaml, want string
 	}{
 		{"unknown field", base + "colour: blue\n", "unknown field \"colour\""},
-		{"unknown field has its line", strings.TrimPrefix(base, "\n") + "colour: blue\n", "[8:1]"},
+		{"unknown field has its line", strings.TrimPrefix(base, "\n") + "colour: blue\n", "[7:1]"},
 		{"bad zone", strings.Replace(base, "Europe/Berlin", "Mars/Olympus", 1), `timezone: unknown zone "Mars/Olympus"`},
 		{"unknown person", strings.Replace(base, "commander: c", "commander: zed", 1), `shifts[1].commander: "zed" is not in people`},
 		{"gap", strings.Replace(base, `end: "08:00"`, `end: "07:00"`, 1), "no shift covers 07:00"},
