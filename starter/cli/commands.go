@@ -92,6 +92,10 @@ func runDeclare(ctx context.Context, e *env, args []string) error {
 	if len(lbls) > 0 {
 		a.Labels = lbls
 	}
+	check := a
+	if err := check.Validate(); err != nil {
+		return &incidents.ValidationError{What: "alert", Err: err}
+	}
 	r, err := loadRoster(e, roster)
 	if err != nil {
 		return err

@@ -99,9 +99,17 @@ func runDev(ctx context.Context, e *env, args []string) error {
 		}
 	}()
 
-	workerLog := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	// The worker's log holds every notification (pages and posts): the
+	// log backend is the demo's chat.
+	workerLogPath := filepath.Join(root, ".datasev", "worker.log")
+	workerLogFile, err := os.OpenFile(workerLogPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return fmt.Errorf("dev: %w", err)
+	}
+	defer workerLogFile.Close()
+	workerLog := slog.New(slog.NewTextHandler(workerLogFile, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	c := &incidents.Conn{Client: srv.Client(), Address: srv.HostPort()}
-	stopWorker, err := startWorker(ctx, c, e, workerLog)
+	stopWorker, err := startWorker(ctx, srv.Client(), e, workerLog)
 	if err != nil {
 		return fmt.Errorf("dev: worker: %w", err)
 	}
@@ -113,6 +121,7 @@ func runDev(ctx context.Context, e *env, args []string) error {
 	fmt.Fprintf(out, "Temporal UI   %s\n", srv.UIURL())
 	fmt.Fprintf(out, "frontend      %s (namespace %s); worker polling task queue %q\n", srv.HostPort(), srv.Namespace(), workflows.TaskQueue)
 	fmt.Fprintf(out, "CLI           TEMPORAL_ADDRESS=%s go run ./starter list\n", srv.HostPort())
+	fmt.Fprintf(out, "logs          %s (server), %s (worker: pages and posts)\n", serverLog, workerLogPath)
 
 	if !noDemo {
 		id, err := runDemo(ctx, c, out, roster, closeAfter)
