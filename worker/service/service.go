@@ -1,0 +1,173 @@
+// Package service is the datasev worker process as a library: configuration
+// from the environment, the Temporal client, registration of the incident
+// workflow and its activities, and a run loop that stops gracefully.
+package service
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/contrib/envconfig"
+	"go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/datasev/datasev/activities/notify"
+	"github.com/datasev/datasev/workflows"
+)
+
+// Environment variables read by LoadConfig besides Temporal's own.
+const (
+	// EnvTaskQueue overrides the task queue (default workflows.TaskQueue).
+	EnvTaskQueue = "DATASEV_TASK_QUEUE"
+	// EnvLogFormat is "text" (default) or "json".
+	EnvLogFormat = "DATASEV_LOG_FORMAT"
+	// EnvLogLevel is "debug", "info" (default), "warn" or "error".
+	EnvLogLevel = "DATASEV_LOG_LEVEL"
+)
+
+// DefaultStopTimeout is how long a stopping worker lets running activities
+// finish before cancelling them.
+const DefaultStopTimeout = 10 * time.Second
+
+// Config is the worker's configuration.
+type Config struct {
+	// Client holds the Temporal connection: address, namespace, TLS, API
+	// key, gRPC metadata. LoadConfig fills it the way the Temporal CLI
+	// does, from the TEMPORAL_* environment variables and the profiles in
+	// temporal.toml (TEMPORAL_CONFIG_FILE, TEMPORAL_PROFILE).
+	Client client.Options
+	// TaskQueue is the task queue to poll.
+	TaskQueue string
+	// LogFormat is "text" or "json".
+	LogFormat string
+	// LogLevel is the minimum level logged.
+	LogLevel slog.Level
+	// StopTimeout bounds the graceful stop.
+	StopTimeout time.Duration
+}
+
+// LoadConfig reads the configuration. The DATASEV_* variables come from
+// getenv; the Temporal client options come from envconfig, which reads the
+// process environment and config file itself.
+func LoadConfig(getenv func(string) string) (Config, error) {
+	opts, err := envconfig.LoadDefaultClientOptions()
+	if err != nil {
+		return Config{}, fmt.Errorf("temporal client config: %w", err)
+	}
+	cfg := Config{
+		Client:      opts,
+		TaskQueue:   strings.TrimSpace(getenv(EnvTaskQueue)),
+		LogFormat:   strings.ToLower(strings.TrimSpace(getenv(EnvLogFormat))),
+		StopTimeout: DefaultStopTimeout,
+	}
+	if cfg.TaskQueue == "" {
+		cfg.TaskQueue = workflows.TaskQueue
+	}
+	switch cfg.LogFormat {
+	case "":
+		cfg.LogFormat = "text"
+	case "text", "json":
+	default:
+		return Config{}, fmt.Errorf("%s=%q: want text or json", EnvLogFormat, getenv(EnvLogFormat))
+	}
+	if v := strings.TrimSpace(getenv(EnvLogLevel)); v != "" {
+		if err := cfg.LogLevel.UnmarshalText([]byte(v)); err != nil {
+			return Config{}, fmt.Errorf("%s=%q: want debug, info, warn or error", EnvLogLevel, v)
+		}
+	}
+	return cfg, nil
+}
+
+// Address is the Temporal address the client dials.
+func (c Config) Address() string {
+	if c.Client.HostPort != "" {
+		return c.Client.HostPort
+	}
+	return client.DefaultHostPort
+}
+
+// Namespace is the Temporal namespace the worker polls in.
+func (c Config) Namespace() string {
+	if c.Client.Namespace != "" {
+		return c.Client.Namespace
+	}
+	return client.DefaultNamespace
+}
+
+// NewLogger returns the structured logger cfg asks for, writing to w.
+func NewLogger(w io.Writer, cfg Config) *slog.Logger {
+	ho := &slog.HandlerOptions{Level: cfg.LogLevel}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, ho))
+	}
+	return slog.New(slog.NewTextHandler(w, ho))
+}
+
+// New returns a worker, not yet started, polling cfg.TaskQueue with the
+// incident workflow and the notifier activities registered.
+func New(c client.Client, cfg Config, logger *slog.Logger) worker.Worker {
+	taskQueue := cfg.TaskQueue
+	if taskQueue == "" {
+		taskQueue = workflows.TaskQueue
+	}
+	w := worker.New(c, taskQueue, worker.Options{
+		WorkerStopTimeout: cfg.StopTimeout,
+	})
+	w.RegisterWorkflowWithOptions(workflows.Incident, workflow.RegisterOptions{Name: workflows.IncidentWorkflowName})
+	w.RegisterActivity(&notify.Activities{Backend: notify.LogBackend{Logger: logger}})
+	return w
+}
+
+// Run loads the configuration, connects to Temporal and runs the worker
+// until ctx is cancelled, then stops it gracefully and returns nil. It
+// returns an error when the configuration is invalid, the server cannot be
+// reached, or the worker fails (for example an unknown namespace).
+func Run(ctx context.Context, getenv func(string) string, stderr io.Writer) error {
+	cfg, err := LoadConfig(getenv)
+	if err != nil {
+		return err
+	}
+	logger := NewLogger(stderr, cfg)
+	if cfg.Client.Logger == nil {
+		cfg.Client.Logger = log.NewStructuredLogger(logger)
+	}
+
+	c, err := client.DialContext(ctx, cfg.Client)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil // asked to stop before we were connected
+		}
+		return fmt.Errorf("cannot reach Temporal at %s (namespace %s): %w; start it with `go run ./starter dev` or set TEMPORAL_ADDRESS",
+			cfg.Address(), cfg.Namespace(), err)
+	}
+	defer c.Close()
+
+	w := New(c, cfg, logger)
+	interrupt := make(chan any)
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		select {
+		case <-ctx.Done():
+			close(interrupt)
+		case <-done:
+		}
+	}()
+
+	logger.Info("datasev worker starting",
+		slog.String("address", cfg.Address()),
+		slog.String("namespace", cfg.Namespace()),
+		slog.String("task_queue", cfg.TaskQueue))
+	if err := w.Run(interrupt); err != nil {
+		return fmt.Errorf("datasev worker on %s (namespace %s, task queue %s): %w",
+			cfg.Address(), cfg.Namespace(), cfg.TaskQueue, err)
+	}
+	logger.Info("datasev worker stopped")
+	return nil
+}

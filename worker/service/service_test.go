@@ -1,0 +1,174 @@
+package service_test
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.temporal.io/api/enums/v1"
+
+	"github.com/datasev/datasev/starter/devstack"
+	"github.com/datasev/datasev/worker/service"
+	"github.com/datasev/datasev/workflows"
+)
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// isolate keeps the developer's own Temporal config and profile out of the
+// test.
+func isolate(t *testing.T) {
+	t.Helper()
+	t.Setenv("TEMPORAL_CONFIG_FILE", filepath.Join(t.TempDir(), "absent.toml"))
+	t.Setenv("TEMPORAL_NAMESPACE", "default")
+	for _, k := range []string{"TEMPORAL_PROFILE", "TEMPORAL_API_KEY", "TEMPORAL_TLS"} {
+		if v, ok := os.LookupEnv(k); ok {
+			t.Setenv(k, v)
+			os.Unsetenv(k)
+		}
+	}
+}
+
+func getenv(overrides map[string]string) func(string) string {
+	return func(k string) string {
+		if v, ok := overrides[k]; ok {
+			return v
+		}
+		return os.Getenv(k)
+	}
+}
+
+func TestRunPollsAndStopsGracefully(t *testing.T) {
+	isolate(t)
+	ctx, cancelStart := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancelStart()
+	srvOut := &syncBuffer{}
+	srv, err := devstack.Start(ctx, devstack.Options{Stdout: srvOut, Stderr: srvOut})
+	if err != nil {
+		t.Fatalf("dev server: %v\n%s", err, srvOut.String())
+	}
+	t.Cleanup(func() { _ = srv.Stop() })
+	t.Setenv("TEMPORAL_ADDRESS", srv.HostPort())
+
+	taskQueue := "service-test-" + t.Name()
+	logs := &syncBuffer{}
+	runCtx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	result := make(chan error, 1)
+	go func() {
+		result <- service.Run(runCtx, getenv(map[string]string{
+			service.EnvTaskQueue: taskQueue,
+			service.EnvLogFormat: "json",
+		}), logs)
+	}()
+
+	// Both the workflow and the activity side of the worker poll.
+	deadline := time.Now().Add(30 * time.Second)
+	for _, typ := range []enums.TaskQueueType{enums.TASK_QUEUE_TYPE_WORKFLOW, enums.TASK_QUEUE_TYPE_ACTIVITY} {
+		for {
+			resp, err := srv.Client().DescribeTaskQueue(ctx, taskQueue, typ)
+			if err == nil && len(resp.GetPollers()) > 0 {
+				break
+			}
+			select {
+			case err := <-result:
+				t.Fatalf("Run returned early: %v\n%s", err, logs.String())
+			default:
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("no %s poller on %s (last error %v)\n%s", typ, taskQueue, err, logs.String())
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+
+	cancel()
+	stopped := time.Now()
+	select {
+	case err := <-result:
+		if err != nil {
+			t.Fatalf("Run after cancel: %v", err)
+		}
+		t.Logf("Run returned %s after cancel", time.Since(stopped).Round(time.Millisecond))
+	case <-time.After(15 * time.Second):
+		t.Fatalf("Run did not return within 15s of cancel\n%s", logs.String())
+	}
+	out := logs.String()
+	for _, want := range []string{`"msg":"datasev worker starting"`, `"task_queue":"` + taskQueue + `"`, `"msg":"datasev worker stopped"`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("log lacks %s:\n%s", want, out)
+		}
+	}
+}
+
+func TestRunUnreachableServer(t *testing.T) {
+	isolate(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	_ = l.Close() // nothing listens there now
+	t.Setenv("TEMPORAL_ADDRESS", addr)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err = service.Run(ctx, getenv(nil), &syncBuffer{})
+	if err == nil {
+		t.Fatal("Run against a closed port succeeded")
+	}
+	for _, want := range []string{"cannot reach Temporal at " + addr, "go run ./starter dev", "TEMPORAL_ADDRESS"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q: %v", want, err)
+		}
+	}
+}
+
+func TestLoadConfig(t *testing.T) {
+	isolate(t)
+	t.Setenv("TEMPORAL_ADDRESS", "temporal.example:7233")
+	t.Setenv("TEMPORAL_NAMESPACE", "data")
+
+	cfg, err := service.LoadConfig(getenv(map[string]string{service.EnvTaskQueue: "", service.EnvLogFormat: "", service.EnvLogLevel: ""}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.TaskQueue != workflows.TaskQueue || cfg.LogFormat != "text" || cfg.Address() != "temporal.example:7233" || cfg.Namespace() != "data" {
+		t.Errorf("defaults: %+v, address %s, namespace %s", cfg, cfg.Address(), cfg.Namespace())
+	}
+
+	cfg, err = service.LoadConfig(getenv(map[string]string{service.EnvTaskQueue: "tq", service.EnvLogFormat: "JSON", service.EnvLogLevel: "debug"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.TaskQueue != "tq" || cfg.LogFormat != "json" || cfg.LogLevel.String() != "DEBUG" {
+		t.Errorf("overrides: %+v", cfg)
+	}
+
+	if _, err := service.LoadConfig(getenv(map[string]string{service.EnvLogFormat: "yaml"})); err == nil || !strings.Contains(err.Error(), service.EnvLogFormat) {
+		t.Errorf("bad log format: %v", err)
+	}
+	if _, err := service.LoadConfig(getenv(map[string]string{service.EnvLogLevel: "loud"})); err == nil || !strings.Contains(err.Error(), service.EnvLogLevel) {
+		t.Errorf("bad log level: %v", err)
+	}
+}
