@@ -17,6 +17,7 @@ import (
 
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/operatorservice/v1"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
@@ -179,7 +180,28 @@ func startWithAttributes(t *testing.T, srv *devstack.Server) {
 	if err != nil {
 		t.Fatalf("start workflow with search attributes: %v", err)
 	}
-	_ = srv.Client().TerminateWorkflow(ctx, run.GetID(), run.GetRunID(), "test done")
+	defer func() { _ = srv.Client().TerminateWorkflow(ctx, run.GetID(), run.GetRunID(), "test done") }()
+
+	// And visibility answers queries on them.
+	var clauses []string
+	for _, k := range workflows.SearchAttributeKeys {
+		clauses = append(clauses, k.GetName()+" = 'x'")
+	}
+	query := strings.Join(clauses, " AND ") + " AND WorkflowId = '" + run.GetID() + "'"
+	for {
+		resp, err := srv.Client().ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: query})
+		if err != nil {
+			t.Fatalf("ListWorkflow %q: %v", query, err)
+		}
+		if len(resp.GetExecutions()) == 1 {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("ListWorkflow %q: workflow not found", query)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
 
 func TestFatalStartErrorIsReportedPromptly(t *testing.T) {
