@@ -3,22 +3,18 @@ package cli
 import (
 	"context"
 	"log/slog"
+	"time"
 
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/worker"
-	"go.temporal.io/sdk/workflow"
 
-	"github.com/datasev/datasev/activities/notify"
+	"github.com/datasev/datasev/worker/service"
 	"github.com/datasev/datasev/workflows"
 )
 
-// startWorker runs the datasev worker in this process until the returned
-// stop is called. (Interim: registers the workflow and notifier directly
-// until worker/service lands.)
+// startWorker runs the datasev worker (worker/service, the same one the
+// worker binary runs) in this process until the returned stop is called.
 func startWorker(_ context.Context, c client.Client, _ *env, logger *slog.Logger) (func(), error) {
-	w := worker.New(c, workflows.TaskQueue, worker.Options{})
-	w.RegisterWorkflowWithOptions(workflows.Incident, workflow.RegisterOptions{Name: workflows.IncidentWorkflowName})
-	w.RegisterActivity(&notify.Activities{Backend: notify.LogBackend{Logger: logger}})
+	w := service.New(c, service.Config{TaskQueue: workflows.TaskQueue, StopTimeout: 5 * time.Second}, logger)
 	if err := w.Start(); err != nil {
 		return nil, err
 	}

@@ -90,6 +90,9 @@ func stateNames() []string {
 
 // quote makes a visibility-query string literal. The server's query parser
 // reads backslash escapes, so backslashes and quotes are escaped with one.
+// (Temporal's SQL visibility stores escape backslashes, double quotes and
+// control characters once more, MySQL-style, so on SQLite and PostgreSQL a
+// value containing them never matches; quotes work everywhere.)
 func quote(v string) string {
 	r := strings.NewReplacer(`\`, `\\`, `'`, `\'`, "\n", `\n`, "\r", `\r`, "\x00", `\0`)
 	return "'" + r.Replace(v) + "'"
