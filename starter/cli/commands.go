@@ -122,6 +122,8 @@ func runDeclare(ctx context.Context, e *env, args []string) error {
 
 func printDeclared(w io.Writer, d incidents.Declared) {
 	switch {
+	case d.Ignored:
+		fmt.Fprintf(w, "no open incident %s: a resolved alert opens nothing\n", d.WorkflowID)
 	case d.Joined:
 		fmt.Fprintf(w, "joined open incident %s (run %s)\n", d.WorkflowID, d.RunID)
 	case d.PreviousRunID != "":

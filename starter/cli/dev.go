@@ -186,7 +186,7 @@ func runDemo(ctx context.Context, c client.Client, out io.Writer, roster oncall.
 	step := 0
 	line := func(what, answer string) {
 		step++
-		fmt.Fprintf(out, "  %2d. %-44s → %s\n", step, what, answer)
+		fmt.Fprintf(out, "  %2d. %-48s → %s\n", step, what, answer)
 	}
 	req := incidents.DeclareRequest{Alert: alert, Roster: roster, Options: workflows.Options{CloseAfter: closeAfter}}
 

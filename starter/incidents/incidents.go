@@ -82,6 +82,9 @@ type Declared struct {
 	// PreviousRunID is the closed run this new incident is a recurrence of;
 	// empty when there was none, or when the alert joined.
 	PreviousRunID string
+	// Ignored is true for a resolved alert with no open incident to go to:
+	// recovery never opens an incident.
+	Ignored bool
 	// AlertID is the alert's ID (filled in when the request had none).
 	AlertID string
 	// Commander is the on-duty Commander at declaration time.
@@ -151,6 +154,25 @@ func Declare(ctx context.Context, c client.Client, in DeclareRequest) (Declared,
 	case classify(err) == kindNotFound:
 	default:
 		return Declared{}, mapError(err, id, addr, nil)
+	}
+
+	if alert.Status == workflows.Recovered {
+		// A recovery goes to the open incident, or nowhere.
+		out := Declared{WorkflowID: id, AlertID: alert.ID, Commander: duty.Shift.Commander}
+		if runningRunID == "" {
+			out.Ignored = true
+			return out, nil
+		}
+		err := c.SignalWorkflow(ctx, id, runningRunID, workflows.SignalAlert, alert)
+		switch k := classify(err); {
+		case err == nil:
+			out.RunID, out.Joined = runningRunID, true
+		case k == kindNotFound || k == kindCompleted:
+			out.Ignored = true
+		default:
+			return Declared{}, mapError(err, id, addr, nil)
+		}
+		return out, nil
 	}
 
 	input := workflows.IncidentInput{

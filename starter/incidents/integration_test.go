@@ -484,6 +484,16 @@ func TestClosedIncidentAndRecurrence(t *testing.T) {
 		t.Errorf("signal on a closed incident: %v (%T)", err, err)
 	}
 
+	// A late recovery from the source opens nothing.
+	recovered := req
+	recovered.Alert.Status = workflows.Recovered
+	if late := declare(t, ctx, recovered); !late.Ignored || late.RunID != "" {
+		t.Errorf("resolved alert after closure: %+v, want ignored", late)
+	}
+	if desc, err := tc.DescribeWorkflowExecution(ctx, d.WorkflowID, ""); err != nil || desc.GetWorkflowExecutionInfo().GetExecution().GetRunId() != d.RunID {
+		t.Errorf("a resolved alert started a run: %v %v", desc.GetWorkflowExecutionInfo().GetExecution(), err)
+	}
+
 	// The alert fires again: a new run, linked to the closed one.
 	again := declare(t, ctx, req)
 	if again.Joined || again.RunID == d.RunID || again.PreviousRunID != d.RunID || again.WorkflowID != d.WorkflowID {
@@ -493,11 +503,18 @@ func TestClosedIncidentAndRecurrence(t *testing.T) {
 	if st.PreviousRunID != d.RunID || st.State != workflows.Triggered || st.AlertCount != 1 {
 		t.Errorf("recurrence status: previous %q state %s alerts %d", st.PreviousRunID, st.State, st.AlertCount)
 	}
-	// And a repeat of it joins the new run.
+	// And a repeat of it joins the new run; so does its recovery.
 	third := declare(t, ctx, req)
 	if !third.Joined || third.RunID != again.RunID {
 		t.Errorf("repeat after recurrence: %+v", third)
 	}
+	if rec := declare(t, ctx, recovered); !rec.Joined || rec.Ignored || rec.RunID != again.RunID {
+		t.Errorf("recovery of the open recurrence: %+v", rec)
+	}
+	eventually(t, 10*time.Second, "recovery applied", func() (bool, string) {
+		st := status(t, ctx, again.WorkflowID)
+		return st.AlertStatus == workflows.Recovered && st.AlertCount == 2, fmt.Sprintf("alert status %s, count %d", st.AlertStatus, st.AlertCount)
+	})
 }
 
 // (g) The worker dies mid-incident; a new one carries on from history.
