@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
@@ -127,6 +128,28 @@ func TestContinueAsNewLosesNothingOnDevServer(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Errorf("act failed: %v", err)
+	}
+	if t.Failed() {
+		runID := run.GetRunID()
+		for runID != "" {
+			it := c.GetWorkflowHistory(ctx, id, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+			runID = ""
+			for it.HasNext() {
+				e, err := it.Next()
+				if err != nil {
+					break
+				}
+				if f := e.GetWorkflowTaskFailedEventAttributes(); f != nil {
+					t.Logf("history: event %d workflow task failed: %s %v", e.EventId, f.Cause, f.Failure)
+				}
+				if u := e.GetWorkflowExecutionUpdateRejectedEventAttributes(); u != nil {
+					t.Logf("history: update rejected: %v", u.Failure)
+				}
+				if a := e.GetWorkflowExecutionContinuedAsNewEventAttributes(); a != nil {
+					runID = a.NewExecutionRunId
+				}
+			}
+		}
 	}
 
 	st, err := incidents.Status(ctx, c, id)
