@@ -211,6 +211,8 @@ func runShow(ctx context.Context, e *env, args []string) error {
 	}
 	defer c.Close()
 	id := incidents.ResolveID(ctx, c, pos[0])
+	ctx, cancel := context.WithTimeout(ctx, answerTimeout)
+	defer cancel()
 	st, err := incidents.Status(ctx, c, id)
 	if err != nil {
 		return err
@@ -283,6 +285,10 @@ func printTimeline(w io.Writer, tl []workflows.TimelineEntry) {
 	}
 	_ = tw.Flush()
 }
+
+// answerTimeout bounds how long show and the acts wait for the incident to
+// answer; without a worker nothing answers.
+const answerTimeout = 30 * time.Second
 
 // actCommand is a CLI command for one workflow act.
 type actCommand struct {
@@ -406,6 +412,8 @@ func runAct(ctx context.Context, e *env, ac actCommand, args []string) error {
 	}
 	defer c.Close()
 	id := incidents.ResolveID(ctx, c, pos[0])
+	ctx, cancel := context.WithTimeout(ctx, answerTimeout)
+	defer cancel()
 	return sendAct(ctx, c, e.stdout, id, ac.act, act, asSignal)
 }
 

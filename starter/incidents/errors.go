@@ -1,6 +1,7 @@
 package incidents
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -11,6 +12,8 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/datasev/datasev/workflows"
 )
 
 // RejectedError is an act the incident workflow refused: its validator (for
@@ -56,6 +59,20 @@ func (e *UnreachableError) Error() string {
 
 func (e *UnreachableError) Unwrap() error { return e.Err }
 
+// NoAnswerError says the incident did not answer before the caller's
+// deadline: usually no worker is polling the task queue. An Update sent this
+// way may still be applied when a worker picks it up.
+type NoAnswerError struct {
+	WorkflowID string
+	Err        error
+}
+
+func (e *NoAnswerError) Error() string {
+	return fmt.Sprintf("incident %q did not answer in time; is a datasev worker polling task queue %q? (an act may still apply once one does)", e.WorkflowID, workflows.TaskQueue)
+}
+
+func (e *NoAnswerError) Unwrap() error { return e.Err }
+
 // UnknownActError is an act name the workflow does not have.
 type UnknownActError struct {
 	Name string
@@ -80,6 +97,7 @@ const (
 	kindNotFound
 	kindCompleted
 	kindUnreachable
+	kindNoAnswer
 )
 
 // completedMessage is how the server words "workflow already closed" in the
@@ -111,8 +129,16 @@ func classify(err error) errKind {
 		return kindUnreachable
 	}
 	var ce *temporal.CanceledError
-	if errors.As(err, &ce) {
+	if errors.As(err, &ce) || errors.Is(err, context.Canceled) {
 		return kindOther
+	}
+	var dl *serviceerror.DeadlineExceeded
+	var ut *client.WorkflowUpdateServiceTimeoutOrCanceledError
+	if errors.As(err, &dl) || errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ut) {
+		return kindNoAnswer
+	}
+	if s, ok := status.FromError(err); ok && s.Code() == codes.DeadlineExceeded {
+		return kindNoAnswer
 	}
 	if s, ok := status.FromError(err); ok && s.Code() == codes.Unavailable {
 		return kindUnreachable
@@ -157,6 +183,10 @@ func mapError(err error, workflowID, address string, lookup func() (closedAt tim
 		return &NotFoundError{WorkflowID: workflowID}
 	case kindUnreachable:
 		return &UnreachableError{Address: address, Err: err}
+	case kindNoAnswer:
+		if workflowID != "" {
+			return &NoAnswerError{WorkflowID: workflowID, Err: err}
+		}
 	}
 	return err
 }

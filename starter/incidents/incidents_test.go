@@ -1,6 +1,7 @@
 package incidents
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -128,6 +130,19 @@ func TestMapError(t *testing.T) {
 			want: "cannot reach Temporal at 127.0.0.1:7233: rpc error: code = Unavailable desc = dial tcp 127.0.0.1:7233: connect: connection refused",
 			as:   new(*UnreachableError),
 		},
+		{
+			name: "update poll gave up",
+			err:  client.NewWorkflowUpdateServiceTimeoutOrCanceledError(context.DeadlineExceeded),
+			want: `incident "incident-x" did not answer in time; is a datasev worker polling task queue "datasev"? (an act may still apply once one does)`,
+			as:   new(*NoAnswerError),
+		},
+		{
+			name: "query deadline",
+			err:  serviceerror.NewDeadlineExceeded("context deadline exceeded"),
+			want: `incident "incident-x" did not answer in time; is a datasev worker polling task queue "datasev"? (an act may still apply once one does)`,
+			as:   new(*NoAnswerError),
+		},
+		{name: "cancelled passes through", err: context.Canceled, want: "context canceled"},
 		{name: "other passes through", err: other, want: "boom"},
 	}
 	for _, tt := range tests {

@@ -534,7 +534,15 @@ func TestWorkerRestart(t *testing.T) {
 			_ = startWorker()
 		}
 	})
-	// While no worker runs: a signal is recorded, and an update waits.
+	// While no worker runs: a query gets no answer, a signal is recorded,
+	// and an update waits.
+	qctx, qcancel := context.WithTimeout(ctx, time.Second)
+	_, err := incidents.Status(qctx, tc, id)
+	qcancel()
+	var noAnswer *incidents.NoAnswerError
+	if !errors.As(err, &noAnswer) {
+		t.Errorf("query with no worker: %v (%T), want NoAnswerError", err, err)
+	}
 	if err := incidents.Signal(ctx, tc, id, workflows.ActAddNote, workflows.Act{By: "bob", Note: "sent while the worker was down"}); err != nil {
 		t.Fatal(err)
 	}
