@@ -127,7 +127,7 @@ func TestContinueAsNewLosesNothingOnDevServer(t *testing.T) {
 	wg.Wait()
 	close(errs)
 	for err := range errs {
-		t.Errorf("act failed: %v", err)
+		t.Errorf("act failed: %T %v", err, err)
 	}
 	if t.Failed() {
 		runID := run.GetRunID()

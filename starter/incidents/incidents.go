@@ -334,13 +334,26 @@ func Act(ctx context.Context, c client.Client, workflowID, actName string, act w
 		return workflows.ActResult{}, err
 	}
 	addr := addressOf(c)
-	handle, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+	opts := client.UpdateWorkflowOptions{
 		WorkflowID:   workflowID,
 		UpdateID:     act.ID,
 		UpdateName:   actName,
 		Args:         []any{act},
 		WaitForStage: client.WorkflowUpdateStageCompleted,
-	})
+	}
+	handle, err := c.UpdateWorkflow(ctx, opts)
+	// An Update that reached the workflow in the same task as a
+	// continue-as-new (or any task the server refused) is not accepted; it
+	// was not applied, and the same update ID keeps a retry from applying it
+	// twice.
+	for delay := 20 * time.Millisecond; err != nil && notAccepted(err) && delay < 3*time.Second; delay *= 2 {
+		select {
+		case <-ctx.Done():
+			return workflows.ActResult{}, ctx.Err()
+		case <-time.After(delay):
+		}
+		handle, err = c.UpdateWorkflow(ctx, opts)
+	}
 	if err != nil {
 		return workflows.ActResult{}, mapError(err, workflowID, addr, closedLookup(ctx, c, workflowID))
 	}
@@ -427,4 +440,14 @@ func ResolveID(ctx context.Context, c client.Client, idOrKey string) string {
 		}
 	}
 	return idOrKey
+}
+
+// notAccepted reports whether an Update failed before the workflow accepted
+// it: the server answers WorkflowNotReady when the workflow task carrying the
+// update failed (e.g. an unhandled command at continue-as-new) or the
+// workflow cannot take updates yet. Nothing was applied, so it is safe to
+// send again with the same update ID.
+func notAccepted(err error) bool {
+	var nr *serviceerror.WorkflowNotReady
+	return errors.As(err, &nr)
 }
