@@ -132,7 +132,11 @@ func runDev(ctx context.Context, e *env, args []string) error {
 			return fmt.Errorf("demo: %w", err)
 		}
 		fmt.Fprintln(out)
-		fmt.Fprintf(out, "the demo incident in the UI: %s\n", devstack.WorkflowURL(srv.UIURL(), srv.Namespace(), id, ""))
+		runID := "" // the UI's history page needs the run; the run may have continued as new
+		if desc, err := c.DescribeWorkflowExecution(ctx, id, ""); err == nil {
+			runID = desc.GetWorkflowExecutionInfo().GetExecution().GetRunId()
+		}
+		fmt.Fprintf(out, "the demo incident in the UI: %s\n", devstack.WorkflowURL(srv.UIURL(), srv.Namespace(), id, runID))
 		fmt.Fprintf(out, "it closes %s after its resolution; then a new alert with its key opens a recurrence.\n", closeAfter)
 		if exe, err := devstack.EnsureCLI(ctx, e.stderr); err == nil {
 			fmt.Fprintf(out, "find SEV2 incidents: %s workflow list --address %s --query \"DatasevSeverity='SEV2'\"\n", exe, srv.HostPort())

@@ -238,7 +238,7 @@ func TestWorkflowURL(t *testing.T) {
 	if got != want {
 		t.Errorf("WorkflowURL = %q, want %q", got, want)
 	}
-	if got := devstack.WorkflowURL("http://x", "ns", "id", ""); got != "http://x/namespaces/ns/workflows/id/history" {
+	if got := devstack.WorkflowURL("http://x", "ns", "incident-a", ""); got != `http://x/namespaces/ns/workflows?query=WorkflowId%3D%22incident-a%22` {
 		t.Errorf("WorkflowURL without run = %q", got)
 	}
 }

@@ -188,14 +188,15 @@ func (s *Server) Stop() error {
 	return s.stopErr
 }
 
-// WorkflowURL links to a workflow's history in the Web UI. runID may be ""
-// for the latest run.
+// WorkflowURL links to a workflow's history in the Web UI. The UI's history
+// page needs a run ID; with runID "" the link opens the workflow list
+// filtered to that workflow ID, whose newest run is one click away.
 func WorkflowURL(uiURL, namespace, workflowID, runID string) string {
-	u := strings.TrimRight(uiURL, "/") + "/namespaces/" + url.PathEscape(namespace) + "/workflows/" + url.PathEscape(workflowID)
-	if runID != "" {
-		u += "/" + url.PathEscape(runID)
+	base := strings.TrimRight(uiURL, "/") + "/namespaces/" + url.PathEscape(namespace) + "/workflows"
+	if runID == "" {
+		return base + "?query=" + url.QueryEscape(fmt.Sprintf("WorkflowId=%q", workflowID))
 	}
-	return u + "/history"
+	return base + "/" + url.PathEscape(workflowID) + "/" + url.PathEscape(runID) + "/history"
 }
 
 // searchAttributes returns the custom search attribute names, sorted.
