@@ -373,15 +373,18 @@ func (r Roles) describe() string {
 	return strings.Join(parts, " · ")
 }
 
+// saKeys are the search attributes publish keeps current, in the order of
+// the values it compares.
+var saKeys = [5]temporal.SearchAttributeKeyKeyword{SASeverity, SAStatus, SACommander, SAService, SARunbook}
+
 // publish keeps the search attributes and the UI's current details in step
 // with the state, writing only what changed.
 func (inc *incident) publish(ctx workflow.Context) {
 	s := &inc.s
 	attrs := [5]string{string(s.Severity), string(s.State), s.Roles.Commander, s.Service, s.Runbook}
 	if attrs != inc.published.attrs {
-		keys := [5]temporal.SearchAttributeKeyKeyword{SASeverity, SAStatus, SACommander, SAService, SARunbook}
 		var updates []temporal.SearchAttributeUpdate
-		for i, k := range keys {
+		for i, k := range saKeys {
 			if attrs[i] == inc.published.attrs[i] {
 				continue
 			}

@@ -76,10 +76,16 @@ func startIncident(t *testing.T, c client.Client, queue, key string, opts workfl
 	in.Roster.TimeZone = "UTC"
 	in.Roster.Shifts = in.Roster.Shifts[:1]
 	in.Roster.Shifts[0].Start, in.Roster.Shifts[0].End = "00:00", "00:00" // one shift all day: no handoff mid-test
-	run, err := c.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{
-		ID: workflows.WorkflowID(key), TaskQueue: queue,
-		WorkflowExecutionTimeout: 10 * time.Minute,
-	}, workflows.IncidentWorkflowName, in)
+	// The intake's own start options (search attributes, summary, ID
+	// policies), on the test's task queue.
+	duty, err := incidents.OnDuty(in.Roster, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := incidents.StartOptions(workflows.WorkflowID(key), in.Alert, in.Runbook, duty)
+	start.TaskQueue = queue
+	start.WorkflowExecutionTimeout = 10 * time.Minute
+	run, err := c.ExecuteWorkflow(context.Background(), start, workflows.IncidentWorkflowName, in)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -49,6 +49,12 @@ type incident struct {
 func (inc *incident) setup(ctx workflow.Context) error {
 	inc.logger = workflow.GetLogger(ctx)
 	inc.kick = workflow.NewBufferedChannel(ctx, 1)
+	// Start with what the starter (or the previous run) already set, so the
+	// first publish upserts only what differs.
+	sa := workflow.GetTypedSearchAttributes(ctx)
+	for i, k := range saKeys {
+		inc.published.attrs[i], _ = sa.GetKeyword(k)
+	}
 	if inc.in.Carry != nil {
 		inc.s = *inc.in.Carry
 		inc.in.Carry = nil

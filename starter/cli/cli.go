@@ -77,6 +77,7 @@ func commands() []command {
 	}
 	cmds = append(cmds,
 		command{"dev", "[--port 7233] [--ui-port 8233] [--db FILE] [--no-demo] [--roster FILE]", "run a dev server with UI, a worker and a demo incident until Ctrl-C", runDev},
+		command{"bench", "[--n 200] [--concurrency 1] [--address HOST:PORT] [--dynamic-config KEY=VALUE ...]", "measure alert → first activity latency against the engine's floor", runBench},
 		command{"install-cli", "", "build (once) the pinned Temporal CLI and print its path", runInstallCLI},
 		command{"help", "[COMMAND]", "show this help", nil},
 	)
