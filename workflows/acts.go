@@ -146,7 +146,7 @@ func (inc *incident) apply(ctx workflow.Context, name string, act Act) string {
 	}
 	now := workflow.Now(ctx)
 	note := func(what string) {
-		inc.record(now, act.By, KindAct, what+via(act), act.Reason)
+		inc.recordVia(now, act.By, act.Via, KindAct, what, act.Reason)
 	}
 	switch name {
 	case ActAcknowledge:
@@ -221,7 +221,7 @@ func (inc *incident) apply(ctx workflow.Context, name string, act Act) string {
 				s.Findings = slices.Clone(s.Findings[len(s.Findings)-maxFindings:])
 			}
 		}
-		inc.record(now, act.By, KindAct, kind+via(act)+": "+act.Note, act.Reason)
+		inc.recordVia(now, act.By, act.Via, KindAct, kind+": "+act.Note, act.Reason)
 		return kind + " added"
 	case ActRequestApproval:
 		ap := Approval{
@@ -321,6 +321,7 @@ func (inc *incident) status(now time.Time) Status {
 		end = s.ClosedAt
 	}
 	st.Age = end.Sub(s.TriggeredAt).Round(time.Second).String()
+	st.AsOf, st.ClosedAt = now, s.ClosedAt
 	for _, ap := range s.Approvals {
 		if ap.Status == ApprovalPending {
 			st.PendingApprovals = append(st.PendingApprovals, ap)

@@ -334,17 +334,10 @@ func (inc *incident) signal(ctx workflow.Context, name string, act Act) {
 		if who == "" {
 			who = "unknown"
 		}
-		inc.record(workflow.Now(ctx), who, KindRejected, fmt.Sprintf("%s (signal%s) rejected", name, via(act)), err.Error())
+		inc.recordVia(workflow.Now(ctx), who, act.Via, KindRejected, name+" (signal) rejected", err.Error())
 		return
 	}
 	inc.apply(ctx, name, act)
-}
-
-func via(act Act) string {
-	if act.Via == "" {
-		return ""
-	}
-	return " via " + act.Via
 }
 
 // alert joins a further alert with the same dedupe key.
@@ -543,7 +536,13 @@ func (inc *incident) transition(now time.Time, to State, who, why string) {
 
 // record appends a timeline entry.
 func (inc *incident) record(at time.Time, who, kind, what, why string) {
-	inc.s.Timeline = append(inc.s.Timeline, TimelineEntry{At: at, Who: who, Kind: kind, What: what, Why: why})
+	inc.recordVia(at, who, "", kind, what, why)
+}
+
+// recordVia appends a timeline entry for an act that came through a channel
+// (cli, slack, ui).
+func (inc *incident) recordVia(at time.Time, who, via, kind, what, why string) {
+	inc.s.Timeline = append(inc.s.Timeline, TimelineEntry{At: at, Who: who, Via: via, Kind: kind, What: what, Why: why})
 }
 
 // page queues a page for one person.

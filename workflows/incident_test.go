@@ -497,7 +497,7 @@ func TestSignalRejectedIsRecordedAndChangesNothing(t *testing.T) {
 		}
 		tl := h.timeline()
 		last := tl[len(tl)-1]
-		if last.Kind != workflows.KindRejected || !strings.Contains(last.Why, "only the Commander (alice) can change severity") || last.Who != "erin" {
+		if last.Kind != workflows.KindRejected || !strings.Contains(last.Why, "only the Commander (alice) can change severity") || last.Who != "erin" || last.Via != "ui" {
 			t.Errorf("last timeline entry %+v, want erin's rejected signal with the reason", last)
 		}
 		h.env.SignalWorkflow(workflows.ActSetSeverity, workflows.Act{By: "alice", Via: "ui", Severity: "SEV1"})

@@ -382,11 +382,13 @@ type Handoff struct {
 
 // TimelineEntry is one line of the incident log: who did what, when, why.
 type TimelineEntry struct {
-	At   time.Time `json:"at"`
-	Who  string    `json:"who"`
-	Kind string    `json:"kind"`
-	What string    `json:"what"`
-	Why  string    `json:"why,omitempty"`
+	At  time.Time `json:"at"`
+	Who string    `json:"who"`
+	// Via is where a human act came from (cli, slack, ui), when known.
+	Via  string `json:"via,omitempty"`
+	Kind string `json:"kind"`
+	What string `json:"what"`
+	Why  string `json:"why,omitempty"`
 }
 
 // Timeline entry kinds.
@@ -459,10 +461,15 @@ type Status struct {
 	TriggeredAt      time.Time   `json:"triggered_at"`
 	AckedAt          time.Time   `json:"acked_at,omitzero"`
 	ResolvedAt       time.Time   `json:"resolved_at,omitzero"`
-	Age              string      `json:"age"`
-	TimelineLength   int         `json:"timeline_length"`
-	ContinuedRuns    int         `json:"continued_runs"`
-	PreviousRunID    string      `json:"previous_run_id,omitempty"`
+	ClosedAt         time.Time   `json:"closed_at,omitzero"`
+	// Age is how long the incident has been open (or was, once closed), as
+	// of AsOf: a query sees the workflow's clock at its last event, not the
+	// caller's. Clients with a clock compute it from TriggeredAt.
+	Age            string    `json:"age"`
+	AsOf           time.Time `json:"as_of"`
+	TimelineLength int       `json:"timeline_length"`
+	ContinuedRuns  int       `json:"continued_runs"`
+	PreviousRunID  string    `json:"previous_run_id,omitempty"`
 }
 
 // Act is one human act, sent as an Update (validated, answered at once) or a

@@ -255,7 +255,11 @@ func printStatus(w io.Writer, st workflows.Status) {
 		fmt.Fprintf(w, "  handoff    %s → %s, accept by %s\n", h.From, h.To, h.Deadline.Local().Format("15:04 MST"))
 	}
 	fmt.Fprintf(w, "  alerts     %d (%s)\n", st.AlertCount, st.AlertStatus)
-	fmt.Fprintf(w, "  triggered  %s (age %s)\n", st.TriggeredAt.Local().Format("2006-01-02 15:04:05 MST"), st.Age)
+	age := time.Since(st.TriggeredAt)
+	if !st.ClosedAt.IsZero() {
+		age = st.ClosedAt.Sub(st.TriggeredAt)
+	}
+	fmt.Fprintf(w, "  triggered  %s (age %s)\n", st.TriggeredAt.Local().Format("2006-01-02 15:04:05 MST"), age.Round(time.Second))
 	if !st.AckedAt.IsZero() {
 		fmt.Fprintf(w, "  acked      %s\n", st.AckedAt.Local().Format("2006-01-02 15:04:05 MST"))
 	}
@@ -281,7 +285,11 @@ func printTimeline(w io.Writer, tl []workflows.TimelineEntry) {
 		if t.Why != "" {
 			what += " — " + t.Why
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", t.At.Local().Format("15:04:05"), t.Who, t.Kind, what)
+		who := t.Who
+		if t.Via != "" {
+			who += " (" + t.Via + ")"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", t.At.Local().Format("15:04:05"), who, t.Kind, what)
 	}
 	_ = tw.Flush()
 }
