@@ -163,7 +163,8 @@ func Declare(ctx context.Context, c client.Client, in DeclareRequest) (Declared,
 			out.Ignored = true
 			return out, nil
 		}
-		err := c.SignalWorkflow(ctx, id, runningRunID, workflows.SignalAlert, alert)
+		// The latest run, not the one described: it may have continued as new.
+		err := c.SignalWorkflow(ctx, id, "", workflows.SignalAlert, alert)
 		switch k := classify(err); {
 		case err == nil:
 			out.RunID, out.Joined = runningRunID, true

@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	_ "time/tzdata" // zone rules built in: a worker in a minimal container still knows every zone
 
 	"github.com/goccy/go-yaml"
 )
