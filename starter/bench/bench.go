@@ -258,13 +258,11 @@ func Run(ctx context.Context, opts Options, out io.Writer) (Report, error) {
 	defer b.cleanup()
 
 	rep := Report{Address: addr, DynamicConfig: dynamicConfig, Concurrency: opts.Concurrency}
-	for _, sc := range b.scenarios() {
-		res, err := b.scenario(ctx, sc)
-		if err != nil {
-			return rep, err
-		}
-		rep.Scenarios = append(rep.Scenarios, res)
+	res, err := b.interleaved(ctx, b.scenarios())
+	if err != nil {
+		return rep, err
 	}
+	rep.Scenarios = res
 	p50 := func(name string) time.Duration { r, _ := rep.Scenario(name); return r.P50 }
 	rep.RatioStart = ratio(p50(IncidentSignal), p50(FloorStart))
 	rep.RatioEager = ratio(p50(IncidentEager), p50(FloorEager))
@@ -395,17 +393,25 @@ func (b *bench) eagerIncident(ctx context.Context, id string) error {
 	return err
 }
 
-// scenario warms up, then measures N samples.
-func (b *bench) scenario(ctx context.Context, sc scenarioDef) (Result, error) {
-	for i := 0; i < min(warmupPerKind, b.opts.N); i++ {
-		if _, err := b.sample(ctx, sc); err != nil {
-			return Result{}, fmt.Errorf("bench: %s warm-up: %w", sc.name, err)
+// interleaved warms every scenario up, then measures N rounds, each round
+// one sample of every scenario, starting with a different scenario each
+// round. Interleaving keeps drift (the server's store growing, the machine's
+// other load) from favouring whichever scenario happens to run first.
+func (b *bench) interleaved(ctx context.Context, scs []scenarioDef) ([]Result, error) {
+	for _, sc := range scs {
+		for i := 0; i < min(warmupPerKind, b.opts.N); i++ {
+			if _, err := b.sample(ctx, sc); err != nil {
+				return nil, fmt.Errorf("bench: %s warm-up: %w", sc.name, err)
+			}
 		}
 	}
-
 	began := time.Now()
-	req0, granted0 := b.eager.requested.Load(), b.eager.granted.Load()
-	samples := make([]time.Duration, b.opts.N)
+	samples := make([][]time.Duration, len(scs))
+	for k := range scs {
+		samples[k] = make([]time.Duration, b.opts.N)
+	}
+	eager := make([]struct{ requested, granted int }, len(scs))
+	var mu sync.Mutex
 	var (
 		done     atomic.Int64
 		firstErr error
@@ -420,12 +426,22 @@ func (b *bench) scenario(ctx context.Context, sc scenarioDef) (Result, error) {
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				d, err := b.sample(runCtx, sc)
-				if err != nil {
-					errOnce.Do(func() { firstErr = err; cancel() })
-					continue
+				for j := range scs {
+					k := (i + j) % len(scs)
+					req0, granted0 := b.eager.requested.Load(), b.eager.granted.Load()
+					d, err := b.sample(runCtx, scs[k])
+					if err != nil {
+						errOnce.Do(func() { firstErr = fmt.Errorf("%s: %w", scs[k].name, err); cancel() })
+						return
+					}
+					samples[k][i] = d
+					if b.opts.Concurrency == 1 { // with several in flight the counters can't be told apart
+						mu.Lock()
+						eager[k].requested += int(b.eager.requested.Load() - req0)
+						eager[k].granted += int(b.eager.granted.Load() - granted0)
+						mu.Unlock()
+					}
 				}
-				samples[i] = d
 				done.Add(1)
 			}
 		}()
@@ -441,24 +457,26 @@ feed:
 			case <-runCtx.Done():
 				break feed
 			case <-ticker.C:
-				fmt.Fprintf(b.out, "bench: %s: %d/%d in %s\n", sc.name, done.Load(), b.opts.N, time.Since(began).Round(time.Second))
+				fmt.Fprintf(b.out, "bench: round %d/%d in %s\n", done.Load(), b.opts.N, time.Since(began).Round(time.Second))
 			}
 		}
 	}
 	close(next)
 	wg.Wait()
 	if firstErr != nil {
-		return Result{}, fmt.Errorf("bench: %s: %w", sc.name, firstErr)
+		return nil, fmt.Errorf("bench: %w", firstErr)
 	}
 	if err := ctx.Err(); err != nil {
-		return Result{}, fmt.Errorf("bench: %s: %w", sc.name, err)
+		return nil, fmt.Errorf("bench: %w", err)
 	}
-	res := summarize(sc.name, samples)
-	res.EagerRequested = int(b.eager.requested.Load() - req0)
-	res.EagerGranted = int(b.eager.granted.Load() - granted0)
-	res.Elapsed = time.Since(began)
-	fmt.Fprintf(b.out, "bench: %-29s n=%d p50 %.1f ms, done in %s\n", sc.name, len(samples), ms(res.P50), res.Elapsed.Round(100*time.Millisecond))
-	return res, nil
+	out := make([]Result, len(scs))
+	for k, sc := range scs {
+		out[k] = summarize(sc.name, samples[k])
+		out[k].EagerRequested, out[k].EagerGranted = eager[k].requested, eager[k].granted
+		out[k].Elapsed = time.Since(began)
+	}
+	fmt.Fprintf(b.out, "bench: %d rounds of %d scenarios in %s\n", b.opts.N, len(scs), time.Since(began).Round(100*time.Millisecond))
+	return out, nil
 }
 
 // sample starts one workflow and returns T1-T0, then waits for the run to
