@@ -1,0 +1,23 @@
+package core
+
+import "github.com/datasev/datasev/runbooks"
+
+// WaitName is core.wait's action name.
+const WaitName = "core.wait"
+
+// WaitSpec is core.wait's spec: a timer action, carried out by the
+// workflow as a durable timer, with no activity. actions.Timer adds its
+// inputs from WaitInput.
+func WaitSpec() runbooks.ActionSpec {
+	return runbooks.ActionSpec{
+		Name:        WaitName,
+		Description: "Wait on a durable timer (it survives worker restarts), e.g. to let a restarted load land before checking it.",
+		Timer:       true,
+	}
+}
+
+// WaitInput is core.wait's inputs. The executor decodes them with
+// actions.Decode[core.WaitInput] and sleeps for Duration.
+type WaitInput struct {
+	Duration runbooks.Duration `json:"duration" datasev:"required" desc:"how long to wait, e.g. 10m"`
+}
