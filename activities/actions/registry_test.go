@@ -147,7 +147,7 @@ func TestTypedPanicsOnBadInputStruct(t *testing.T) {
 					return runbooks.ActionResult{}, nil
 				})
 		},
-		"no json tag":  func() { actions.InputsOf[struct{ A string }]() },
+		"no json tag": func() { actions.InputsOf[struct{ A string }]() },
 		"unsupported": func() {
 			actions.InputsOf[struct {
 				C chan int `json:"c"`

@@ -163,10 +163,10 @@ func fieldsFor(t reflect.Type) ([]field, error) {
 		switch {
 		case name == "-":
 			continue
-		case !sf.IsExported():
-			continue
 		case sf.Anonymous:
 			return nil, fmt.Errorf("field %s: embedded fields are not supported; name each input", sf.Name)
+		case !sf.IsExported():
+			continue
 		case !hasTag || name == "":
 			return nil, fmt.Errorf("field %s has no json tag naming its input", sf.Name)
 		case !inputName.MatchString(name):

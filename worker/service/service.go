@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"strings"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/datasev/datasev/activities/actions"
 	"github.com/datasev/datasev/activities/notify"
 	"github.com/datasev/datasev/workflows"
 )
@@ -30,6 +32,10 @@ const (
 	// EnvLogLevel is "debug", "info" (default), "warn" or "error".
 	EnvLogLevel = "DATASEV_LOG_LEVEL"
 )
+
+// ActionHTTPTimeout bounds each request the runbook actions make over HTTP;
+// a step's own timeout may be shorter.
+const ActionHTTPTimeout = time.Minute
 
 // DefaultStopTimeout is how long a stopping worker lets running activities
 // finish before cancelling them.
@@ -110,7 +116,8 @@ func NewLogger(w io.Writer, cfg Config) *slog.Logger {
 }
 
 // New returns a worker, not yet started, polling cfg.TaskQueue with the
-// incident workflow and the notifier activities registered.
+// incident workflow, the notifier activities and the runbook actions
+// registered.
 func New(c client.Client, cfg Config, logger *slog.Logger) worker.Worker {
 	taskQueue := cfg.TaskQueue
 	if taskQueue == "" {
@@ -120,7 +127,12 @@ func New(c client.Client, cfg Config, logger *slog.Logger) worker.Worker {
 		WorkerStopTimeout: cfg.StopTimeout,
 	})
 	w.RegisterWorkflowWithOptions(workflows.Incident, workflow.RegisterOptions{Name: workflows.IncidentWorkflowName})
-	w.RegisterActivity(&notify.Activities{Backend: notify.LogBackend{Logger: logger}})
+	backend := notify.LogBackend{Logger: logger}
+	w.RegisterActivity(&notify.Activities{Backend: backend})
+	actions.New(actions.Deps{
+		Notifier:   backend,
+		HTTPClient: &http.Client{Timeout: ActionHTTPTimeout},
+	}).RegisterWith(w)
 	return w
 }
 

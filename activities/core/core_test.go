@@ -1,0 +1,358 @@
+package core_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/datasev/datasev/activities/actions"
+	"github.com/datasev/datasev/activities/core"
+	"github.com/datasev/datasev/activities/notify"
+	"github.com/datasev/datasev/runbooks"
+)
+
+// recorder is a notify.Backend that keeps what it delivers.
+type recorder struct {
+	mu   sync.Mutex
+	sent []notify.Notification
+	fail error
+}
+
+func (r *recorder) Name() string { return "recorder" }
+
+func (r *recorder) Deliver(_ context.Context, n notify.Notification) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.fail != nil {
+		return r.fail
+	}
+	r.sent = append(r.sent, n)
+	return nil
+}
+
+// env runs the actions through the SDK's activity test environment, as the
+// worker registers them.
+func env(t *testing.T, deps actions.Deps) *testsuite.TestActivityEnvironment {
+	t.Helper()
+	var s testsuite.WorkflowTestSuite
+	e := s.NewTestActivityEnvironment()
+	actions.New(deps).RegisterWith(e)
+	return e
+}
+
+func run(t *testing.T, e *testsuite.TestActivityEnvironment, action string, with map[string]any) (runbooks.ActionResult, error) {
+	t.Helper()
+	return runReq(t, e, action, runbooks.ActionRequest{Incident: "inc-1", Runbook: "rb", Step: "s1", With: with})
+}
+
+func runReq(t *testing.T, e *testsuite.TestActivityEnvironment, action string, req runbooks.ActionRequest) (runbooks.ActionResult, error) {
+	t.Helper()
+	val, err := e.ExecuteActivity(action, req)
+	if err != nil {
+		return runbooks.ActionResult{}, err
+	}
+	var res runbooks.ActionResult
+	if err := val.Get(&res); err != nil {
+		t.Fatal(err)
+	}
+	return res, nil
+}
+
+func nonRetryable(t *testing.T, err error, wantType, wantMsg string) {
+	t.Helper()
+	var appErr *temporal.ApplicationError
+	if !errors.As(err, &appErr) {
+		t.Fatalf("want a non-retryable application error, got %v", err)
+	}
+	if !appErr.NonRetryable() || appErr.Type() != wantType {
+		t.Errorf("error %v: non-retryable %v type %q, want type %q", err, appErr.NonRetryable(), appErr.Type(), wantType)
+	}
+	if !strings.Contains(err.Error(), wantMsg) {
+		t.Errorf("error %q does not say %q", err, wantMsg)
+	}
+}
+
+func retryable(t *testing.T, err error) {
+	t.Helper()
+	if err == nil {
+		t.Fatal("want an error")
+	}
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) && appErr.NonRetryable() {
+		t.Fatalf("want a retryable error, got non-retryable %v", err)
+	}
+}
+
+func jsonServer(t *testing.T, status int, body string) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.Header().Set("X-Run-State", "done")
+		w.WriteHeader(status)
+		if r.Method != http.MethodHead {
+			fmt.Fprint(w, body)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func TestHTTPJSONExpectPasses(t *testing.T) {
+	srv := jsonServer(t, 200, `{"state":"success","count":5,"ratio":0.5,"runs":[{"id":"a"}]}`)
+	e := env(t, actions.Deps{HTTPClient: srv.Client()})
+	res, err := run(t, e, "core.http", map[string]any{
+		"url":    srv.URL + "/api/dag",
+		"expect": `body.state == "success" && body.count == 5 && body.count > 4 && body.ratio < 1.0 && size(body.runs) == 1 && headers["x-run-state"] == "done" && status == 200`,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := res.Output
+	if out["ok"] != true || out["status"] != float64(200) || out["truncated"] != false {
+		t.Fatalf("output %v", out)
+	}
+	body, _ := out["body"].(map[string]any)
+	if body["state"] != "success" || body["count"] != float64(5) {
+		t.Fatalf("body %v", out["body"])
+	}
+	if _, ok := out["elapsed_ms"].(float64); !ok {
+		t.Errorf("elapsed_ms %v", out["elapsed_ms"])
+	}
+	want := "core.http GET " + srv.URL + "/api/dag → 200 ok ("
+	if !strings.HasPrefix(res.Summary, want) {
+		t.Errorf("summary %q, want prefix %q", res.Summary, want)
+	}
+}
+
+func TestHTTPJSONExpectFailsWithoutError(t *testing.T) {
+	srv := jsonServer(t, 200, `{"state":"running"}`)
+	e := env(t, actions.Deps{HTTPClient: srv.Client()})
+	for expect, reason := range map[string]string{
+		`body.state == "success"`: `expect body.state == "success" is false`,
+		`body.finished_at != ""`:  `no such key: finished_at`,
+	} {
+		res, err := run(t, e, "core.http", map[string]any{"url": srv.URL, "expect": expect})
+		if err != nil {
+			t.Fatalf("%s: a failed expectation is not an activity error: %v", expect, err)
+		}
+		if res.Output["ok"] != false || res.Output["status"] != float64(200) {
+			t.Fatalf("%s: output %v", expect, res.Output)
+		}
+		if got, _ := res.Output["reason"].(string); !strings.Contains(got, reason) {
+			t.Errorf("%s: reason %q, want %q", expect, got, reason)
+		}
+		if !strings.Contains(res.Summary, "→ 200 not ok") || !strings.Contains(res.Detail, `"running"`) {
+			t.Errorf("summary %q detail %q", res.Summary, res.Detail)
+		}
+	}
+}
+
+func TestHTTPStatusMismatchIsNotOK(t *testing.T) {
+	srv := jsonServer(t, 500, `{"error":"boom"}`)
+	e := env(t, actions.Deps{HTTPClient: srv.Client()})
+	res, err := run(t, e, "core.http", map[string]any{"url": srv.URL, "expect": `body.state == "success"`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Output["ok"] != false || res.Output["status"] != float64(500) || res.Output["reason"] != "status 500, want 200" {
+		t.Fatalf("output %v", res.Output)
+	}
+	// The status the check expects is configurable.
+	res, err = run(t, e, "core.http", map[string]any{"url": srv.URL, "expect_status": 500, "expect": `body.error == "boom"`})
+	if err != nil || res.Output["ok"] != true {
+		t.Fatalf("expect_status 500: %v %v", res.Output, err)
+	}
+	// HEAD checks the status alone.
+	res, err = run(t, e, "core.http", map[string]any{"url": srv.URL, "method": "head", "expect_status": float64(500)})
+	if err != nil || res.Output["ok"] != true || res.Output["body"] != "" || !strings.Contains(res.Summary, "HEAD") {
+		t.Fatalf("HEAD: %+v %v", res, err)
+	}
+}
+
+func TestHTTPTextBody(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		fmt.Fprint(w, "healthy")
+	}))
+	t.Cleanup(srv.Close)
+	e := env(t, actions.Deps{HTTPClient: srv.Client()})
+	res, err := run(t, e, "core.http", map[string]any{"url": srv.URL, "expect": `body.startsWith("heal") && body.upperAscii() == "HEALTHY"`})
+	if err != nil || res.Output["ok"] != true || res.Output["body"] != "healthy" {
+		t.Fatalf("%+v %v", res, err)
+	}
+}
+
+func TestHTTPRedirects(t *testing.T) {
+	other := jsonServer(t, 200, `{"state":"success"}`)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/away":
+			http.Redirect(w, r, other.URL+"/x", http.StatusFound)
+		case "/here":
+			http.Redirect(w, r, "/final", http.StatusFound)
+		case "/final":
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprint(w, `{"state":"success"}`)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	e := env(t, actions.Deps{HTTPClient: &http.Client{Timeout: 5 * time.Second}})
+
+	res, err := run(t, e, "core.http", map[string]any{"url": srv.URL + "/here", "expect": `body.state == "success"`})
+	if err != nil || res.Output["ok"] != true {
+		t.Fatalf("same-host redirect: %+v %v", res, err)
+	}
+	_, err = run(t, e, "core.http", map[string]any{"url": srv.URL + "/away"})
+	nonRetryable(t, err, core.RedirectRefusedType, "refused redirect from http://"+strings.TrimPrefix(srv.URL, "http://")+" to http://"+strings.TrimPrefix(other.URL, "http://"))
+}
+
+func TestHTTPOversizeBodyIsTruncated(t *testing.T) {
+	big := strings.Repeat("x", core.MaxBodyRead+100)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"state":"success","pad":"%s"}`, big)
+	}))
+	t.Cleanup(srv.Close)
+	e := env(t, actions.Deps{HTTPClient: srv.Client()})
+	res, err := run(t, e, "core.http", map[string]any{"url": srv.URL, "expect": `body.startsWith("{\"state\":\"success\"")`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := res.Output["body"].(string)
+	if res.Output["truncated"] != true || len(body) != core.MaxOutputBody || res.Output["ok"] != true {
+		t.Fatalf("truncated %v, body %d bytes, ok %v (reason %v)", res.Output["truncated"], len(body), res.Output["ok"], res.Output["reason"])
+	}
+
+	// A JSON body within the read bound but too big for the output is
+	// checked parsed and kept as text.
+	mid := strings.Repeat("y", core.MaxOutputBody)
+	srv2 := jsonServer(t, 200, `{"state":"success","pad":"`+mid+`"}`)
+	res, err = run(t, e, "core.http", map[string]any{"url": srv2.URL, "expect": `body.state == "success"`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body, _ := res.Output["body"].(string); res.Output["ok"] != true || res.Output["truncated"] != true || len(body) != core.MaxOutputBody {
+		t.Fatalf("output ok %v truncated %v body %d bytes", res.Output["ok"], res.Output["truncated"], len(body))
+	}
+}
+
+func TestHTTPBadRequestsAreNonRetryable(t *testing.T) {
+	e := env(t, actions.Deps{})
+	for _, tc := range []struct {
+		with map[string]any
+		msg  string
+	}{
+		{map[string]any{"url": "ftp://127.0.0.1/x"}, `scheme "ftp"; want http or https`},
+		{map[string]any{"url": "http://[::1"}, `url "http://[::1"`},
+		{map[string]any{"url": "/relative"}, `scheme ""`},
+		{map[string]any{"url": "http://"}, "no host"},
+		{map[string]any{"url": "http://user:secret@127.0.0.1/"}, "carries credentials"},
+		{map[string]any{"url": "http://127.0.0.1/", "method": "POST"}, `method "POST"`},
+		{map[string]any{"url": "http://127.0.0.1/", "expect": "body.state =="}, "expect:"},
+		{map[string]any{"url": "http://127.0.0.1/", "expect": "status + 1"}, "want a bool condition"},
+		{map[string]any{"url": "http://127.0.0.1/", "expect_status": 42}, "not an HTTP status"},
+	} {
+		_, err := run(t, e, "core.http", tc.with)
+		nonRetryable(t, err, core.BadRequestType, tc.msg)
+		if strings.Contains(fmt.Sprint(err), ":secret@") {
+			t.Errorf("error leaks the password: %v", err)
+		}
+	}
+	_, err := run(t, e, "core.http", map[string]any{"url": "http://127.0.0.1/", "timeout": "soon"})
+	nonRetryable(t, err, actions.InvalidInputType, `input "timeout"`)
+}
+
+func TestHTTPTransportErrorIsRetryable(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	url := srv.URL
+	srv.Close() // nothing listens there now
+	e := env(t, actions.Deps{})
+	_, err := run(t, e, "core.http", map[string]any{"url": url})
+	retryable(t, err)
+
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-time.After(5 * time.Second):
+		}
+	}))
+	t.Cleanup(slow.Close)
+	_, err = run(t, e, "core.http", map[string]any{"url": slow.URL, "timeout": "50ms"})
+	retryable(t, err)
+}
+
+func TestCompileExpect(t *testing.T) {
+	if err := core.CompileExpect(`body.state == "success" && status < 300`); err != nil {
+		t.Fatal(err)
+	}
+	if err := core.CompileExpect(`nope == 1`); err == nil || !strings.Contains(err.Error(), "undeclared reference to 'nope'") {
+		t.Fatalf("undeclared variable: %v", err)
+	}
+}
+
+func TestPage(t *testing.T) {
+	rec := &recorder{}
+	e := env(t, actions.Deps{Notifier: rec})
+	res, err := run(t, e, "core.page", map[string]any{"to": "alice", "role": "commander", "message": "approve the DAG restart", "detail": "see step s1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Output["delivered_to"] != "alice" || res.Output["backend"] != "recorder" || res.Summary != "core.page paged alice (commander): approve the DAG restart" {
+		t.Fatalf("%+v", res)
+	}
+	if len(rec.sent) != 1 {
+		t.Fatalf("sent %d", len(rec.sent))
+	}
+	n := rec.sent[0]
+	if n.Kind != notify.Page || n.To != "alice" || n.Incident != "inc-1" || n.Subject != "approve the DAG restart" || !strings.Contains(n.Body, "see step s1") || !strings.Contains(n.Body, "runbook rb, step s1") {
+		t.Fatalf("notification %+v", n)
+	}
+
+	// A dry run delivers nothing.
+	res, err = runReq(t, e, "core.page", runbooks.ActionRequest{DryRun: true, With: map[string]any{"to": "bob", "message": "m"}})
+	if err != nil || res.Summary != "core.page would page bob: m" || len(rec.sent) != 1 {
+		t.Fatalf("dry run: %+v %v (sent %d)", res, err, len(rec.sent))
+	}
+
+	// A role the executor could not resolve, or no one at all.
+	_, err = run(t, e, "core.page", map[string]any{"role": "liaison", "message": "m"})
+	nonRetryable(t, err, core.NoPersonType, `no person holds role "liaison"`)
+	_, err = run(t, e, "core.page", map[string]any{"message": "m"})
+	nonRetryable(t, err, core.NoPersonType, "give to (a roster ID) or role")
+	_, err = run(t, e, "core.page", map[string]any{"to": "alice"})
+	nonRetryable(t, err, actions.InvalidInputType, `input "message" is required`)
+
+	// Delivery failures are retried.
+	rec.fail = errors.New("smtp down")
+	_, err = run(t, e, "core.page", map[string]any{"to": "alice", "message": "m"})
+	retryable(t, err)
+}
+
+func TestPageWithoutBackend(t *testing.T) {
+	e := env(t, actions.Deps{})
+	_, err := run(t, e, "core.page", map[string]any{"to": "alice", "message": "m"})
+	nonRetryable(t, err, "NotConfigured", "no notifier backend")
+}
+
+func TestWaitIsATimer(t *testing.T) {
+	in, err := actions.Decode[core.WaitInput](core.WaitName, map[string]any{"duration": "10m"})
+	if err != nil || in.Duration.Std() != 10*time.Minute {
+		t.Fatalf("%+v %v", in, err)
+	}
+	if _, err := actions.Decode[core.WaitInput](core.WaitName, map[string]any{}); err == nil {
+		t.Fatal("duration is required")
+	}
+	e := env(t, actions.Deps{})
+	if _, err := run(t, e, "core.wait", map[string]any{"duration": "1s"}); err == nil {
+		t.Fatal("core.wait must not be an activity")
+	}
+}
