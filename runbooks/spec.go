@@ -50,6 +50,9 @@ type Match struct {
 	Title string `json:"title,omitempty" yaml:"title"`
 	// Service, when set, must equal the alert's service.
 	Service string `json:"service,omitempty" yaml:"service"`
+	// Priority decides between runbooks that both match an alert: the
+	// higher wins. Runbooks of equal priority must not overlap. Default 0.
+	Priority int `json:"priority,omitempty" yaml:"priority"`
 }
 
 // Roles are extra role holders a runbook brings to its incidents.

@@ -1,0 +1,19 @@
+package runbooks
+
+import (
+	"embed"
+	"io/fs"
+)
+
+//go:embed library/*.yaml
+var library embed.FS
+
+// Library returns the runbooks embedded in the binaries: the files of
+// runbooks/library.
+func Library() fs.FS {
+	sub, err := fs.Sub(library, "library")
+	if err != nil {
+		panic(err) // the embedded tree always has the directory
+	}
+	return sub
+}
