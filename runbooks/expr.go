@@ -359,7 +359,7 @@ type Unknown struct{}
 func (Unknown) String() string { return "<unknown until earlier steps run>" }
 
 // MarshalJSON writes an Unknown as its string.
-func (u Unknown) MarshalJSON() ([]byte, error) { return json.Marshal(u.String()) }
+func (u Unknown) MarshalJSON() ([]byte, error) { return marshalJSON(u.String()) }
 
 // EvalPartial evaluates expr as a dry run does: alert and incident are
 // known; steps and output are not, and a value that depends on them is
@@ -711,11 +711,22 @@ func formatValue(v any) string {
 		}
 		return base64.StdEncoding.EncodeToString(x)
 	}
-	b, err := json.Marshal(v)
+	b, err := marshalJSON(v)
 	if err != nil {
 		return fmt.Sprint(v)
 	}
 	return string(b)
+}
+
+// marshalJSON is json.Marshal without HTML escaping: "a&b" stays a&b.
+func marshalJSON(v any) ([]byte, error) {
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return []byte(strings.TrimSuffix(b.String(), "\n")), nil
 }
 
 func formatFloat(f float64) string {

@@ -250,7 +250,7 @@ func (v *validator) step(s *Step, at []any, earlier map[string]bool) {
 		v.report(v.stepPos, "%s: give it one of check, remediate, verify or parallel", name)
 	case 1:
 	default:
-		v.report(v.at(appendPath(at, kinds[1])...), "%s has %s: a step has exactly one of check, remediate, verify and parallel", name, strings.Join(kinds, " and "))
+		v.report(v.atKey(appendPath(at, kinds[1])...), "%s has %s: a step has exactly one of check, remediate, verify and parallel", name, strings.Join(kinds, " and "))
 	}
 	switch s.OnFailure {
 	case "", Stop, Continue, Escalate:
@@ -316,10 +316,10 @@ func (v *validator) step(s *Step, at []any, earlier map[string]bool) {
 			v.report(v.at(pp...), "%s: parallel needs steps", name)
 		}
 		if s.Timeout > 0 {
-			v.report(v.at(appendPath(at, "timeout")...), "%s: timeout bounds an action; set it on the parallel steps", name)
+			v.report(v.atKey(appendPath(at, "timeout")...), "%s: timeout bounds an action; set it on the parallel steps", name)
 		}
 		if s.Retry != nil {
-			v.report(v.at(appendPath(at, "retry")...), "%s: retry applies to an action; set it on the parallel steps", name)
+			v.report(v.atKey(appendPath(at, "retry")...), "%s: retry applies to an action; set it on the parallel steps", name)
 		}
 		// Parallel steps see what came before the group, not each other.
 		for i := range s.Parallel {

@@ -1,0 +1,155 @@
+package runbooks
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+	"testing/fstest"
+)
+
+func TestParseErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name, src, want string
+	}{
+		{"syntax", "name: [a\n", "x.yaml:1:7: sequence end token ']' not found"},
+		{"tab", "name: x\n\tsteps: 1\n", "x.yaml:2:1: found character"},
+		{"unknown field", "name: x\nsteps:\n  - id: a\n    chek: {action: core.http}\n",
+			`x.yaml:4:5: unknown field "chek" in steps[0]; known fields: id, description, when, check, remediate, verify, parallel, on_failure, timeout, retry`},
+		{"unknown field in an inline call", "name: x\nsteps:\n  - id: a\n    verify:\n      actoin: core.http\n",
+			`x.yaml:5:7: unknown field "actoin" in steps[0].verify; known fields: action, with, until, every, backoff, max_interval, deadline`},
+		{"unknown top-level field", "name: x\nowners: y\n", `x.yaml:2:1: unknown field "owners" here; known fields: name, description, owner, match`},
+		{"wrong type", "name: x\nmatch:\n  priority: high\n", "x.yaml:3:13: match.priority: want an integer, got a string"},
+		{"wrong type (map for string)", "name: {a: b}\n", "x.yaml:1:7: name: want a string, got a mapping"},
+		{"mapping for list", "name: x\nsteps:\n  id: a\n", "x.yaml:3:5: steps: want a list, got a mapping"},
+		{"bad durations", "name: x\nsteps:\n  - id: g\n    parallel:\n      - id: a\n        timeout: 5 minutes\n        check: {action: x}\n      - id: b\n        remediate:\n          action: y\n          approval: {timeout: -5m}\n",
+			"x.yaml:6:18: invalid duration \"5 minutes\" (want e.g. 90s, 5m, 1h30m)\nx.yaml:11:31: invalid duration \"-5m\": negative"},
+		{"duplicate key", "name: x\nowner: a\nname: y\n", `x.yaml:3:1: mapping key "name" already defined at [1:1]`},
+		{"anchor", "name: &n x\nowner: *n\n", "x.yaml:1:7: anchors (&name) are not supported"},
+		{"alias", "match: {labels: {a: b}}\nowner: [*n]\n", "x.yaml:2:9: aliases (*name) are not supported"},
+		{"merge key", "match:\n  <<: {service: x}\n", "x.yaml:2:3: merge keys (<<) are not supported"},
+		{"two documents", "name: x\n---\nname: y\n", "x.yaml:3:1: a runbook file holds one runbook"},
+		{"comments only", "# nothing\n", "x.yaml:1:1: empty file"},
+		{"empty", "", "x.yaml:1:1: empty file"},
+		{"list", "- a\n- b\n", "x.yaml:1:1: a runbook is a mapping (name: ..., steps: ...), not a list"},
+		{"scalar", "just text\n", "x.yaml:1:1: a runbook is a mapping (name: ..., steps: ...), not a string"},
+		{"invalid UTF-8", "name: ok\nowner: \xff\n", "x.yaml:2:8: file is not valid UTF-8"},
+		{"too deep", "name: x\nsteps: " + strings.Repeat("[", 70) + strings.Repeat("]", 70) + "\n", "x.yaml:2:71: nested more than 64 levels deep"},
+		{"too large", "name: x\ndescription: " + strings.Repeat("x", MaxFileSize) + "\n", "x.yaml:1:1: file is"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rb, err := Parse("x.yaml", []byte(tc.src))
+			if err == nil {
+				t.Fatalf("parsed %+v, want an error", rb)
+			}
+			if _, ok := err.(Problems); !ok {
+				t.Errorf("error is a %T, want Problems", err)
+			}
+			if !strings.HasPrefix(err.Error(), tc.want) {
+				t.Errorf("error:\n%v\nwant it to begin\n%s", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestParse(t *testing.T) {
+	src := `name: x
+description: |
+  two
+  lines
+steps:
+  - id: a
+    check:
+      action: core.http
+      with:
+        big: 18446744073709551615
+        small: 5
+        neg: -2
+        list: [1, {n: 2}]
+  - id: g
+    parallel:
+      - id: b
+        check: {action: core.wait, with: {duration: 1m}}
+      -   id: c
+          parallel:
+            - {id: d, check: {action: core.wait}}
+`
+	rb, err := Parse("x.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rb.Description != "two\nlines\n" || rb.Source != "x.yaml" {
+		t.Errorf("description %q, source %q", rb.Description, rb.Source)
+	}
+	with := rb.Steps[0].Check.With
+	want := map[string]any{"big": uint64(18446744073709551615), "small": int64(5), "neg": int64(-2), "list": []any{int64(1), map[string]any{"n": int64(2)}}}
+	if !reflect.DeepEqual(with, want) {
+		t.Errorf("with = %#v, want %#v (integers as int64)", with, want)
+	}
+	g := rb.Steps[1]
+	for _, tc := range []struct {
+		s    Step
+		want Pos
+	}{
+		{rb.Steps[0], Pos{6, 5}},
+		{g, Pos{14, 5}},
+		{g.Parallel[0], Pos{16, 9}},
+		{g.Parallel[1], Pos{18, 11}},
+		{g.Parallel[1].Parallel[0], Pos{20, 16}},
+	} {
+		if tc.s.Pos != tc.want {
+			t.Errorf("step %s at %s, want %s", tc.s.ID, tc.s.Pos, tc.want)
+		}
+	}
+}
+
+func TestLoadOverride(t *testing.T) {
+	set, err := Load("testdata/override")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rb, ok := set.Get("demo-orders-load")
+	if !ok || rb.Owner != "ops" || rb.Source != "testdata/override/demo-orders-load.yaml" {
+		t.Fatalf("demo-orders-load: %+v, want the operator's", rb)
+	}
+	if got := set.Overrides(); !reflect.DeepEqual(got, []string{"testdata/override/demo-orders-load.yaml overrides embedded:demo-orders-load.yaml"}) {
+		t.Errorf("overrides: %q", got)
+	}
+	if _, ok := set.Get("extra"); !ok {
+		t.Error("the .yml file was not loaded")
+	}
+	var names []string
+	for _, rb := range set.Runbooks() {
+		names = append(names, rb.Name)
+	}
+	if strings.Join(names, " ") != "dbt-model-regression demo-orders-load extra s3-partition-missing snowflake-load-failed" {
+		t.Errorf("runbooks not sorted by name: %v", names)
+	}
+	if err := Validate(set, testCatalog()); err != nil {
+		t.Errorf("validate: %v", err)
+	}
+	if _, err := Load("testdata/nope"); err == nil || !strings.Contains(err.Error(), "runbook directory") {
+		t.Errorf("missing directory: %v", err)
+	}
+}
+
+func TestLoadProblems(t *testing.T) {
+	rb := func(name string) *fstest.MapFile {
+		return &fstest.MapFile{Data: []byte("name: " + name + "\ndescription: d\nowner: o\nmatch: {service: " + name + "}\nsteps:\n  - id: a\n    check: {action: core.wait, with: {duration: 1m}}\n")}
+	}
+	set, err := LoadLayers(Layer{FS: fstest.MapFS{
+		"a.yaml":      rb("same"),
+		"b.yaml":      rb("same"),
+		"broken.yaml": {Data: []byte("name: [\n")},
+		"good.yaml":   rb("good"),
+	}, Prefix: "dir/"})
+	wantProblems(t, err, []string{
+		"dir/b.yaml:1:7: runbook name \"same\" is also used by dir/a.yaml:1:7",
+		"dir/broken.yaml:1:7: sequence end token",
+	})
+	if set == nil || set.Len() != 3 {
+		t.Fatalf("set keeps the files that decoded: %v", set)
+	}
+	if got, _ := set.Get("same"); got == nil || got.Source != "dir/a.yaml" {
+		t.Errorf("Get(same) = %+v, want the first file's", got)
+	}
+}
