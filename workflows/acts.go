@@ -249,6 +249,7 @@ func (inc *incident) apply(ctx workflow.Context, name string, act Act) string {
 			ap.Status = ApprovalDenied
 			note(fmt.Sprintf("denied %s: %s", ap.ID, ap.Action))
 		}
+		inc.relay(*ap)
 		inc.post(fmt.Sprintf("%s %s by %s: %s", ap.ID, ap.Status, act.By, ap.Action), act.Reason)
 		return fmt.Sprintf("%s %s", ap.ID, ap.Status)
 	case ActResolve:
@@ -259,7 +260,11 @@ func (inc *incident) apply(ctx workflow.Context, name string, act Act) string {
 			if s.Approvals[i].Status == ApprovalPending {
 				s.Approvals[i].Status, s.Approvals[i].DecidedBy, s.Approvals[i].DecidedAt = ApprovalDenied, act.By, now
 				s.Approvals[i].Reason = "incident resolved"
+				inc.relay(s.Approvals[i])
 			}
+		}
+		if s.RunbookStatus == "starting" || s.RunbookStatus == "running" {
+			s.CancelRunbook = true
 		}
 		s.Handoff = nil
 		s.ResolvedAt = now
@@ -310,7 +315,7 @@ func (inc *incident) status(now time.Time) Status {
 	s := &inc.s
 	st := Status{
 		ID: s.ID, Title: s.Title, State: s.State, Severity: s.Severity, SeverityMeaning: s.Severity.Describe(),
-		Service: s.Service, Dataset: s.Dataset, Runbook: s.Runbook, Roles: s.Roles,
+		Service: s.Service, Dataset: s.Dataset, Runbook: s.Runbook, RunbookStatus: s.RunbookStatus, Roles: s.Roles,
 		Shift: s.ShiftName, ShiftEnd: s.ShiftEnd, Handoff: s.Handoff,
 		LastFindings: slices.Clone(s.Findings), AlertCount: s.AlertCount, AlertStatus: s.AlertStatus,
 		TriggeredAt: s.TriggeredAt, AckedAt: s.AckedAt, ResolvedAt: s.ResolvedAt,

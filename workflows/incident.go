@@ -36,8 +36,10 @@ type incident struct {
 	kick       workflow.Channel // wakes the main loop after an update changed state
 	signals    map[string]workflow.ReceiveChannel
 	alerts     workflow.ReceiveChannel
-	sending    bool // the notifier coroutine has an activity in flight
-	delivering bool // the notifier coroutine is running
+	events     workflow.ReceiveChannel // runbook events
+	relaying   bool                    // the relay coroutine has a signal in flight
+	sending    bool                    // the notifier coroutine has an activity in flight
+	delivering bool                    // the notifier coroutine is running
 
 	published struct {
 		attrs   [5]string
@@ -94,6 +96,7 @@ func (inc *incident) setup(ctx workflow.Context) error {
 		}
 	}
 	inc.alerts = workflow.GetSignalChannel(ctx, SignalAlert)
+	inc.events = workflow.GetSignalChannel(ctx, SignalRunbookEvent)
 	return nil
 }
 
@@ -181,6 +184,8 @@ func (inc *incident) run(ctx workflow.Context) (Snapshot, error) {
 	if !inc.delivering {
 		inc.delivering = true
 		workflow.Go(ctx, inc.deliver)
+		workflow.Go(ctx, inc.relayLoop)
+		inc.startRunbook(ctx)
 	}
 
 	var (
@@ -229,6 +234,11 @@ func (inc *incident) run(ctx workflow.Context) (Snapshot, error) {
 			c.Receive(ctx, &a)
 			inc.alert(ctx, a)
 		})
+		sel.AddReceive(inc.events, func(c workflow.ReceiveChannel, _ bool) {
+			var ev RunbookEvent
+			c.Receive(ctx, &ev)
+			inc.runbookEvent(ctx, ev)
+		})
 		sel.AddReceive(inc.kick, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil) })
 		if timer != nil {
 			sel.AddFuture(timer, func(workflow.Future) {
@@ -243,7 +253,8 @@ func (inc *incident) run(ctx workflow.Context) (Snapshot, error) {
 	// then apply anything still buffered. A firing alert among it reopens
 	// the incident rather than being dropped.
 	_ = workflow.Await(ctx, func() bool {
-		return workflow.AllHandlersFinished(ctx) && len(inc.s.Outbox) == 0 && !inc.sending
+		return workflow.AllHandlersFinished(ctx) && len(inc.s.Outbox) == 0 && !inc.sending &&
+			len(inc.s.Relay) == 0 && !inc.s.CancelRunbook && !inc.relaying
 	})
 	inc.drain(ctx)
 	if inc.s.State != Closed {
@@ -264,7 +275,7 @@ func (inc *incident) shouldContinueAsNew(ctx workflow.Context) bool {
 // and buffered signals are applied, so no act or alert is lost.
 func (inc *incident) continueAsNew(ctx workflow.Context) error {
 	_, _ = workflow.AwaitWithTimeout(ctx, time.Minute, func() bool {
-		return workflow.AllHandlersFinished(ctx) && !inc.sending
+		return workflow.AllHandlersFinished(ctx) && !inc.sending && !inc.relaying
 	})
 	inc.drain(ctx)
 	info := workflow.GetInfo(ctx)
@@ -292,6 +303,12 @@ func (inc *incident) drain(ctx workflow.Context) {
 		for inc.alerts.ReceiveAsync(&a) {
 			inc.alert(ctx, a)
 			a = Alert{}
+			progressed = true
+		}
+		var ev RunbookEvent
+		for inc.events.ReceiveAsync(&ev) {
+			inc.runbookEvent(ctx, ev)
+			ev = RunbookEvent{}
 			progressed = true
 		}
 		if !progressed {
@@ -469,6 +486,13 @@ func (inc *incident) fireDue(ctx workflow.Context, now time.Time) {
 	if s.State.Open() {
 		for i := range s.Approvals {
 			ap := &s.Approvals[i]
+			if ap.Status == ApprovalPending && !ap.Escalated && !now.Before(ap.Deadline) && ap.OnTimeout == "deny" {
+				ap.Status, ap.DecidedBy, ap.DecidedAt = ApprovalDenied, "datasev", now
+				ap.Reason = "no decision by the deadline"
+				inc.record(now, "datasev", KindTimer, fmt.Sprintf("approval %s undecided past its deadline: denied, as its runbook asks", ap.ID), "")
+				inc.relay(*ap)
+				continue
+			}
 			if ap.Status == ApprovalPending && !ap.Escalated && !now.Before(ap.Deadline) {
 				ap.Escalated = true
 				inc.record(now, "datasev", KindTimer, fmt.Sprintf("approval %s undecided past its deadline: escalating", ap.ID), "")

@@ -11,6 +11,7 @@ import (
 	"unicode"
 
 	"github.com/datasev/datasev/activities/notify"
+	"github.com/datasev/datasev/runbooks"
 	"github.com/datasev/datasev/workflows/oncall"
 )
 
@@ -281,6 +282,10 @@ type IncidentInput struct {
 	Alert Alert `json:"alert"`
 	// Runbook names the runbook chosen for the alert; empty for none.
 	Runbook string `json:"runbook,omitempty"`
+	// RunbookSpec is the chosen runbook's content, captured when the
+	// incident starts so that editing the file changes no running incident.
+	// Nil runs no runbook (the incident is handled by hand).
+	RunbookSpec *runbooks.Runbook `json:"runbook_spec,omitempty"`
 	// Roster is the on-call roster the roles are seeded from.
 	Roster oncall.Roster `json:"roster"`
 	// Options tune the timers.
@@ -353,6 +358,11 @@ type Approval struct {
 	Escalated bool `json:"escalated,omitempty"`
 	// Status is pending, approved or denied.
 	Status ApprovalStatus `json:"status"`
+	// FromRunbook is true when a runbook step waits on this approval.
+	FromRunbook bool `json:"from_runbook,omitempty"`
+	// OnTimeout is escalate (page the secondary, keep waiting; the default)
+	// or deny (the remediation is skipped).
+	OnTimeout string `json:"on_timeout,omitempty"`
 	// DecidedBy, DecidedAt and Reason record the decision.
 	DecidedBy string    `json:"decided_by,omitempty"`
 	DecidedAt time.Time `json:"decided_at,omitzero"`
@@ -400,6 +410,7 @@ const (
 	KindTimer      = "timer"
 	KindNotify     = "notify"
 	KindSystem     = "system"
+	KindFinding    = "finding"
 )
 
 // Snapshot is the whole incident state: what queries show and what
@@ -434,6 +445,9 @@ type Snapshot struct {
 	NextUpdateAt  time.Time             `json:"next_update_at,omitzero"`
 	Timeline      []TimelineEntry       `json:"timeline"`
 	Outbox        []notify.Notification `json:"outbox,omitempty"`
+	RunbookStatus string                `json:"runbook_status,omitempty"`
+	Relay         []ApprovalDecision    `json:"relay,omitempty"`
+	CancelRunbook bool                  `json:"cancel_runbook,omitempty"`
 	Runs          int                   `json:"runs"`
 	PreviousRunID string                `json:"previous_run_id,omitempty"`
 	SeenActIDs    []string              `json:"seen_act_ids,omitempty"`
@@ -450,6 +464,7 @@ type Status struct {
 	Service          string      `json:"service,omitempty"`
 	Dataset          string      `json:"dataset,omitempty"`
 	Runbook          string      `json:"runbook,omitempty"`
+	RunbookStatus    string      `json:"runbook_status,omitempty"`
 	Roles            Roles       `json:"roles"`
 	Shift            string      `json:"shift,omitempty"`
 	ShiftEnd         time.Time   `json:"shift_end,omitzero"`

@@ -127,6 +127,7 @@ func New(c client.Client, cfg Config, logger *slog.Logger) worker.Worker {
 		WorkerStopTimeout: cfg.StopTimeout,
 	})
 	w.RegisterWorkflowWithOptions(workflows.Incident, workflow.RegisterOptions{Name: workflows.IncidentWorkflowName})
+	w.RegisterWorkflowWithOptions(workflows.RunbookRun, workflow.RegisterOptions{Name: workflows.RunbookWorkflowName})
 	backend := notify.LogBackend{Logger: logger}
 	w.RegisterActivity(&notify.Activities{Backend: backend})
 	actions.New(actions.Deps{

@@ -1,0 +1,170 @@
+package workflows
+
+import (
+	"fmt"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/workflow"
+)
+
+// runbookID is the runbook child's workflow ID: one per incident.
+func runbookID(incident string) string { return incident + "/runbook" }
+
+// startRunbook starts the incident's runbook as a child workflow. The child
+// outlives continue-as-new (parent close policy abandon) and talks to the
+// incident by workflow ID, so a new run picks the conversation up; the
+// incident cancels it on resolution.
+func (inc *incident) startRunbook(ctx workflow.Context) {
+	spec := inc.in.RunbookSpec
+	if spec == nil || inc.s.RunbookStatus != "" {
+		return
+	}
+	inc.s.RunbookStatus = "starting"
+	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+		WorkflowID:        runbookID(inc.s.ID),
+		ParentClosePolicy: enumspb.PARENT_CLOSE_POLICY_ABANDON,
+		StaticSummary:     fmt.Sprintf("runbook %s for %s", spec.Name, inc.s.ID),
+	})
+	in := RunbookInput{Incident: inc.s.ID, Runbook: *spec, Alert: inc.in.Alert, Severity: inc.s.Severity}
+	f := workflow.ExecuteChildWorkflow(cctx, RunbookWorkflowName, in)
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		if err := f.GetChildWorkflowExecution().Get(ctx, nil); err != nil {
+			now := workflow.Now(ctx)
+			inc.s.RunbookStatus = "failed to start"
+			inc.record(now, "datasev", KindSystem, "runbook "+spec.Name+" could not start", err.Error())
+			inc.page(inc.s.Roles.Commander, "runbook did not start: "+inc.s.Title, err.Error())
+			inc.kick.SendAsync(struct{}{})
+		}
+	})
+}
+
+// runbookEvent applies what the runbook reports.
+func (inc *incident) runbookEvent(ctx workflow.Context, ev RunbookEvent) {
+	now := workflow.Now(ctx)
+	s := &inc.s
+	who := "runbook " + ev.Runbook
+	switch ev.Kind {
+	case "started":
+		s.RunbookStatus = "running"
+		inc.record(now, who, KindSystem, "runbook "+ev.Runbook+" started", ev.Message)
+	case "step":
+		st := ev.Step
+		if st == nil {
+			return
+		}
+		what := fmt.Sprintf("%s %s %s", st.Kind, st.ID, st.Status)
+		if st.Summary != "" {
+			what += ": " + st.Summary
+		}
+		inc.record(now, who, KindFinding, what, st.Error)
+		if st.Status == StepOK && st.Summary != "" && (st.Kind == "check" || st.Kind == "verify") {
+			inc.finding(st.ID + ": " + st.Summary)
+		}
+		if st.Status == StepFailed {
+			inc.finding(st.ID + " failed: " + orText(st.Error, st.Summary))
+		}
+	case "approval":
+		a := ev.Approval
+		if a == nil || inc.approval(a.ID) != nil {
+			return // a redelivered request
+		}
+		ap := Approval{
+			ID: a.ID, Action: a.Action, Detail: a.Detail, Approver: a.Role, RequestedBy: who,
+			RequestedAt: now, Deadline: now.Add(a.Timeout), Status: ApprovalPending,
+			FromRunbook: true, OnTimeout: a.OnTimeout,
+		}
+		if !s.State.Open() {
+			ap.Status, ap.DecidedBy, ap.DecidedAt, ap.Reason = ApprovalDenied, "datasev", now, "incident already resolved"
+			s.Approvals = append(s.Approvals, ap)
+			inc.relay(ap)
+			return
+		}
+		s.Approvals = append(s.Approvals, ap)
+		inc.record(now, who, KindAct, fmt.Sprintf("requested approval %s: %s", ap.ID, ap.Action), "")
+		inc.page(inc.holder(ap.Approver), "approval needed: "+ap.Action,
+			fmt.Sprintf("Runbook %s waits for approval %s. Decide by %s.\n\n%s", ev.Runbook, ap.ID, ap.Deadline.Format(time.RFC3339), ap.Detail))
+	case "page":
+		p := ev.Page
+		if p == nil {
+			return
+		}
+		to := p.Person
+		if to == "" {
+			to = inc.holder(p.Role)
+		}
+		inc.record(now, who, KindNotify, "paged "+orText(to, "nobody (no "+string(p.Role)+" on the incident)")+": "+p.Message, "")
+		inc.page(to, p.Message, "From runbook "+ev.Runbook+".")
+	case "escalate":
+		inc.record(now, who, KindSystem, "runbook escalates: "+ev.Message, "")
+		if s.Secondary != "" {
+			inc.page(s.Secondary, "runbook escalated: "+s.Title, ev.Message)
+		}
+		inc.page(s.Roles.Commander, "runbook escalated: "+s.Title, ev.Message)
+	case "finished":
+		s.RunbookStatus = ev.Status
+		inc.record(now, who, KindSystem, "runbook "+ev.Runbook+" "+ev.Message, "")
+		inc.post(fmt.Sprintf("runbook %s %s", ev.Runbook, ev.Status), ev.Message)
+	}
+}
+
+// holder returns who holds a role now (the first SME for sme).
+func (inc *incident) holder(r Role) string {
+	switch r {
+	case Commander:
+		return inc.s.Roles.Commander
+	case Scribe:
+		return inc.s.Roles.Scribe
+	case Liaison:
+		return inc.s.Roles.Liaison
+	case SME:
+		if len(inc.s.Roles.SMEs) > 0 {
+			return inc.s.Roles.SMEs[0]
+		}
+	}
+	return ""
+}
+
+// finding keeps the latest findings for the status.
+func (inc *incident) finding(f string) {
+	inc.s.Findings = append(inc.s.Findings, f)
+	if len(inc.s.Findings) > maxFindings {
+		inc.s.Findings = append([]string(nil), inc.s.Findings[len(inc.s.Findings)-maxFindings:]...)
+	}
+}
+
+// relay queues a runbook approval's decision for the runbook.
+func (inc *incident) relay(ap Approval) {
+	if !ap.FromRunbook || ap.Status == ApprovalPending {
+		return
+	}
+	inc.s.Relay = append(inc.s.Relay, ApprovalDecision{ID: ap.ID, Approved: ap.Status == ApprovalApproved, By: ap.DecidedBy, Reason: ap.Reason})
+}
+
+// relayLoop sends queued decisions, and the cancellation on resolution, to
+// the runbook, in order.
+func (inc *incident) relayLoop(ctx workflow.Context) {
+	for {
+		if err := workflow.Await(ctx, func() bool { return len(inc.s.Relay) > 0 || inc.s.CancelRunbook }); err != nil {
+			return
+		}
+		inc.relaying = true
+		id := runbookID(inc.s.ID)
+		if len(inc.s.Relay) > 0 {
+			d := inc.s.Relay[0]
+			if err := workflow.SignalExternalWorkflow(ctx, id, "", SignalApprovalDecision, d).Get(ctx, nil); err != nil {
+				inc.record(workflow.Now(ctx), "datasev", KindSystem, "decision on "+d.ID+" not delivered to the runbook", err.Error())
+			}
+			inc.s.Relay = inc.s.Relay[1:]
+		} else {
+			inc.s.CancelRunbook = false
+			if err := workflow.RequestCancelExternalWorkflow(ctx, id, "").Get(ctx, nil); err == nil {
+				if inc.s.RunbookStatus == "starting" || inc.s.RunbookStatus == "running" {
+					inc.s.RunbookStatus = "cancelled"
+				}
+				inc.record(workflow.Now(ctx), "datasev", KindSystem, "runbook cancelled: the incident is resolved", "")
+			}
+		}
+		inc.relaying = false
+	}
+}

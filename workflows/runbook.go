@@ -1,0 +1,559 @@
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/datasev/datasev/runbooks"
+)
+
+// RunbookWorkflowName is the registered name of the runbook child workflow.
+const RunbookWorkflowName = "Runbook"
+
+// Signals between an incident and its runbook.
+const (
+	// SignalRunbookEvent carries a RunbookEvent from the runbook to its
+	// incident.
+	SignalRunbookEvent = "runbook_event"
+	// SignalApprovalDecision carries an ApprovalDecision from the incident
+	// to its runbook.
+	SignalApprovalDecision = "approval_decision"
+)
+
+// Built-in actions the runbook carries out itself rather than as activities.
+const (
+	// ActionWait waits with a durable timer: with: {duration: 10m}.
+	ActionWait = "core.wait"
+	// ActionPage pages through the incident, which knows the current role
+	// holders: with: {role: sme} or {person: erin}, and message.
+	ActionPage = "core.page"
+)
+
+// Step statuses.
+const (
+	StepOK      = "ok"
+	StepFailed  = "failed"
+	StepSkipped = "skipped"
+	StepDenied  = "denied"
+)
+
+// RunbookInput starts a runbook for an incident.
+type RunbookInput struct {
+	// Incident is the incident's workflow ID; events go to its latest run.
+	Incident string `json:"incident"`
+	// Runbook is the runbook's content, captured when the incident started.
+	Runbook runbooks.Runbook `json:"runbook"`
+	// Alert is the alert that opened the incident.
+	Alert Alert `json:"alert"`
+	// Severity is the incident's severity at start.
+	Severity Severity `json:"severity"`
+}
+
+// StepResult is what one step did.
+type StepResult struct {
+	ID       string         `json:"id"`
+	Kind     string         `json:"kind"`
+	Status   string         `json:"status"`
+	Summary  string         `json:"summary,omitempty"`
+	Detail   string         `json:"detail,omitempty"`
+	Output   map[string]any `json:"output,omitempty"`
+	Error    string         `json:"error,omitempty"`
+	Tries    int            `json:"tries,omitempty"`
+	Started  time.Time      `json:"started"`
+	Finished time.Time      `json:"finished"`
+}
+
+// RunbookResult is the runbook's outcome.
+type RunbookResult struct {
+	// Status is completed (every step ran or was skipped), stopped (a step
+	// failed with on_failure stop) or escalated.
+	Status string       `json:"status"`
+	Steps  []StepResult `json:"steps"`
+}
+
+// RunbookEvent tells the incident what its runbook is doing.
+type RunbookEvent struct {
+	// Kind is started, step, approval, page, escalate or finished.
+	Kind    string `json:"kind"`
+	Runbook string `json:"runbook"`
+	// Step is the step's result, for kind step.
+	Step *StepResult `json:"step,omitempty"`
+	// Approval is the request, for kind approval.
+	Approval *ApprovalRequest `json:"approval,omitempty"`
+	// Page is who to page and why, for kind page.
+	Page *PageRequest `json:"page,omitempty"`
+	// Message explains escalate and finished events.
+	Message string `json:"message,omitempty"`
+	// Status is the runbook's outcome, for kind finished.
+	Status string `json:"status,omitempty"`
+}
+
+// ApprovalRequest asks the incident to gate a remediation.
+type ApprovalRequest struct {
+	ID        string        `json:"id"`
+	Action    string        `json:"action"`
+	Detail    string        `json:"detail,omitempty"`
+	Role      Role          `json:"role"`
+	Timeout   time.Duration `json:"timeout"`
+	OnTimeout string        `json:"on_timeout"`
+}
+
+// PageRequest asks the incident to page a role holder or a person.
+type PageRequest struct {
+	Role    Role   `json:"role,omitempty"`
+	Person  string `json:"person,omitempty"`
+	Message string `json:"message"`
+}
+
+// ApprovalDecision tells a runbook how its approval was decided.
+type ApprovalDecision struct {
+	ID       string `json:"id"`
+	Approved bool   `json:"approved"`
+	By       string `json:"by"`
+	Reason   string `json:"reason,omitempty"`
+}
+
+// RunbookRun executes a runbook's steps for an incident. It reports every
+// step, approval request and page to the incident, and waits for approval
+// decisions from it.
+func RunbookRun(ctx workflow.Context, in RunbookInput) (RunbookResult, error) {
+	r := &runner{in: in, results: map[string]StepResult{}, decisions: map[string]ApprovalDecision{}}
+	decisions := workflow.GetSignalChannel(ctx, SignalApprovalDecision)
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		for {
+			var d ApprovalDecision
+			if !decisions.Receive(ctx, &d) {
+				return
+			}
+			r.decisions[d.ID] = d
+		}
+	})
+	r.emit(ctx, RunbookEvent{Kind: "started", Message: in.Runbook.Description})
+	status := "completed"
+	for _, step := range in.Runbook.Steps {
+		res := r.step(ctx, step)
+		if ctx.Err() != nil {
+			status = "cancelled"
+			break
+		}
+		if !failed(res) {
+			continue
+		}
+		if stop, how := r.afterFailure(ctx, step, res); stop {
+			status = how
+			break
+		}
+	}
+	out := RunbookResult{Status: status, Steps: r.order}
+	// A cancelled runbook still tells its incident, on a fresh context.
+	dctx, _ := workflow.NewDisconnectedContext(ctx)
+	r.emit(dctx, RunbookEvent{Kind: "finished", Status: status, Message: r.finishMessage(status)})
+	return out, nil
+}
+
+// runner holds a runbook execution's state.
+type runner struct {
+	in        RunbookInput
+	results   map[string]StepResult // by step ID, read by expressions
+	order     []StepResult          // in completion order, for the result
+	decisions map[string]ApprovalDecision
+}
+
+func failed(r StepResult) bool { return r.Status == StepFailed || r.Status == StepDenied }
+
+// afterFailure applies a failed step's on_failure and says whether the
+// runbook stops.
+func (r *runner) afterFailure(ctx workflow.Context, step runbooks.Step, res StepResult) (bool, string) {
+	switch step.OnFailure {
+	case runbooks.Continue:
+		return false, ""
+	case runbooks.Escalate:
+		r.emit(ctx, RunbookEvent{Kind: "escalate", Message: fmt.Sprintf("step %s %s: %s", step.ID, res.Status, orText(res.Error, res.Summary))})
+		return true, "escalated"
+	default:
+		return true, "stopped"
+	}
+}
+
+func (r *runner) finishMessage(status string) string {
+	n := map[string]int{}
+	for _, s := range r.order {
+		n[s.Status]++
+	}
+	return fmt.Sprintf("%s: %d ok, %d failed, %d denied, %d skipped", status, n[StepOK], n[StepFailed], n[StepDenied], n[StepSkipped])
+}
+
+// step runs one step and records its result.
+func (r *runner) step(ctx workflow.Context, step runbooks.Step) StepResult {
+	res := StepResult{ID: step.ID, Kind: step.Kind(), Started: workflow.Now(ctx)}
+	finish := func(res StepResult) StepResult {
+		res.Finished = workflow.Now(ctx)
+		r.results[step.ID] = res
+		r.order = append(r.order, res)
+		r.emit(ctx, RunbookEvent{Kind: "step", Step: &res})
+		return res
+	}
+	if step.When != "" {
+		ok, err := r.condition(step.When, nil)
+		if err != nil {
+			res.Status, res.Error = StepFailed, "when: "+err.Error()
+			return finish(res)
+		}
+		if !ok {
+			res.Status, res.Summary = StepSkipped, "skipped: "+step.When+" is false"
+			return finish(res)
+		}
+	}
+	switch {
+	case step.Check != nil:
+		res = r.call(ctx, step, *step.Check, false, res)
+	case step.Remediate != nil:
+		res = r.remediate(ctx, step, res)
+	case step.Verify != nil:
+		res = r.verify(ctx, step, res)
+	case step.Parallel != nil:
+		res = r.parallel(ctx, step, res)
+	default:
+		res.Status, res.Error = StepFailed, "step has nothing to do"
+	}
+	return finish(res)
+}
+
+// call runs one action: a durable timer, a page through the incident, or an
+// activity named after the action.
+func (r *runner) call(ctx workflow.Context, step runbooks.Step, c runbooks.Call, dryRun bool, res StepResult) StepResult {
+	with, err := runbooks.Render(c.With, r.vars(nil))
+	if err != nil {
+		res.Status, res.Error = StepFailed, "inputs: "+err.Error()
+		return res
+	}
+	res.Tries++
+	switch c.Action {
+	case ActionWait:
+		d, err := durationInput(with, "duration")
+		if err != nil {
+			res.Status, res.Error = StepFailed, err.Error()
+			return res
+		}
+		if err := workflow.NewTimerWithOptions(ctx, d, workflow.TimerOptions{Summary: fmt.Sprintf("%s %s (step %s)", ActionWait, d, step.ID)}).Get(ctx, nil); err != nil {
+			res.Status, res.Error = StepFailed, err.Error()
+			return res
+		}
+		res.Status, res.Summary = StepOK, fmt.Sprintf("waited %s", d)
+		return res
+	case ActionPage:
+		p := PageRequest{Role: Role(str(with["role"])), Person: str(with["person"]), Message: str(with["message"])}
+		if p.Message == "" || (p.Role == "" && p.Person == "") {
+			res.Status, res.Error = StepFailed, "core.page needs message and a role or a person"
+			return res
+		}
+		r.emit(ctx, RunbookEvent{Kind: "page", Page: &p})
+		res.Status, res.Summary = StepOK, "paged "+orText(p.Person, string(p.Role))+": "+p.Message
+		return res
+	}
+	actx := workflow.WithActivityOptions(ctx, r.activityOptions(step, c.Action, with, dryRun))
+	var out runbooks.ActionResult
+	req := runbooks.ActionRequest{Incident: r.in.Incident, Runbook: r.in.Runbook.Name, Step: step.ID, With: with, DryRun: dryRun}
+	if err := workflow.ExecuteActivity(actx, c.Action, req).Get(ctx, &out); err != nil {
+		res.Status, res.Error = StepFailed, activityMessage(err)
+		return res
+	}
+	res.Status, res.Summary, res.Detail, res.Output = StepOK, out.Summary, out.Detail, out.Output
+	return res
+}
+
+// activityOptions applies the step's timeout and retry policy and gives the
+// activity a summary naming the action and its main inputs.
+func (r *runner) activityOptions(step runbooks.Step, action string, with map[string]any, dryRun bool) workflow.ActivityOptions {
+	timeout := step.Timeout.Std()
+	if timeout <= 0 {
+		timeout = 5 * time.Minute
+	}
+	retry := &temporal.RetryPolicy{MaximumAttempts: 3, InitialInterval: time.Second, MaximumInterval: time.Minute}
+	if p := step.Retry; p != nil {
+		if p.MaxAttempts > 0 {
+			retry.MaximumAttempts = int32(p.MaxAttempts)
+		}
+		if p.InitialInterval > 0 {
+			retry.InitialInterval = p.InitialInterval.Std()
+		}
+		if p.MaxInterval > 0 {
+			retry.MaximumInterval = p.MaxInterval.Std()
+		}
+	}
+	summary := action + " " + inputSummary(with)
+	if dryRun {
+		summary = "dry run: " + summary
+	}
+	return workflow.ActivityOptions{StartToCloseTimeout: timeout, RetryPolicy: retry, Summary: strings.TrimSpace(summary)}
+}
+
+// remediate shows the approver a dry run, waits for the decision, and runs
+// the action only when approved.
+func (r *runner) remediate(ctx workflow.Context, step runbooks.Step, res StepResult) StepResult {
+	rem := *step.Remediate
+	detail := ""
+	if rem.DryRun == nil || *rem.DryRun {
+		dry := r.call(ctx, step, rem.Call, true, StepResult{})
+		if dry.Status != StepOK {
+			res.Status, res.Error = StepFailed, "dry run failed: "+dry.Error
+			return res
+		}
+		detail = strings.TrimSpace(dry.Summary + "\n\n" + dry.Detail)
+	}
+	gate := rem.Approval
+	role := Commander
+	if gate.Role != "" {
+		role = Role(gate.Role)
+	}
+	timeout := gate.Timeout.Std()
+	if timeout <= 0 {
+		timeout = 30 * time.Minute
+	}
+	id := r.in.Runbook.Name + "/" + step.ID
+	with, _ := runbooks.Render(rem.With, r.vars(nil)) // rendered once already by the dry run or below
+	action := strings.TrimSpace(rem.Action + " " + inputSummary(with))
+	if step.Description != "" {
+		action = step.Description + " (" + action + ")"
+	}
+	r.emit(ctx, RunbookEvent{Kind: "approval", Approval: &ApprovalRequest{
+		ID: id, Action: action, Detail: detail,
+		Role: role, Timeout: timeout, OnTimeout: orText(gate.OnTimeout, "escalate"),
+	}})
+	if err := workflow.Await(ctx, func() bool { _, ok := r.decisions[id]; return ok }); err != nil {
+		res.Status, res.Error = StepFailed, "cancelled while waiting for approval"
+		return res
+	}
+	d := r.decisions[id]
+	if !d.Approved {
+		res.Status, res.Summary = StepDenied, fmt.Sprintf("denied by %s%s", d.By, orText(prefix(": ", d.Reason), ""))
+		return res
+	}
+	out := r.call(ctx, step, rem.Call, false, res)
+	if out.Status == StepOK {
+		out.Summary = fmt.Sprintf("approved by %s; %s", d.By, out.Summary)
+	}
+	return out
+}
+
+// verify repeats the action until the condition holds or the deadline
+// passes, sleeping on durable timers between tries.
+func (r *runner) verify(ctx workflow.Context, step runbooks.Step, res StepResult) StepResult {
+	v := *step.Verify
+	wait := v.Every.Std()
+	if wait <= 0 {
+		wait = time.Minute
+	}
+	backoff := v.Backoff
+	if backoff < 1 {
+		backoff = 1
+	}
+	deadline := workflow.Now(ctx).Add(v.Deadline.Std())
+	for {
+		try := r.call(ctx, step, v.Call, false, res)
+		res.Tries = try.Tries
+		if try.Status == StepOK {
+			ok, err := r.condition(v.Until, try.Output)
+			if err != nil {
+				res.Status, res.Error = StepFailed, "until: "+err.Error()
+				return res
+			}
+			if ok {
+				res.Status, res.Output, res.Detail = StepOK, try.Output, try.Detail
+				res.Summary = fmt.Sprintf("healthy after %d %s: %s", res.Tries, plural(res.Tries, "try", "tries"), try.Summary)
+				return res
+			}
+			res.Summary, res.Output = try.Summary, try.Output
+		} else {
+			res.Summary = "try failed: " + try.Error
+		}
+		now := workflow.Now(ctx)
+		if !now.Add(wait).Before(deadline) {
+			res.Status = StepFailed
+			res.Error = fmt.Sprintf("%s not true after %d %s over %s; last: %s", v.Until, res.Tries, plural(res.Tries, "try", "tries"), v.Deadline.Std(), res.Summary)
+			return res
+		}
+		if err := workflow.NewTimerWithOptions(ctx, wait, workflow.TimerOptions{Summary: fmt.Sprintf("verify %s: next try in %s", step.ID, wait)}).Get(ctx, nil); err != nil {
+			res.Status, res.Error = StepFailed, "cancelled while verifying"
+			return res
+		}
+		wait = time.Duration(float64(wait) * backoff)
+		if max := v.MaxInterval.Std(); max > 0 && wait > max {
+			wait = max
+		}
+	}
+}
+
+// parallel runs the group's steps at once. A branch that fails with
+// on_failure continue does not fail the group; any other failed branch does.
+func (r *runner) parallel(ctx workflow.Context, step runbooks.Step, res StepResult) StepResult {
+	type branch struct {
+		step runbooks.Step
+		res  StepResult
+		done bool
+	}
+	branches := make([]*branch, len(step.Parallel))
+	for i, s := range step.Parallel {
+		b := &branch{step: s}
+		branches[i] = b
+		workflow.Go(ctx, func(ctx workflow.Context) {
+			b.res = r.step(ctx, b.step)
+			b.done = true
+		})
+	}
+	_ = workflow.Await(ctx, func() bool {
+		for _, b := range branches {
+			if !b.done {
+				return false
+			}
+		}
+		return true
+	})
+	var bad []string
+	for _, b := range branches {
+		if failed(b.res) {
+			if b.step.OnFailure == runbooks.Escalate {
+				r.emit(ctx, RunbookEvent{Kind: "escalate", Message: fmt.Sprintf("step %s %s: %s", b.step.ID, b.res.Status, orText(b.res.Error, b.res.Summary))})
+			}
+			if b.step.OnFailure != runbooks.Continue {
+				bad = append(bad, b.step.ID)
+			}
+		}
+	}
+	if len(bad) > 0 {
+		res.Status, res.Error = StepFailed, "failed branches: "+strings.Join(bad, ", ")
+		return res
+	}
+	res.Status, res.Summary = StepOK, fmt.Sprintf("%d branches done", len(branches))
+	return res
+}
+
+// condition evaluates a CEL condition over the alert, earlier steps and,
+// in verify, this try's output.
+func (r *runner) condition(expr string, output map[string]any) (bool, error) {
+	v, err := runbooks.Eval(expr, r.vars(output))
+	if err != nil {
+		return false, err
+	}
+	b, ok := v.(bool)
+	if !ok {
+		return false, fmt.Errorf("%s is %T, not a bool", expr, v)
+	}
+	return b, nil
+}
+
+// vars builds the expression variables.
+func (r *runner) vars(output map[string]any) runbooks.Vars {
+	a := r.in.Alert
+	labels := map[string]any{}
+	for k, v := range a.Labels {
+		labels[k] = v
+	}
+	steps := map[string]any{}
+	for id, s := range r.results {
+		steps[id] = map[string]any{"status": s.Status, "summary": s.Summary, "output": orMap(s.Output)}
+	}
+	return runbooks.Vars{
+		Alert: map[string]any{
+			"source": a.Source, "title": a.Title, "description": a.Description, "dedupe_key": a.DedupeKey,
+			"severity": string(a.Severity), "status": string(a.Status), "service": a.Service, "dataset": a.Dataset,
+			"labels": labels,
+		},
+		Steps:    steps,
+		Output:   orMap(output),
+		Incident: map[string]any{"id": r.in.Incident, "severity": string(r.in.Severity)},
+	}
+}
+
+// emit signals the incident. The incident may have continued as new, so
+// the signal goes to its latest run.
+func (r *runner) emit(ctx workflow.Context, ev RunbookEvent) {
+	ev.Runbook = r.in.Runbook.Name
+	if err := workflow.SignalExternalWorkflow(ctx, r.in.Incident, "", SignalRunbookEvent, ev).Get(ctx, nil); err != nil {
+		workflow.GetLogger(ctx).Warn("runbook event not delivered", "kind", ev.Kind, "error", err)
+	}
+}
+
+// inputSummary renders inputs as short, sorted k=v pairs for summaries.
+func inputSummary(with map[string]any) string {
+	keys := make([]string, 0, len(with))
+	for k := range with {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	var parts []string
+	for _, k := range keys {
+		v := fmt.Sprint(with[k])
+		if len(v) > 60 {
+			v = v[:57] + "..."
+		}
+		parts = append(parts, k+"="+v)
+	}
+	return strings.Join(parts, " ")
+}
+
+func durationInput(with map[string]any, key string) (time.Duration, error) {
+	switch v := with[key].(type) {
+	case string:
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return 0, fmt.Errorf("%s: %q is not a duration", key, v)
+		}
+		return d, nil
+	case float64:
+		return time.Duration(v) * time.Second, nil
+	}
+	return 0, fmt.Errorf("%s: required (e.g. 10m)", key)
+}
+
+// activityMessage is the innermost message of an activity failure.
+func activityMessage(err error) string {
+	var app *temporal.ApplicationError
+	if errors.As(err, &app) {
+		return app.Error()
+	}
+	var to *temporal.TimeoutError
+	if errors.As(err, &to) {
+		return "timed out (" + to.TimeoutType().String() + ")"
+	}
+	return err.Error()
+}
+
+func str(v any) string {
+	s, _ := v.(string)
+	return s
+}
+
+func orText(s, alt string) string {
+	if s == "" {
+		return alt
+	}
+	return s
+}
+
+func prefix(p, s string) string {
+	if s == "" {
+		return ""
+	}
+	return p + s
+}
+
+func orMap(m map[string]any) map[string]any {
+	if m == nil {
+		return map[string]any{}
+	}
+	return m
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
