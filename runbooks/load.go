@@ -303,7 +303,50 @@ func parseFile(name string, src []byte) (rb *Runbook, f *file, err error) {
 	rb.Source = name
 	normalizeRunbook(rb)
 	f.fillPositions(rb)
+	if ps := f.nonFinite(rb); len(ps) > 0 {
+		return nil, nil, ps.Err()
+	}
 	return rb, f, nil
+}
+
+// nonFinite reports .inf and .nan values: a runbook travels as JSON (into
+// the incident's workflow input), which has no such numbers.
+func (f *file) nonFinite(rb *Runbook) Problems {
+	var ps Problems
+	bad := func(x float64) bool { return math.IsInf(x, 0) || math.IsNaN(x) }
+	var value func(v any, at []any)
+	value = func(v any, at []any) {
+		switch x := v.(type) {
+		case float64:
+			if bad(x) {
+				ps = append(ps, Problem{File: f.name, Pos: f.pos(at...), Msg: fmt.Sprintf("%s: %v is not a number a runbook can hold", pathString(at...), x)})
+			}
+		case map[string]any:
+			for _, k := range sortedKeys(x) {
+				value(x[k], appendPath(at, k))
+			}
+		case []any:
+			for i, e := range x {
+				value(e, appendPath(at, i))
+			}
+		}
+	}
+	var steps func(ss []Step, at []any)
+	steps = func(ss []Step, at []any) {
+		for i := range ss {
+			s := &ss[i]
+			p := appendPath(at, i)
+			if c := s.callPtr(); c != nil {
+				value(c.With, appendPath(p, s.Kind(), "with"))
+			}
+			if s.Verify != nil && bad(s.Verify.Backoff) {
+				value(s.Verify.Backoff, appendPath(p, "verify", "backoff"))
+			}
+			steps(s.Parallel, appendPath(p, "parallel"))
+		}
+	}
+	steps(rb.Steps, []any{"steps"})
+	return ps
 }
 
 func invalidUTF8(b []byte) int {

@@ -34,6 +34,7 @@ func TestParseErrors(t *testing.T) {
 		{"scalar", "just text\n", "x.yaml:1:1: a runbook is a mapping (name: ..., steps: ...), not a string"},
 		{"invalid UTF-8", "name: ok\nowner: \xff\n", "x.yaml:2:8: file is not valid UTF-8"},
 		{"too deep", "name: x\nsteps: " + strings.Repeat("[", 70) + strings.Repeat("]", 70) + "\n", "x.yaml:2:71: nested more than 64 levels deep"},
+		{"infinity", "name: x\nsteps:\n  - id: a\n    check: {action: a, with: {f: .inf}}\n", "x.yaml:4:34: steps[0].check.with.f: +Inf is not a number a runbook can hold"},
 		{"too large", "name: x\ndescription: " + strings.Repeat("x", MaxFileSize) + "\n", "x.yaml:1:1: file is"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -91,6 +91,7 @@ func TestMatchAmbiguous(t *testing.T) {
 	}
 	// Validation says so first, naming both files.
 	wantProblems(t, Validate(set, testCatalog()), []string{
+		`a.yaml:5:3: match overlaps runbook "b" (b.yaml:5:3): one alert can match both at priority 0`,
 		`b.yaml:5:3: match overlaps runbook "a" (a.yaml:5:3): one alert can match both at priority 0`,
 	})
 }

@@ -794,10 +794,13 @@ func (v *validator) overlaps(set *Set) {
 			if ok, _ := disjoint(a.Match, b.Match); ok {
 				continue
 			}
-			fa, fb := set.files[i], set.files[j]
-			v.rb, v.f = b, fb
-			v.report(fb.pos("match"), "match overlaps runbook %q (%s:%s): one alert can match both at priority %d; make them disjoint (a label both require with different values, different sources or services) or give one a higher match.priority",
-				a.Name, fa.name, fa.pos("match"), a.Match.Priority)
+			// Reported in both files, each naming the other.
+			for _, pair := range [][2]int{{j, i}, {i, j}} {
+				here, there := set.files[pair[0]], set.files[pair[1]]
+				v.rb, v.f = set.runbooks[pair[0]], here
+				v.report(here.pos("match"), "match overlaps runbook %q (%s:%s): one alert can match both at priority %d; make them disjoint (a label both require with different values, different sources or services) or give one a higher match.priority",
+					set.runbooks[pair[1]].Name, there.name, there.pos("match"), a.Match.Priority)
+			}
 		}
 	}
 }

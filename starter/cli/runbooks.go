@@ -228,6 +228,7 @@ func runRunbooksShow(e *env, args []string) error {
 	if asJSON {
 		enc := json.NewEncoder(e.stdout)
 		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
 		return enc.Encode(rb)
 	}
 	w := e.stdout
@@ -386,6 +387,7 @@ func runRunbooksTest(e *env, args []string) error {
 	if asJSON {
 		enc := json.NewEncoder(e.stdout)
 		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
 		return enc.Encode(plan)
 	}
 	w := e.stdout

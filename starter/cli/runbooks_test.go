@@ -1,0 +1,186 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/datasev/datasev/runbooks"
+)
+
+// runCLI runs the command line with env vars envs.
+func runCLI(t *testing.T, envs map[string]string, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := Run(context.Background(), args, func(k string) string { return envs[k] }, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func writeFile(t *testing.T, dir, name, content string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestRunbooksValidateLibrary validates the embedded library against the
+// real action registry: what the worker will load.
+func TestRunbooksValidateLibrary(t *testing.T) {
+	code, out, errs := runCLI(t, nil, "runbooks", "validate")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s%s", code, out, errs)
+	}
+	for _, name := range []string{"demo-orders-load", "snowflake-load-failed", "dbt-model-regression", "s3-partition-missing"} {
+		if !strings.Contains(out, name) {
+			t.Errorf("validate output misses %s:\n%s", name, out)
+		}
+	}
+	// The repository's library directory, given as DIR, overrides the
+	// embedded copies (they are the same files here).
+	code, out, errs = runCLI(t, nil, "runbooks", "validate", filepath.Join("..", "..", "runbooks", "library"))
+	if code != 0 || !strings.Contains(out, "note: ") || !strings.Contains(out, "overrides embedded:demo-orders-load.yaml") {
+		t.Fatalf("validate DIR: exit %d\n%s%s", code, out, errs)
+	}
+}
+
+func TestRunbooksValidateProblems(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "bad.yaml", `name: bad
+description: A broken runbook
+owner: data-platform
+match:
+  labels: {alertname: OrdersLoadFailed}
+steps:
+  - id: check
+    when: alert.lables.x == "y"
+    check:
+      action: core.http
+      with: {url: 5}
+`)
+	writeFile(t, dir, "broken.yaml", "name: [\n")
+	code, out, errs := runCLI(t, nil, "runbooks", "validate", dir)
+	if code != 1 {
+		t.Fatalf("exit %d, want 1\n%s%s", code, out, errs)
+	}
+	bad := filepath.Join(dir, "bad.yaml")
+	for _, want := range []string{
+		bad + `:8:17: when: alert has no field "lables"`,
+		bad + ":11:19: step check: input url: want string, got int 5",
+		// Same labels as the embedded demo runbook: ambiguous.
+		bad + `:5:3: match overlaps runbook "demo-orders-load" (embedded:demo-orders-load.yaml:`,
+		`embedded:demo-orders-load.yaml:16:3: match overlaps runbook "bad" (` + bad + ":5:3)",
+		filepath.Join(dir, "broken.yaml") + ":1:7: sequence end token",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output misses %q:\n%s", want, out)
+		}
+	}
+	if !strings.Contains(errs, "5 problem(s) in the runbooks") {
+		t.Errorf("stderr: %s", errs)
+	}
+	// $DATASEV_RUNBOOKS is the default directory.
+	if code, _, _ := runCLI(t, map[string]string{EnvRunbooks: dir}, "runbooks", "validate"); code != 1 {
+		t.Errorf("validate with %s: exit %d, want 1", EnvRunbooks, code)
+	}
+}
+
+func TestRunbooksListShow(t *testing.T) {
+	code, out, errs := runCLI(t, nil, "runbooks", "list")
+	if code != 0 || !strings.Contains(out, "NAME") || !strings.Contains(out, "alertname=OrdersLoadFailed") || !strings.Contains(out, "embedded:s3-partition-missing.yaml") {
+		t.Fatalf("list: exit %d\n%s%s", code, out, errs)
+	}
+	code, out, errs = runCLI(t, nil, "runbooks", "show", "snowflake-load-failed")
+	if code != 0 {
+		t.Fatalf("show: exit %d\n%s%s", code, out, errs)
+	}
+	for _, want := range []string{"match: alertname=SnowflakeLoadFailed (priority 0)", "1. diagnose: parallel", "1. airflow_health: check core.http", "until: output.ok (every 5m0s, deadline 4h0m0s)"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("show misses %q:\n%s", want, out)
+		}
+	}
+	code, out, _ = runCLI(t, nil, "runbooks", "show", "demo-orders-load", "--json")
+	var rb runbooks.Runbook
+	if code != 0 || json.Unmarshal([]byte(out), &rb) != nil || rb.Name != "demo-orders-load" || rb.Steps[0].Pos.Line == 0 {
+		t.Errorf("show --json: exit %d\n%s", code, out)
+	}
+	if code, _, errs := runCLI(t, nil, "runbooks", "show", "nope"); code != 1 || !strings.Contains(errs, `no runbook "nope"; there are: dbt-model-regression`) {
+		t.Errorf("show nope: exit %d %s", code, errs)
+	}
+}
+
+func TestRunbooksTest(t *testing.T) {
+	dir := t.TempDir()
+	alert := writeFile(t, dir, "alert.json", `{"source": "alertmanager", "title": "Orders load failed", "dedupe_key": "orders",
+		"labels": {"alertname": "OrdersLoadFailed", "dag": "load_orders", "health_url": "http://127.0.0.1:1/health"}}`)
+	code, out, errs := runCLI(t, nil, "runbooks", "test", "demo-orders-load", "--alert", alert)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s%s", code, out, errs)
+	}
+	for _, want := range []string{
+		"Nothing is called and nothing changes",
+		"treated as unknown",
+		"match: this alert matches demo-orders-load",
+		"1. health: check core.http — runs: yes (its condition is true for this alert)",
+		`url: "http://127.0.0.1:1/health"`,
+		"expect_status: 200",
+		`message: "Orders load failed (DAG load_orders): please take a look"`,
+		"detail: <unknown until earlier steps run>",
+		"3. recovered: verify core.http — runs: yes",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output misses %q:\n%s", want, out)
+		}
+	}
+	// Another runbook: it does not match, and says which would.
+	code, out, _ = runCLI(t, nil, "runbooks", "test", "s3-partition-missing", "--alert", alert)
+	if code != 0 || !strings.Contains(out, `does NOT match s3-partition-missing: label alertname is "OrdersLoadFailed", want "S3PartitionMissing"`) ||
+		!strings.Contains(out, "would pick demo-orders-load") || !strings.Contains(out, "1. present: check core.http — runs: no") {
+		t.Errorf("non-matching runbook: exit %d\n%s", code, out)
+	}
+	code, out, _ = runCLI(t, nil, "runbooks", "test", "demo-orders-load", "--alert", alert, "--json")
+	var plan []runbooks.Planned
+	if code != 0 || json.Unmarshal([]byte(out), &plan) != nil || len(plan) != 3 || plan[1].With["detail"] != "<unknown until earlier steps run>" {
+		t.Errorf("--json: exit %d\n%s", code, out)
+	}
+	// A bare alert needs no source or dedupe key for a dry run.
+	bare := writeFile(t, dir, "bare.json", `{"title": "t", "labels": {"alertname": "OrdersLoadFailed"}}`)
+	code, out, _ = runCLI(t, nil, "runbooks", "test", "demo-orders-load", "--alert", bare)
+	if code != 0 || !strings.Contains(out, "1. health: check core.http — runs: no (its condition is false for this alert)") {
+		t.Errorf("bare alert: exit %d\n%s", code, out)
+	}
+	bad := writeFile(t, dir, "bad.json", `{"title": "t", "lables": {}}`)
+	if code, _, errs := runCLI(t, nil, "runbooks", "test", "demo-orders-load", "--alert", bad); code != 1 || !strings.Contains(errs, `unknown field "lables"`) {
+		t.Errorf("bad alert: exit %d %s", code, errs)
+	}
+}
+
+func TestRunbooksUsage(t *testing.T) {
+	for _, tc := range []struct {
+		args   []string
+		code   int
+		stderr string
+	}{
+		{[]string{"runbooks"}, 2, "want a subcommand"},
+		{[]string{"runbooks", "frob"}, 2, `unknown subcommand "frob"`},
+		{[]string{"runbooks", "test", "demo-orders-load"}, 2, "--alert FILE.json required"},
+		{[]string{"runbooks", "show"}, 2, "one runbook name"},
+		{[]string{"runbooks", "validate", "a", "b"}, 2, "at most one directory"},
+		{[]string{"runbooks", "validate", "/nonexistent"}, 1, "runbook directory"},
+		{[]string{"runbooks", "help"}, 0, "dry run"},
+	} {
+		code, _, errs := runCLI(t, nil, tc.args...)
+		if code != tc.code || !strings.Contains(errs, tc.stderr) {
+			t.Errorf("%v: exit %d, stderr %q; want %d and %q", tc.args, code, errs, tc.code, tc.stderr)
+		}
+	}
+	code, out, _ := runCLI(t, nil, "runbooks", "actions")
+	if code != 0 || !strings.Contains(out, "core.wait (durable timer)") || !strings.Contains(out, "- url (string, required)") {
+		t.Errorf("actions: exit %d\n%s", code, out)
+	}
+}
