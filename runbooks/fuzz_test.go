@@ -19,7 +19,8 @@ func FuzzLoad(f *testing.F) {
 	cat := testCatalog()
 	alert := AlertFacts{Source: "alertmanager", Title: "t", DedupeKey: "k", Labels: map[string]string{"alertname": "x", "a": "b"}}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		lines := strings.Count(string(data), "\n") + 1
+		// YAML's line breaks: \r\n, \r and \n.
+		lines := strings.Count(strings.ReplaceAll(string(data), "\r\n", "\n"), "\n") + strings.Count(strings.ReplaceAll(string(data), "\r\n", ""), "\r") + 1
 		checkPositions := func(err error) {
 			if err == nil {
 				return

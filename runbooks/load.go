@@ -1,6 +1,7 @@
 package runbooks
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -247,6 +248,11 @@ type file struct {
 }
 
 func parseFile(name string, src []byte) (rb *Runbook, f *file, err error) {
+	// YAML's line breaks are \n, \r\n and \r; make them all \n so that
+	// the parser's positions and ours count lines alike.
+	if bytes.IndexByte(src, '\r') >= 0 {
+		src = bytes.ReplaceAll(bytes.ReplaceAll(src, []byte("\r\n"), []byte("\n")), []byte("\r"), []byte("\n"))
+	}
 	f = &file{name: name, src: src}
 	f.indexLines()
 	problem := func(p Pos, format string, args ...any) (*Runbook, *file, error) {

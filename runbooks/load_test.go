@@ -154,3 +154,20 @@ func TestLoadProblems(t *testing.T) {
 		t.Errorf("Get(same) = %+v, want the first file's", got)
 	}
 }
+
+// TestLineBreaks checks that CRLF and CR files get the same positions as
+// LF ones.
+func TestLineBreaks(t *testing.T) {
+	lf := "name: x\ndescription: |\n  d\nowner: o\nmatch: {service: s}\nsteps:\n  - id: a\n    when: >-\n      alert.source == 'x' &&\n      alert.lables.y == 'z'\n    check: {action: core.wait, with: {duration: 1m}}\n"
+	for _, br := range []string{"\n", "\r\n", "\r"} {
+		src := strings.ReplaceAll(lf, "\n", br)
+		set, err := LoadLayers(Layer{FS: fstest.MapFS{"x.yaml": {Data: []byte(src)}}})
+		if err != nil {
+			t.Fatalf("%q: %v", br, err)
+		}
+		if rb, _ := set.Get("x"); rb.Description != "d\n" || rb.Steps[0].Pos != (Pos{7, 5}) {
+			t.Errorf("%q: description %q, step at %s", br, rb.Description, rb.Steps[0].Pos)
+		}
+		wantProblems(t, Validate(set, testCatalog()), []string{`x.yaml:10:13: when: alert has no field "lables"`})
+	}
+}
