@@ -38,7 +38,7 @@ import (
 // no function reads the clock or anything else outside its arguments, maps
 // are iterated in sorted key order, and every evaluation is bounded by a
 // cost limit.
-
+//
 // Vars are the values an expression sees. Nil maps are empty.
 type Vars struct {
 	// Alert is the alert: source, title, description, dedupe_key,

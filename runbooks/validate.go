@@ -46,6 +46,9 @@ var (
 //
 // A nil catalog skips the action checks.
 func Validate(set *Set, catalog Catalog) error {
+	if set == nil {
+		return nil
+	}
 	v := &validator{catalog: catalog}
 	for i, rb := range set.runbooks {
 		v.runbook(rb, set.files[i])

@@ -378,7 +378,7 @@ func runRunbooksTest(e *env, args []string) error {
 	if !ok {
 		return unknownRunbook(set, pos[0])
 	}
-	facts := AlertFacts(alert)
+	facts := alertFacts(alert)
 	severity := string(alert.Severity)
 	if rb.Severity != "" && alert.Severity == "" {
 		severity = rb.Severity
@@ -495,8 +495,8 @@ func readAlert(name string) (workflows.Alert, []string, error) {
 	return a, defaults, nil
 }
 
-// AlertFacts converts an alert into what runbooks match and read.
-func AlertFacts(a workflows.Alert) runbooks.AlertFacts {
+// alertFacts converts an alert into what runbooks match and read.
+func alertFacts(a workflows.Alert) runbooks.AlertFacts {
 	return runbooks.AlertFacts{
 		Source: a.Source, Title: a.Title, Description: a.Description, DedupeKey: a.DedupeKey,
 		Severity: string(a.Severity), Status: string(a.Status), Service: a.Service, Dataset: a.Dataset,
