@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -94,7 +95,7 @@ func (inc *incident) runbookEvent(ctx workflow.Context, ev RunbookEvent) {
 			to = inc.holder(p.Role)
 		}
 		inc.record(now, who, KindNotify, "paged "+orText(to, "nobody (no "+string(p.Role)+" on the incident)")+": "+p.Message, "")
-		inc.page(to, p.Message, "From runbook "+ev.Runbook+".")
+		inc.page(to, p.Message, strings.TrimSpace(p.Detail+"\n\nFrom runbook "+ev.Runbook+"."))
 	case "escalate":
 		inc.record(now, who, KindSystem, "runbook escalates: "+ev.Message, "")
 		if s.Secondary != "" {
@@ -121,6 +122,8 @@ func (inc *incident) holder(r Role) string {
 		if len(inc.s.Roles.SMEs) > 0 {
 			return inc.s.Roles.SMEs[0]
 		}
+	case "secondary":
+		return inc.s.Secondary
 	}
 	return ""
 }

@@ -31,7 +31,7 @@ const (
 	// ActionWait waits with a durable timer: with: {duration: 10m}.
 	ActionWait = "core.wait"
 	// ActionPage pages through the incident, which knows the current role
-	// holders: with: {role: sme} or {person: erin}, and message.
+	// holders: with: {role: sme} or {to: erin}, message and detail.
 	ActionPage = "core.page"
 )
 
@@ -104,11 +104,13 @@ type ApprovalRequest struct {
 	OnTimeout string        `json:"on_timeout"`
 }
 
-// PageRequest asks the incident to page a role holder or a person.
+// PageRequest asks the incident to page a role holder or a person. Role may
+// also be "secondary", the shift's backup Commander.
 type PageRequest struct {
 	Role    Role   `json:"role,omitempty"`
 	Person  string `json:"person,omitempty"`
 	Message string `json:"message"`
+	Detail  string `json:"detail,omitempty"`
 }
 
 // ApprovalDecision tells a runbook how its approval was decided.
@@ -248,9 +250,9 @@ func (r *runner) call(ctx workflow.Context, step runbooks.Step, c runbooks.Call,
 		res.Status, res.Summary = StepOK, fmt.Sprintf("waited %s", d)
 		return res
 	case ActionPage:
-		p := PageRequest{Role: Role(str(with["role"])), Person: str(with["person"]), Message: str(with["message"])}
+		p := PageRequest{Role: Role(str(with["role"])), Person: str(with["to"]), Message: str(with["message"]), Detail: str(with["detail"])}
 		if p.Message == "" || (p.Role == "" && p.Person == "") {
-			res.Status, res.Error = StepFailed, "core.page needs message and a role or a person"
+			res.Status, res.Error = StepFailed, "core.page needs message and either to (a roster ID) or role"
 			return res
 		}
 		r.emit(ctx, RunbookEvent{Kind: "page", Page: &p})
