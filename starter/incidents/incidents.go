@@ -23,6 +23,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/datasev/datasev/runbooks"
 	"github.com/datasev/datasev/workflows"
 	"github.com/datasev/datasev/workflows/oncall"
 )
@@ -60,8 +61,12 @@ type DeclareRequest struct {
 	// Alert is what was raised. Validated here; ID and ReceivedAt are filled
 	// in when empty.
 	Alert workflows.Alert
-	// Runbook names the runbook to run; empty for none.
+	// Runbook names the runbook to run. Empty: the runbook Runbooks matches
+	// for the alert, if any.
 	Runbook string
+	// Runbooks is the validated runbook set to pick from. Nil runs no
+	// runbook (the incident is handled by hand).
+	Runbooks *runbooks.Set
 	// Roster is the on-call roster the roles come from. Required.
 	Roster oncall.Roster
 	// Options tune the incident's timers.
@@ -114,6 +119,7 @@ func Declare(ctx context.Context, c client.Client, in DeclareRequest) (Declared,
 	if alert.Labels != nil {
 		alert.Labels = cloneLabels(alert.Labels)
 	}
+	suggested := alert.Severity
 	if err := alert.Validate(); err != nil {
 		return Declared{}, &ValidationError{What: "alert", Err: err}
 	}
@@ -176,14 +182,26 @@ func Declare(ctx context.Context, c client.Client, in DeclareRequest) (Declared,
 		return out, nil
 	}
 
+	spec, err := chooseRunbook(in, alert)
+	if err != nil {
+		return Declared{}, err
+	}
+	runbookName := ""
+	if spec != nil {
+		runbookName = spec.Name
+		if suggested == "" && spec.Severity != "" {
+			alert.Severity = workflows.Severity(spec.Severity)
+		}
+	}
 	input := workflows.IncidentInput{
 		Alert:         alert,
-		Runbook:       in.Runbook,
+		Runbook:       runbookName,
+		RunbookSpec:   spec,
 		Roster:        roster,
 		Options:       in.Options,
 		PreviousRunID: previousRunID,
 	}
-	opts := StartOptions(id, alert, in.Runbook, duty)
+	opts := StartOptions(id, alert, runbookName, duty)
 	run, err := c.SignalWithStartWorkflow(ctx, id, workflows.SignalAlert, alert, opts, workflows.IncidentWorkflowName, input)
 	if err != nil {
 		return Declared{}, mapError(err, id, addr, nil)
@@ -451,4 +469,51 @@ func ResolveID(ctx context.Context, c client.Client, idOrKey string) string {
 func notAccepted(err error) bool {
 	var nr *serviceerror.WorkflowNotReady
 	return errors.As(err, &nr)
+}
+
+// chooseRunbook picks the incident's runbook: the one named, or the one the
+// set matches for the alert. It returns a copy, captured now: editing the
+// file later changes no running incident.
+func chooseRunbook(in DeclareRequest, alert workflows.Alert) (*runbooks.Runbook, error) {
+	if in.Runbooks == nil {
+		if in.Runbook != "" {
+			return nil, &ValidationError{What: "runbook", Err: fmt.Errorf("%q: no runbooks are loaded", in.Runbook)}
+		}
+		return nil, nil
+	}
+	var rb *runbooks.Runbook
+	if in.Runbook != "" {
+		got, ok := in.Runbooks.Get(in.Runbook)
+		if !ok {
+			var names []string
+			for _, r := range in.Runbooks.Runbooks() {
+				names = append(names, r.Name)
+			}
+			return nil, &ValidationError{What: "runbook", Err: fmt.Errorf("unknown runbook %q (have: %s)", in.Runbook, strings.Join(names, ", "))}
+		}
+		rb = got
+	} else {
+		got, err := in.Runbooks.Match(Facts(alert))
+		if err != nil {
+			return nil, &ValidationError{What: "runbook", Err: err}
+		}
+		rb = got
+	}
+	if rb == nil {
+		return nil, nil
+	}
+	copied, err := runbooks.Clone(rb)
+	if err != nil {
+		return nil, fmt.Errorf("capture runbook %s: %w", rb.Name, err)
+	}
+	return copied, nil
+}
+
+// Facts is what runbook matching and expressions know of an alert.
+func Facts(a workflows.Alert) runbooks.AlertFacts {
+	return runbooks.AlertFacts{
+		Source: a.Source, Title: a.Title, Description: a.Description, DedupeKey: a.DedupeKey,
+		Severity: string(a.Severity), Status: string(a.Status), Service: a.Service, Dataset: a.Dataset,
+		Labels: a.Labels,
+	}
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/datasev/datasev/starter/devstack"
 	"github.com/datasev/datasev/starter/incidents"
 	"github.com/datasev/datasev/worker/service"
+	"github.com/datasev/datasev/runbooks"
 	"github.com/datasev/datasev/workflows"
 	"github.com/datasev/datasev/workflows/oncall"
 )
@@ -350,13 +351,17 @@ func TestQueries(t *testing.T) {
 	ctx := testCtx(t)
 	a := alertFor(newKey(t))
 	a.Severity = workflows.SEV2
-	d := declare(t, ctx, incidents.DeclareRequest{Alert: a, Roster: testRoster(t), Runbook: "snowflake-load"})
+	set, err := runbooks.Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := declare(t, ctx, incidents.DeclareRequest{Alert: a, Roster: testRoster(t), Runbook: "snowflake-load-failed", Runbooks: set})
 	if d.Joined || d.PreviousRunID != "" || d.Commander != "alice" {
 		t.Errorf("declared %+v", d)
 	}
 	st := status(t, ctx, d.WorkflowID)
 	if st.ID != d.WorkflowID || st.Title != a.Title || st.State != workflows.Triggered || st.Severity != workflows.SEV2 ||
-		st.Service != "orders" || st.Dataset != "RAW.ORDERS" || st.Runbook != "snowflake-load" ||
+		st.Service != "orders" || st.Dataset != "RAW.ORDERS" || st.Runbook != "snowflake-load-failed" ||
 		st.Roles.Commander != "alice" || st.Roles.Scribe != "carol" || st.Roles.Liaison != "dave" ||
 		len(st.Roles.SMEs) != 1 || st.Roles.SMEs[0] != "erin" || st.AlertCount != 1 || st.AlertStatus != workflows.Firing {
 		t.Errorf("status %+v", st)
@@ -378,8 +383,32 @@ func TestQueries(t *testing.T) {
 	if !acked {
 		t.Errorf("no acknowledgement in the timeline: %+v", tl)
 	}
-	if st := status(t, ctx, d.WorkflowID); st.AckedAt.IsZero() || st.TimelineLength != len(tl) {
+	// The runbook adds to the timeline as it goes, so the status, queried
+	// later, holds at least as many entries.
+	if st := status(t, ctx, d.WorkflowID); st.AckedAt.IsZero() || st.TimelineLength < len(tl) {
 		t.Errorf("after ack: acked %v, timeline length %d vs %d", st.AckedAt, st.TimelineLength, len(tl))
+	}
+	// The library runbook ran to the end: its checks skipped (the alert has
+	// no airflow_url or stage_url), its page sent through the incident.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		st := status(t, ctx, d.WorkflowID)
+		if st.RunbookStatus == "completed" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("runbook status %q, want completed", st.RunbookStatus)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	var paged bool
+	for _, e := range timeline(t, ctx, d.WorkflowID) {
+		if e.Who == "runbook snowflake-load-failed" && e.Kind == workflows.KindNotify && strings.HasPrefix(e.What, "paged erin") {
+			paged = true
+		}
+	}
+	if !paged {
+		t.Error("the runbook's core.page did not page the SME (erin) through the incident")
 	}
 }
 
