@@ -45,9 +45,10 @@ type ActionSpec struct {
 	// Changes is true for actions that change the outside world: they may
 	// only be used in remediate steps, behind an approval.
 	Changes bool `json:"changes,omitempty"`
-	// Timer is true for actions the workflow carries out itself with a
-	// durable timer (core.wait) rather than as an activity.
-	Timer bool `json:"timer,omitempty"`
+	// InWorkflow is true for actions the workflow carries out itself
+	// rather than as an activity: core.wait (a durable timer) and core.page
+	// (a page through the incident, which knows who holds each role now).
+	InWorkflow bool `json:"in_workflow,omitempty"`
 }
 
 // Input returns the named input's spec.

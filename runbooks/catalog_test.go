@@ -50,7 +50,7 @@ func testCatalog() fakeCatalog {
 			Name:        "core.wait",
 			Description: "wait on a durable timer",
 			Inputs:      []InputSpec{{Name: "duration", Type: TypeDuration, Required: true}},
-			Timer:       true,
+			InWorkflow:  true,
 		},
 		"test.restart": {
 			Name:        "test.restart",

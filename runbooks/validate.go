@@ -359,10 +359,10 @@ func (v *validator) call(s *Step, kind string, c *Call, at []any, earlier map[st
 		switch {
 		case spec.Changes && kind != "remediate":
 			v.report(v.at(appendPath(at, "action")...), "%s: action %s changes things: use it in a remediate step, behind an approval", name, spec.Name)
-		case spec.Timer && kind == "remediate":
-			v.report(v.at(appendPath(at, "action")...), "%s: action %s is a timer and changes nothing: use it in a check step, not behind an approval", name, spec.Name)
-		case spec.Timer && kind == "verify":
-			v.report(v.at(appendPath(at, "action")...), "%s: action %s is a timer and has nothing to verify: verify waits between tries by itself (every:)", name, spec.Name)
+		case spec.InWorkflow && kind == "remediate":
+			v.report(v.at(appendPath(at, "action")...), "%s: action %s is carried out by the workflow and changes nothing outside: use it in a check step, not behind an approval", name, spec.Name)
+		case spec.InWorkflow && kind == "verify":
+			v.report(v.at(appendPath(at, "action")...), "%s: action %s has nothing to verify: use it in a check step (verify waits between tries by itself: every:)", name, spec.Name)
 		}
 	}
 	wp := appendPath(at, "with")

@@ -5,7 +5,6 @@ import (
 	"sync"
 
 	"github.com/datasev/datasev/activities/core"
-	"github.com/datasev/datasev/activities/notify"
 	"github.com/datasev/datasev/runbooks"
 )
 
@@ -13,8 +12,6 @@ import (
 // once. A zero Deps is enough for the specs (DefaultCatalog); an action
 // whose client is missing fails, non-retryably, when it runs.
 type Deps struct {
-	// Notifier delivers core.page's pages.
-	Notifier notify.Backend
 	// HTTPClient makes core.http's requests. core.http uses a copy that
 	// follows redirects only on the same host. Nil means a default client.
 	HTTPClient *http.Client
@@ -25,8 +22,8 @@ func New(deps Deps) *Registry {
 	r := NewRegistry()
 	r.Add(
 		Typed(core.HTTPSpec(), core.NewHTTP(deps.HTTPClient).Check),
-		Typed(core.PageSpec(), core.NewPage(deps.Notifier).Page),
-		Timer[core.WaitInput](core.WaitSpec()),
+		InWorkflow[core.PageInput](core.PageSpec()),
+		InWorkflow[core.WaitInput](core.WaitSpec()),
 	)
 	return r
 }

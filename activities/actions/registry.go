@@ -31,7 +31,7 @@ import (
 type ActionFunc func(ctx context.Context, req runbooks.ActionRequest) (runbooks.ActionResult, error)
 
 // Action is a spec and the activity that carries it out. Fn is nil for
-// timer actions (spec.Timer), which the workflow carries out itself.
+// actions the workflow carries out itself (spec.InWorkflow).
 type Action struct {
 	Spec runbooks.ActionSpec
 	Fn   ActionFunc
@@ -62,9 +62,9 @@ func (r *Registry) Register(spec runbooks.ActionSpec, fn ActionFunc) {
 		panic("actions: " + err.Error())
 	}
 	switch {
-	case spec.Timer && fn != nil:
-		panic(fmt.Sprintf("actions: %s is a timer action; the workflow carries it out, so it takes no activity", spec.Name))
-	case !spec.Timer && fn == nil:
+	case spec.InWorkflow && fn != nil:
+		panic(fmt.Sprintf("actions: %s is carried out by the workflow, so it takes no activity", spec.Name))
+	case !spec.InWorkflow && fn == nil:
 		panic(fmt.Sprintf("actions: %s has no activity function", spec.Name))
 	}
 	if _, dup := r.actions[spec.Name]; dup {
@@ -75,7 +75,7 @@ func (r *Registry) Register(spec runbooks.ActionSpec, fn ActionFunc) {
 	r.actions[spec.Name] = Action{Spec: spec, Fn: fn}
 }
 
-// Add registers actions built by Typed or Timer. It panics as Register does.
+// Add registers actions built by Typed or InWorkflow. It panics as Register does.
 func (r *Registry) Add(actions ...Action) {
 	for _, a := range actions {
 		r.Register(a.Spec, a.Fn)
@@ -89,8 +89,8 @@ func checkSpec(spec runbooks.ActionSpec) error {
 	if strings.TrimSpace(spec.Description) == "" {
 		return fmt.Errorf("%s: no description", spec.Name)
 	}
-	if spec.Timer && (spec.Changes || spec.DryRun) {
-		return fmt.Errorf("%s: a timer action neither changes anything nor has a dry run", spec.Name)
+	if spec.InWorkflow && (spec.Changes || spec.DryRun) {
+		return fmt.Errorf("%s: an action the workflow carries out neither changes anything nor has a dry run", spec.Name)
 	}
 	seen := map[string]bool{}
 	for _, in := range spec.Inputs {

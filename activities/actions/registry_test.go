@@ -189,13 +189,13 @@ func TestRegisterRefusesMistakes(t *testing.T) {
 		},
 		"no fn": func(r *actions.Registry) { r.Register(ok, nil) },
 		"timer with fn": func(r *actions.Registry) {
-			r.Register(runbooks.ActionSpec{Name: "x.wait", Description: "d", Timer: true}, noop)
+			r.Register(runbooks.ActionSpec{Name: "x.wait", Description: "d", InWorkflow: true}, noop)
 		},
 		"bad input type": func(r *actions.Registry) {
 			r.Register(runbooks.ActionSpec{Name: "x.y", Description: "d", Inputs: []runbooks.InputSpec{{Name: "a", Type: "text"}}}, noop)
 		},
 		"duplicate builtin": func(r *actions.Registry) {
-			r.Add(actions.Timer[struct{}](runbooks.ActionSpec{Name: "core.wait", Description: "again"}))
+			r.Add(actions.InWorkflow[struct{}](runbooks.ActionSpec{Name: "core.wait", Description: "again"}))
 		},
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -214,7 +214,7 @@ func TestLookupAndSpecs(t *testing.T) {
 	r := actions.NewRegistry()
 	r.Register(runbooks.ActionSpec{Name: "zeta.last", Description: "z"}, noop)
 	r.Register(runbooks.ActionSpec{Name: "alpha.first", Description: "a", Inputs: []runbooks.InputSpec{{Name: "a", Type: runbooks.TypeString}}}, noop)
-	r.Add(actions.Timer[struct{}](runbooks.ActionSpec{Name: "mid.wait", Description: "m"}))
+	r.Add(actions.InWorkflow[struct{}](runbooks.ActionSpec{Name: "mid.wait", Description: "m"}))
 
 	var names []string
 	for _, s := range r.Specs() {
@@ -234,7 +234,7 @@ func TestLookupAndSpecs(t *testing.T) {
 	if _, ok := r.Lookup("nope.nope"); ok {
 		t.Fatal("Lookup found an unknown action")
 	}
-	if w, _ := r.Lookup("mid.wait"); !w.Timer {
+	if w, _ := r.Lookup("mid.wait"); !w.InWorkflow {
 		t.Fatal("Timer did not mark the spec")
 	}
 	if _, ok := r.Func("mid.wait"); ok {
@@ -264,11 +264,11 @@ func TestDefaultCatalog(t *testing.T) {
 	if in, _ := h.Input("timeout"); in.Type != runbooks.TypeDuration {
 		t.Errorf("core.http timeout: %+v", in)
 	}
-	if h.Changes || h.Timer {
+	if h.Changes || h.InWorkflow {
 		t.Errorf("core.http flags: %+v", h)
 	}
 	w, _ := c.Lookup("core.wait")
-	if in, ok := w.Input("duration"); !w.Timer || !ok || !in.Required || in.Type != runbooks.TypeDuration {
+	if in, ok := w.Input("duration"); !w.InWorkflow || !ok || !in.Required || in.Type != runbooks.TypeDuration {
 		t.Errorf("core.wait: %+v", w)
 	}
 	p, _ := c.Lookup("core.page")
@@ -295,7 +295,7 @@ func TestActivitiesThroughTheSDK(t *testing.T) {
 				calls++
 				return runbooks.ActionResult{Output: map[string]any{"dag": in.DAG, "incident": req.Incident}}, nil
 			}),
-		actions.Timer[struct{}](runbooks.ActionSpec{Name: "demo.wait", Description: "waits"}),
+		actions.InWorkflow[struct{}](runbooks.ActionSpec{Name: "demo.wait", Description: "waits"}),
 	)
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestActivityEnvironment()

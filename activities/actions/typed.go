@@ -68,11 +68,11 @@ func Typed[In any](spec runbooks.ActionSpec, fn func(ctx context.Context, req ru
 	return Action{Spec: spec, Fn: run}
 }
 
-// Timer builds a timer action (spec.Timer is set for you) whose inputs are
+// Timer builds a timer action (spec.InWorkflow is set for you) whose inputs are
 // the fields of In, as for Typed. The workflow carries it out; it has no
 // activity. The executor reads its inputs with Decode[In].
-func Timer[In any](spec runbooks.ActionSpec) Action {
-	spec.Timer = true
+func InWorkflow[In any](spec runbooks.ActionSpec) Action {
+	spec.InWorkflow = true
 	spec.Inputs = inputSpecs(mustFields[In](spec.Name))
 	return Action{Spec: spec}
 }

@@ -299,48 +299,19 @@ func TestCompileExpect(t *testing.T) {
 	}
 }
 
-func TestPage(t *testing.T) {
-	rec := &recorder{}
-	e := env(t, actions.Deps{Notifier: rec})
-	res, err := run(t, e, "core.page", map[string]any{"to": "alice", "role": "commander", "message": "approve the DAG restart", "detail": "see step s1"})
-	if err != nil {
-		t.Fatal(err)
+func TestPageIsCarriedOutByTheWorkflow(t *testing.T) {
+	spec, ok := actions.DefaultCatalog().Lookup(core.PageName)
+	if !ok || !spec.InWorkflow || spec.Changes || spec.DryRun {
+		t.Fatalf("core.page spec %+v: want an action the workflow carries out", spec)
 	}
-	if res.Output["delivered_to"] != "alice" || res.Output["backend"] != "recorder" || res.Summary != "core.page paged alice (commander): approve the DAG restart" {
-		t.Fatalf("%+v", res)
+	for _, name := range []string{"to", "role", "message", "detail"} {
+		if _, ok := spec.Input(name); !ok {
+			t.Errorf("core.page has no input %q", name)
+		}
 	}
-	if len(rec.sent) != 1 {
-		t.Fatalf("sent %d", len(rec.sent))
+	if in, _ := spec.Input("message"); !in.Required {
+		t.Error("core.page message is not required")
 	}
-	n := rec.sent[0]
-	if n.Kind != notify.Page || n.To != "alice" || n.Incident != "inc-1" || n.Subject != "approve the DAG restart" || !strings.Contains(n.Body, "see step s1") || !strings.Contains(n.Body, "runbook rb, step s1") {
-		t.Fatalf("notification %+v", n)
-	}
-
-	// A dry run delivers nothing.
-	res, err = runReq(t, e, "core.page", runbooks.ActionRequest{DryRun: true, With: map[string]any{"to": "bob", "message": "m"}})
-	if err != nil || res.Summary != "core.page would page bob: m" || len(rec.sent) != 1 {
-		t.Fatalf("dry run: %+v %v (sent %d)", res, err, len(rec.sent))
-	}
-
-	// A role the executor could not resolve, or no one at all.
-	_, err = run(t, e, "core.page", map[string]any{"role": "liaison", "message": "m"})
-	nonRetryable(t, err, core.NoPersonType, `no person holds role "liaison"`)
-	_, err = run(t, e, "core.page", map[string]any{"message": "m"})
-	nonRetryable(t, err, core.NoPersonType, "give to (a roster ID) or role")
-	_, err = run(t, e, "core.page", map[string]any{"to": "alice"})
-	nonRetryable(t, err, actions.InvalidInputType, `input "message" is required`)
-
-	// Delivery failures are retried.
-	rec.fail = errors.New("smtp down")
-	_, err = run(t, e, "core.page", map[string]any{"to": "alice", "message": "m"})
-	retryable(t, err)
-}
-
-func TestPageWithoutBackend(t *testing.T) {
-	e := env(t, actions.Deps{})
-	_, err := run(t, e, "core.page", map[string]any{"to": "alice", "message": "m"})
-	nonRetryable(t, err, "NotConfigured", "no notifier backend")
 }
 
 func TestWaitIsATimer(t *testing.T) {

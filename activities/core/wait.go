@@ -5,14 +5,14 @@ import "github.com/datasev/datasev/runbooks"
 // WaitName is core.wait's action name.
 const WaitName = "core.wait"
 
-// WaitSpec is core.wait's spec: a timer action, carried out by the
-// workflow as a durable timer, with no activity. actions.Timer adds its
-// inputs from WaitInput.
+// WaitSpec is core.wait's spec: carried out by the workflow as a durable
+// timer, with no activity. actions.InWorkflow adds its inputs from
+// WaitInput.
 func WaitSpec() runbooks.ActionSpec {
 	return runbooks.ActionSpec{
 		Name:        WaitName,
 		Description: "Wait on a durable timer (it survives worker restarts), e.g. to let a restarted load land before checking it.",
-		Timer:       true,
+		InWorkflow:  true,
 	}
 }
 

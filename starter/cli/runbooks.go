@@ -522,8 +522,8 @@ func runRunbooksActions(e *env, args []string) error {
 		if spec.DryRun {
 			flags = append(flags, "has a dry run")
 		}
-		if spec.Timer {
-			flags = append(flags, "durable timer")
+		if spec.InWorkflow {
+			flags = append(flags, "carried out by the workflow, no activity")
 		}
 		fmt.Fprintf(w, "%s", spec.Name)
 		if len(flags) > 0 {

@@ -180,7 +180,7 @@ func TestRunbooksUsage(t *testing.T) {
 		}
 	}
 	code, out, _ := runCLI(t, nil, "runbooks", "actions")
-	if code != 0 || !strings.Contains(out, "core.wait (durable timer)") || !strings.Contains(out, "- url (string, required)") {
+	if code != 0 || !strings.Contains(out, "core.wait (carried out by the workflow, no activity)") || !strings.Contains(out, "- url (string, required)") {
 		t.Errorf("actions: exit %d\n%s", code, out)
 	}
 }

@@ -131,7 +131,6 @@ func New(c client.Client, cfg Config, logger *slog.Logger) worker.Worker {
 	backend := notify.LogBackend{Logger: logger}
 	w.RegisterActivity(&notify.Activities{Backend: backend})
 	actions.New(actions.Deps{
-		Notifier:   backend,
 		HTTPClient: &http.Client{Timeout: ActionHTTPTimeout},
 	}).RegisterWith(w)
 	return w
