@@ -139,6 +139,13 @@ func (inc *incident) open(ctx workflow.Context) error {
 	if inc.in.PreviousRunID != "" {
 		inc.record(now, "datasev", KindSystem, "recurrence of a closed incident (previous run "+inc.in.PreviousRunID+")", "")
 	}
+	if rb := inc.in.RunbookSpec; rb != nil {
+		for _, p := range rb.Roles.SMEs {
+			if _, ok := inc.in.Roster.Person(p); ok && !inc.s.Roles.Has(p, SME) {
+				inc.s.Roles.SMEs = append(inc.s.Roles.SMEs, p)
+			}
+		}
+	}
 	inc.record(now, "datasev", KindSystem, fmt.Sprintf("roles from the %s shift of %s: %s", duty.Shift.Name, inc.in.Roster.Team, inc.s.Roles.describe()), "")
 	if inc.in.Runbook != "" {
 		inc.record(now, "datasev", KindSystem, "runbook "+inc.in.Runbook+" chosen for the alert", "")

@@ -277,13 +277,16 @@ func TestRunbookParallelOnFailure(t *testing.T) {
 func TestRunbookWaitAndPageRoleHolder(t *testing.T) {
 	h := newHarness(t, "2026-06-02 10:00")
 	(&fakeWorld{}).register(h)
-	rb := runbooks.Runbook{Name: "orders-load", Steps: []runbooks.Step{
+	rb := runbooks.Runbook{Name: "orders-load", Roles: runbooks.Roles{SMEs: []string{"ivan", "not-on-roster"}}, Steps: []runbooks.Step{
 		check("pause", workflows.ActionWait, map[string]any{"duration": "15m"}),
 		check("tell_sme", workflows.ActionPage, map[string]any{"role": "sme", "message": "look at ${ alert.labels.table }"}),
 	}}
 	h.snapshotAt(14*time.Minute, func(st workflows.Status, _ []workflows.TimelineEntry) {
 		if got := h.rec.pages("erin"); len(got) != 0 {
 			t.Errorf("erin paged before the wait ended: %q", got)
+		}
+		if smes := st.Roles.SMEs; len(smes) != 2 || smes[1] != "ivan" {
+			t.Errorf("SMEs %v, want the shift's erin and the runbook's ivan (people not on the roster left out)", smes)
 		}
 	})
 	h.snapshotAt(16*time.Minute, func(st workflows.Status, _ []workflows.TimelineEntry) {

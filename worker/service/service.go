@@ -20,6 +20,7 @@ import (
 
 	"github.com/datasev/datasev/activities/actions"
 	"github.com/datasev/datasev/activities/notify"
+	"github.com/datasev/datasev/runbooks"
 	"github.com/datasev/datasev/workflows"
 )
 
@@ -31,6 +32,9 @@ const (
 	EnvLogFormat = "DATASEV_LOG_FORMAT"
 	// EnvLogLevel is "debug", "info" (default), "warn" or "error".
 	EnvLogLevel = "DATASEV_LOG_LEVEL"
+	// EnvRunbooks is a directory of runbook files added to (and overriding)
+	// the embedded library. Optional.
+	EnvRunbooks = "DATASEV_RUNBOOKS"
 )
 
 // ActionHTTPTimeout bounds each request the runbook actions make over HTTP;
@@ -56,6 +60,9 @@ type Config struct {
 	LogLevel slog.Level
 	// StopTimeout bounds the graceful stop.
 	StopTimeout time.Duration
+	// Runbooks is the operator's runbook directory; "" for the embedded
+	// library alone.
+	Runbooks string
 }
 
 // LoadConfig reads the configuration. The DATASEV_* variables come from
@@ -71,6 +78,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		TaskQueue:   strings.TrimSpace(getenv(EnvTaskQueue)),
 		LogFormat:   strings.ToLower(strings.TrimSpace(getenv(EnvLogFormat))),
 		StopTimeout: DefaultStopTimeout,
+		Runbooks:    strings.TrimSpace(getenv(EnvRunbooks)),
 	}
 	if cfg.TaskQueue == "" {
 		cfg.TaskQueue = workflows.TaskQueue
@@ -146,6 +154,11 @@ func Run(ctx context.Context, getenv func(string) string, stderr io.Writer) erro
 		return err
 	}
 	logger := NewLogger(stderr, cfg)
+	set, err := LoadRunbooks(cfg.Runbooks)
+	if err != nil {
+		return err
+	}
+	logger.Info("runbooks loaded", slog.Int("count", set.Len()), slog.String("dir", cfg.Runbooks))
 	if cfg.Client.Logger == nil {
 		cfg.Client.Logger = log.NewStructuredLogger(logger)
 	}
@@ -182,4 +195,19 @@ func Run(ctx context.Context, getenv func(string) string, stderr io.Writer) erro
 	}
 	logger.Info("datasev worker stopped")
 	return nil
+}
+
+// LoadRunbooks loads the embedded runbook library and the operator's
+// directory and validates them against the registered actions. The worker
+// refuses to start on any problem: a runbook that cannot run should fail at
+// deploy time, not at 3 a.m.
+func LoadRunbooks(dir string) (*runbooks.Set, error) {
+	set, err := runbooks.Load(dir)
+	if err == nil {
+		err = runbooks.Validate(set, actions.DefaultCatalog())
+	}
+	if err != nil {
+		return nil, fmt.Errorf("the runbooks are invalid, so the worker will not start (check them with `go run ./starter runbooks validate`):\n%w", err)
+	}
+	return set, nil
 }

@@ -172,3 +172,23 @@ func TestLoadConfig(t *testing.T) {
 		t.Errorf("bad log level: %v", err)
 	}
 }
+
+func TestRunRefusesInvalidRunbooks(t *testing.T) {
+	isolate(t)
+	dir := t.TempDir()
+	bad := "name: broken\ndescription: d\nowner: o\nmatch: {labels: {alertname: Broken}}\nsteps:\n  - id: look\n    check: {action: snowflake.nope}\n"
+	if err := os.WriteFile(filepath.Join(dir, "broken.yaml"), []byte(bad), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// No server is needed: the worker must refuse before it dials.
+	t.Setenv("TEMPORAL_ADDRESS", "127.0.0.1:1")
+	err := service.Run(context.Background(), getenv(map[string]string{service.EnvRunbooks: dir}), &syncBuffer{})
+	if err == nil {
+		t.Fatal("the worker started with an invalid runbook")
+	}
+	for _, want := range []string{"worker will not start", "broken.yaml:7:", `unknown action "snowflake.nope"`} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+}
