@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -16,6 +17,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 
+	"github.com/datasev/datasev/activities/actions"
 	"github.com/datasev/datasev/runbooks"
 	"github.com/datasev/datasev/starter/devstack"
 	"github.com/datasev/datasev/starter/incidents"
@@ -623,5 +625,57 @@ func TestWorkerRestart(t *testing.T) {
 	}
 	if !note {
 		t.Error("the signal sent while the worker was down is not in the timeline")
+	}
+}
+
+// A runbook is captured when its incident starts: editing the file changes
+// the incidents declared afterwards, never the one already running.
+func TestRunningIncidentKeepsItsRunbook(t *testing.T) {
+	ctx := testCtx(t)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "slow-check.yaml")
+	version := func(word string) *runbooks.Set {
+		t.Helper()
+		src := "name: slow-check\ndescription: waits, then pages the SME\nowner: data-platform\n" +
+			"match: {labels: {alertname: SlowCheck}}\nsteps:\n" +
+			"  - id: pause\n    check: {action: core.wait, with: {duration: 2s}}\n" +
+			"  - id: tell\n    check: {action: core.page, with: {role: sme, message: \"" + word + " says look\"}}\n"
+		if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		set, err := runbooks.Load(dir)
+		if err == nil {
+			err = runbooks.Validate(set, actions.DefaultCatalog())
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return set
+	}
+	declareWith := func(set *runbooks.Set) string {
+		a := alertFor(newKey(t))
+		a.Labels = map[string]string{"alertname": "SlowCheck"}
+		d := declare(t, ctx, incidents.DeclareRequest{Alert: a, Roster: testRoster(t), Runbooks: set})
+		return d.WorkflowID
+	}
+	first := declareWith(version("v1"))
+	second := declareWith(version("v2")) // the file changed while the first incident waits
+	for id, want := range map[string]string{first: "v1 says look", second: "v2 says look"} {
+		deadline := time.Now().Add(30 * time.Second)
+		for status(t, ctx, id).RunbookStatus != "completed" {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: runbook not completed", id)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		var pages []string
+		for _, e := range timeline(t, ctx, id) {
+			if e.Kind == workflows.KindNotify && strings.HasPrefix(e.Who, "runbook ") {
+				pages = append(pages, e.What)
+			}
+		}
+		if len(pages) != 1 || !strings.HasSuffix(pages[0], want) {
+			t.Errorf("%s paged %q, want one page ending %q", id, pages, want)
+		}
 	}
 }
