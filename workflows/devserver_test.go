@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/datasev/datasev/activities/actions"
 	"github.com/datasev/datasev/activities/notify"
 	"github.com/datasev/datasev/starter/devstack"
 	"github.com/datasev/datasev/starter/incidents"
@@ -60,7 +61,9 @@ func devClient(t *testing.T) (client.Client, string) {
 	queue := "wf-test-" + strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-"))
 	w := worker.New(c, queue, worker.Options{})
 	w.RegisterWorkflowWithOptions(workflows.Incident, workflow.RegisterOptions{Name: workflows.IncidentWorkflowName})
+	w.RegisterWorkflowWithOptions(workflows.RunbookRun, workflow.RegisterOptions{Name: workflows.RunbookWorkflowName})
 	w.RegisterActivity(&notify.Activities{Backend: &recorder{}})
+	actions.New(actions.Deps{}).RegisterWith(w)
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -2,22 +2,28 @@ package workflows_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/datasev/datasev/runbooks"
 	"github.com/datasev/datasev/starter/incidents"
 	"github.com/datasev/datasev/workflows"
 )
@@ -32,6 +38,7 @@ func replayer(t *testing.T) worker.WorkflowReplayer {
 	t.Helper()
 	r := worker.NewWorkflowReplayer()
 	r.RegisterWorkflowWithOptions(workflows.Incident, workflow.RegisterOptions{Name: workflows.IncidentWorkflowName})
+	r.RegisterWorkflowWithOptions(workflows.RunbookRun, workflow.RegisterOptions{Name: workflows.RunbookWorkflowName})
 	return r
 }
 
@@ -45,25 +52,64 @@ func TestReplayRecordedHistories(t *testing.T) {
 	}
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
-			if err := replayer(t).ReplayWorkflowHistoryFromJSONFile(nil, f); err != nil {
+			h, err := client.HistoryFromJSON(mustOpen(t, f), client.HistoryJSONOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			opts := worker.ReplayWorkflowHistoryOptions{OriginalExecution: workflow.Execution{ID: originalID(t, h), RunID: "replayed"}}
+			if err := replayer(t).ReplayWorkflowHistoryWithOptions(nil, h, opts); err != nil {
 				t.Fatalf("replay of %s failed; the workflow change is not deterministic: %v", f, err)
 			}
 		})
 	}
 }
 
+// originalID recovers a recorded run's workflow ID from its start input:
+// the incident's ID comes from the alert's dedupe key, and the runbook's
+// from its incident. Replay needs it, since the runbook's child ID derives
+// from the incident's own.
+func originalID(t *testing.T, h *historypb.History) string {
+	t.Helper()
+	start := h.Events[0].GetWorkflowExecutionStartedEventAttributes()
+	if start == nil || len(start.GetInput().GetPayloads()) == 0 {
+		t.Fatal("history does not start with a workflow's input")
+	}
+	p := start.GetInput().GetPayloads()[0]
+	switch start.GetWorkflowType().GetName() {
+	case workflows.IncidentWorkflowName:
+		var in workflows.IncidentInput
+		if err := converter.GetDefaultDataConverter().FromPayload(p, &in); err != nil {
+			t.Fatal(err)
+		}
+		if in.Carry != nil {
+			return in.Carry.ID
+		}
+		return workflows.WorkflowID(in.Alert.DedupeKey)
+	case workflows.RunbookWorkflowName:
+		var in workflows.RunbookInput
+		if err := converter.GetDefaultDataConverter().FromPayload(p, &in); err != nil {
+			t.Fatal(err)
+		}
+		return in.Incident + "/runbook"
+	}
+	t.Fatalf("history of an unknown workflow type %q", start.GetWorkflowType().GetName())
+	return ""
+}
+
 // A history whose commands no longer match the code must fail to replay:
 // proof that the replay test above can fail at all.
 func TestReplayCatchesNondeterminism(t *testing.T) {
-	files, _ := filepath.Glob(filepath.Join(historyDir, "*.json"))
-	if len(files) == 0 {
-		t.Fatal("no recorded histories")
-	}
-	h, err := client.HistoryFromJSON(mustOpen(t, files[0]), client.HistoryJSONOptions{})
+	h, err := client.HistoryFromJSON(mustOpen(t, filepath.Join(historyDir, "runbook-walkthrough-runbook-run1.json")), client.HistoryJSONOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	changed := false
+	quiet := log.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	// Unchanged, it replays; tampered, it must not.
+	opts := worker.ReplayWorkflowHistoryOptions{OriginalExecution: workflow.Execution{ID: originalID(t, h), RunID: "replayed"}}
+	if err := replayer(t).ReplayWorkflowHistoryWithOptions(quiet, h, opts); err != nil {
+		t.Fatalf("untampered history: %v", err)
+	}
 	for _, e := range h.Events {
 		if a := e.GetActivityTaskScheduledEventAttributes(); a != nil {
 			a.ActivityType.Name = "SendPigeon" // as if the code now called another activity
@@ -74,8 +120,7 @@ func TestReplayCatchesNondeterminism(t *testing.T) {
 	if !changed {
 		t.Fatal("history has no activity to tamper with")
 	}
-	quiet := log.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))
-	err = replayer(t).ReplayWorkflowHistory(quiet, h)
+	err = replayer(t).ReplayWorkflowHistoryWithOptions(quiet, h, opts)
 	if err == nil || !strings.Contains(err.Error(), "nondeterministic") {
 		t.Fatalf("replaying a tampered history: %v, want a nondeterminism error", err)
 	}
@@ -133,10 +178,18 @@ func TestRecordHistory(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	writeHistories(t, c, id, run.GetRunID(), "walkthrough")
+}
+
+// writeHistories writes the history of a workflow run and of every run it
+// continued as new into, as <name>-runN.json.
+func writeHistories(t *testing.T, c client.Client, id, runID, name string) {
+	t.Helper()
+	ctx := context.Background()
 	if err := os.MkdirAll(historyDir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	runID, n := run.GetRunID(), 0
+	n := 0
 	for runID != "" {
 		var events []*historypb.HistoryEvent
 		it := c.GetWorkflowHistory(ctx, id, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
@@ -152,7 +205,7 @@ func TestRecordHistory(t *testing.T) {
 			t.Fatal(err)
 		}
 		n++
-		path := filepath.Join(historyDir, "walkthrough-run"+string(rune('0'+n))+".json")
+		path := filepath.Join(historyDir, fmt.Sprintf("%s-run%d.json", name, n))
 		if err := os.WriteFile(path, b, 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -162,4 +215,104 @@ func TestRecordHistory(t *testing.T) {
 			runID = last.NewExecutionRunId
 		}
 	}
+}
+
+// TestRecordRunbookHistory records an incident whose runbook checks an HTTP
+// endpoint, pages the SME, waits for an approved remediation and verifies
+// recovery, with the runbook's own history beside it.
+func TestRecordRunbookHistory(t *testing.T) {
+	if os.Getenv("DATASEV_RECORD_HISTORY") == "" {
+		t.Skip("set DATASEV_RECORD_HISTORY=1 to record new histories")
+	}
+	var healthy atomic.Bool
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if !healthy.Load() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprint(w, `{"state":"failed"}`)
+			return
+		}
+		fmt.Fprint(w, `{"state":"healthy"}`)
+	}))
+	defer srv.Close()
+
+	c, queue := devClient(t)
+	ctx := context.Background()
+	no := false
+	rb := runbooks.Runbook{Name: "orders-load", Description: "orders load failed", Owner: "data-platform", Steps: []runbooks.Step{
+		{ID: "health", Check: &runbooks.Call{Action: "core.http", With: map[string]any{"url": "${ alert.labels.health_url }"}}},
+		{ID: "tell_sme", Check: &runbooks.Call{Action: "core.page", With: map[string]any{"role": "sme", "message": "orders load: ${ steps.health.summary }"}}},
+		{ID: "pause", Check: &runbooks.Call{Action: "core.wait", With: map[string]any{"duration": "1s"}}},
+		{ID: "rerun", Description: "re-check the loader", Remediate: &runbooks.Remediation{
+			Call: runbooks.Call{Action: "core.http", With: map[string]any{"url": "${ alert.labels.health_url }"}}, DryRun: &no,
+			Approval: runbooks.Gate{Timeout: runbooks.Duration(10 * time.Minute)}}},
+		{ID: "recovered", Verify: &runbooks.Verify{Call: runbooks.Call{Action: "core.http", With: map[string]any{"url": "${ alert.labels.health_url }"}},
+			Until: "output.status == 200", Every: runbooks.Duration(time.Second), Deadline: runbooks.Duration(time.Minute)}},
+	}}
+	in := input(t, workflows.SEV2)
+	in.Alert.DedupeKey = "runbook-walkthrough"
+	in.Alert.Labels = map[string]string{"health_url": srv.URL + "/health"}
+	in.Options = workflows.Options{CloseAfter: 2 * time.Second}
+	in.Roster.TimeZone = "UTC"
+	in.Roster.Shifts = in.Roster.Shifts[:1]
+	in.Roster.Shifts[0].Start, in.Roster.Shifts[0].End = "00:00", "00:00"
+	in.Runbook, in.RunbookSpec = rb.Name, &rb
+	duty, err := incidents.OnDuty(in.Roster, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := incidents.StartOptions(workflows.WorkflowID(in.Alert.DedupeKey), in.Alert, rb.Name, duty)
+	start.TaskQueue = queue
+	run, err := c.ExecuteWorkflow(ctx, start, workflows.IncidentWorkflowName, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := run.GetID()
+	if _, err := incidents.Act(ctx, c, id, workflows.ActAcknowledge, workflows.Act{By: "alice"}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		st, err := incidents.Status(ctx, c, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(st.PendingApprovals) == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no approval requested: %+v", st)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	healthy.Store(true)
+	if _, err := incidents.Act(ctx, c, id, workflows.ActApprove, workflows.Act{By: "alice", Approval: "orders-load/rerun"}); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		st, err := incidents.Status(ctx, c, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.RunbookStatus == "completed" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("runbook %q, want completed", st.RunbookStatus)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if _, err := incidents.Act(ctx, c, id, workflows.ActResolve, workflows.Act{By: "alice"}); err != nil {
+		t.Fatal(err)
+	}
+	var snap workflows.Snapshot
+	if err := c.GetWorkflow(ctx, id, "").Get(ctx, &snap); err != nil {
+		t.Fatal(err)
+	}
+	writeHistories(t, c, id, run.GetRunID(), "runbook-walkthrough-incident")
+	child := c.GetWorkflow(ctx, id+"/runbook", "")
+	if err := child.Get(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	writeHistories(t, c, id+"/runbook", child.GetRunID(), "runbook-walkthrough-runbook")
 }
