@@ -65,7 +65,7 @@ type command struct {
 
 func commands() []command {
 	cmds := []command{
-		{"declare", "--title T --key K [--severity SEV3] [--service S] [--dataset D] [--source cli] [--label k=v ...] [--runbook R] [--roster FILE] [--by P]", "declare an incident (or join the open one for the key)", runDeclare},
+		{"declare", "--title T --key K [--severity SEV] [--service S] [--dataset D] [--source cli] [--label k=v ...] [--runbook R] [--runbooks DIR] [--roster FILE] [--by P]", "declare an incident (or join the open one for the key)", runDeclare},
 		{"list", "[--severity SEV] [--status S] [--service S] [--commander P] [--all]", "list open incidents (--all: closed ones too)", runList},
 		{"show", "ID", "show an incident's status and timeline (ID: dedupe key or workflow ID)", runShow},
 		{"runbooks", runbooksUsage, "validate, list, show and dry-run runbooks", runRunbooks},
@@ -77,7 +77,7 @@ func commands() []command {
 		}})
 	}
 	cmds = append(cmds,
-		command{"dev", "[--port 7233] [--ui-port 8233] [--db FILE] [--no-demo] [--roster FILE]", "run a dev server with UI, a worker and a demo incident until Ctrl-C", runDev},
+		command{"dev", "[--port 7233] [--ui-port 8233] [--db FILE] [--no-demo] [--roster FILE] [--runbooks DIR]", "run a dev server with UI, a worker and a demo incident until Ctrl-C", runDev},
 		command{"bench", "[--n 200] [--concurrency 1] [--address HOST:PORT] [--dynamic-config KEY=VALUE ...]", "measure alert → first activity latency against the engine's floor", runBench},
 		command{"install-cli", "", "build (once) the pinned Temporal CLI and print its path", runInstallCLI},
 		command{"help", "[COMMAND]", "show this help", nil},
@@ -155,7 +155,7 @@ func printUsage(w io.Writer) {
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Connection: TEMPORAL_ADDRESS (default 127.0.0.1:7233), TEMPORAL_NAMESPACE, TEMPORAL_API_KEY,")
 	fmt.Fprintln(w, "TEMPORAL_TLS_*, TEMPORAL_PROFILE / TEMPORAL_CONFIG_FILE. Roster: --roster, DATASEV_ROSTER, or")
-	fmt.Fprintln(w, DefaultRoster+".")
+	fmt.Fprintln(w, DefaultRoster+". Runbooks: the embedded library, plus --runbooks DIR or "+EnvRunbooks+".")
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Exit codes: 0 success, 1 failure (including a rejected act), 2 usage error.")
 }

@@ -50,20 +50,22 @@ func runDeclare(ctx context.Context, e *env, args []string) error {
 		severity   string
 		status     string
 		runbook    string
+		runbookDir string
 		roster     string
 		by         string
 		closeAfter time.Duration
 	)
 	fs.StringVar(&a.Title, "title", "", "one-line description (required)")
 	fs.StringVar(&a.DedupeKey, "key", "", "dedupe key: alerts with the same key join one incident (required)")
-	fs.StringVar(&severity, "severity", "SEV3", "suggested severity, SEV1 (worst) to SEV5")
+	fs.StringVar(&severity, "severity", "", "suggested severity, SEV1 (worst) to SEV5 (default: the runbook's, else SEV3)")
 	fs.StringVar(&a.Service, "service", "", "affected service or pipeline")
 	fs.StringVar(&a.Dataset, "dataset", "", "affected table or dataset")
 	fs.StringVar(&a.Source, "source", "cli", "who raised it: alertmanager, dbt_cloud, airflow, pagerduty, slack, cli, generic")
 	fs.StringVar(&a.Description, "description", "", "free text")
 	fs.StringVar(&status, "status", "firing", "firing, or resolved to report recovery")
 	fs.Var(lbls, "label", "label key=value (repeatable)")
-	fs.StringVar(&runbook, "runbook", "", "runbook to run")
+	fs.StringVar(&runbook, "runbook", "", "runbook to run (default: the one that matches the alert)")
+	fs.StringVar(&runbookDir, "runbooks", "", "runbook directory added to the embedded library (default $"+EnvRunbooks+")")
 	fs.StringVar(&roster, "roster", "", "roster file (default $"+EnvRoster+" or "+DefaultRoster+")")
 	fs.StringVar(&by, "by", "", "roster ID of the person declaring (recorded as label declared_by)")
 	fs.DurationVar(&closeAfter, "close-after", 0, "how long a resolved incident waits before closing (default 30m)")
@@ -105,32 +107,44 @@ func runDeclare(ctx context.Context, e *env, args []string) error {
 			return fmt.Errorf("--by %q is not on the %s roster", by, r.Team)
 		}
 	}
+	set, err := loadRunbookSet(e, runbookDir)
+	if err != nil {
+		return err
+	}
+	choice, err := chooseRunbook(set, runbook, check)
+	if err != nil {
+		return err
+	}
 	c, err := e.dial(ctx)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
 	d, err := incidents.Declare(ctx, c, incidents.DeclareRequest{
-		Alert: a, Runbook: runbook, Roster: r, Options: workflows.Options{CloseAfter: closeAfter},
+		Alert: a, Runbook: runbook, Runbooks: set, Roster: r, Options: workflows.Options{CloseAfter: closeAfter},
 	})
 	if err != nil {
 		return err
 	}
-	printDeclared(e.stdout, d)
+	printDeclared(e.stdout, d, choice)
 	return nil
 }
 
-func printDeclared(w io.Writer, d incidents.Declared) {
+func printDeclared(w io.Writer, d incidents.Declared, choice runbookChoice) {
 	switch {
 	case d.Ignored:
 		fmt.Fprintf(w, "no open incident %s: a resolved alert opens nothing\n", d.WorkflowID)
+		return
 	case d.Joined:
 		fmt.Fprintf(w, "joined open incident %s (run %s)\n", d.WorkflowID, d.RunID)
+		fmt.Fprintln(w, "it keeps the runbook it was declared with (`datasev show` names it)")
+		return
 	case d.PreviousRunID != "":
 		fmt.Fprintf(w, "declared incident %s (run %s), a recurrence of closed run %s; Commander %s\n", d.WorkflowID, d.RunID, d.PreviousRunID, d.Commander)
 	default:
 		fmt.Fprintf(w, "declared incident %s (run %s); Commander %s\n", d.WorkflowID, d.RunID, d.Commander)
 	}
+	fmt.Fprintln(w, choice)
 }
 
 func runList(ctx context.Context, e *env, args []string) error {

@@ -8,10 +8,13 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/client"
 
+	"github.com/datasev/datasev/runbooks"
+	"github.com/datasev/datasev/starter/demoload"
 	"github.com/datasev/datasev/starter/devstack"
 	"github.com/datasev/datasev/starter/incidents"
 	"github.com/datasev/datasev/workflows"
@@ -20,8 +23,9 @@ import (
 
 // runDev is the one-command demo: a real Temporal dev server (UI on, SQLite
 // file under the repository), the worker in this process, and a demo
-// incident driven through its whole life; then it keeps running until
-// Ctrl-C and stops everything cleanly.
+// incident driven through its whole life, its runbook (demo-orders-load)
+// checking a stand-in for the orders loader on 127.0.0.1; then it keeps
+// running until Ctrl-C and stops everything cleanly.
 func runDev(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "dev", "[flags]")
 	var (
@@ -29,6 +33,7 @@ func runDev(ctx context.Context, e *env, args []string) error {
 		dbFile       string
 		noDemo       bool
 		rosterFlag   string
+		runbookDir   string
 		closeAfter   time.Duration
 	)
 	fs.IntVar(&port, "port", 7233, "Temporal frontend gRPC port on 127.0.0.1")
@@ -36,6 +41,7 @@ func runDev(ctx context.Context, e *env, args []string) error {
 	fs.StringVar(&dbFile, "db", "", "SQLite file that keeps the server's state (default <repo>/.datasev/dev.db)")
 	fs.BoolVar(&noDemo, "no-demo", false, "start server and worker only")
 	fs.StringVar(&rosterFlag, "roster", "", "roster file (default $"+EnvRoster+" or "+DefaultRoster+")")
+	fs.StringVar(&runbookDir, "runbooks", "", "runbook directory added to the embedded library (default $"+EnvRunbooks+")")
 	fs.DurationVar(&closeAfter, "close-after", 2*time.Minute, "how long the demo incident stays resolved before it closes")
 	pos, err := parse(fs, args)
 	if err != nil {
@@ -51,11 +57,19 @@ func runDev(ctx context.Context, e *env, args []string) error {
 		return usagef("dev: --port and --ui-port must differ")
 	}
 
-	var roster oncall.Roster
+	var (
+		roster oncall.Roster
+		set    *runbooks.Set
+	)
 	if !noDemo {
 		if roster, err = loadRoster(e, rosterFlag); err != nil {
 			return err
 		}
+	}
+	// Checked before anything starts: the worker binary refuses to start
+	// with an invalid runbook set, and so does dev.
+	if set, err = loadRunbookSet(e, runbookDir); err != nil {
+		return err
 	}
 	root, err := devstack.RepoRoot()
 	if err != nil {
@@ -124,7 +138,16 @@ func runDev(ctx context.Context, e *env, args []string) error {
 	fmt.Fprintf(out, "logs          %s (server), %s (worker: pages and posts)\n", serverLog, workerLogPath)
 
 	if !noDemo {
-		id, err := runDemo(ctx, c, out, roster, closeAfter)
+		// The demo's stand-in for the orders loader: the endpoint the demo
+		// runbook checks. It lives until dev stops, in case a runbook is
+		// still watching it.
+		loader, err := demoload.Start(demoload.Options{})
+		if err != nil {
+			return fmt.Errorf("dev: demo loader: %w", err)
+		}
+		defer loader.Close()
+		fmt.Fprintf(out, "demo loader   %s (a stand-in for the orders loader: 503 until the re-run is approved, at most %s)\n", loader.HealthURL(), demoload.DefaultFailFor)
+		id, err := runDemo(ctx, c, out, demo{roster: roster, runbooks: set, loader: loader, closeAfter: closeAfter})
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
@@ -169,11 +192,30 @@ func pickCast(r oncall.Roster, now time.Time) (demoPeople, error) {
 	return demoPeople{shift: duty.Shift.Name, commander: duty.Shift.Commander, sme: duty.Shift.SMEs[0]}, nil
 }
 
+// demo is what the demo incident needs.
+type demo struct {
+	roster     oncall.Roster
+	runbooks   *runbooks.Set
+	loader     *demoload.Loader
+	closeAfter time.Duration
+}
+
+// Bounds of the demo's waits for its runbook.
+const (
+	// demoRunbookStart bounds the wait for the runbook's first steps: its
+	// check of the loader and the page to the SME.
+	demoRunbookStart = 20 * time.Second
+	// demoRunbookFinish bounds the wait for the runbook's verify to see the
+	// loader recover: it tries every 30s, then backs off.
+	demoRunbookFinish = 100 * time.Second
+)
+
 // runDemo drives one incident through its life, one printed line per step,
-// and returns its workflow ID.
-func runDemo(ctx context.Context, c client.Client, out io.Writer, roster oncall.Roster, closeAfter time.Duration) (string, error) {
+// with its runbook's timeline entries under them as they arrive, and
+// returns its workflow ID.
+func runDemo(ctx context.Context, c client.Client, out io.Writer, d demo) (string, error) {
 	now := time.Now()
-	cast, err := pickCast(roster, now)
+	cast, err := pickCast(d.roster, now)
 	if err != nil {
 		return "", err
 	}
@@ -182,7 +224,20 @@ func runDemo(ctx context.Context, c client.Client, out io.Writer, roster oncall.
 		Source: "alertmanager", Title: "orders load failing", DedupeKey: key,
 		Description: "The hourly COPY INTO RAW.ORDERS loaded 0 rows.",
 		Severity:    workflows.SEV3, Service: "orders", Dataset: "RAW.ORDERS",
-		Labels: map[string]string{"alertname": "OrdersLoadFailed", "dag": "load_orders", "env": "demo"},
+		Labels: map[string]string{
+			"alertname":  "OrdersLoadFailed",
+			"dag":        demoload.DAG,
+			"env":        "demo",
+			"health_url": d.loader.HealthURL(),
+		},
+	}
+	check := alert
+	if err := check.Validate(); err != nil {
+		return "", err
+	}
+	choice, err := chooseRunbook(d.runbooks, "", check)
+	if err != nil {
+		return "", err
 	}
 	fmt.Fprintln(out)
 	fmt.Fprintf(out, "demo incident %q: %s shift on duty, Commander %s, SME %s\n", key, cast.shift, cast.commander, cast.sme)
@@ -192,14 +247,19 @@ func runDemo(ctx context.Context, c client.Client, out io.Writer, roster oncall.
 		step++
 		fmt.Fprintf(out, "  %2d. %-48s → %s\n", step, what, answer)
 	}
-	req := incidents.DeclareRequest{Alert: alert, Roster: roster, Options: workflows.Options{CloseAfter: closeAfter}}
+	note := func(format string, args ...any) {
+		fmt.Fprintf(out, "      %s\n", fmt.Sprintf(format, args...))
+	}
+	req := incidents.DeclareRequest{Alert: alert, Runbooks: d.runbooks, Roster: d.roster, Options: workflows.Options{CloseAfter: d.closeAfter}}
 
-	d, err := incidents.Declare(ctx, c, req)
+	decl, err := incidents.Declare(ctx, c, req)
 	if err != nil {
 		return "", err
 	}
-	id := d.WorkflowID
-	line("alertmanager: orders load failing (SEV3)", fmt.Sprintf("declared %s (run %s), Commander %s", id, short(d.RunID), d.Commander))
+	id := decl.WorkflowID
+	line("alertmanager: orders load failing (SEV3)", fmt.Sprintf("declared %s (run %s), Commander %s", id, short(decl.RunID), decl.Commander))
+	note("%s", choice)
+	feed := &runbookFeed{c: c, id: id, out: out}
 
 	d2, err := incidents.Declare(ctx, c, req)
 	if err != nil {
@@ -214,6 +274,21 @@ func runDemo(ctx context.Context, c client.Client, out io.Writer, roster oncall.
 		joined = "NOT joined (unexpected)"
 	}
 	line("alertmanager: the same alert again", fmt.Sprintf("%s %s: %d alerts, still one incident", joined, id, st.AlertCount))
+
+	if choice.runbook != nil {
+		// The runbook checks the loader, pages the SME and starts
+		// verifying; its first verify try finds the loader still failed.
+		st, ok, err := feed.until(ctx, demoRunbookStart, func(s workflows.Status, tl []workflows.TimelineEntry) bool {
+			_, failed := d.loader.Checks()
+			return runbookDone(s) || (paged(tl) && failed >= 2)
+		})
+		if err != nil {
+			return id, err
+		}
+		if !ok {
+			note("(the runbook is %s; not waiting longer for its first steps)", orText(st.RunbookStatus, "not started"))
+		}
+	}
 
 	act := func(who, name string, a workflows.Act, what string) error {
 		a.By, a.Via = who, "cli"
@@ -255,6 +330,22 @@ func runDemo(ctx context.Context, c client.Client, out io.Writer, roster oncall.
 	if err := act(cast.commander, workflows.ActApprove, workflows.Act{Approval: approval, Reason: "the re-run is idempotent"}, cast.commander+": approve "+approval); err != nil {
 		return id, err
 	}
+	// The approved re-run, played by the stand-in: the load succeeds.
+	d.loader.Recover()
+	line("orders loader (demo stand-in): re-run", "loaded; its /health answers 200 from now on")
+
+	if choice.runbook != nil {
+		note("waiting for the runbook's verify to see the recovery (it tries every 30s, backing off)…")
+		st, ok, err := feed.until(ctx, demoRunbookFinish, func(s workflows.Status, _ []workflows.TimelineEntry) bool { return runbookDone(s) })
+		switch {
+		case err != nil:
+			return id, err
+		case !ok:
+			note("(the runbook is still %s after %s; resolving anyway, which cancels it)", orText(st.RunbookStatus, "not started"), demoRunbookFinish)
+		case st.RunbookStatus != "completed":
+			note("(the runbook ended %s, not completed; see the timeline above)", st.RunbookStatus)
+		}
+	}
 
 	recovered := alert
 	recovered.Status = workflows.Recovered
@@ -267,10 +358,113 @@ func runDemo(ctx context.Context, c client.Client, out io.Writer, roster oncall.
 	}
 	line("alertmanager: orders load resolved", fmt.Sprintf("alert resolved at the source [%s, %s]", st.State, st.Severity))
 
-	if err := act(cast.commander, workflows.ActResolve, workflows.Act{Reason: "load re-run succeeded; row counts match the source"}, cast.commander+": resolve"); err != nil {
+	if err := act(cast.commander, workflows.ActResolve, workflows.Act{Reason: "load re-run succeeded; the runbook verified the loader is healthy"}, cast.commander+": resolve"); err != nil {
 		return id, err
 	}
 	return id, nil
+}
+
+// runbookDone reports whether the incident's runbook has finished, one way
+// or another (completed, stopped, escalated, cancelled, failed to start).
+func runbookDone(s workflows.Status) bool {
+	switch s.RunbookStatus {
+	case "", "starting", "running":
+		return false
+	}
+	return true
+}
+
+// paged reports whether the runbook has paged someone.
+func paged(tl []workflows.TimelineEntry) bool {
+	for _, t := range tl {
+		if isRunbookEntry(t) && t.Kind == workflows.KindNotify {
+			return true
+		}
+	}
+	return false
+}
+
+func isRunbookEntry(t workflows.TimelineEntry) bool { return strings.HasPrefix(t.Who, "runbook ") }
+
+// runbookFeed prints an incident's runbook timeline entries (those by
+// "runbook NAME") as they arrive, each once, with the time since the
+// incident was triggered.
+type runbookFeed struct {
+	c    client.Client
+	id   string
+	out  io.Writer
+	seen int // timeline entries already looked at
+}
+
+// until polls the status and timeline, printing new runbook entries, until
+// done holds or timeout passes. ok says whether done held.
+func (f *runbookFeed) until(ctx context.Context, timeout time.Duration, done func(workflows.Status, []workflows.TimelineEntry) bool) (st workflows.Status, ok bool, err error) {
+	deadline := time.Now().Add(timeout)
+	for {
+		qctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		st, err = incidents.Status(qctx, f.c, f.id)
+		var tl []workflows.TimelineEntry
+		if err == nil {
+			tl, err = incidents.Timeline(qctx, f.c, f.id)
+		}
+		cancel()
+		if err != nil {
+			if ctx.Err() != nil {
+				return st, false, ctx.Err()
+			}
+			if time.Now().After(deadline) {
+				return st, false, err
+			}
+		} else {
+			f.print(st, tl)
+			if done(st, tl) {
+				return st, true, nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return st, false, nil
+		}
+		select {
+		case <-ctx.Done():
+			return st, false, ctx.Err()
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+func (f *runbookFeed) print(st workflows.Status, tl []workflows.TimelineEntry) {
+	if f.seen > len(tl) {
+		f.seen = len(tl) // the timeline was trimmed
+	}
+	for _, t := range tl[f.seen:] {
+		if !isRunbookEntry(t) {
+			continue
+		}
+		// "runbook NAME started" reads "runbook: started": the demo
+		// named the runbook when it was chosen.
+		what := strings.TrimPrefix(t.What, t.Who+" ")
+		if t.Why != "" {
+			what += " — " + clip(oneLine(t.Why), 90)
+		}
+		fmt.Fprintf(f.out, "      %5s  runbook: %s\n", "+"+t.At.Sub(st.TriggeredAt).Round(time.Second).String(), what)
+	}
+	f.seen = len(tl)
+}
+
+// clip shortens s to at most n runes, marking the cut with an ellipsis.
+func clip(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}
+
+func orText(s, alt string) string {
+	if s == "" {
+		return alt
+	}
+	return s
 }
 
 // waitStatus polls the status query until ok or a deadline: signals are
