@@ -240,7 +240,7 @@ func TestRecordRunbookHistory(t *testing.T) {
 	ctx := context.Background()
 	no := false
 	rb := runbooks.Runbook{Name: "orders-load", Description: "orders load failed", Owner: "data-platform", Steps: []runbooks.Step{
-		{ID: "health", Check: &runbooks.Call{Action: "core.http", With: map[string]any{"url": "${ alert.labels.health_url }"}}},
+		{ID: "health", OnFailure: runbooks.Continue, Check: &runbooks.Call{Action: "core.http", With: map[string]any{"url": "${ alert.labels.health_url }"}}},
 		{ID: "tell_sme", Check: &runbooks.Call{Action: "core.page", With: map[string]any{"role": "sme", "message": "orders load: ${ steps.health.summary }"}}},
 		{ID: "pause", Check: &runbooks.Call{Action: "core.wait", With: map[string]any{"duration": "1s"}}},
 		{ID: "rerun", Description: "re-check the loader", Remediate: &runbooks.Remediation{

@@ -198,7 +198,9 @@ func (r *runner) step(ctx workflow.Context, step runbooks.Step) StepResult {
 		res.Finished = workflow.Now(ctx)
 		r.results[step.ID] = res
 		r.order = append(r.order, res)
-		r.emit(ctx, RunbookEvent{Kind: "step", Step: &res})
+		if !(res.Status == StepOK && step.Check != nil && step.Check.Action == ActionPage) {
+			r.emit(ctx, RunbookEvent{Kind: "step", Step: &res}) // a page is in the timeline already, naming who was paged
+		}
 		return res
 	}
 	if step.When != "" {
@@ -267,6 +269,11 @@ func (r *runner) call(ctx workflow.Context, step runbooks.Step, c runbooks.Call,
 		return res
 	}
 	res.Status, res.Summary, res.Detail, res.Output = StepOK, out.Summary, out.Detail, out.Output
+	if ok, isBool := out.Output["ok"].(bool); isBool && !ok && !dryRun {
+		// The action ran and its check did not pass (core.http's expect, a
+		// freshness check): the step failed, and its output stays readable.
+		res.Status, res.Error = StepFailed, out.Summary
+	}
 	return res
 }
 
@@ -360,7 +367,7 @@ func (r *runner) verify(ctx workflow.Context, step runbooks.Step, res StepResult
 	for {
 		try := r.call(ctx, step, v.Call, false, res)
 		res.Tries = try.Tries
-		if try.Status == StepOK {
+		if try.Output != nil { // the action answered; its check passing or not is until's business
 			ok, err := r.condition(v.Until, try.Output)
 			if err != nil {
 				res.Status, res.Error = StepFailed, "until: "+err.Error()
