@@ -272,7 +272,8 @@ func (r *runner) call(ctx workflow.Context, step runbooks.Step, c runbooks.Call,
 	if ok, isBool := out.Output["ok"].(bool); isBool && !ok && !dryRun {
 		// The action ran and its check did not pass (core.http's expect, a
 		// freshness check): the step failed, and its output stays readable.
-		res.Status, res.Error = StepFailed, out.Summary
+		reason, _ := out.Output["reason"].(string)
+		res.Status, res.Error = StepFailed, orText(reason, "the check did not pass")
 	}
 	return res
 }
