@@ -376,14 +376,7 @@ func EvalPartial(expr string, vars Vars) (any, error) {
 // RenderPartial renders inputs as a dry run does (see EvalPartial): an
 // input whose template depends on steps is Unknown.
 func RenderPartial(with map[string]any, vars Vars) (map[string]any, error) {
-	if with == nil {
-		return nil, nil
-	}
-	v, err := renderValue(with, vars, "", true)
-	if err != nil {
-		return nil, err
-	}
-	return v.(map[string]any), nil
+	return renderInputs(with, vars, true)
 }
 
 func evalMessage(err error) string {
@@ -420,10 +413,14 @@ func orEmpty(m map[string]any) map[string]any {
 // a literal "${". Errors name the input; keys are rendered in sorted order,
 // so the first error reported is always the same one.
 func Render(with map[string]any, vars Vars) (map[string]any, error) {
+	return renderInputs(with, vars, false)
+}
+
+func renderInputs(with map[string]any, vars Vars, partial bool) (map[string]any, error) {
 	if with == nil {
 		return nil, nil
 	}
-	v, err := renderValue(with, vars, "", false)
+	v, err := renderValue(with, vars, "", partial)
 	if err != nil {
 		return nil, err
 	}
