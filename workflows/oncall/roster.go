@@ -17,6 +17,8 @@ import (
 	_ "time/tzdata" // zone rules built in: a worker in a minimal container still knows every zone
 
 	"github.com/goccy/go-yaml"
+
+	"github.com/datasev/datasev/runbooks"
 )
 
 // Person is someone who can hold a role in an incident.
@@ -75,24 +77,9 @@ type Roster struct {
 	Shifts []Shift `json:"shifts" yaml:"shifts"`
 }
 
-// Duration is a time.Duration written as "15m" in YAML and JSON.
-type Duration time.Duration
-
-// UnmarshalText parses a Go duration string.
-func (d *Duration) UnmarshalText(b []byte) error {
-	v, err := time.ParseDuration(string(b))
-	if err != nil {
-		return fmt.Errorf("invalid duration %q: %w", b, err)
-	}
-	*d = Duration(v)
-	return nil
-}
-
-// MarshalText writes the duration as a Go duration string.
-func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
-
-// Std returns the value as a time.Duration.
-func (d Duration) Std() time.Duration { return time.Duration(d) }
+// Duration is a time.Duration written as "15m" in YAML and JSON, the same
+// type the runbooks use.
+type Duration = runbooks.Duration
 
 const (
 	defaultHandoffLead  = 15 * time.Minute
