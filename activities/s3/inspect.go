@@ -124,9 +124,11 @@ func (a *Actions) InspectPrefix(ctx context.Context, _ runbooks.ActionRequest, i
 	}
 
 	var reasons []string
+	tooFew := ""
 	if st.objects < minObjects {
-		reasons = append(reasons, fmt.Sprintf("%s under %s, want at least %s",
-			plural(st.objects, "data object", "data objects"), location(bucket, prefix), count(minObjects)))
+		tooFew = fmt.Sprintf("%s under %s, want at least %s",
+			plural(st.objects, "data object", "data objects"), location(bucket, prefix), count(minObjects))
+		reasons = append(reasons, tooFew)
 	}
 	var objRatio, byteRatio float64
 	hasObjRatio, hasByteRatio, ratioLow := false, false, false
@@ -135,15 +137,16 @@ func (a *Actions) InspectPrefix(ctx context.Context, _ runbooks.ActionRequest, i
 		out["previous_objects"] = pst.objects
 		out["previous_bytes"] = pst.bytes
 		out["previous_truncated"] = pst.truncated
-		if pst.objects > 0 {
+		truncated := st.truncated || pst.truncated
+		if pst.objects > 0 && !truncated {
 			objRatio, hasObjRatio = round3(float64(st.objects)/float64(pst.objects)), true
 			out["objects_ratio"] = objRatio
 		}
-		if pst.bytes > 0 {
+		if pst.bytes > 0 && !truncated {
 			byteRatio, hasByteRatio = round3(float64(st.bytes)/float64(pst.bytes)), true
 			out["bytes_ratio"] = byteRatio
 		}
-		if in.MinRatio > 0 && !st.truncated && !pst.truncated {
+		if in.MinRatio > 0 {
 			if hasObjRatio && objRatio < in.MinRatio {
 				ratioLow = true
 				reasons = append(reasons, fmt.Sprintf("objects %.2f× the previous prefix's (%s vs %s), want at least %.2f×",
@@ -181,27 +184,26 @@ func (a *Actions) InspectPrefix(ctx context.Context, _ runbooks.ActionRequest, i
 	if comparing {
 		fmt.Fprintf(&b, "; vs %s: ", location(bucket, prevPrefix))
 		switch {
+		case st.truncated || pst.truncated:
+			b.WriteString("not compared (a listing stopped at max_objects)")
 		case !hasObjRatio:
-			fmt.Fprintf(&b, "previous has no data objects")
+			b.WriteString("previous has no data objects")
 		default:
 			fmt.Fprintf(&b, "%.2f× objects", objRatio)
 			if hasByteRatio {
 				fmt.Fprintf(&b, ", %.2f× bytes", byteRatio)
 			}
-		}
-		if in.MinRatio > 0 {
-			switch {
-			case st.truncated || pst.truncated:
-				fmt.Fprintf(&b, " (min %.2f: not judged, truncated)", in.MinRatio)
-			case ratioLow:
-				fmt.Fprintf(&b, " (min %.2f: LOW)", in.MinRatio)
-			default:
-				fmt.Fprintf(&b, " (min %.2f: ok)", in.MinRatio)
+			if in.MinRatio > 0 {
+				verdict := "ok"
+				if ratioLow {
+					verdict = "LOW"
+				}
+				fmt.Fprintf(&b, " (min %.2f: %s)", in.MinRatio, verdict)
 			}
 		}
 	}
-	if !ok {
-		fmt.Fprintf(&b, " — not ok: %s", out["reason"])
+	if tooFew != "" {
+		fmt.Fprintf(&b, " — not ok: %s", tooFew)
 	}
 	res := runbooks.ActionResult{Output: out, Summary: b.String()}
 	if !ok || len(st.examples) > 0 {
