@@ -48,9 +48,10 @@ func LatestPartitionSpec() runbooks.ActionSpec {
 			"cadence, its data objects and bytes, and its completion marker. The first level is listed from " +
 			"max(7 days, 50 partitions, 50 cadences) ago when the layout sorts by time (falling back to a full listing " +
 			"of that level when nothing is that recent), so the List calls grow with the layout's depth, not with the " +
-			"history or the object count. A stale, empty or unmarked partition is not an error: output ok is false.",
+			"history or the object count. No partition (found false), or a stale, empty or unmarked one, is not an " +
+			"error: output ok is false.",
 		Outputs: []string{
-			"ok", "reason", "bucket", "prefix", "layout", "partition", "partition_prefix", "partition_time",
+			"ok", "reason", "found", "bucket", "prefix", "layout", "partition", "partition_prefix", "partition_time",
 			"previous_prefix", "newest_key", "newest_modified", "age_seconds", "age_minutes", "expected_cadence", "grace",
 			"objects", "bytes", "other_objects", "objects_truncated", "marker", "marker_present", "marker_modified",
 			"list_calls", "head_calls",
@@ -120,6 +121,7 @@ func (a *Actions) LatestPartition(ctx context.Context, _ runbooks.ActionRequest,
 	if !found {
 		reason := fmt.Sprintf("no partition matching %s under %s", lay.text, where)
 		out["ok"] = false
+		out["found"] = false
 		out["reason"] = reason
 		out["partition"] = ""
 		out["list_calls"] = lst.lists
@@ -152,10 +154,13 @@ func (a *Actions) LatestPartition(ctx context.Context, _ runbooks.ActionRequest,
 		}
 	}
 
-	newest := st.newest
+	// Age is measured from the newest data object or the marker, whichever
+	// is newer; hidden files (a job's _temporary output) do not count.
+	newest, newestKey := st.newest, st.newestKey
 	if st.marker && st.markerModified.After(newest) {
-		newest = st.markerModified
+		newest, newestKey = st.markerModified, pprefix+marker
 	}
+	out["found"] = true
 	out["partition"] = partition
 	out["partition_prefix"] = pprefix
 	out["partition_time"] = rfc3339(pt)
@@ -176,9 +181,7 @@ func (a *Actions) LatestPartition(ctx context.Context, _ runbooks.ActionRequest,
 		out["newest_modified"] = rfc3339(newest)
 		out["age_seconds"] = int64(age / time.Second)
 		out["age_minutes"] = int64(age / time.Minute)
-		if st.newestKey != "" {
-			out["newest_key"] = st.newestKey
-		}
+		out["newest_key"] = newestKey
 	}
 
 	var reasons []string

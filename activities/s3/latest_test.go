@@ -62,11 +62,13 @@ func TestLatestPartitionPresent(t *testing.T) {
 	}
 	out := res.Output
 	want(t, out, "ok", true)
+	want(t, out, "found", true)
 	want(t, out, "partition", "dt=2026-11-25/hr=07")
 	want(t, out, "partition_prefix", "events/dt=2026-11-25/hr=07/")
 	want(t, out, "partition_time", "2026-11-25T07:00:00Z")
 	want(t, out, "previous_prefix", "events/dt=2026-11-25/hr=06/")
 	want(t, out, "newest_modified", "2026-11-25T08:04:01Z")
+	want(t, out, "newest_key", "events/dt=2026-11-25/hr=07/_SUCCESS")
 	want(t, out, "age_minutes", 43)
 	want(t, out, "age_seconds", 43*60+59)
 	want(t, out, "objects", 12)
@@ -177,6 +179,7 @@ func TestLatestPartitionMissing(t *testing.T) {
 	for _, prefix := range []string{"events/", "nothing/here"} {
 		res := f.mustRun(t, s3act.LatestPartitionName, latest(map[string]any{"prefix": prefix}))
 		want(t, res.Output, "ok", false)
+		want(t, res.Output, "found", false)
 		want(t, res.Output, "partition", "")
 		if !strings.Contains(res.Summary, "no partition matching dt=YYYY-MM-DD/hr=HH") {
 			t.Errorf("summary %q", res.Summary)
@@ -264,3 +267,30 @@ func TestLatestPartitionBadInputs(t *testing.T) {
 }
 
 const actionsInvalidInput = "InvalidInput"
+
+// A partition with more objects than MaxPartitionObjects: the listing stops
+// there, says so, and asks for the marker with a HEAD.
+func TestLatestPartitionHugePartition(t *testing.T) {
+	f := newFixture(t, now)
+	f.bucket(t, "lake")
+	dir := "events/dt=2026-11-25/hr=07/"
+	objs := make([]s3test.Object, 0, s3act.MaxPartitionObjects+51)
+	for i := range s3act.MaxPartitionObjects + 50 {
+		// Digits sort before _SUCCESS, so the listing stops before it.
+		objs = append(objs, s3test.Object{Key: fmt.Sprintf("%s%05d.parquet", dir, i), Size: 1, Modified: now.Add(-time.Hour)})
+	}
+	objs = append(objs, s3test.Object{Key: dir + "_SUCCESS", Modified: now.Add(-50 * time.Minute)})
+	f.put(t, "lake", objs...)
+	res := f.mustRun(t, s3act.LatestPartitionName, latest(nil))
+	out := res.Output
+	want(t, out, "objects", s3act.MaxPartitionObjects)
+	want(t, out, "objects_truncated", true)
+	want(t, out, "marker_present", true)
+	want(t, out, "head_calls", 1)
+	want(t, out, "list_calls", 2+s3act.MaxPartitionObjects/1000)
+	want(t, out, "age_minutes", 50)
+	want(t, out, "ok", true)
+	if !strings.Contains(res.Summary, "≥10,000 objects") {
+		t.Errorf("summary %q", res.Summary)
+	}
+}

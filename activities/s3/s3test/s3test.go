@@ -398,3 +398,49 @@ func (c *clock) Now() time.Time {
 }
 
 func (c *clock) Since(t time.Time) time.Duration { return c.Now().Sub(t) }
+
+// Demo names what SeedDemo puts.
+const (
+	// DemoBucket is the demo's bucket.
+	DemoBucket = "lake"
+	// DemoEventsPrefix holds hourly partitions, dt=YYYY-MM-DD/hr=HH, the
+	// newest of which stopped landing: the "missing S3 partition" story.
+	DemoEventsPrefix = "events/"
+	// DemoOrdersPrefix holds daily partitions, dt=YYYY-MM-DD, up to
+	// yesterday, with _SUCCESS: the landing files of the Snowflake load.
+	DemoOrdersPrefix = "orders/"
+	// DemoExportKey is one object with metadata, for s3.object_head.
+	DemoExportKey = "exports/daily.json"
+)
+
+// SeedDemo creates DemoBucket with three days of hourly events that stop
+// three hours before now (so a 1h cadence is late), a week of daily orders
+// up to yesterday, and DemoExportKey. It returns how many objects it put.
+func (s *Server) SeedDemo(now time.Time) (int, error) {
+	if err := s.CreateBucket(DemoBucket); err != nil {
+		return 0, err
+	}
+	hour := now.UTC().Truncate(time.Hour)
+	day := time.Date(hour.Year(), hour.Month(), hour.Day(), 0, 0, 0, 0, time.UTC)
+	n1, err := s.PutPartitions(DemoBucket, Partitions{
+		Prefix: DemoEventsPrefix, Layout: "dt=2006-01-02/hr=15",
+		From: hour.Add(-72 * time.Hour), To: hour.Add(-3 * time.Hour), Every: time.Hour,
+		Files: 4, FileSize: 2048, Marker: "_SUCCESS", Landed: 6 * time.Minute,
+	})
+	if err != nil {
+		return n1, err
+	}
+	n2, err := s.PutPartitions(DemoBucket, Partitions{
+		Prefix: DemoOrdersPrefix, Layout: "dt=2006-01-02",
+		From: day.AddDate(0, 0, -7), To: day, Every: 24 * time.Hour,
+		Files: 8, FileSize: 16 << 10, Marker: "_SUCCESS", Landed: 40 * time.Minute,
+	})
+	if err != nil {
+		return n1 + n2, err
+	}
+	err = s.PutObjects(DemoBucket, Object{
+		Key: DemoExportKey, Body: []byte(`{"rows": 1234}` + "\n"), Modified: hour.Add(-20 * time.Hour),
+		ContentType: "application/json", Metadata: map[string]string{"producer": "orders_export"},
+	})
+	return n1 + n2 + 1, err
+}

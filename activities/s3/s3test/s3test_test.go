@@ -62,3 +62,22 @@ func TestWire(t *testing.T) {
 		t.Errorf("%d list calls counted, want 3", s.ListCalls())
 	}
 }
+
+func TestSeedDemo(t *testing.T) {
+	s := s3test.New()
+	defer s.Close()
+	n, err := s.SeedDemo(time.Date(2026, 11, 25, 8, 48, 0, 0, time.UTC))
+	if err != nil || n != 69*5+7*9+1 {
+		t.Fatalf("%d objects, %v", n, err)
+	}
+	resp, err := http.Get(s.URL + "/lake?list-type=2&prefix=events/dt=2026-11-25/&delimiter=/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	// Hours 00 to 04 of the 25th: hr=05 stopped landing.
+	if !strings.Contains(string(b), "<Prefix>events/dt=2026-11-25/hr=04/</Prefix>") || strings.Contains(string(b), "hr=05/") {
+		t.Errorf("%s", b)
+	}
+}
