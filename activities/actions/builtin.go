@@ -4,7 +4,10 @@ import (
 	"net/http"
 	"sync"
 
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
 	"github.com/datasev/datasev/activities/core"
+	s3act "github.com/datasev/datasev/activities/s3"
 	"github.com/datasev/datasev/runbooks"
 )
 
@@ -15,12 +18,19 @@ type Deps struct {
 	// HTTPClient makes core.http's requests. core.http uses a copy that
 	// follows redirects only on the same host. Nil means a default client.
 	HTTPClient *http.Client
+	// S3 is the client of the s3.* actions (s3act.NewClient). Nil leaves
+	// them failing, non-retryably, when they run.
+	S3 *s3.Client
 }
 
 // New returns the registry of every built-in action, using deps' clients.
 func New(deps Deps) *Registry {
 	r := NewRegistry()
+	s3a := s3act.New(deps.S3)
 	r.Add(
+		Typed(s3act.LatestPartitionSpec(), s3a.LatestPartition),
+		Typed(s3act.InspectPrefixSpec(), s3a.InspectPrefix),
+		Typed(s3act.ObjectHeadSpec(), s3a.ObjectHead),
 		Typed(core.HTTPSpec(), core.NewHTTP(deps.HTTPClient).Check),
 		InWorkflow[core.PageInput](core.PageSpec()),
 		InWorkflow[core.WaitInput](core.WaitSpec()),

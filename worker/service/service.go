@@ -20,6 +20,7 @@ import (
 
 	"github.com/datasev/datasev/activities/actions"
 	"github.com/datasev/datasev/activities/notify"
+	s3act "github.com/datasev/datasev/activities/s3"
 	"github.com/datasev/datasev/runbooks"
 	"github.com/datasev/datasev/workflows"
 )
@@ -63,6 +64,9 @@ type Config struct {
 	// Runbooks is the operator's runbook directory; "" for the embedded
 	// library alone.
 	Runbooks string
+	// S3 configures the s3.* actions' client (DATASEV_S3_*; credentials
+	// come from the AWS SDK's default chain).
+	S3 s3act.Config
 }
 
 // LoadConfig reads the configuration. The DATASEV_* variables come from
@@ -82,6 +86,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	}
 	if cfg.TaskQueue == "" {
 		cfg.TaskQueue = workflows.TaskQueue
+	}
+	if cfg.S3, err = s3act.ConfigFromEnv(getenv); err != nil {
+		return Config{}, err
 	}
 	switch cfg.LogFormat {
 	case "":
@@ -138,8 +145,13 @@ func New(c client.Client, cfg Config, logger *slog.Logger) worker.Worker {
 	w.RegisterWorkflowWithOptions(workflows.RunbookRun, workflow.RegisterOptions{Name: workflows.RunbookWorkflowName})
 	backend := notify.LogBackend{Logger: logger}
 	w.RegisterActivity(&notify.Activities{Backend: backend})
+	s3c, err := s3act.NewClient(context.Background(), cfg.S3)
+	if err != nil {
+		logger.Error("no S3 client: the s3.* actions will fail until it is configured", slog.Any("error", err))
+	}
 	actions.New(actions.Deps{
 		HTTPClient: &http.Client{Timeout: ActionHTTPTimeout},
+		S3:         s3c,
 	}).RegisterWith(w)
 	return w
 }
@@ -157,6 +169,9 @@ func Run(ctx context.Context, getenv func(string) string, stderr io.Writer) erro
 	set, err := LoadRunbooks(cfg.Runbooks)
 	if err != nil {
 		return err
+	}
+	if _, err := s3act.NewClient(ctx, cfg.S3); err != nil {
+		return fmt.Errorf("S3 client (DATASEV_S3_*, AWS_*): %w", err)
 	}
 	logger.Info("runbooks loaded", slog.Int("count", set.Len()), slog.String("dir", cfg.Runbooks))
 	if cfg.Client.Logger == nil {
