@@ -47,6 +47,13 @@ func runDev(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	// The dev stack talks to 127.0.0.1 only: keep the cloud SDKs from
+	// probing instance-metadata addresses on their own.
+	for k, v := range map[string]string{"AWS_EC2_METADATA_DISABLED": "true", "SNOWFLAKE_DISABLE_PLATFORM_DETECTION": "true"} {
+		if os.Getenv(k) == "" {
+			_ = os.Setenv(k, v)
+		}
+	}
 	if len(pos) > 0 {
 		return usagef("dev takes flags only; unexpected %q", pos[0])
 	}
