@@ -171,11 +171,11 @@ func (a *Actions) CopyHistory(ctx context.Context, req runbooks.ActionRequest, i
 		}
 		fmt.Fprintf(&sum, " in the last %dh (%d of %d rows loaded)", hours, rowsLoaded, rowsParsed)
 		if lastError != nil {
-			fmt.Fprintf(&sum, "; latest error in %v: %s", lastError["file"], truncate(fmt.Sprint(lastError["message"]), 160))
+			fmt.Fprintf(&sum, "; latest error in %v: %s", lastError["file"], truncate(oneLine(fmt.Sprint(lastError["message"])), 160))
 		}
 	}
 	if loads > 0 && lastLoad.Valid {
-		fmt.Fprintf(&sum, "; last load %s", short(lastLoad.Time))
+		fmt.Fprintf(&sum, "; last attempt %s", short(lastLoad.Time))
 	}
 	if capped {
 		fmt.Fprintf(&sum, " (window capped at %dh)", hours)

@@ -269,7 +269,7 @@ func classify(action string, err error) error {
 	if d.SQLState != "" {
 		msg += " (" + d.SQLState + ")"
 	}
-	msg += ": " + d.Message
+	msg += ": " + oneLine(d.Message)
 	if d.QueryID != "" {
 		msg += " [query " + d.QueryID + "]"
 	}
@@ -429,6 +429,12 @@ func infoSchema(db string) string {
 }
 
 // Output helpers.
+
+var spaces = regexp.MustCompile(`\s+`)
+
+// oneLine folds a message's line breaks and runs of spaces into single
+// spaces, for summaries and error messages.
+func oneLine(s string) string { return strings.TrimSpace(spaces.ReplaceAllString(s, " ")) }
 
 // truncate shortens s to at most n bytes on a rune boundary, marking the
 // cut with "…".

@@ -376,7 +376,7 @@ LIMIT ?`, []any{"ANALYTICS.RAW.ORDERS", int64(6), int64(3)}, "datasev:orders-loa
 	if len(files) != 3 || files[2].(map[string]any)["first_error"] != nil || files[2].(map[string]any)["rows_loaded"] != float64(1000) {
 		t.Errorf("files %v", files)
 	}
-	want := "ANALYTICS.RAW.ORDERS: 1 of 5 files failed, 1 partially loaded in the last 6h (3900 of 4000 rows loaded); latest error in dt=2025-06-01/orders_0042.csv: Numeric value 'abc' is not recognized; last load 2025-06-01 11:40Z"
+	want := "ANALYTICS.RAW.ORDERS: 1 of 5 files failed, 1 partially loaded in the last 6h (3900 of 4000 rows loaded); latest error in dt=2025-06-01/orders_0042.csv: Numeric value 'abc' is not recognized; last attempt 2025-06-01 11:40Z"
 	if res.Summary != want {
 		t.Errorf("summary %q\nwant    %q", res.Summary, want)
 	}
@@ -556,8 +556,7 @@ WHERE TABLE_SCHEMA = COALESCE(?, CURRENT_SCHEMA()) AND TABLE_NAME = ?`, []any{"R
 	_, err = f.run(t, snowflake.TableFreshnessName, "fresh", map[string]any{"table": "raw.orders", "column": "loaded_on", "expected_freshness": "1h"})
 	nonRetryable(t, err, snowflake.BadRequestType, "", "column LOADED_ON of ANALYTICS.RAW.ORDERS is not a timestamp or date")
 	_, err = f.run(t, snowflake.TableFreshnessName, "fresh", map[string]any{"table": "raw.orders", "column": "nope", "expected_freshness": "1h"})
-	nonRetryable(t, err, snowflake.InvalidIdentifierType, "000904", `Snowflake error 000904 (42000): SQL compilation error: error line 1 at position 7
-invalid identifier '"NOPE"'`)
+	nonRetryable(t, err, snowflake.InvalidIdentifierType, "000904", `Snowflake error 000904 (42000): SQL compilation error: error line 1 at position 7 invalid identifier '"NOPE"'`)
 	_, err = f.run(t, snowflake.TableFreshnessName, "fresh", map[string]any{"table": "raw.missing", "expected_freshness": "1h"})
 	nonRetryable(t, err, snowflake.NotFoundType, "", "table RAW.MISSING not found in the configured database's INFORMATION_SCHEMA.TABLES")
 
@@ -585,7 +584,7 @@ func TestErrorsMapToTemporal(t *testing.T) {
 		retry    bool
 		contains string
 	}{
-		{sftest.ObjectNotFound("Table", "RAW.ORDERS"), snowflake.NotFoundType, "002003", false, "Snowflake error 002003 (42S02): SQL compilation error:\nTable 'RAW.ORDERS' does not exist or not authorized."},
+		{sftest.ObjectNotFound("Table", "RAW.ORDERS"), snowflake.NotFoundType, "002003", false, "Snowflake error 002003 (42S02): SQL compilation error: Table 'RAW.ORDERS' does not exist or not authorized."},
 		{sftest.InsufficientPrivileges("table", "ORDERS"), snowflake.PermissionType, "003001", false, "Insufficient privileges"},
 		{sftest.SyntaxError("FROM"), snowflake.SyntaxType, "001003", false, "syntax error"},
 		{sftest.InvalidIdentifier("LOADED_AT"), snowflake.InvalidIdentifierType, "000904", false, "invalid identifier 'LOADED_AT'"},
@@ -723,5 +722,49 @@ func TestSpecs(t *testing.T) {
 	}
 	if !strings.Contains(snowflake.QueryFailuresSpec().Description, "45 minutes") {
 		t.Errorf("query_failures does not document ACCOUNT_USAGE's latency")
+	}
+}
+
+// The demo's data answers every action the way the runbook expects: a
+// failing load until Recover, then a fresh table.
+func TestDemoData(t *testing.T) {
+	f := setup(t, sftest.Options{}, nil)
+	clock := now.Add(17 * time.Minute)
+	demo := sftest.NewDemo(func() time.Time { return clock })
+	f.srv.OnQuery(demo.Handler)
+
+	res, err := f.run(t, snowflake.CopyHistoryName, "copy_history", map[string]any{"table": "ANALYTICS.RAW.ORDERS"})
+	if err != nil || res.Output["errors"] != float64(5) || res.Output["loaded"] != float64(4) || res.Output["last_error"] == nil {
+		t.Fatalf("copy_history: %+v %v", res, err)
+	}
+	t.Log(res.Summary)
+	res, err = f.run(t, snowflake.QueryFailuresName, "failures", map[string]any{"warehouse": sftest.DemoWarehouse})
+	if err != nil || res.Output["failures"] != float64(5) {
+		t.Fatalf("query_failures: %+v %v", res, err)
+	}
+	t.Log(res.Summary)
+	res, err = f.run(t, snowflake.TaskHistoryName, "tasks", map[string]any{"task": "analytics.ops.load_orders"})
+	if err != nil || res.Output["failed"] != float64(5) {
+		t.Fatalf("task_history: %+v %v", res, err)
+	}
+	t.Log(res.Summary)
+	fresh := map[string]any{"table": "analytics.raw.orders", "column": "loaded_at", "expected_freshness": "1h"}
+	res, err = f.run(t, snowflake.TableFreshnessName, "fresh", fresh)
+	if err != nil || res.Output["ok"] != false {
+		t.Fatalf("table_freshness: %+v %v", res, err)
+	}
+	t.Log(res.Summary)
+	_, err = f.run(t, snowflake.TableFreshnessName, "fresh", map[string]any{"table": "raw.customers", "expected_freshness": "1h"})
+	nonRetryable(t, err, snowflake.NotFoundType, "", "RAW.CUSTOMERS not found")
+
+	demo.Recover()
+	clock = clock.Add(10 * time.Minute)
+	res, err = f.run(t, snowflake.TableFreshnessName, "fresh", fresh)
+	if err != nil || res.Output["ok"] != true || res.Output["age_minutes"] != float64(10) {
+		t.Fatalf("after recovery: %+v %v", res, err)
+	}
+	res, err = f.run(t, snowflake.CopyHistoryName, "copy_history", map[string]any{"table": "ANALYTICS.RAW.ORDERS"})
+	if err != nil || res.Output["loaded"] != float64(5) {
+		t.Fatalf("copy_history after recovery: %+v %v", res, err)
 	}
 }

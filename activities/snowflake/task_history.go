@@ -221,7 +221,7 @@ func (a *Actions) TaskHistory(ctx context.Context, req runbooks.ActionRequest, i
 			fmt.Fprintf(&sum, " (%s)", strings.Join(parts, ", "))
 		}
 		if len(top) > 0 {
-			fmt.Fprintf(&sum, "; top error %s: %s", top[0].key, truncate(top[0].text, 120))
+			fmt.Fprintf(&sum, "; top error %s: %s", top[0].key, truncate(oneLine(top[0].text), 120))
 		}
 		if first.Valid && last.Valid {
 			fmt.Fprintf(&sum, "; first %s, last %s", short(first.Time), short(last.Time))
