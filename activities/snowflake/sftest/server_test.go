@@ -194,3 +194,30 @@ func TestArrowRefused(t *testing.T) {
 		t.Errorf("error %v", err)
 	}
 }
+
+// Closing the pool logs the sessions out.
+func TestDriverLogout(t *testing.T) {
+	srv := start(t, sftest.Options{})
+	db := sql.OpenDB(gosnowflake.NewConnector(gosnowflake.SnowflakeDriver{}, srv.DriverConfig()))
+	if err := db.PingContext(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if srv.OpenSessions() != 1 {
+		t.Fatalf("open sessions %d", srv.OpenSessions())
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if srv.OpenSessions() != 0 {
+		t.Errorf("open sessions after Close: %d", srv.OpenSessions())
+	}
+	var logouts int
+	for _, r := range srv.Requests() {
+		if r.Path == sftest.SessionPath && r.Query.Get("delete") == "true" {
+			logouts++
+		}
+	}
+	if logouts != 1 {
+		t.Errorf("logouts %d", logouts)
+	}
+}
