@@ -1,6 +1,7 @@
 package actions
 
 import (
+	"database/sql"
 	"net/http"
 	"sync"
 
@@ -8,6 +9,7 @@ import (
 
 	"github.com/datasev/datasev/activities/core"
 	s3act "github.com/datasev/datasev/activities/s3"
+	"github.com/datasev/datasev/activities/snowflake"
 	"github.com/datasev/datasev/runbooks"
 )
 
@@ -21,13 +23,21 @@ type Deps struct {
 	// S3 is the client of the s3.* actions (s3act.NewClient). Nil leaves
 	// them failing, non-retryably, when they run.
 	S3 *s3.Client
+	// Snowflake is the pool of the snowflake.* actions (snowflake.Open).
+	// Nil leaves them failing, non-retryably, when they run.
+	Snowflake *sql.DB
 }
 
 // New returns the registry of every built-in action, using deps' clients.
 func New(deps Deps) *Registry {
 	r := NewRegistry()
 	s3a := s3act.New(deps.S3)
+	sf := snowflake.New(deps.Snowflake)
 	r.Add(
+		Typed(snowflake.QueryFailuresSpec(), sf.QueryFailures),
+		Typed(snowflake.CopyHistorySpec(), sf.CopyHistory),
+		Typed(snowflake.TaskHistorySpec(), sf.TaskHistory),
+		Typed(snowflake.TableFreshnessSpec(), sf.TableFreshness),
 		Typed(s3act.LatestPartitionSpec(), s3a.LatestPartition),
 		Typed(s3act.InspectPrefixSpec(), s3a.InspectPrefix),
 		Typed(s3act.ObjectHeadSpec(), s3a.ObjectHead),

@@ -251,7 +251,7 @@ func TestDefaultCatalog(t *testing.T) {
 	for _, s := range c.Specs() {
 		names = append(names, s.Name)
 	}
-	if strings.Join(names, " ") != "core.http core.page core.wait s3.inspect_prefix s3.latest_partition s3.object_head" {
+	if strings.Join(names, " ") != "core.http core.page core.wait s3.inspect_prefix s3.latest_partition s3.object_head snowflake.copy_history snowflake.query_failures snowflake.table_freshness snowflake.task_history" {
 		t.Fatalf("built-ins: %v", names)
 	}
 	h, _ := c.Lookup("core.http")

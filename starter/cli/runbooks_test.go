@@ -140,7 +140,7 @@ func TestRunbooksTest(t *testing.T) {
 	// Another runbook: it does not match, and says which would.
 	code, out, _ = runCLI(t, nil, "runbooks", "test", "s3-partition-missing", "--alert", alert)
 	if code != 0 || !strings.Contains(out, `does NOT match s3-partition-missing: label alertname is "OrdersLoadFailed", want "S3PartitionMissing"`) ||
-		!strings.Contains(out, "would pick demo-orders-load") || !strings.Contains(out, "1. present: check core.http — runs: no") {
+		!strings.Contains(out, "would pick demo-orders-load") || !strings.Contains(out, "1. latest: check s3.latest_partition") {
 		t.Errorf("non-matching runbook: exit %d\n%s", code, out)
 	}
 	code, out, _ = runCLI(t, nil, "runbooks", "test", "demo-orders-load", "--alert", alert, "--json")

@@ -5,6 +5,7 @@ package service
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"io"
 	"log/slog"
@@ -21,6 +22,7 @@ import (
 	"github.com/datasev/datasev/activities/actions"
 	"github.com/datasev/datasev/activities/notify"
 	s3act "github.com/datasev/datasev/activities/s3"
+	"github.com/datasev/datasev/activities/snowflake"
 	"github.com/datasev/datasev/runbooks"
 	"github.com/datasev/datasev/workflows"
 )
@@ -67,6 +69,9 @@ type Config struct {
 	// S3 configures the s3.* actions' client (DATASEV_S3_*; credentials
 	// come from the AWS SDK's default chain).
 	S3 s3act.Config
+	// Snowflake configures the snowflake.* actions (DATASEV_SNOWFLAKE_*);
+	// zero when DATASEV_SNOWFLAKE_ACCOUNT is unset.
+	Snowflake snowflake.Config
 }
 
 // LoadConfig reads the configuration. The DATASEV_* variables come from
@@ -86,6 +91,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	}
 	if cfg.TaskQueue == "" {
 		cfg.TaskQueue = workflows.TaskQueue
+	}
+	if cfg.Snowflake, err = snowflake.LoadConfig(getenv); err != nil {
+		return Config{}, fmt.Errorf("snowflake config: %w", err)
 	}
 	if cfg.S3, err = s3act.ConfigFromEnv(getenv); err != nil {
 		return Config{}, err
@@ -149,9 +157,18 @@ func New(c client.Client, cfg Config, logger *slog.Logger) worker.Worker {
 	if err != nil {
 		logger.Error("no S3 client: the s3.* actions will fail until it is configured", slog.Any("error", err))
 	}
+	var sfDB *sql.DB
+	if cfg.Snowflake.Configured() {
+		if sfDB, err = snowflake.Open(cfg.Snowflake); err != nil {
+			logger.Error("no Snowflake connection: the snowflake.* actions will fail until it is configured", slog.Any("error", err))
+		} else {
+			logger.Info("snowflake configured", slog.Any("snowflake", cfg.Snowflake))
+		}
+	}
 	actions.New(actions.Deps{
 		HTTPClient: &http.Client{Timeout: ActionHTTPTimeout},
 		S3:         s3c,
+		Snowflake:  sfDB,
 	}).RegisterWith(w)
 	return w
 }
