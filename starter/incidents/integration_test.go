@@ -20,6 +20,8 @@ import (
 	"github.com/datasev/datasev/activities/actions"
 	s3act "github.com/datasev/datasev/activities/s3"
 	"github.com/datasev/datasev/activities/s3/s3test"
+	"github.com/datasev/datasev/activities/snowflake"
+	"github.com/datasev/datasev/activities/snowflake/sftest"
 	"github.com/datasev/datasev/runbooks"
 	"github.com/datasev/datasev/starter/devstack"
 	"github.com/datasev/datasev/starter/incidents"
@@ -36,7 +38,9 @@ var (
 	workerMu sync.Mutex
 	wrk      worker.Worker
 
-	lake *s3test.Server // the S3-protocol stand-in the s3.* actions read
+	lake   *s3test.Server // the S3-protocol stand-in the s3.* actions read
+	wh     *sftest.Server // the Snowflake-protocol stand-in the snowflake.* actions query
+	orders = sftest.NewDemo(nil)
 )
 
 func TestMain(m *testing.M) {
@@ -68,6 +72,14 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "s3 stand-in:", err)
 		return 1
 	}
+	if wh, err = sftest.New(sftest.Options{Handler: orders.Handler}); err != nil {
+		fmt.Fprintln(os.Stderr, "snowflake stand-in:", err)
+		return 1
+	}
+	defer wh.Close()
+	for k, v := range wh.Env() { // DATASEV_SNOWFLAKE_* at 127.0.0.1, platform detection off
+		os.Setenv(k, v)
+	}
 	if err := startWorker(); err != nil {
 		fmt.Fprintln(os.Stderr, "worker:", err)
 		return 1
@@ -83,7 +95,12 @@ func startWorker() error {
 	if err != nil {
 		return err
 	}
-	w := service.New(srv.Client(), service.Config{TaskQueue: workflows.TaskQueue, StopTimeout: 2 * time.Second, S3: s3cfg}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	sfcfg, err := snowflake.LoadConfig(os.Getenv)
+	if err != nil {
+		return err
+	}
+	w := service.New(srv.Client(), service.Config{TaskQueue: workflows.TaskQueue, StopTimeout: 2 * time.Second, S3: s3cfg, Snowflake: sfcfg},
+		slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err := w.Start(); err != nil {
 		return err
 	}
@@ -751,4 +768,64 @@ func TestS3PartitionMissingRunbook(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// The library's "failed Snowflake load" runbook, end to end: the real
+// gosnowflake driver against the Snowflake-protocol stand-in (whose orders
+// load has failed for two hours) and the real AWS SDK against the S3 one.
+func TestSnowflakeLoadFailedRunbook(t *testing.T) {
+	ctx := testCtx(t)
+	set, err := runbooks.Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := alertFor(newKey(t))
+	a.Dataset = sftest.DemoDatabase + "." + sftest.DemoSchema + "." + sftest.DemoTable
+	a.Labels = map[string]string{"alertname": "SnowflakeLoadFailed", "bucket": s3test.DemoBucket, "prefix": s3test.DemoOrdersPrefix, "dag": "load_orders"}
+	d := declare(t, ctx, incidents.DeclareRequest{Alert: a, Roster: testRoster(t), Runbooks: set})
+	found := map[string]bool{}
+	wants := map[string]func(workflows.TimelineEntry) bool{
+		"copy_history": func(e workflows.TimelineEntry) bool {
+			return strings.HasPrefix(e.What, "check copy_history ok: ") && strings.Contains(e.What, "ANALYTICS.RAW.ORDERS")
+		},
+		"task_runs": func(e workflows.TimelineEntry) bool { return strings.HasPrefix(e.What, "check task_runs ok: ") },
+		"landing": func(e workflows.TimelineEntry) bool {
+			return strings.HasPrefix(e.What, "check landing ok: s3.latest_partition s3://lake/orders/")
+		},
+		"page": func(e workflows.TimelineEntry) bool {
+			return e.Kind == workflows.KindNotify && e.What == "paged erin: Snowflake load into ANALYTICS.RAW.ORDERS failed"
+		},
+	}
+	deadline := time.Now().Add(40 * time.Second)
+	for len(found) < len(wants) {
+		if time.Now().After(deadline) {
+			t.Fatalf("found %v of the runbook's findings: %+v", found, timeline(t, ctx, d.WorkflowID))
+		}
+		time.Sleep(200 * time.Millisecond)
+		for _, e := range timeline(t, ctx, d.WorkflowID) {
+			for name, ok := range wants {
+				if ok(e) {
+					found[name] = true
+				}
+			}
+		}
+	}
+	// The driver sent bound, tagged queries: never SQL built from the alert.
+	var tagged int
+	for _, q := range wh.Queries() {
+		if strings.HasPrefix(q.QueryTag, "datasev:"+d.WorkflowID+":") {
+			tagged++
+			if strings.Contains(q.SQL, "ORDERS") {
+				t.Errorf("the table name went into the SQL text instead of a bind: %s", q.SQL)
+			}
+		}
+	}
+	if tagged < 2 {
+		t.Errorf("%d queries tagged with the incident, want copy_history's and task_history's at least", tagged)
+	}
+	st := status(t, ctx, d.WorkflowID)
+	if len(st.LastFindings) == 0 || st.RunbookStatus != "running" {
+		t.Errorf("status: findings %q, runbook %q (want findings, and the freshness verify still waiting)", st.LastFindings, st.RunbookStatus)
+	}
+	act(t, ctx, d.WorkflowID, workflows.ActResolve, workflows.Act{By: "alice"})
 }
