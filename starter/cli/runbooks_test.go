@@ -99,7 +99,7 @@ func TestRunbooksListShow(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("show: exit %d\n%s%s", code, out, errs)
 	}
-	for _, want := range []string{"match: alertname=SnowflakeLoadFailed (priority 0)", "1. diagnose: parallel", "1. airflow_health: check core.http", "until: output.ok (every 5m0s, deadline 4h0m0s)"} {
+	for _, want := range []string{"match: alertname=SnowflakeLoadFailed (priority 0)", "1. diagnose: parallel", "1. copy_history: check snowflake.copy_history", "until: output.ok (every 5m0s, deadline 4h0m0s)"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("show misses %q:\n%s", want, out)
 		}
