@@ -424,24 +424,17 @@ func TestQueries(t *testing.T) {
 	if st := status(t, ctx, d.WorkflowID); st.AckedAt.IsZero() || st.TimelineLength < len(tl) {
 		t.Errorf("after ack: acked %v, timeline length %d vs %d", st.AckedAt, st.TimelineLength, len(tl))
 	}
-	// The library runbook ran to the end: its checks skipped (the alert has
-	// no airflow_url or stage_url), its page sent through the incident.
+	// The library runbook runs: its checks query the stand-ins, and its page
+	// reaches the SME through the incident (its freshness verify keeps going).
 	deadline := time.Now().Add(20 * time.Second)
-	for {
-		st := status(t, ctx, d.WorkflowID)
-		if st.RunbookStatus == "completed" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("runbook status %q, want completed", st.RunbookStatus)
+	var paged bool
+	for !paged && time.Now().Before(deadline) {
+		for _, e := range timeline(t, ctx, d.WorkflowID) {
+			if e.Who == "runbook snowflake-load-failed" && e.Kind == workflows.KindNotify && strings.HasPrefix(e.What, "paged erin") {
+				paged = true
+			}
 		}
 		time.Sleep(100 * time.Millisecond)
-	}
-	var paged bool
-	for _, e := range timeline(t, ctx, d.WorkflowID) {
-		if e.Who == "runbook snowflake-load-failed" && e.Kind == workflows.KindNotify && strings.HasPrefix(e.What, "paged erin") {
-			paged = true
-		}
 	}
 	if !paged {
 		t.Error("the runbook's core.page did not page the SME (erin) through the incident")
