@@ -204,7 +204,7 @@ func (r *runner) step(ctx workflow.Context, step runbooks.Step) StepResult {
 		return res
 	}
 	if step.When != "" {
-		ok, err := r.condition(step.When, nil)
+		ok, err := r.condition(ctx, step.When, nil)
 		if err != nil {
 			res.Status, res.Error = StepFailed, "when: "+err.Error()
 			return finish(res)
@@ -232,7 +232,7 @@ func (r *runner) step(ctx workflow.Context, step runbooks.Step) StepResult {
 // call runs one action: a durable timer, a page through the incident, or an
 // activity named after the action.
 func (r *runner) call(ctx workflow.Context, step runbooks.Step, c runbooks.Call, dryRun bool, res StepResult) StepResult {
-	with, err := runbooks.Render(c.With, r.vars(nil))
+	with, err := r.render(ctx, c.With)
 	if err != nil {
 		res.Status, res.Error = StepFailed, "inputs: "+err.Error()
 		return res
@@ -327,7 +327,7 @@ func (r *runner) remediate(ctx workflow.Context, step runbooks.Step, res StepRes
 		timeout = 30 * time.Minute
 	}
 	id := r.in.Runbook.Name + "/" + step.ID
-	with, _ := runbooks.Render(rem.With, r.vars(nil)) // rendered once already by the dry run or below
+	with, _ := r.render(ctx, rem.With) // for the approver; the call renders again when it runs
 	action := strings.TrimSpace(rem.Action + " " + inputSummary(with))
 	if step.Description != "" {
 		action = step.Description + " (" + action + ")"
@@ -369,7 +369,7 @@ func (r *runner) verify(ctx workflow.Context, step runbooks.Step, res StepResult
 		try := r.call(ctx, step, v.Call, false, res)
 		res.Tries = try.Tries
 		if try.Output != nil { // the action answered; its check passing or not is until's business
-			ok, err := r.condition(v.Until, try.Output)
+			ok, err := r.condition(ctx, v.Until, try.Output)
 			if err != nil {
 				res.Status, res.Error = StepFailed, "until: "+err.Error()
 				return res
@@ -446,27 +446,69 @@ func (r *runner) parallel(ctx workflow.Context, step runbooks.Step, res StepResu
 
 // condition evaluates a CEL condition over the alert, earlier steps and,
 // in verify, this try's output.
-func (r *runner) condition(expr string, output map[string]any) (bool, error) {
-	v, err := runbooks.Eval(expr, r.vars(output))
+func (r *runner) condition(ctx workflow.Context, expr string, output map[string]any) (bool, error) {
+	type answer struct {
+		Value bool
+		Err   string
+	}
+	vars := r.vars(output)
+	var a answer
+	err := workflow.SideEffect(ctx, func(workflow.Context) any {
+		v, err := runbooks.Eval(expr, vars)
+		if err != nil {
+			return answer{Err: err.Error()}
+		}
+		b, ok := v.(bool)
+		if !ok {
+			return answer{Err: fmt.Sprintf("%s is %T, not a bool", expr, v)}
+		}
+		return answer{Value: b}
+	}).Get(&a)
 	if err != nil {
 		return false, err
 	}
-	b, ok := v.(bool)
-	if !ok {
-		return false, fmt.Errorf("%s is %T, not a bool", expr, v)
+	if a.Err != "" {
+		return false, errors.New(a.Err)
 	}
-	return b, nil
+	return a.Value, nil
+}
+
+// render renders a step's inputs. Expressions are evaluated inside side
+// effects: the answer is recorded in the history, so replay never evaluates
+// CEL again, and an upgraded expression library cannot change a decision a
+// running incident already took.
+func (r *runner) render(ctx workflow.Context, with map[string]any) (map[string]any, error) {
+	type answer struct {
+		With map[string]any
+		Err  string
+	}
+	vars := r.vars(nil)
+	var a answer
+	err := workflow.SideEffect(ctx, func(workflow.Context) any {
+		w, err := runbooks.Render(with, vars)
+		if err != nil {
+			return answer{Err: err.Error()}
+		}
+		return answer{With: w}
+	}).Get(&a)
+	if err != nil {
+		return nil, err
+	}
+	if a.Err != "" {
+		return nil, errors.New(a.Err)
+	}
+	return a.With, nil
 }
 
 // vars builds the expression variables.
 func (r *runner) vars(output map[string]any) runbooks.Vars {
 	a := r.in.Alert
 	labels := map[string]any{}
-	for k, v := range a.Labels {
+	for k, v := range a.Labels { //workflowcheck:ignore builds a map: order cannot matter
 		labels[k] = v
 	}
 	steps := map[string]any{}
-	for id, s := range r.results {
+	for id, s := range r.results { //workflowcheck:ignore builds a map: order cannot matter
 		steps[id] = map[string]any{"status": s.Status, "summary": s.Summary, "output": orMap(s.Output)}
 	}
 	return runbooks.Vars{
@@ -493,7 +535,7 @@ func (r *runner) emit(ctx workflow.Context, ev RunbookEvent) {
 // inputSummary renders inputs as short, sorted k=v pairs for summaries.
 func inputSummary(with map[string]any) string {
 	keys := make([]string, 0, len(with))
-	for k := range with {
+	for k := range with { //workflowcheck:ignore the keys are sorted below
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
