@@ -13,6 +13,8 @@ import (
 
 	"go.temporal.io/sdk/client"
 
+	s3act "github.com/datasev/datasev/activities/s3"
+	"github.com/datasev/datasev/activities/snowflake"
 	"github.com/datasev/datasev/runbooks"
 	"github.com/datasev/datasev/starter/demoload"
 	"github.com/datasev/datasev/starter/devstack"
@@ -130,7 +132,24 @@ func runDev(ctx context.Context, e *env, args []string) error {
 	defer workerLogFile.Close()
 	workerLog := slog.New(slog.NewTextHandler(workerLogFile, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	c := &incidents.Conn{Client: srv.Client(), Address: srv.HostPort()}
-	stopWorker, err := startWorker(ctx, srv.Client(), e, workerLog)
+	// The protocol stand-ins the library runbooks (snowflake-load-failed,
+	// s3-partition-missing) check, seeded with the demo's data; the worker
+	// is configured with them.
+	var stand *standIns
+	if !noDemo {
+		if stand, err = startStandIns(time.Now()); err != nil {
+			return fmt.Errorf("dev: %w", err)
+		}
+		defer stand.Close()
+	}
+	var (
+		s3cfg s3act.Config
+		sfcfg snowflake.Config
+	)
+	if stand != nil {
+		s3cfg, sfcfg = stand.s3, stand.snowflake
+	}
+	stopWorker, err := startWorker(ctx, srv.Client(), e, workerLog, s3cfg, sfcfg)
 	if err != nil {
 		return fmt.Errorf("dev: worker: %w", err)
 	}
@@ -143,6 +162,9 @@ func runDev(ctx context.Context, e *env, args []string) error {
 	fmt.Fprintf(out, "frontend      %s (namespace %s); worker polling task queue %q\n", srv.HostPort(), srv.Namespace(), workflows.TaskQueue)
 	fmt.Fprintf(out, "CLI           TEMPORAL_ADDRESS=%s go run ./starter list\n", srv.HostPort())
 	fmt.Fprintf(out, "logs          %s (server), %s (worker: pages and posts)\n", serverLog, workerLogPath)
+	if stand != nil {
+		stand.describe(out)
+	}
 
 	if !noDemo {
 		// The demo's stand-in for the orders loader: the endpoint the demo
@@ -172,6 +194,19 @@ func runDev(ctx context.Context, e *env, args []string) error {
 			fmt.Fprintf(out, "find SEV2 incidents: %s workflow list --address %s --query \"DatasevSeverity='SEV2'\"\n", exe, srv.HostPort())
 		}
 		fmt.Fprintf(out, "or with datasev:     TEMPORAL_ADDRESS=%s go run ./starter show %s\n", srv.HostPort(), id)
+
+		// Two more incidents, run by the library's runbooks against the
+		// stand-ins; they stay open, their verify steps still watching.
+		err = runLibraryIncidents(ctx, c, out, libraryDemo{
+			roster: roster, runbooks: set, closeAfter: closeAfter,
+			uiURL: srv.UIURL(), namespace: srv.Namespace(),
+		})
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("demo: %w", err)
+		}
 	}
 	fmt.Fprintln(out)
 	fmt.Fprintln(out, "server and worker are running; press Ctrl-C to stop.")

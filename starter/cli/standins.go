@@ -1,0 +1,220 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/client"
+
+	s3act "github.com/datasev/datasev/activities/s3"
+	"github.com/datasev/datasev/activities/s3/s3test"
+	"github.com/datasev/datasev/activities/snowflake"
+	"github.com/datasev/datasev/activities/snowflake/sftest"
+	"github.com/datasev/datasev/runbooks"
+	"github.com/datasev/datasev/starter/devstack"
+	"github.com/datasev/datasev/starter/incidents"
+	"github.com/datasev/datasev/workflows"
+	"github.com/datasev/datasev/workflows/oncall"
+)
+
+// standIns are dev's protocol stand-ins on 127.0.0.1, seeded with the demo
+// data: an S3 server (bucket lake: hourly events/ that stopped 3h ago,
+// daily orders/) and a Snowflake server (ANALYTICS.RAW.ORDERS, whose load
+// has failed for two hours). The in-process worker's s3.* and snowflake.*
+// actions talk to them.
+type standIns struct {
+	lake      *s3test.Server
+	warehouse *sftest.Server
+	orders    *sftest.Demo
+	s3        s3act.Config
+	snowflake snowflake.Config
+}
+
+// startStandIns starts and seeds both stand-ins and reads the worker's
+// configuration from their environments (not the process's).
+func startStandIns(now time.Time) (_ *standIns, err error) {
+	s := &standIns{orders: sftest.NewDemo(nil)}
+	defer func() {
+		if err != nil {
+			s.Close()
+		}
+	}()
+	if s.lake, err = s3test.Start(""); err != nil {
+		return nil, fmt.Errorf("s3 stand-in: %w", err)
+	}
+	if _, err = s.lake.SeedDemo(now); err != nil {
+		return nil, fmt.Errorf("s3 stand-in: seeding: %w", err)
+	}
+	if s.warehouse, err = sftest.New(sftest.Options{Handler: s.orders.Handler}); err != nil {
+		return nil, fmt.Errorf("snowflake stand-in: %w", err)
+	}
+	s3env := s.lake.Env()
+	if s.s3, err = s3act.ConfigFromEnv(mapGetenv(s3env)); err != nil {
+		return nil, fmt.Errorf("s3 stand-in: %w", err)
+	}
+	// The AWS SDK takes its credentials from the default chain only, which
+	// reads the process environment: give it the stand-in's static keys
+	// unless the operator's environment already has keys (the stand-in
+	// does not check signatures).
+	setenvUnset(map[string]string{
+		"AWS_ACCESS_KEY_ID":     s3env["AWS_ACCESS_KEY_ID"],
+		"AWS_SECRET_ACCESS_KEY": s3env["AWS_SECRET_ACCESS_KEY"],
+	}, "AWS_ACCESS_KEY_ID")
+	setenvUnset(map[string]string{"AWS_EC2_METADATA_DISABLED": s3env["AWS_EC2_METADATA_DISABLED"]}, "AWS_EC2_METADATA_DISABLED")
+	sfenv := s.warehouse.Env()
+	if s.snowflake, err = snowflake.LoadConfig(mapGetenv(sfenv)); err != nil {
+		return nil, fmt.Errorf("snowflake stand-in: %w", err)
+	}
+	// The driver reads this one from the process environment itself.
+	setenvUnset(map[string]string{"SNOWFLAKE_DISABLE_PLATFORM_DETECTION": sfenv["SNOWFLAKE_DISABLE_PLATFORM_DETECTION"]}, "SNOWFLAKE_DISABLE_PLATFORM_DETECTION")
+	return s, nil
+}
+
+// Close stops both stand-ins.
+func (s *standIns) Close() {
+	if s.lake != nil {
+		s.lake.Close()
+	}
+	if s.warehouse != nil {
+		s.warehouse.Close()
+	}
+}
+
+// describe prints one line per stand-in.
+func (s *standIns) describe(out io.Writer) {
+	fmt.Fprintf(out, "snowflake     %s (a stand-in speaking Snowflake's protocol: %s load failing)\n", s.warehouse.Addr(), standInTable)
+	fmt.Fprintf(out, "s3            %s (a stand-in: bucket %s, %s 3h late)\n", s.lake.URL, s3test.DemoBucket, s3test.DemoEventsPrefix)
+}
+
+const standInTable = sftest.DemoDatabase + "." + sftest.DemoSchema + "." + sftest.DemoTable
+
+// mapGetenv is a getenv over m.
+func mapGetenv(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+// setenvUnset sets vars in the process environment, all of them, only when
+// guard is unset there: an operator's own settings win.
+func setenvUnset(vars map[string]string, guard string) {
+	if _, ok := os.LookupEnv(guard); ok {
+		return
+	}
+	for k, v := range vars {
+		if v != "" {
+			_ = os.Setenv(k, v)
+		}
+	}
+}
+
+// libraryRunbookWatch bounds how long dev prints one library runbook's
+// timeline before leaving it running.
+const libraryRunbookWatch = 15 * time.Second
+
+// libraryPageGrace is how long dev keeps printing after the runbook pages.
+const libraryPageGrace = 2 * time.Second
+
+// libraryAlerts are the alerts dev declares against the stand-ins, each
+// matching one runbook of the library.
+func libraryAlerts(now time.Time) []workflows.Alert {
+	stamp := now.UTC().Format("20060102-150405")
+	return []workflows.Alert{{
+		Source: "alertmanager", Title: "Snowflake load into " + standInTable + " failing",
+		DedupeKey:   "snowflake-load-" + stamp,
+		Description: "COPY INTO " + standInTable + " has failed for two hours.",
+		Severity:    workflows.SEV2, Service: "orders", Dataset: standInTable,
+		Labels: map[string]string{
+			"alertname": "SnowflakeLoadFailed", "bucket": s3test.DemoBucket, "prefix": s3test.DemoOrdersPrefix,
+			"dag": "load_orders", "env": "demo",
+		},
+	}, {
+		Source: "alertmanager", Title: "S3 partition missing under s3://" + s3test.DemoBucket + "/" + s3test.DemoEventsPrefix,
+		DedupeKey:   "events-partition-" + stamp,
+		Description: "No hourly events partition for three hours.",
+		Severity:    workflows.SEV3, Service: "events", Dataset: "s3://" + s3test.DemoBucket + "/" + s3test.DemoEventsPrefix,
+		Labels: map[string]string{
+			"alertname": "S3PartitionMissing", "bucket": s3test.DemoBucket, "prefix": s3test.DemoEventsPrefix,
+			"layout": "dt=YYYY-MM-DD/hr=HH", "cadence": "1h", "dag": "load_events", "env": "demo",
+		},
+	}}
+}
+
+// libraryDemo is what runLibraryIncidents needs.
+type libraryDemo struct {
+	roster     oncall.Roster
+	runbooks   *runbooks.Set
+	closeAfter time.Duration
+	uiURL      string
+	namespace  string
+}
+
+// runLibraryIncidents declares one incident per library alert, prints its
+// runbook's timeline for up to libraryRunbookWatch, then its UI link, and
+// leaves it open: the runbook's verify keeps watching the stand-in.
+func runLibraryIncidents(ctx context.Context, c client.Client, out io.Writer, d libraryDemo) error {
+	for _, alert := range libraryAlerts(time.Now()) {
+		choice, err := chooseRunbook(d.runbooks, "", alert)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(out)
+		fmt.Fprintf(out, "incident %q: alertmanager: %s (%s)\n", alert.DedupeKey, alert.Title, alert.Severity)
+		decl, err := incidents.Declare(ctx, c, incidents.DeclareRequest{
+			Alert: alert, Runbooks: d.runbooks, Roster: d.roster,
+			Options: workflows.Options{CloseAfter: d.closeAfter},
+		})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "      declared %s (run %s), Commander %s\n", decl.WorkflowID, short(decl.RunID), decl.Commander)
+		fmt.Fprintf(out, "      %s\n", choice)
+		if choice.runbook != nil {
+			// Its diagnosis ends with the page; its verify records only its
+			// outcome, so a short grace after the page catches the rest.
+			feed := &runbookFeed{c: c, id: decl.WorkflowID, out: out}
+			var pagedAt time.Time
+			st, _, err := feed.until(ctx, libraryRunbookWatch, func(s workflows.Status, tl []workflows.TimelineEntry) bool {
+				if pagedAt.IsZero() && paged(tl) {
+					pagedAt = time.Now()
+				}
+				return runbookDone(s) || verifying(tl) || (!pagedAt.IsZero() && time.Since(pagedAt) >= libraryPageGrace)
+			})
+			if err != nil {
+				return err
+			}
+			if runbookDone(st) {
+				fmt.Fprintf(out, "      (the runbook ended %s)\n", st.RunbookStatus)
+			} else {
+				fmt.Fprintf(out, "      the runbook is %s: its verify keeps watching the stand-in; the incident stays open.\n", orText(st.RunbookStatus, "not started"))
+			}
+		}
+		runID := decl.RunID
+		if desc, err := c.DescribeWorkflowExecution(ctx, decl.WorkflowID, ""); err == nil {
+			runID = desc.GetWorkflowExecutionInfo().GetExecution().GetRunId()
+		}
+		fmt.Fprintf(out, "      in the UI: %s\n", devstack.WorkflowURL(d.uiURL, d.namespace, decl.WorkflowID, runID))
+	}
+	return nil
+}
+
+// verifying reports whether the runbook has paged and then moved on to a
+// later step (its verify): the diagnosis is on the timeline.
+func verifying(tl []workflows.TimelineEntry) bool {
+	pagedAt := -1
+	for i, t := range tl {
+		if !isRunbookEntry(t) {
+			continue
+		}
+		if t.Kind == workflows.KindNotify && pagedAt < 0 {
+			pagedAt = i
+			continue
+		}
+		if pagedAt >= 0 && i > pagedAt && !strings.HasPrefix(t.What, "paged ") {
+			return true
+		}
+	}
+	return false
+}
