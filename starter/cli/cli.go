@@ -78,6 +78,7 @@ func commands() []command {
 	}
 	cmds = append(cmds,
 		command{"dev", "[--port 7233] [--ui-port 8233] [--db FILE] [--no-demo] [--roster FILE] [--runbooks DIR]", "run a dev server with UI, a worker and a demo incident until Ctrl-C", runDev},
+		command{"serve", "[--addr 127.0.0.1:8080] [--insecure-no-auth] [--runbooks DIR] [--roster FILE] [--ui-url URL]", "run the alert intake (Alertmanager, dbt Cloud, PagerDuty, generic JSON) until Ctrl-C", runServe},
 		command{"bench", "[--n 200] [--concurrency 1] [--address HOST:PORT] [--dynamic-config KEY=VALUE ...]", "measure alert → first activity latency against the engine's floor", runBench},
 		command{"install-cli", "", "build (once) the pinned Temporal CLI and print its path", runInstallCLI},
 		command{"help", "[COMMAND]", "show this help", nil},

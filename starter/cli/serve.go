@@ -1,0 +1,102 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/datasev/datasev/starter/intake"
+)
+
+// EnvUIURL names the environment variable holding the Temporal Web UI's
+// base URL, for the links the intake returns.
+const EnvUIURL = "DATASEV_UI_URL"
+
+// runServe runs the alert intake (starter/intake) until the context ends
+// (Ctrl-C), then shuts down gracefully.
+func runServe(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "serve", "[--addr 127.0.0.1:8080] [--insecure-no-auth] [--runbooks DIR] [--roster FILE] [--ui-url URL]")
+	var (
+		addr       string
+		insecure   bool
+		runbookDir string
+		roster     string
+		uiURL      string
+	)
+	fs.StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on")
+	fs.BoolVar(&insecure, "insecure-no-auth", false, "accept unauthenticated alerts from sources with no secret configured (development only)")
+	fs.StringVar(&runbookDir, "runbooks", "", "runbook directory added to the embedded library (default $"+EnvRunbooks+")")
+	fs.StringVar(&roster, "roster", "", "roster file (default $"+EnvRoster+" or "+DefaultRoster+")")
+	fs.StringVar(&uiURL, "ui-url", "", "Temporal Web UI base URL for the incidents' links (default $"+EnvUIURL+")")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("serve takes flags only; unexpected %q", pos[0])
+	}
+	if uiURL == "" {
+		uiURL = e.getenv(EnvUIURL)
+	}
+	auth, err := intake.AuthFromEnv(e.getenv)
+	if err != nil {
+		return err
+	}
+	auth.Insecure = insecure
+	r, err := loadRoster(e, roster)
+	if err != nil {
+		return err
+	}
+	set, err := loadRunbookSet(e, runbookDir)
+	if err != nil {
+		return err
+	}
+	opts, err := clientOptions(e)
+	if err != nil {
+		return err
+	}
+	c, err := e.dial(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	h, err := intake.New(c, r, set, auth, logger, intake.Options{UIURL: uiURL, Namespace: opts.Namespace})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second}
+	fmt.Fprintf(e.stdout, "alert intake on http://%s (POST /alerts, /alerts/alertmanager, /alerts/dbt-cloud, /alerts/pagerduty; GET /healthz, /readyz, /metrics)\n", ln.Addr())
+	for _, s := range []struct{ name, v, env string }{
+		{"alertmanager", auth.AlertmanagerToken, intake.EnvAlertmanagerToken}, {"generic", auth.GenericToken, intake.EnvGenericToken},
+		{"dbt-cloud", auth.DBTCloudSecret, intake.EnvDBTCloudSecret}, {"pagerduty", auth.PagerDutySecret, intake.EnvPagerDutySecret},
+	} {
+		if s.v == "" && !insecure {
+			fmt.Fprintf(e.stderr, "note: no secret for %s; its requests are refused (set %s or %s_FILE)\n", s.name, s.env, s.env)
+		} else if s.v == "" {
+			fmt.Fprintf(e.stderr, "WARNING: %s accepts unauthenticated alerts (--insecure-no-auth)\n", s.name)
+		}
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	fmt.Fprintln(e.stdout, "shutting down…")
+	sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: shutdown: %w", err)
+	}
+	return nil
+}

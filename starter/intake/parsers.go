@@ -1,0 +1,496 @@
+package intake
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/datasev/datasev/workflows"
+)
+
+// decode decodes one JSON value. strict rejects unknown fields. Errors name
+// the field or the byte offset.
+func decode(body []byte, v any, strict bool) error {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return errors.New("empty body: want a JSON object")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if strict {
+		dec.DisallowUnknownFields()
+	}
+	if err := dec.Decode(v); err != nil {
+		return describeJSONError(err, body)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return fmt.Errorf("malformed JSON: data after the object at byte %d", dec.InputOffset())
+	}
+	return nil
+}
+
+func describeJSONError(err error, body []byte) error {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		line, col := position(body, se.Offset)
+		return fmt.Errorf("malformed JSON at byte %d (line %d, column %d): %s", se.Offset, line, col, se.Error())
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return fmt.Errorf("malformed JSON: unexpected end at byte %d", len(body))
+	case errors.As(err, &te):
+		if te.Field == "" {
+			return fmt.Errorf("malformed JSON: want an object, got %s", te.Value)
+		}
+		return fmt.Errorf("field %q: want %s, got %s", te.Field, jsonKind(te.Type.String()), te.Value)
+	}
+	if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		return fmt.Errorf("unknown field %s", f)
+	}
+	return fmt.Errorf("malformed JSON: %s", strings.TrimPrefix(err.Error(), "json: "))
+}
+
+func jsonKind(goType string) string {
+	switch {
+	case goType == "string" || strings.HasSuffix(goType, "Severity") || strings.HasSuffix(goType, "AlertStatus"):
+		return "a string"
+	case strings.HasPrefix(goType, "map["):
+		return "an object"
+	}
+	return goType
+}
+
+func position(body []byte, off int64) (line, col int) {
+	if off > int64(len(body)) {
+		off = int64(len(body))
+	}
+	line, col = 1, 1
+	for _, c := range body[:off] {
+		if c == '\n' {
+			line, col = line+1, 1
+		} else {
+			col++
+		}
+	}
+	return line, col
+}
+
+// severityWord maps a monitor's severity word to a datasev severity; ""
+// leaves it to the runbook (else SEV3). See the package doc.
+func severityWord(v string) workflows.Severity {
+	w := strings.ToLower(strings.TrimSpace(v))
+	if w == "" {
+		return ""
+	}
+	if s, err := workflows.ParseSeverity(w); err == nil {
+		return s
+	}
+	switch w {
+	case "critical", "crit", "page", "fatal":
+		return workflows.SEV2
+	case "high", "error", "err", "major":
+		return workflows.SEV3
+	case "warning", "warn", "medium", "minor":
+		return workflows.SEV4
+	case "info", "informational", "low", "none":
+		return workflows.SEV5
+	}
+	return ""
+}
+
+// keyPart keeps a dedupe key's part to letters, digits and -_.:/ so the key
+// passes validation whatever the monitor's names hold.
+func keyPart(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', strings.ContainsRune("-_.:/", r):
+			return r
+		}
+		return '_'
+	}, s)
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	// Cut on a rune boundary.
+	for n > 0 && n < len(s) && s[n]&0xC0 == 0x80 {
+		n--
+	}
+	return s[:n]
+}
+
+// --- Generic ---
+
+// GenericAlert is the generic endpoint's body.
+type GenericAlert struct {
+	ID          string            `json:"id"`
+	Title       string            `json:"title"`
+	Severity    string            `json:"severity"`
+	DedupeKey   string            `json:"dedupe_key"`
+	Labels      map[string]string `json:"labels"`
+	Source      string            `json:"source"`
+	Description string            `json:"description"`
+	Status      string            `json:"status"`
+	Service     string            `json:"service"`
+	Dataset     string            `json:"dataset"`
+}
+
+func parseGeneric(body []byte) ([]workflows.Alert, error) {
+	var g GenericAlert
+	if err := decode(body, &g, true); err != nil {
+		return nil, err
+	}
+	sev := severityWord(g.Severity)
+	if sev == "" && strings.TrimSpace(g.Severity) != "" {
+		return nil, fmt.Errorf("field \"severity\": %q, want SEV1..SEV5, 1..5, or critical, high, error, warning, info", g.Severity)
+	}
+	src := g.Source
+	if strings.TrimSpace(src) == "" {
+		src = SourceGeneric
+	}
+	return []workflows.Alert{{
+		ID: g.ID, Source: src, Title: g.Title, Description: g.Description, DedupeKey: g.DedupeKey,
+		Severity: sev, Status: workflows.AlertStatus(strings.ToLower(strings.TrimSpace(g.Status))),
+		Service: g.Service, Dataset: g.Dataset, Labels: g.Labels,
+	}}, nil
+}
+
+// --- Alertmanager ---
+
+// AlertmanagerPayload is Alertmanager's webhook body (version 4).
+type AlertmanagerPayload struct {
+	Version           string              `json:"version"`
+	GroupKey          string              `json:"groupKey"`
+	TruncatedAlerts   int                 `json:"truncatedAlerts"`
+	Status            string              `json:"status"`
+	Receiver          string              `json:"receiver"`
+	GroupLabels       map[string]string   `json:"groupLabels"`
+	CommonLabels      map[string]string   `json:"commonLabels"`
+	CommonAnnotations map[string]string   `json:"commonAnnotations"`
+	ExternalURL       string              `json:"externalURL"`
+	Alerts            []AlertmanagerAlert `json:"alerts"`
+}
+
+// AlertmanagerAlert is one alert of the group.
+type AlertmanagerAlert struct {
+	Status       string            `json:"status"`
+	Labels       map[string]string `json:"labels"`
+	Annotations  map[string]string `json:"annotations"`
+	StartsAt     time.Time         `json:"startsAt"`
+	EndsAt       time.Time         `json:"endsAt"`
+	GeneratorURL string            `json:"generatorURL"`
+	Fingerprint  string            `json:"fingerprint"`
+}
+
+func parseAlertmanager(body []byte) ([]workflows.Alert, error) {
+	var p AlertmanagerPayload
+	if err := decode(body, &p, false); err != nil {
+		return nil, err
+	}
+	if p.Version != "" && p.Version != "4" {
+		return nil, fmt.Errorf("field \"version\": %q, want \"4\"", p.Version)
+	}
+	if len(p.Alerts) == 0 {
+		return nil, errors.New("field \"alerts\": empty")
+	}
+	out := make([]workflows.Alert, 0, len(p.Alerts))
+	for i, a := range p.Alerts {
+		var status workflows.AlertStatus
+		switch a.Status {
+		case "firing":
+			status = workflows.Firing
+		case "resolved":
+			status = workflows.Recovered
+		default:
+			return nil, fmt.Errorf("alerts[%d].status: %q, want firing or resolved", i, a.Status)
+		}
+		name := a.Labels["alertname"]
+		fp := a.Fingerprint
+		if fp == "" {
+			fp = labelsHash(a.Labels)
+		}
+		title := a.Annotations["summary"]
+		if strings.TrimSpace(title) == "" {
+			title = name
+		}
+		service := a.Labels["service"]
+		if service == "" {
+			service = a.Labels["job"]
+		}
+		labels := map[string]string{}
+		for k, v := range a.Labels {
+			labels[k] = v
+		}
+		if a.GeneratorURL != "" {
+			labels["generator_url"] = a.GeneratorURL
+		}
+		if len(labels) > workflows.MaxLabels {
+			labels = trimLabels(labels, workflows.MaxLabels)
+		}
+		desc := a.Annotations["description"]
+		if rb := a.Annotations["runbook_url"]; rb != "" {
+			desc = strings.TrimSpace(desc + "\nRunbook: " + rb)
+		}
+		out = append(out, workflows.Alert{
+			ID:          "alertmanager:" + fp + ":" + a.StartsAt.UTC().Format(time.RFC3339Nano) + ":" + a.Status,
+			Source:      SourceAlertmanager,
+			Title:       truncate(title, workflows.MaxTitleLen),
+			Description: truncate(desc, workflows.MaxTextLen),
+			DedupeKey:   truncate("alertmanager:"+keyPart(name)+":"+keyPart(fp), workflows.MaxDedupeKeyLen),
+			Severity:    severityWord(a.Labels["severity"]),
+			Status:      status,
+			Service:     service,
+			Dataset:     a.Labels["dataset"],
+			Labels:      labels,
+		})
+	}
+	return out, nil
+}
+
+// labelsHash stands in for a missing fingerprint: a hash of the sorted
+// label pairs.
+func labelsHash(l map[string]string) string {
+	keys := make([]string, 0, len(l))
+	for k := range l {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	h := sha256.New()
+	for _, k := range keys {
+		fmt.Fprintf(h, "%s\xff%s\xff", k, l[k])
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16]
+}
+
+func trimLabels(l map[string]string, n int) map[string]string {
+	keys := make([]string, 0, len(l))
+	for k := range l {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	out := make(map[string]string, n)
+	for _, k := range keys[:n] {
+		out[k] = l[k]
+	}
+	return out
+}
+
+// --- dbt Cloud ---
+
+// DBTCloudPayload is a dbt Cloud job webhook body.
+type DBTCloudPayload struct {
+	AccountID   json.Number  `json:"accountId"`
+	WebhooksID  string       `json:"webhooksID"`
+	EventID     string       `json:"eventId"`
+	Timestamp   string       `json:"timestamp"`
+	EventType   string       `json:"eventType"`
+	WebhookName string       `json:"webhookName"`
+	Data        DBTCloudData `json:"data"`
+}
+
+// DBTCloudData is the run the event is about. dbt Cloud sends IDs as
+// strings; numbers are accepted too.
+type DBTCloudData struct {
+	JobID            flexString `json:"jobId"`
+	JobName          string     `json:"jobName"`
+	RunID            flexString `json:"runId"`
+	EnvironmentID    flexString `json:"environmentId"`
+	EnvironmentName  string     `json:"environmentName"`
+	DBTVersion       string     `json:"dbtVersion"`
+	ProjectName      string     `json:"projectName"`
+	ProjectID        flexString `json:"projectId"`
+	RunStatus        string     `json:"runStatus"`
+	RunStatusCode    int        `json:"runStatusCode"`
+	RunStatusMessage string     `json:"runStatusMessage"`
+	RunReason        string     `json:"runReason"`
+	RunStartedAt     string     `json:"runStartedAt"`
+	RunErroredAt     string     `json:"runErroredAt"`
+	RunFinishedAt    string     `json:"runFinishedAt"`
+}
+
+// flexString accepts a JSON string or number.
+type flexString string
+
+func (f *flexString) UnmarshalJSON(b []byte) error {
+	if len(b) > 0 && b[0] == '"' {
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*f = flexString(s)
+		return nil
+	}
+	if string(b) == "null" {
+		return nil
+	}
+	var n json.Number
+	if err := json.Unmarshal(b, &n); err != nil {
+		return fmt.Errorf("want a string or number ID")
+	}
+	*f = flexString(n.String())
+	return nil
+}
+
+func parseDBTCloud(body []byte) ([]workflows.Alert, error) {
+	var p DBTCloudPayload
+	if err := decode(body, &p, false); err != nil {
+		return nil, err
+	}
+	if p.EventType == "" {
+		return nil, errors.New("field \"eventType\": required")
+	}
+	d := p.Data
+	var status workflows.AlertStatus
+	switch {
+	case p.EventType == "job.run.errored":
+		status = workflows.Firing
+	case p.EventType == "job.run.completed" && strings.EqualFold(d.RunStatus, "success"):
+		status = workflows.Recovered
+	case p.EventType == "job.run.completed" && (strings.EqualFold(d.RunStatus, "error") || strings.EqualFold(d.RunStatus, "errored")):
+		status = workflows.Firing
+	default:
+		return nil, nil // started, cancelled, unknown: nothing to raise
+	}
+	if d.JobID == "" {
+		return nil, errors.New("field \"data.jobId\": required")
+	}
+	if d.RunID == "" {
+		return nil, errors.New("field \"data.runId\": required")
+	}
+	name := d.JobName
+	if name == "" {
+		name = "job " + string(d.JobID)
+	}
+	title := fmt.Sprintf("dbt Cloud job %q failed", name)
+	if status == workflows.Recovered {
+		title = fmt.Sprintf("dbt Cloud job %q succeeded", name)
+	}
+	desc := strings.TrimSpace(fmt.Sprintf("Run %s (%s) in %s, project %s: %s", d.RunID, d.RunStatus, d.EnvironmentName, d.ProjectName, d.RunStatusMessage))
+	labels := map[string]string{
+		"dbt_job_id": string(d.JobID), "dbt_run_id": string(d.RunID), "dbt_event": p.EventType,
+	}
+	for k, v := range map[string]string{"dbt_job_name": d.JobName, "dbt_environment": d.EnvironmentName, "dbt_project": d.ProjectName, "dbt_run_reason": d.RunReason, "dbt_event_id": p.EventID} {
+		if v != "" {
+			labels[k] = v
+		}
+	}
+	return []workflows.Alert{{
+		ID:          "dbt_cloud:run:" + string(d.RunID) + ":" + string(status),
+		Source:      SourceDBTCloud,
+		Title:       truncate(title, workflows.MaxTitleLen),
+		Description: truncate(desc, workflows.MaxTextLen),
+		DedupeKey:   truncate("dbt_cloud:job:"+keyPart(string(d.JobID)), workflows.MaxDedupeKeyLen),
+		Status:      status,
+		Service:     d.ProjectName,
+		Labels:      labels,
+	}}, nil
+}
+
+// --- PagerDuty ---
+
+// PagerDutyPayload is a PagerDuty v3 webhook body.
+type PagerDutyPayload struct {
+	Event PagerDutyEvent `json:"event"`
+}
+
+// PagerDutyEvent is the event envelope.
+type PagerDutyEvent struct {
+	ID           string            `json:"id"`
+	EventType    string            `json:"event_type"`
+	ResourceType string            `json:"resource_type"`
+	OccurredAt   string            `json:"occurred_at"`
+	Data         PagerDutyIncident `json:"data"`
+}
+
+// PagerDutyIncident is the incident an incident.* event carries.
+type PagerDutyIncident struct {
+	ID          string       `json:"id"`
+	Type        string       `json:"type"`
+	HTMLURL     string       `json:"html_url"`
+	Number      int          `json:"number"`
+	Status      string       `json:"status"`
+	IncidentKey string       `json:"incident_key"`
+	Title       string       `json:"title"`
+	Urgency     string       `json:"urgency"`
+	Service     *pdReference `json:"service"`
+	Priority    *pdReference `json:"priority"`
+}
+
+type pdReference struct {
+	ID      string `json:"id"`
+	Summary string `json:"summary"`
+	HTMLURL string `json:"html_url"`
+}
+
+func parsePagerDuty(body []byte) ([]workflows.Alert, error) {
+	var p PagerDutyPayload
+	if err := decode(body, &p, false); err != nil {
+		return nil, err
+	}
+	e := p.Event
+	if e.EventType == "" {
+		return nil, errors.New("field \"event.event_type\": required")
+	}
+	if e.ID == "" {
+		return nil, errors.New("field \"event.id\": required")
+	}
+	var status workflows.AlertStatus
+	switch e.EventType {
+	case "incident.triggered", "incident.reopened", "incident.escalated", "incident.priority_updated":
+		status = workflows.Firing
+	case "incident.resolved":
+		status = workflows.Recovered
+	default:
+		return nil, nil // acknowledged, annotated, pings…: nothing to raise
+	}
+	inc := e.Data
+	if inc.ID == "" {
+		return nil, errors.New("field \"event.data.id\": required")
+	}
+	var sev workflows.Severity
+	if inc.Priority != nil {
+		if s, err := workflows.ParseSeverity(strings.TrimPrefix(strings.ToUpper(inc.Priority.Summary), "P")); err == nil {
+			sev = s
+		}
+	}
+	if sev == "" {
+		switch inc.Urgency {
+		case "high":
+			sev = workflows.SEV2
+		case "low":
+			sev = workflows.SEV4
+		}
+	}
+	title := inc.Title
+	if strings.TrimSpace(title) == "" {
+		title = fmt.Sprintf("PagerDuty incident #%d", inc.Number)
+	}
+	labels := map[string]string{"pagerduty_incident": inc.ID, "pagerduty_event": e.EventType}
+	if inc.HTMLURL != "" {
+		labels["pagerduty_url"] = inc.HTMLURL
+	}
+	if inc.IncidentKey != "" {
+		labels["pagerduty_incident_key"] = inc.IncidentKey
+	}
+	service := ""
+	if inc.Service != nil {
+		service = inc.Service.Summary
+	}
+	return []workflows.Alert{{
+		ID:        "pagerduty:" + e.ID,
+		Source:    SourcePagerDuty,
+		Title:     truncate(title, workflows.MaxTitleLen),
+		DedupeKey: truncate("pagerduty:"+keyPart(inc.ID), workflows.MaxDedupeKeyLen),
+		Severity:  sev,
+		Status:    status,
+		Service:   service,
+		Labels:    labels,
+	}}, nil
+}

@@ -1,0 +1,133 @@
+package intake
+
+import (
+	"strings"
+	"testing"
+	"unicode"
+
+	"github.com/datasev/datasev/workflows"
+)
+
+func TestSeverityWord(t *testing.T) {
+	for in, want := range map[string]workflows.Severity{
+		"sev1": workflows.SEV1, "SEV5": workflows.SEV5, "2": workflows.SEV2,
+		"critical": workflows.SEV2, "Page": workflows.SEV2,
+		"error": workflows.SEV3, "high": workflows.SEV3,
+		"warning": workflows.SEV4, "warn": workflows.SEV4,
+		"info": workflows.SEV5, "none": workflows.SEV5,
+		"": "", "bogus": "", "sev9": "",
+	} {
+		if got := severityWord(in); got != want {
+			t.Errorf("severityWord(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestAlertmanagerMapping(t *testing.T) {
+	body := `{"version":"4","status":"firing","alerts":[
+	  {"status":"firing","labels":{"alertname":"Disk Full","instance":"db-1","severity":"critical"},"annotations":{},"startsAt":"2026-11-25T08:00:00Z","fingerprint":""},
+	  {"status":"resolved","labels":{"severity":"critical","instance":"db-1","alertname":"Disk Full"},"annotations":{"summary":"Disk full on db-1"},"startsAt":"2026-11-25T08:00:00Z","fingerprint":""}]}`
+	as, err := parseAlertmanager([]byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := as[0], as[1]
+	if a.DedupeKey != b.DedupeKey || !strings.HasPrefix(a.DedupeKey, "alertmanager:Disk_Full:") {
+		t.Errorf("dedupe keys %q, %q: want equal, from the label set", a.DedupeKey, b.DedupeKey)
+	}
+	if a.ID == b.ID {
+		t.Errorf("firing and resolved share alert ID %q", a.ID)
+	}
+	if a.Title != "Disk Full" || b.Title != "Disk full on db-1" || a.Severity != workflows.SEV2 || b.Status != workflows.Recovered {
+		t.Errorf("got %+v / %+v", a, b)
+	}
+	for _, x := range as {
+		if err := x.Validate(); err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+func TestDBTCloudMapping(t *testing.T) {
+	cases := []struct {
+		event, status string
+		want          workflows.AlertStatus // "" → nothing raised
+	}{
+		{"job.run.errored", "Errored", workflows.Firing},
+		{"job.run.completed", "Errored", workflows.Firing},
+		{"job.run.completed", "Success", workflows.Recovered},
+		{"job.run.completed", "Cancelled", ""},
+		{"job.run.started", "Running", ""},
+	}
+	for _, c := range cases {
+		body := `{"eventType":"` + c.event + `","data":{"jobId":123,"runId":"456","runStatus":"` + c.status + `"}}`
+		as, err := parseDBTCloud([]byte(body))
+		if err != nil {
+			t.Fatalf("%s/%s: %v", c.event, c.status, err)
+		}
+		if c.want == "" {
+			if len(as) != 0 {
+				t.Errorf("%s/%s raised %+v", c.event, c.status, as)
+			}
+			continue
+		}
+		if len(as) != 1 || as[0].Status != c.want || as[0].DedupeKey != "dbt_cloud:job:123" || as[0].ID != "dbt_cloud:run:456:"+string(c.want) {
+			t.Errorf("%s/%s: %+v", c.event, c.status, as)
+		}
+	}
+}
+
+// checkParsed holds for whatever a parser returns: keys a monitor's names
+// built pass validation's character rule.
+func checkParsed(t *testing.T, as []workflows.Alert, err error) {
+	if err != nil {
+		return
+	}
+	for _, a := range as {
+		if strings.IndexFunc(a.DedupeKey, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0 {
+			t.Errorf("dedupe key %q has whitespace", a.DedupeKey)
+		}
+		if len(a.Title) > workflows.MaxTitleLen || len(a.DedupeKey) > workflows.MaxDedupeKeyLen {
+			t.Errorf("oversized title or key: %q %q", a.Title, a.DedupeKey)
+		}
+	}
+}
+
+func FuzzParseGeneric(f *testing.F) {
+	f.Add([]byte(`{"title":"t","dedupe_key":"k","severity":"critical","labels":{"a":"b"}}`))
+	f.Add([]byte(`{"title":1}`))
+	f.Add([]byte(`{`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		as, err := parseGeneric(b)
+		if err == nil && len(as) != 1 {
+			t.Errorf("%d alerts", len(as))
+		}
+	})
+}
+
+func FuzzParseAlertmanager(f *testing.F) {
+	f.Add([]byte(`{"version":"4","alerts":[{"status":"firing","labels":{"alertname":"A b\n"},"annotations":{"summary":"s"},"startsAt":"2026-11-25T08:00:00Z","fingerprint":"f p"}]}`))
+	f.Add([]byte(`{"alerts":[{"status":"resolved","labels":{}}]}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		as, err := parseAlertmanager(b)
+		checkParsed(t, as, err)
+	})
+}
+
+func FuzzParseDBTCloud(f *testing.F) {
+	f.Add([]byte(`{"eventType":"job.run.errored","data":{"jobId":"1 2","runId":3,"jobName":"x"}}`))
+	f.Add([]byte(`{"eventType":"job.run.completed","data":{"jobId":"1","runId":"2","runStatus":"Success"}}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		as, err := parseDBTCloud(b)
+		checkParsed(t, as, err)
+	})
+}
+
+func FuzzParsePagerDuty(f *testing.F) {
+	f.Add([]byte(`{"event":{"id":"e","event_type":"incident.triggered","data":{"id":"P 1","title":"t","priority":{"summary":"P1"}}}}`))
+	f.Add([]byte(`{"event":{"id":"e","event_type":"incident.resolved","data":{"id":"P1","urgency":"low"}}}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		as, err := parsePagerDuty(b)
+		checkParsed(t, as, err)
+	})
+}
