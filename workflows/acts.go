@@ -231,7 +231,7 @@ func (inc *incident) apply(ctx workflow.Context, name string, act Act) string {
 		}
 		s.Approvals = append(s.Approvals, ap)
 		note(fmt.Sprintf("requested approval %s: %s", ap.ID, ap.Action))
-		inc.page(s.Roles.Commander, "approval needed: "+ap.Action, fmt.Sprintf("%s asks to run %q (approval %s). Decide by %s.\n\n%s", act.By, ap.Action, ap.ID, ap.Deadline.Format(time.RFC3339), ap.Detail))
+		inc.pageApproval(s.Roles.Commander, ap, "approval needed: "+ap.Action, fmt.Sprintf("%s asks to run %q (approval %s). Decide by %s.\n\n%s", act.By, ap.Action, ap.ID, ap.Deadline.Format(time.RFC3339), ap.Detail))
 		return fmt.Sprintf("approval %s requested; waiting for the Commander (%s) until %s", ap.ID, s.Roles.Commander, ap.Deadline.Format(time.RFC3339))
 	case ActApprove, ActDeny:
 		ap := inc.approval(act.Approval)

@@ -506,7 +506,7 @@ func (inc *incident) fireDue(ctx workflow.Context, now time.Time) {
 				if s.Secondary != "" {
 					inc.page(s.Secondary, "approval waiting: "+ap.ID, fmt.Sprintf("%s has not decided on %q. It still needs the Commander.", s.Roles.Commander, ap.Action))
 				}
-				inc.page(s.Roles.Commander, "approval overdue: "+ap.ID, ap.Action)
+				inc.pageApproval(s.Roles.Commander, *ap, "approval overdue: "+ap.ID, ap.Action)
 			}
 		}
 		if !s.NextUpdateAt.IsZero() && !now.Before(s.NextUpdateAt) && s.Severity.UpdateCadence() == 0 {
@@ -583,6 +583,18 @@ func (inc *incident) page(to, subject, body string) {
 	}
 	inc.s.Outbox = append(inc.s.Outbox, notify.Notification{
 		Kind: notify.Page, Incident: inc.s.ID, Severity: string(inc.s.Severity), To: to, Subject: subject, Body: body,
+	})
+}
+
+// pageApproval queues a page asking to decide on ap, carrying the approval's
+// reference so a chat backend can offer Approve and Deny buttons.
+func (inc *incident) pageApproval(to string, ap Approval, subject, body string) {
+	if to == "" {
+		return
+	}
+	inc.s.Outbox = append(inc.s.Outbox, notify.Notification{
+		Kind: notify.Page, Incident: inc.s.ID, Severity: string(inc.s.Severity), To: to, Subject: subject, Body: body,
+		Approval: &notify.ApprovalRef{ID: ap.ID, Action: ap.Action, Approver: string(ap.Approver), Deadline: ap.Deadline},
 	})
 }
 

@@ -83,7 +83,7 @@ func (inc *incident) runbookEvent(ctx workflow.Context, ev RunbookEvent) {
 		}
 		s.Approvals = append(s.Approvals, ap)
 		inc.record(now, who, KindAct, fmt.Sprintf("requested approval %s: %s", ap.ID, ap.Action), "")
-		inc.page(inc.holder(ap.Approver), "approval needed: "+ap.Action,
+		inc.pageApproval(inc.holder(ap.Approver), ap, "approval needed: "+ap.Action,
 			fmt.Sprintf("Runbook %s waits for approval %s. Decide by %s.\n\n%s", ev.Runbook, ap.ID, ap.Deadline.Format(time.RFC3339), ap.Detail))
 	case "page":
 		p := ev.Page

@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"go.temporal.io/sdk/activity"
 )
@@ -42,6 +43,21 @@ type Notification struct {
 	Subject string `json:"subject"`
 	// Body is Markdown detail. Optional.
 	Body string `json:"body,omitempty"`
+	// Approval, on a page asking for a decision, names the pending approval,
+	// so a chat backend can offer Approve and Deny buttons. Optional.
+	Approval *ApprovalRef `json:"approval,omitempty"`
+}
+
+// ApprovalRef names a pending approval of an incident.
+type ApprovalRef struct {
+	// ID is the approval's ID, as the approve and deny acts name it.
+	ID string `json:"id"`
+	// Action is what will run when it is approved (e.g. github.revert_commit).
+	Action string `json:"action"`
+	// Approver is the role that decides (e.g. commander).
+	Approver string `json:"approver"`
+	// Deadline is when the approval times out.
+	Deadline time.Time `json:"deadline"`
 }
 
 // Summary is the one-line human summary shown on the activity in the
