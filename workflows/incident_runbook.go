@@ -9,6 +9,10 @@ import (
 	"go.temporal.io/sdk/workflow"
 )
 
+// versionMonitorAfterRunbook is the change ID of moving the incident to
+// monitoring when its runbook completes after a remediation.
+const versionMonitorAfterRunbook = "monitor-after-runbook"
+
 // runbookID is the runbook child's workflow ID: one per incident.
 func runbookID(incident string) string { return incident + "/runbook" }
 
@@ -106,6 +110,14 @@ func (inc *incident) runbookEvent(ctx workflow.Context, ev RunbookEvent) {
 		s.RunbookStatus = ev.Status
 		inc.record(now, who, KindSystem, "runbook "+ev.Runbook+" "+ev.Message, "")
 		inc.post(fmt.Sprintf("runbook %s %s", ev.Runbook, ev.Status), ev.Message)
+		// A runbook that completed after an approved remediation has
+		// confirmed the fix (its verify steps passed): the incident moves on
+		// to monitoring. Incidents started before this rule keep their old
+		// course on replay.
+		if ev.Status == "completed" && s.State == Mitigating &&
+			workflow.GetVersion(ctx, versionMonitorAfterRunbook, workflow.DefaultVersion, 1) == 1 {
+			inc.transition(now, Monitoring, who, "the runbook's remediation is confirmed; watching before resolving")
+		}
 	}
 }
 

@@ -81,6 +81,20 @@ func (r *recorder) pages(to string) []string {
 	return out
 }
 
+// approvalPages returns the approval references of the pages sent to one
+// person that ask for a decision.
+func (r *recorder) approvalPages(to string) []notify.ApprovalRef {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []notify.ApprovalRef
+	for _, n := range r.sent {
+		if n.Kind == notify.Page && n.To == to && n.Approval != nil {
+			out = append(out, *n.Approval)
+		}
+	}
+	return out
+}
+
 func (r *recorder) count(kind notify.Kind) int {
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -115,6 +115,12 @@ func TestRunbookChecksVerifyAndApprovedRemediation(t *testing.T) {
 			t.Error("when: false did not skip")
 		}
 	})
+	h.at(2*time.Minute+30*time.Second, func() {
+		refs := h.rec.approvalPages("alice")
+		if len(refs) != 1 || refs[0].ID != "orders-load/rerun" || refs[0].Approver != "commander" || refs[0].Deadline.IsZero() {
+			t.Errorf("approval pages to alice %+v, want one naming orders-load/rerun for the commander", refs)
+		}
+	})
 	h.rejected(3*time.Minute, workflows.ActApprove, workflows.Act{By: "erin", Approval: "orders-load/rerun"}, "only the Commander (alice)")
 	h.mustAct(4*time.Minute, workflows.ActApprove, workflows.Act{By: "alice", Approval: "orders-load/rerun"})
 	h.snapshotAt(20*time.Minute, func(st workflows.Status, tl []workflows.TimelineEntry) {
@@ -129,8 +135,11 @@ func TestRunbookChecksVerifyAndApprovedRemediation(t *testing.T) {
 		if want := h.env.Now().Add(-20 * time.Minute).Add(7 * time.Minute); !e.At.Equal(want) {
 			t.Errorf("verify finished at %s, want %s", e.At, want)
 		}
-		if st.State != workflows.Mitigating {
-			t.Errorf("state %s, want mitigating after the approval", st.State)
+		if st.State != workflows.Monitoring {
+			t.Errorf("state %s, want monitoring once the runbook confirmed the approved fix", st.State)
+		}
+		if _, ok := find(tl, "mitigating → monitoring"); !ok {
+			t.Errorf("no mitigating → monitoring transition in the timeline: %+v", tl)
 		}
 	})
 	h.mustAct(21*time.Minute, workflows.ActResolve, workflows.Act{By: "alice"})
