@@ -95,10 +95,10 @@ func DryRun(rb *Runbook, alert AlertFacts, incident map[string]any) []Planned {
 			}
 			if s.Remediate != nil {
 				g := s.Remediate.Approval
-				if g.Role == "" {
+				if g.Role == "" && g.CoveredBy == "" {
 					g.Role = "commander"
 				}
-				if g.OnTimeout == "" {
+				if g.OnTimeout == "" && g.CoveredBy == "" {
 					g.OnTimeout = "escalate"
 				}
 				p.Approval = &g

@@ -151,6 +151,12 @@ type Gate struct {
 	// OnTimeout is escalate (default: page the secondary and keep waiting)
 	// or deny (the remediation is skipped and the step fails).
 	OnTimeout string `json:"on_timeout,omitempty" yaml:"on_timeout"`
+	// CoveredBy names an earlier remediate step whose approval also covers
+	// this one: one decision for a sequence such as "open the revert pull
+	// request, merge it, re-run the job". The step runs without asking when
+	// that step was approved and succeeded, and is denied otherwise. Role,
+	// Timeout and OnTimeout must then be left out.
+	CoveredBy string `json:"covered_by,omitempty" yaml:"covered_by"`
 }
 
 // Verify repeats an action until a condition holds.

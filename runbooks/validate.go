@@ -286,6 +286,9 @@ func (v *validator) step(s *Step, at []any, earlier map[string]bool) {
 		default:
 			v.report(v.at(appendPath(rp, "approval", "on_timeout")...), "%s: approval on_timeout %q: want escalate or deny", name, r.Approval.OnTimeout)
 		}
+		if c := r.Approval.CoveredBy; c != "" {
+			v.coveredBy(name, c, appendPath(rp, "approval"), r.Approval, earlier)
+		}
 	case s.Verify != nil:
 		vr := s.Verify
 		vp := appendPath(at, "verify")
@@ -805,5 +808,28 @@ func (v *validator) overlaps(set *Set) {
 					set.runbooks[pair[1]].Name, there.name, there.pos("match"), a.Match.Priority)
 			}
 		}
+	}
+}
+
+// coveredBy checks an approval gate that borrows an earlier remediation's
+// approval.
+func (v *validator) coveredBy(name, by string, at []any, g Gate, earlier map[string]bool) {
+	pos := v.at(appendPath(at, "covered_by")...)
+	info := v.ids[by]
+	switch {
+	case info == nil:
+		v.report(pos, "%s: approval covered_by %q: no step has that id", name, by)
+		return
+	case !earlier[by]:
+		v.report(pos, "%s: approval covered_by %q: that step comes later; name an earlier remediate step", name, by)
+		return
+	case info.step.Remediate == nil:
+		v.report(pos, "%s: approval covered_by %q: that step is a %s, not a remediate step with its own approval", name, by, info.step.Kind())
+		return
+	case info.step.Remediate.Approval.CoveredBy != "":
+		v.report(pos, "%s: approval covered_by %q: that step's approval is itself covered by %q; name %q", name, by, info.step.Remediate.Approval.CoveredBy, info.step.Remediate.Approval.CoveredBy)
+	}
+	if g.Role != "" || g.Timeout != 0 || g.OnTimeout != "" {
+		v.report(pos, "%s: approval covered_by %q takes no role, timeout or on_timeout: the covering step's approval decides", name, by)
 	}
 }

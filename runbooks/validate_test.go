@@ -81,6 +81,13 @@ func TestValidateProblems(t *testing.T) {
 			"match.yaml:7:12: match.labels_regex.table: missing closing ]",
 			"match.yaml:8:10: match.title: missing argument to repetition operator",
 		}},
+		{"covered.yaml", []string{
+			`covered.yaml:11:30: step early: approval covered_by "later": that step comes later`,
+			`covered.yaml:25:30: step from_check: approval covered_by "look": that step is a check, not a remediate step`,
+			`covered.yaml:30:30: step nowhere: approval covered_by "nope": no step has that id`,
+			`covered.yaml:35:30: step both: approval covered_by "first" takes no role, timeout or on_timeout`,
+			`covered.yaml:40:30: step chained: approval covered_by "both": that step's approval is itself covered by "first"; name "first"`,
+		}},
 		{"nosteps.yaml", []string{
 			"nosteps.yaml:1:1: steps: a runbook needs at least one step",
 		}},

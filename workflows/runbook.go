@@ -308,6 +308,9 @@ func (r *runner) activityOptions(step runbooks.Step, action string, with map[str
 // the action only when approved.
 func (r *runner) remediate(ctx workflow.Context, step runbooks.Step, res StepResult) StepResult {
 	rem := *step.Remediate
+	if by := rem.Approval.CoveredBy; by != "" {
+		return r.covered(ctx, step, by, res)
+	}
 	detail := ""
 	if rem.DryRun == nil || *rem.DryRun {
 		dry := r.call(ctx, step, rem.Call, true, StepResult{})
@@ -348,6 +351,30 @@ func (r *runner) remediate(ctx workflow.Context, step runbooks.Step, res StepRes
 	out := r.call(ctx, step, rem.Call, false, res)
 	if out.Status == StepOK {
 		out.Summary = fmt.Sprintf("approved by %s; %s", d.By, out.Summary)
+	}
+	return out
+}
+
+// covered runs a remediation whose approval is an earlier step's: it runs
+// when that step was approved and succeeded, and is denied otherwise.
+func (r *runner) covered(ctx workflow.Context, step runbooks.Step, by string, res StepResult) StepResult {
+	id := r.in.Runbook.Name + "/" + by
+	d, decided := r.decisions[id]
+	prev, ran := r.results[by]
+	switch {
+	case !decided || !ran:
+		res.Status, res.Summary = StepDenied, fmt.Sprintf("not covered: step %s asked for no approval (it did not run)", by)
+		return res
+	case !d.Approved:
+		res.Status, res.Summary = StepDenied, fmt.Sprintf("not covered: approval %s was denied by %s", id, d.By)
+		return res
+	case prev.Status != StepOK:
+		res.Status, res.Summary = StepDenied, fmt.Sprintf("not covered: step %s did not succeed (%s)", by, prev.Status)
+		return res
+	}
+	out := r.call(ctx, step, step.Remediate.Call, false, res)
+	if out.Status == StepOK {
+		out.Summary = fmt.Sprintf("covered by approval %s (approved by %s); %s", id, d.By, out.Summary)
 	}
 	return out
 }

@@ -307,3 +307,49 @@ func TestRunbookWaitAndPageRoleHolder(t *testing.T) {
 	h.env.ExecuteWorkflow(workflows.Incident, withRunbook(t, rb))
 	h.result()
 }
+
+// A remediation covered by an earlier one's approval runs on that single
+// decision, and is denied with it.
+func TestRunbookCoveredApproval(t *testing.T) {
+	for _, approve := range []bool{true, false} {
+		t.Run(fmt.Sprintf("approved=%v", approve), func(t *testing.T) {
+			h := newHarness(t, "2026-06-02 10:00")
+			w := &fakeWorld{}
+			w.register(h)
+			follow := remediate("follow_up", runbooks.Gate{CoveredBy: "rerun"})
+			rb := runbooks.Runbook{Name: "orders-load", Steps: []runbooks.Step{
+				remediate("rerun", runbooks.Gate{}),
+				follow,
+			}}
+			act := workflows.ActDeny
+			if approve {
+				act = workflows.ActApprove
+			}
+			h.mustAct(2*time.Minute, act, workflows.Act{By: "alice", Approval: "orders-load/rerun", Reason: "checked"})
+			h.snapshotAt(10*time.Minute, func(st workflows.Status, tl []workflows.TimelineEntry) {
+				if len(st.PendingApprovals) != 0 {
+					t.Errorf("pending approvals %+v: a covered step must not ask again", st.PendingApprovals)
+				}
+				want := "remediate follow_up ok: covered by approval orders-load/rerun (approved by alice); cleared 2 tasks"
+				if !approve {
+					want = "remediate rerun denied: denied by alice: checked"
+				}
+				if _, ok := find(tl, want); !ok {
+					t.Errorf("no %q in the timeline: %+v", want, tl)
+				}
+			})
+			h.mustAct(11*time.Minute, workflows.ActResolve, workflows.Act{By: "alice"})
+			h.env.ExecuteWorkflow(workflows.Incident, withRunbook(t, rb))
+			h.result()
+			_, reruns := w.calls()
+			// Approved: rerun's dry run, rerun, follow_up (no dry run: nobody is asked).
+			want := []bool{true, false, false}
+			if !approve {
+				want = []bool{true}
+			}
+			if fmt.Sprint(reruns) != fmt.Sprint(want) {
+				t.Errorf("rerun calls (dry-run flags) %v, want %v", reruns, want)
+			}
+		})
+	}
+}

@@ -292,6 +292,9 @@ func callOf(s runbooks.Step) *runbooks.Call {
 }
 
 func gateSummary(g runbooks.Gate) string {
+	if g.CoveredBy != "" {
+		return "covered by step " + g.CoveredBy + "'s approval (runs only if that was approved and succeeded)"
+	}
 	role, onTimeout := g.Role, g.OnTimeout
 	if role == "" {
 		role = "commander"
