@@ -14,7 +14,7 @@ func TestParseErrors(t *testing.T) {
 		{"syntax", "name: [a\n", "x.yaml:1:7: sequence end token ']' not found"},
 		{"tab", "name: x\n\tsteps: 1\n", "x.yaml:2:1: found character"},
 		{"unknown field", "name: x\nsteps:\n  - id: a\n    chek: {action: core.http}\n",
-			`x.yaml:4:5: unknown field "chek" in steps[0]; known fields: id, description, when, check, remediate, verify, parallel, on_failure, timeout, retry`},
+			`x.yaml:4:5: unknown field "chek" in steps[0]; known fields: id, description, when, check, remediate, verify, parallel, on_failure, timeout, heartbeat, retry`},
 		{"unknown field in an inline call", "name: x\nsteps:\n  - id: a\n    verify:\n      actoin: core.http\n",
 			`x.yaml:5:7: unknown field "actoin" in steps[0].verify; known fields: action, with, until, every, backoff, max_interval, deadline`},
 		{"unknown top-level field", "name: x\nowners: y\n", `x.yaml:2:1: unknown field "owners" here; known fields: name, description, owner, match`},

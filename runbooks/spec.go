@@ -100,6 +100,12 @@ type Step struct {
 	// Timeout bounds one attempt of the step's action. Optional; default
 	// 5m.
 	Timeout Duration `json:"timeout,omitempty" yaml:"timeout"`
+	// Heartbeat is how often a long-running action (one that reports its
+	// progress, such as airflow.wait_dag_run) must report: a worker that
+	// dies mid-action is noticed after this long, not at the step's
+	// timeout, and the retry resumes from the last report. Optional; only
+	// for actions that heartbeat.
+	Heartbeat Duration `json:"heartbeat,omitempty" yaml:"heartbeat"`
 	// Retry is the action's retry policy. Optional.
 	Retry *Retry `json:"retry,omitempty" yaml:"retry"`
 	// Pos is where the step starts in its file, for error messages.

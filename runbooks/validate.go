@@ -263,6 +263,9 @@ func (v *validator) step(s *Step, at []any, earlier map[string]bool) {
 	if s.When != "" {
 		v.expr(kindCondition, s.When, s.When, 0, appendPath(at, "when"), s, earlier, nil)
 	}
+	if s.Heartbeat > 0 && s.Timeout > 0 && s.Heartbeat >= s.Timeout {
+		v.report(v.at(appendPath(at, "heartbeat")...), "%s: heartbeat %s is not shorter than timeout %s", name, s.Heartbeat.Std(), s.Timeout.Std())
+	}
 	if s.Retry != nil {
 		if s.Retry.MaxAttempts < 0 {
 			v.report(v.at(appendPath(at, "retry", "max_attempts")...), "%s: retry.max_attempts %d: want 1 or more (1: no retry)", name, s.Retry.MaxAttempts)
@@ -326,6 +329,9 @@ func (v *validator) step(s *Step, at []any, earlier map[string]bool) {
 		}
 		if s.Retry != nil {
 			v.report(v.atKey(appendPath(at, "retry")...), "%s: retry applies to an action; set it on the parallel steps", name)
+		}
+		if s.Heartbeat > 0 {
+			v.report(v.atKey(appendPath(at, "heartbeat")...), "%s: heartbeat applies to an action; set it on the parallel steps", name)
 		}
 		// Parallel steps see what came before the group, not each other.
 		for i := range s.Parallel {

@@ -112,6 +112,7 @@ func TestValidateProblems(t *testing.T) {
 			"actions.yaml:58:15: step timer_in_verify: action core.wait has nothing to verify",
 			`actions.yaml:65:20: step page: core.page role "boss"`,
 			"actions.yaml:67:5: step no_action: check needs an action",
+			"actions.yaml:74:16: step heartbeat_long: heartbeat 2m0s is not shorter than timeout 1m0s",
 		}},
 		// Expressions in every YAML scalar style, and templates, with the
 		// position of the very character at fault.

@@ -301,7 +301,7 @@ func (r *runner) activityOptions(step runbooks.Step, action string, with map[str
 	if dryRun {
 		summary = "dry run: " + summary
 	}
-	return workflow.ActivityOptions{StartToCloseTimeout: timeout, RetryPolicy: retry, Summary: strings.TrimSpace(summary)}
+	return workflow.ActivityOptions{StartToCloseTimeout: timeout, HeartbeatTimeout: step.Heartbeat.Std(), RetryPolicy: retry, Summary: strings.TrimSpace(summary)}
 }
 
 // remediate shows the approver a dry run, waits for the decision, and runs
