@@ -1,0 +1,250 @@
+package slackapp
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+	"unicode"
+
+	"github.com/datasev/datasev/workflows"
+)
+
+// Subcommands of /incident.
+const (
+	subDeclare = "declare"
+	subStatus  = "status"
+	subAck     = "ack"
+	subRole    = "role"
+	subSev     = "sev"
+	subNote    = "note"
+	subApprove = "approve"
+	subDeny    = "deny"
+	subResolve = "resolve"
+	subHandoff = "handoff"
+	subHelp    = "help"
+)
+
+// usage is each subcommand's syntax, as help and usage errors show it.
+var usage = map[string]string{
+	subDeclare: "/incident declare <title> [sev1..sev5]",
+	subStatus:  "/incident [@<incident>] status",
+	subAck:     "/incident [@<incident>] ack",
+	subRole:    "/incident [@<incident>] role <commander|scribe|liaison|sme> <person or @mention>",
+	subSev:     "/incident [@<incident>] sev <SEV1..SEV5> [reason]",
+	subNote:    "/incident [@<incident>] note <text>",
+	subApprove: "/incident [@<incident>] approve <approval-id> [reason]",
+	subDeny:    "/incident [@<incident>] deny <approval-id> <reason>",
+	subResolve: "/incident [@<incident>] resolve [reason]",
+	subHandoff: "/incident [@<incident>] handoff accept",
+	subHelp:    "/incident help",
+}
+
+// subOrder is the order help lists the subcommands in.
+var subOrder = []string{subDeclare, subStatus, subAck, subRole, subSev, subNote, subApprove, subDeny, subResolve, subHandoff, subHelp}
+
+// helpText lists every subcommand.
+func helpText() string {
+	var b strings.Builder
+	b.WriteString("*/incident* runs datasev incidents from Slack. In an incident's channel the incident is implied; elsewhere name it first: `/incident @<incident id or dedupe key> status`.\n")
+	for _, s := range subOrder {
+		fmt.Fprintf(&b, "• `%s`\n", usage[s])
+	}
+	return b.String()
+}
+
+// command is a parsed /incident invocation.
+type command struct {
+	// name is the subcommand.
+	name string
+	// target is the incident named with @<id or dedupe key>; empty means the
+	// channel's incident.
+	target string
+	// title and severity, for declare (severity may be empty).
+	title    string
+	severity workflows.Severity
+	// role and person, for role. person is a roster ID, or a Slack user ID
+	// when slackUser is set (from a <@U…> mention).
+	role      workflows.Role
+	person    string
+	slackUser bool
+	// note, for note.
+	note string
+	// approval, for approve and deny.
+	approval string
+	// reason, for sev, approve, deny, resolve.
+	reason string
+}
+
+// usageError is bad syntax: what is wrong and the subcommand's usage.
+type usageError struct {
+	sub string
+	msg string
+}
+
+func (e *usageError) Error() string {
+	u, ok := usage[e.sub]
+	if !ok {
+		return e.msg + "\n" + helpText()
+	}
+	return e.msg + "\nUsage: `" + u + "`"
+}
+
+func bad(sub, format string, args ...any) error {
+	return &usageError{sub: sub, msg: fmt.Sprintf(format, args...)}
+}
+
+// cut returns the first whitespace-delimited token of s and the rest, with
+// leading white space removed from both.
+func cut(s string) (tok, rest string) {
+	s = strings.TrimLeftFunc(s, unicode.IsSpace)
+	i := strings.IndexFunc(s, unicode.IsSpace)
+	if i < 0 {
+		return s, ""
+	}
+	return s[:i], strings.TrimLeftFunc(s[i:], unicode.IsSpace)
+}
+
+// unescape undoes Slack's escaping of &, < and > in command text.
+var unescape = strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&")
+
+// mention matches a Slack user mention as Slack sends it: <@U123> or
+// <@U123|name>.
+var mention = regexp.MustCompile(`^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$`)
+
+// sevWord matches the optional severity that ends a declare: sev1..sev5.
+var sevWord = regexp.MustCompile(`(?i)^sev[1-5]$`)
+
+// maxApprovalID bounds an approval ID typed in chat.
+const maxApprovalID = 200
+
+// parseCommand parses the text of /incident. An incident may be named with
+// @<id or dedupe key> before the subcommand or right after it.
+func parseCommand(text string) (command, error) {
+	var c command
+	tok, rest := cut(text)
+	if strings.HasPrefix(tok, "@") {
+		c.target = tok[1:]
+		if c.target == "" {
+			return c, bad("", "name the incident right after @, e.g. `/incident @orders-load-failed status`")
+		}
+		tok, rest = cut(rest)
+	}
+	c.name = strings.ToLower(tok)
+	if c.name == "" {
+		if c.target != "" {
+			return c, bad("", "say what to do with incident %s", c.target)
+		}
+		c.name = subHelp
+		return c, nil
+	}
+	if _, ok := usage[c.name]; !ok {
+		return c, bad("", "unknown subcommand %q", tok)
+	}
+	if c.target == "" && c.name != subDeclare && c.name != subHelp {
+		if next, after := cut(rest); strings.HasPrefix(next, "@") {
+			c.target = next[1:]
+			if c.target == "" {
+				return c, bad(c.name, "name the incident right after @")
+			}
+			rest = after
+		}
+	}
+	rest = strings.TrimSpace(rest)
+	switch c.name {
+	case subDeclare, subHelp:
+		if c.target != "" {
+			return c, bad(c.name, "%s takes no incident", c.name)
+		}
+	}
+	switch c.name {
+	case subHelp:
+		return c, nil
+	case subStatus, subAck:
+		if rest != "" {
+			return c, bad(c.name, "%s takes no arguments", c.name)
+		}
+	case subDeclare:
+		title := rest
+		fields := strings.Fields(rest)
+		if n := len(fields); n > 0 && sevWord.MatchString(fields[n-1]) {
+			c.severity = workflows.Severity(strings.ToUpper(fields[n-1]))
+			title = strings.TrimSpace(rest[:strings.LastIndex(rest, fields[n-1])])
+		}
+		c.title = unescape.Replace(title)
+		if strings.TrimSpace(c.title) == "" {
+			return c, bad(c.name, "say what is wrong: the title is required")
+		}
+		if len(c.title) > workflows.MaxTitleLen {
+			return c, bad(c.name, "the title is longer than %d bytes", workflows.MaxTitleLen)
+		}
+	case subRole:
+		roleTok, r := cut(rest)
+		personTok, extra := cut(r)
+		if roleTok == "" || personTok == "" || extra != "" {
+			return c, bad(c.name, "give a role and one person")
+		}
+		role, err := workflows.ParseRole(roleTok)
+		if err != nil {
+			return c, bad(c.name, "%v", err)
+		}
+		c.role = role
+		if m := mention.FindStringSubmatch(personTok); m != nil {
+			c.person, c.slackUser = m[1], true
+		} else {
+			c.person = strings.TrimPrefix(personTok, "@")
+			if c.person == "" || strings.ContainsAny(c.person, "<>&") {
+				return c, bad(c.name, "name the person by roster ID or @mention")
+			}
+		}
+	case subSev:
+		sevTok, r := cut(rest)
+		if sevTok == "" {
+			return c, bad(c.name, "give the new severity")
+		}
+		sev, err := workflows.ParseSeverity(sevTok)
+		if err != nil {
+			return c, bad(c.name, "%v", err)
+		}
+		c.severity, c.reason = sev, unescape.Replace(r)
+	case subNote:
+		if rest == "" {
+			return c, bad(c.name, "the note is empty; say what you found or did")
+		}
+		c.note = unescape.Replace(rest)
+		if len(c.note) > workflows.MaxTextLen {
+			return c, bad(c.name, "the note is longer than %d bytes", workflows.MaxTextLen)
+		}
+	case subApprove, subDeny:
+		id, r := cut(rest)
+		if id == "" {
+			return c, bad(c.name, "name the approval (its ID is in the request, e.g. revert-abc123)")
+		}
+		if len(id) > maxApprovalID {
+			return c, bad(c.name, "the approval ID is longer than %d bytes", maxApprovalID)
+		}
+		c.approval, c.reason = id, unescape.Replace(r)
+		if c.name == subDeny && c.reason == "" {
+			return c, bad(c.name, "say why you deny it")
+		}
+	case subResolve:
+		c.reason = unescape.Replace(rest)
+	case subHandoff:
+		if !strings.EqualFold(rest, "accept") {
+			return c, bad(c.name, "the only handoff subcommand is accept")
+		}
+	}
+	if len(c.reason) > workflows.MaxTextLen {
+		return c, bad(c.name, "the reason is longer than %d bytes", workflows.MaxTextLen)
+	}
+	return c, nil
+}
+
+// inChannel reports whether a subcommand's reply is shown to the whole
+// channel rather than only to the person who ran it.
+func inChannel(sub string) bool {
+	switch sub {
+	case subDeclare, subAck, subSev, subResolve:
+		return true
+	}
+	return false
+}
