@@ -1,0 +1,152 @@
+package airflow_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/datasev/datasev/activities/actions"
+	"github.com/datasev/datasev/activities/airflow"
+	"github.com/datasev/datasev/activities/airflow/aftest"
+	"github.com/datasev/datasev/runbooks"
+)
+
+// apis are the two API versions every contract test runs against.
+var apis = []string{airflow.APIv1, airflow.APIv2}
+
+// fixture is an Airflow stand-in speaking one API version, the client
+// configured from the stand-in's environment, and the actions registered
+// in Temporal's activity test environment as the worker registers them.
+type fixture struct {
+	api    string
+	srv    *aftest.Server
+	client *airflow.Client
+	acts   *airflow.Actions
+	env    *testsuite.TestActivityEnvironment
+}
+
+func newFixture(t *testing.T, api string, opts aftest.Options) *fixture {
+	t.Helper()
+	opts.Version = api
+	srv := aftest.New(opts)
+	t.Cleanup(srv.Close)
+	env := srv.Env()
+	cfg, err := airflow.ConfigFromEnv(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := airflow.NewClient(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{api: api, srv: srv, client: c, acts: airflow.New(c)}
+	f.env = register(f.acts)
+	return f
+}
+
+func register(a *airflow.Actions) *testsuite.TestActivityEnvironment {
+	var s testsuite.WorkflowTestSuite
+	e := s.NewTestActivityEnvironment()
+	for _, act := range []actions.Action{
+		actions.Typed(airflow.FailedTasksSpec(), a.FailedTasks),
+		actions.Typed(airflow.ClearTasksSpec(), a.ClearTasks),
+		actions.Typed(airflow.TriggerDAGSpec(), a.TriggerDAG),
+		actions.Typed(airflow.WaitDAGRunSpec(), a.WaitDAGRun),
+	} {
+		e.RegisterActivityWithOptions(act.Fn, activity.RegisterOptions{Name: act.Spec.Name})
+	}
+	return e
+}
+
+func (f *fixture) run(t *testing.T, action string, with map[string]any) (runbooks.ActionResult, error) {
+	t.Helper()
+	return runReq(t, f.env, action, runbooks.ActionRequest{Incident: "inc-1", Runbook: "rb", Step: "s1", With: with})
+}
+
+func (f *fixture) dryRun(t *testing.T, action string, with map[string]any) (runbooks.ActionResult, error) {
+	t.Helper()
+	return runReq(t, f.env, action, runbooks.ActionRequest{Incident: "inc-1", Runbook: "rb", Step: "s1", With: with, DryRun: true})
+}
+
+func (f *fixture) mustRun(t *testing.T, action string, with map[string]any) runbooks.ActionResult {
+	t.Helper()
+	res, err := f.run(t, action, with)
+	if err != nil {
+		t.Fatalf("%s %v: %v", action, with, err)
+	}
+	return res
+}
+
+func runReq(t *testing.T, e *testsuite.TestActivityEnvironment, action string, req runbooks.ActionRequest) (runbooks.ActionResult, error) {
+	t.Helper()
+	val, err := e.ExecuteActivity(action, req)
+	if err != nil {
+		return runbooks.ActionResult{}, err
+	}
+	var res runbooks.ActionResult
+	if err := val.Get(&res); err != nil {
+		t.Fatal(err)
+	}
+	return res, nil
+}
+
+func nonRetryable(t *testing.T, err error, wantType string, wantMsgs ...string) {
+	t.Helper()
+	var appErr *temporal.ApplicationError
+	if !errors.As(err, &appErr) {
+		t.Fatalf("want a non-retryable application error, got %v", err)
+	}
+	if !appErr.NonRetryable() || appErr.Type() != wantType {
+		t.Errorf("error %v: non-retryable %v type %q, want type %q", err, appErr.NonRetryable(), appErr.Type(), wantType)
+	}
+	for _, m := range wantMsgs {
+		if !strings.Contains(err.Error(), m) {
+			t.Errorf("error %q does not say %q", err, m)
+		}
+	}
+}
+
+// retryable checks err is retryable, with the wanted next retry delay
+// (0: none asked) when it is an application error.
+func retryable(t *testing.T, err error, delay time.Duration) {
+	t.Helper()
+	if err == nil {
+		t.Fatal("want an error")
+	}
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) {
+		if appErr.NonRetryable() {
+			t.Fatalf("want a retryable error, got non-retryable %v", err)
+		}
+		if appErr.NextRetryDelay() != delay {
+			t.Errorf("next retry delay %s, want %s (%v)", appErr.NextRetryDelay(), delay, err)
+		}
+	} else if delay != 0 {
+		t.Errorf("want an application error with next retry delay %s, got %v", delay, err)
+	}
+}
+
+func want(t *testing.T, out map[string]any, key string, v any) {
+	t.Helper()
+	got, ok := out[key]
+	if !ok {
+		t.Errorf("output has no %q: %v", key, out)
+		return
+	}
+	if n, isNum := got.(float64); isNum {
+		switch w := v.(type) {
+		case int:
+			if n == float64(w) {
+				return
+			}
+		}
+	}
+	if got != v {
+		t.Errorf("output %s = %#v, want %#v", key, got, v)
+	}
+}
