@@ -1,0 +1,69 @@
+package slackact
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/datasev/datasev/activities/notify"
+)
+
+// Fanout is a notify.Backend that delivers every notification to several
+// backends, e.g. the log and Slack. It tries them all, in order, and
+// returns their errors: a single failing backend's error as it is (so a
+// typed, non-retryable or rate-limited error keeps its type), several
+// joined. A Temporal retry delivers to all of them again; each backend
+// handles its own repeats (the Slack backend skips the parts it already
+// posted).
+type Fanout []notify.Backend
+
+// NewFanout returns a Fanout of the non-nil backends.
+func NewFanout(backends ...notify.Backend) Fanout {
+	var f Fanout
+	for _, b := range backends {
+		if b != nil {
+			f = append(f, b)
+		}
+	}
+	return f
+}
+
+// Name joins the backends' names with "+", e.g. "log+slack".
+func (f Fanout) Name() string {
+	names := make([]string, len(f))
+	for i, b := range f {
+		names[i] = b.Name()
+	}
+	return strings.Join(names, "+")
+}
+
+// Deliver delivers n to every backend, then returns what failed.
+func (f Fanout) Deliver(ctx context.Context, n notify.Notification) error {
+	if len(f) == 0 {
+		return errors.New("fanout: no backends")
+	}
+	var errs []error
+	for _, b := range f {
+		if err := b.Deliver(ctx, n); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", b.Name(), err))
+		}
+	}
+	switch len(errs) {
+	case 0:
+		return nil
+	case 1:
+		return unwrapOnce(errs[0])
+	default:
+		return errors.Join(errs...)
+	}
+}
+
+// unwrapOnce returns the backend's own error, whose type Temporal reads
+// at the top level.
+func unwrapOnce(err error) error {
+	if u := errors.Unwrap(err); u != nil {
+		return u
+	}
+	return err
+}
