@@ -549,9 +549,6 @@ func notFound(err error, format string, args ...any) error {
 	var ae *APIError
 	errors.As(err, &ae)
 	msg := "airflow: " + fmt.Sprintf(format, args...) + " not found"
-	if ae.Detail != "" {
-		msg += " (" + ae.Detail + ")"
-	}
 	return temporal.NewNonRetryableApplicationError(msg, NotFoundType, ae)
 }
 
@@ -735,22 +732,22 @@ func classify(err error) error {
 	switch s := ae.Status; {
 	case s == http.StatusUnauthorized || s == http.StatusForbidden:
 		return temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("airflow: credentials refused (%d on %s %s); check %s/%s or %s", s, ae.Method, ae.Path, EnvUsername, EnvPassword, EnvToken),
+			fmt.Sprintf("airflow: credentials refused; check %s/%s or %s", EnvUsername, EnvPassword, EnvToken),
 			CredentialsType, ae)
 	case s == http.StatusNotFound:
-		return temporal.NewNonRetryableApplicationError(ae.Error(), NotFoundType, ae)
+		return temporal.NewNonRetryableApplicationError("airflow: not found", NotFoundType, ae)
 	case s == http.StatusConflict:
-		return temporal.NewNonRetryableApplicationError(ae.Error(), ConflictType, ae)
+		return temporal.NewNonRetryableApplicationError("airflow: conflict", ConflictType, ae)
 	case s == http.StatusBadRequest || s == http.StatusUnprocessableEntity:
-		return temporal.NewNonRetryableApplicationError(ae.Error(), BadRequestType, ae)
+		return temporal.NewNonRetryableApplicationError("airflow: request refused", BadRequestType, ae)
 	case s == http.StatusTooManyRequests:
-		return temporal.NewApplicationErrorWithOptions(ae.Error(), ThrottledType,
+		return temporal.NewApplicationErrorWithOptions("airflow: throttled", ThrottledType,
 			temporal.ApplicationErrorOptions{NextRetryDelay: ae.RetryAfter, Cause: ae})
 	case s >= 500:
-		return temporal.NewApplicationErrorWithOptions(ae.Error(), UnavailableType,
+		return temporal.NewApplicationErrorWithOptions("airflow: unavailable", UnavailableType,
 			temporal.ApplicationErrorOptions{NextRetryDelay: ae.RetryAfter, Cause: ae})
 	case s == http.StatusRequestTimeout:
 		return fmt.Errorf("airflow: %w", ae)
 	}
-	return temporal.NewNonRetryableApplicationError(ae.Error(), ClientErrorType, ae)
+	return temporal.NewNonRetryableApplicationError("airflow: request refused", ClientErrorType, ae)
 }

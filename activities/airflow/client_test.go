@@ -85,7 +85,7 @@ func TestCredentialsRefused(t *testing.T) {
 				{URL: srv.URL, API: api},
 			} {
 				_, err := newClient(t, cfg).GetDAG(t.Context(), "d")
-				nonRetryable(t, err, airflow.CredentialsType, "airflow: credentials refused (401")
+				nonRetryable(t, err, airflow.CredentialsType, "airflow: credentials refused", "401 Unauthorized")
 				if strings.Contains(err.Error(), "wrong") {
 					t.Errorf("error leaks the password: %v", err)
 				}
