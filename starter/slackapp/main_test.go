@@ -209,3 +209,18 @@ func slash(t testing.TB, h http.Handler, slk *slackStandIn, user, channel, text,
 	}
 	return a
 }
+
+// interactionForm is an interaction request body: the payload JSON in the
+// form field "payload", as Slack posts it.
+func interactionForm(payload []byte) []byte {
+	return []byte(url.Values{"payload": {string(payload)}}.Encode())
+}
+
+func toJSON(t testing.TB, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}

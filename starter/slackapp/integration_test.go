@@ -1,0 +1,185 @@
+package slackapp
+
+import (
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/datasev/datasev/starter/incidents"
+	"github.com/datasev/datasev/workflows"
+)
+
+var declaredID = regexp.MustCompile("incident `(incident-slack-[^`]+)`")
+
+// TestSlashCommandsAndButtons drives one incident through the real handler
+// with signed Slack requests, on the dev server and worker: declare, ack,
+// severity, a note (delivered twice), a role from a mention, a refused
+// approve, and an approval decided with a signed button click.
+func TestSlashCommandsAndButtons(t *testing.T) {
+	needTemporal(t)
+	ctx := t.Context()
+	slk := newSlackStandIn(t)
+	h := newTestHandler(t, slk, nil)
+
+	// Declare in #general.
+	a := slash(t, h, slk, slackAlice, otherChannel, "declare Orders load failed &amp; late sev2", "trig-declare-"+uniq())
+	m := declaredID.FindStringSubmatch(a.text())
+	if m == nil || a.responseType() != "in_channel" {
+		t.Fatalf("declare: %v", a.msg)
+	}
+	id := m[1]
+	st, err := incidents.Status(ctx, tc, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Title != "Orders load failed & late" || st.Severity != workflows.SEV2 || st.Roles.Commander != "alice" {
+		t.Fatalf("declared %+v", st)
+	}
+
+	// The notifier gives the incident a channel; commands there need no @.
+	const incChannel = "C0INC1"
+	slk.setPurpose(incChannel, "datasev incident "+id+" — Orders load failed & late")
+
+	a = slash(t, h, slk, slackAlice, incChannel, "ack", "trig-"+uniq())
+	if a.responseType() != "in_channel" || !strings.Contains(a.text(), "Alice") {
+		t.Fatalf("ack: %v", a.msg)
+	}
+	a = slash(t, h, slk, slackAlice, incChannel, "sev SEV1 customers see stale dashboards", "trig-"+uniq())
+	if a.responseType() != "in_channel" {
+		t.Fatalf("sev: %v", a.msg)
+	}
+	noteTrigger := "trig-note-" + uniq()
+	a = slash(t, h, slk, slackCarol, incChannel, "note loader logs show a schema change", noteTrigger)
+	if a.responseType() != "ephemeral" || strings.HasPrefix(a.text(), "Not done") {
+		t.Fatalf("note: %v", a.msg)
+	}
+	// Slack redelivers the same request: answered again, applied once.
+	a = slash(t, h, slk, slackCarol, incChannel, "note loader logs show a schema change", noteTrigger)
+	if strings.HasPrefix(a.text(), "Not done") {
+		t.Fatalf("redelivered note: %v", a.msg)
+	}
+	if n := slk.infoCount(); n != 1 {
+		t.Errorf("conversations.info called %d times; the channel's incident is cached", n)
+	}
+	st, err = incidents.Status(ctx, tc, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.AckedAt.IsZero() || st.State == workflows.Triggered || st.Severity != workflows.SEV1 {
+		t.Fatalf("after ack and sev: %s %s acked at %v", st.State, st.Severity, st.AckedAt)
+	}
+
+	// Roles: a mention maps to the roster; the Scribe cannot assign roles.
+	a = slash(t, h, slk, slackAlice, incChannel, "role sme <@U0BOB|bob>", "trig-"+uniq())
+	if strings.HasPrefix(a.text(), "Not done") {
+		t.Fatalf("role: %v", a.msg)
+	}
+	a = slash(t, h, slk, slackCarol, incChannel, "role liaison carol", "trig-"+uniq())
+	if a.text() != "Not done: only the Commander (alice) can assign roles" || a.responseType() != "ephemeral" {
+		t.Fatalf("role by scribe: %v", a.msg)
+	}
+
+	// An SME asks for an approval (from the CLI, say).
+	if _, err := incidents.Act(ctx, tc, id, workflows.ActRequestApproval, workflows.Act{
+		By: "erin", Via: "cli", Approval: "revert-42", Action: "revert commit 42",
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// Bob is no Commander: refused with the workflow's own words.
+	a = slash(t, h, slk, slackBob, incChannel, "approve revert-42", "trig-"+uniq())
+	if a.text() != `Not done: only the Commander (alice) can approve "revert-42"` || a.responseType() != "ephemeral" {
+		t.Fatalf("approve by bob: %v", a.msg)
+	}
+	// Bob clicks the button: an ephemeral refusal, the buttons stay.
+	value := `{"incident":"` + id + `","approval":"revert-42"}`
+	ru := slk.responseURL()
+	click(t, h, slackBob, ru, ApproveActionID, value)
+	got := slk.waitPosted(t, ru, 1)[0]
+	if got["text"] != `Not done: only the Commander (alice) can approve "revert-42"` || got["replace_original"] != false || got["response_type"] != "ephemeral" {
+		t.Fatalf("bob's click: %v", got)
+	}
+	// Alice approves with the button: the buttons are replaced.
+	ru = slk.responseURL()
+	click(t, h, slackAlice, ru, ApproveActionID, value)
+	got = slk.waitPosted(t, ru, 1)[0]
+	text, _ := got["text"].(string)
+	if !regexp.MustCompile(`^Approved by Alice at \d\d:\d\d$`).MatchString(text) || got["replace_original"] != true {
+		t.Fatalf("alice's click: %v", got)
+	}
+	if blocks, _ := got["blocks"].([]any); len(blocks) == 0 || !strings.Contains(toJSON(t, blocks), "revert-42") {
+		t.Fatalf("replaced message has no outcome blocks: %v", got)
+	}
+
+	st, err = incidents.Status(ctx, tc, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.PendingApprovals) != 0 || !st.Roles.Has("bob", workflows.SME) {
+		t.Fatalf("after approval: %+v", st)
+	}
+	tl, err := incidents.Timeline(ctx, tc, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var approved, notes int
+	for _, e := range tl {
+		if e.Kind == workflows.KindAct && strings.Contains(e.What, "approved revert-42") {
+			approved++
+			if e.Via != Via || e.Who != "alice" {
+				t.Errorf("approval entry %+v: want via slack by alice", e)
+			}
+		}
+		if e.Kind == workflows.KindAct && strings.Contains(e.What, "loader logs show a schema change") {
+			notes++
+			if e.Via != Via || e.Who != "carol" {
+				t.Errorf("note entry %+v", e)
+			}
+		}
+	}
+	if approved != 1 || notes != 1 {
+		t.Fatalf("timeline has %d approvals and %d notes, want 1 and 1:\n%+v", approved, notes, tl)
+	}
+
+	// Status, from anywhere, naming the incident by its dedupe key.
+	key := strings.TrimPrefix(id, workflows.WorkflowIDPrefix)
+	a = slash(t, h, slk, slackBob, otherChannel, "@"+key+" status", "trig-"+uniq())
+	if !strings.Contains(a.text(), "Orders load failed & late") || !strings.Contains(a.text(), "mitigating") || a.responseType() != "ephemeral" {
+		t.Fatalf("status: %v", a.msg)
+	}
+	a = slash(t, h, slk, slackBob, otherChannel, "@no-such-incident-"+uniq()+" ack", "trig-"+uniq())
+	if !strings.Contains(a.text(), "there is no incident") {
+		t.Fatalf("unknown incident: %v", a.msg)
+	}
+	a = slash(t, h, slk, slackAlice, incChannel, "resolve loads are green", "trig-"+uniq())
+	if a.responseType() != "in_channel" || strings.HasPrefix(a.text(), "Not done") {
+		t.Fatalf("resolve: %v", a.msg)
+	}
+}
+
+// TestLateOutcome: when the incident does not answer within AckWait, the
+// reply is "working on it…" and the outcome follows at the response_url.
+func TestLateOutcome(t *testing.T) {
+	needTemporal(t)
+	slk := newSlackStandIn(t)
+	h := newTestHandler(t, slk, func(c *Config) { c.AckWait = time.Nanosecond })
+	ru := slk.responseURL()
+	body := slashForm(slackAlice, otherChannel, "declare Late answer", "trig-late-"+uniq(), ru)
+	a := post(t, h, "/slack/commands", body, sign(signingKey, time.Now(), body))
+	if a.code != http.StatusOK || !strings.HasPrefix(a.text(), "working on it") || a.responseType() != "ephemeral" {
+		t.Fatalf("immediate answer: %d %v", a.code, a.msg)
+	}
+	got := slk.waitPosted(t, ru, 1)[0]
+	if !declaredID.MatchString(got["text"].(string)) || got["response_type"] != "in_channel" {
+		t.Fatalf("late outcome: %v", got)
+	}
+}
+
+func click(t testing.TB, h http.Handler, user, responseURL, actionID, value string) {
+	t.Helper()
+	body := interactionForm(blockActions(user, "trig-click-"+uniq(), responseURL, actionID, value))
+	if a := post(t, h, "/slack/interactions", body, sign(signingKey, time.Now(), body)); a.code != http.StatusOK {
+		t.Fatalf("click: %d %s", a.code, a.raw)
+	}
+}
