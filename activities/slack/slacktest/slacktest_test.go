@@ -101,7 +101,7 @@ func TestListPaginatesAndFilters(t *testing.T) {
 		srv.AddChannel(slacktest.Channel{Name: "pub-" + strconv.Itoa(i)})
 	}
 	srv.AddChannel(slacktest.Channel{Name: "arch", IsArchived: true})
-	srv.AddChannel(slacktest.Channel{Name: "secret", IsPrivate: true})                                      // bot not a member
+	srv.AddChannel(slacktest.Channel{Name: "secret", IsPrivate: true})                                       // bot not a member
 	srv.AddChannel(slacktest.Channel{Name: "ours", IsPrivate: true, Members: []string{slacktest.BotUserID}}) // bot a member
 	names := func(params slack.GetConversationsParameters) []string {
 		var out []string
