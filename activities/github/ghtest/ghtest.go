@@ -89,6 +89,7 @@ type Server struct {
 	instTokens map[string]time.Time
 	rawToken   string
 	faults     []Fault
+	routeFault map[string][]Fault
 	counts     map[string]int
 	writes     int
 	nextID     int64
@@ -130,6 +131,7 @@ func New() *Server {
 		instTokens:     map[string]time.Time{},
 		rawToken:       hex.EncodeToString(raw),
 		counts:         map[string]int{},
+		routeFault:     map[string][]Fault{},
 		nextID:         100,
 		now:            time.Now,
 	}
@@ -168,6 +170,17 @@ func (s *Server) FailNextWith(n int, f Fault) {
 	defer s.mu.Unlock()
 	for range n {
 		s.faults = append(s.faults, f)
+	}
+}
+
+// FailRoute makes the next n requests to route (as Count names it, e.g.
+// "POST /repos/{owner}/{repo}/merges") answer with f; other routes answer
+// normally.
+func (s *Server) FailRoute(route string, n int, f Fault) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for range n {
+		s.routeFault[route] = append(s.routeFault[route], f)
 	}
 }
 
@@ -679,9 +692,16 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-RateLimit-Limit", "5000")
 	w.Header().Set("X-RateLimit-Remaining", "4999")
 	w.Header().Set("X-RateLimit-Reset", strconv.FormatInt(s.now().Add(time.Hour).Unix(), 10))
+	var fault *Fault
 	if len(s.faults) > 0 {
-		f := s.faults[0]
+		fault = &s.faults[0]
 		s.faults = s.faults[1:]
+	} else if rf := s.routeFault[route]; len(rf) > 0 {
+		fault = &rf[0]
+		s.routeFault[route] = rf[1:]
+	}
+	if fault != nil {
+		f := *fault
 		for k, v := range f.Headers {
 			w.Header().Set(k, v)
 		}
