@@ -64,6 +64,9 @@ func shop() manifesttest.Project {
 	}
 }
 
+// quiet is a logger that discards.
+var quiet = slog.New(slog.DiscardHandler)
+
 // writeManifest writes b to a file in a temporary directory and returns
 // its path.
 func writeManifest(t testing.TB, b []byte) string {
