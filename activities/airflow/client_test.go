@@ -79,13 +79,16 @@ func TestCredentialsRefused(t *testing.T) {
 			srv := aftest.New(aftest.Options{Version: api, Username: "svc", Password: "right"})
 			defer srv.Close()
 			srv.SeedDAG("d", false, "a")
-			for _, cfg := range []airflow.Config{
-				{URL: srv.URL, API: api, Username: "svc", Password: "wrong"},
-				{URL: srv.URL, API: api, Token: "not-a-token"},
-				{URL: srv.URL, API: api},
+			for _, tc := range []struct {
+				cfg    airflow.Config
+				status string
+			}{
+				{airflow.Config{URL: srv.URL, API: api, Username: "svc", Password: "wrong"}, "401 Unauthorized"},
+				{airflow.Config{URL: srv.URL, API: api, Token: "not-a-token"}, map[string]string{"v1": "401 Unauthorized", "v2": "403 Forbidden: Invalid JWT token"}[api]},
+				{airflow.Config{URL: srv.URL, API: api}, "401 Unauthorized"},
 			} {
-				_, err := newClient(t, cfg).GetDAG(t.Context(), "d")
-				nonRetryable(t, err, airflow.CredentialsType, "airflow: credentials refused", "401 Unauthorized")
+				_, err := newClient(t, tc.cfg).GetDAG(t.Context(), "d")
+				nonRetryable(t, err, airflow.CredentialsType, "airflow: credentials refused", tc.status)
 				if strings.Contains(err.Error(), "wrong") {
 					t.Errorf("error leaks the password: %v", err)
 				}
@@ -153,6 +156,8 @@ func TestJWTRefreshedOnce(t *testing.T) {
 	if n := srv.TokensIssued(); n != 2 {
 		t.Fatalf("tokens issued %d, want 2 (one refresh)", n)
 	}
+	// The refused request was answered 401 "Token Expired", as Airflow 3
+	// does; the repeat carried the new token.
 	refused := 0
 	for _, r := range srv.RequestsTo(http.MethodGet, "/dags/d") {
 		if r.Auth == "refused" {
@@ -161,6 +166,14 @@ func TestJWTRefreshedOnce(t *testing.T) {
 	}
 	if refused != 1 {
 		t.Errorf("%d refused requests, want 1", refused)
+	}
+
+	// A refresh that does not help is final: one new token, no loop.
+	srv.RefuseTokens(true)
+	_, err := c.GetDAG(t.Context(), "d")
+	nonRetryable(t, err, airflow.CredentialsType, "airflow: credentials refused", "401 Unauthorized: Token Expired")
+	if n := srv.TokensIssued(); n != 3 {
+		t.Errorf("tokens issued %d, want 3 (one more refresh)", n)
 	}
 }
 

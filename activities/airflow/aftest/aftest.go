@@ -141,8 +141,9 @@ type Server struct {
 	seq      int
 	reqs     []Request
 	faults   []fault
-	tokenGen int
-	issued   int
+	tokenGen  int
+	issued    int
+	expireAll bool
 }
 
 // New starts a server on 127.0.0.1:0. It panics if it cannot listen.
@@ -464,6 +465,14 @@ func (s *Server) ExpireTokens() {
 	s.tokenGen++
 }
 
+// RefuseTokens makes every JWT, even a new one, count as expired (on) or
+// not (off): a client that refreshes forever would loop.
+func (s *Server) RefuseTokens(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.expireAll = on
+}
+
 // TokensIssued counts the JWTs issued by POST /auth/token.
 func (s *Server) TokensIssued() int {
 	s.mu.Lock()
@@ -555,13 +564,17 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"version": v, "git_version": nil})
 		return
 	}
-	rec.Auth = s.authenticate(a)
+	var refusal string
+	rec.Auth, refusal = s.authenticate(a)
 	s.record(rec)
 	if rec.Auth == "refused" {
-		if api == "v1" {
+		switch {
+		case api == "v1":
 			s.fail(a, http.StatusUnauthorized, "Unauthorized", nil)
-		} else {
-			s.fail(a, http.StatusUnauthorized, "", "Invalid JWT token")
+		case refusal == "Invalid JWT token":
+			s.fail(a, http.StatusForbidden, "", refusal)
+		default:
+			s.fail(a, http.StatusUnauthorized, "", refusal)
 		}
 		return
 	}
@@ -618,23 +631,31 @@ func (s *Server) route(a *apiReq, rest string) {
 
 // ---- auth ----
 
-func (s *Server) authenticate(a *apiReq) string {
+// authenticate says how a request authenticated, or "refused" with
+// Airflow 3's reason: "Not authenticated" (no credentials, 401), "Token
+// Expired" (401) or "Invalid JWT token" (403).
+func (s *Server) authenticate(a *apiReq) (auth, refusal string) {
 	h := a.r.Header.Get("Authorization")
 	if tok, ok := strings.CutPrefix(h, "Bearer "); ok {
 		if s.opts.Token != "" && hmac.Equal([]byte(tok), []byte(s.opts.Token)) {
-			return "bearer"
+			return "bearer", ""
 		}
-		if a.api == "v2" && s.validJWT(tok) {
-			return "jwt"
+		if a.api == "v2" {
+			switch s.checkJWT(tok) {
+			case jwtValid:
+				return "jwt", ""
+			case jwtExpired:
+				return "refused", "Token Expired"
+			}
 		}
-		return "refused"
+		return "refused", "Invalid JWT token"
 	}
 	if a.api == "v1" {
 		if u, p, ok := a.r.BasicAuth(); ok && u == s.opts.Username && p == s.opts.Password {
-			return "basic"
+			return "basic", ""
 		}
 	}
-	return "refused"
+	return "refused", "Not authenticated"
 }
 
 func (s *Server) authToken(a *apiReq) {
@@ -677,30 +698,41 @@ func (s *Server) signJWT(user string, gen int) string {
 	return msg + "." + b64(mac.Sum(nil))
 }
 
-func (s *Server) validJWT(tok string) bool {
+const (
+	jwtInvalid = iota
+	jwtExpired
+	jwtValid
+)
+
+// checkJWT verifies a token's signature and its generation: a token of an
+// older generation (before ExpireTokens) has expired.
+func (s *Server) checkJWT(tok string) int {
 	parts := strings.Split(tok, ".")
 	if len(parts) != 3 {
-		return false
+		return jwtInvalid
 	}
 	mac := hmac.New(sha256.New, s.key)
 	mac.Write([]byte(parts[0] + "." + parts[1]))
 	sig, err := base64.RawURLEncoding.DecodeString(parts[2])
 	if err != nil || !hmac.Equal(sig, mac.Sum(nil)) {
-		return false
+		return jwtInvalid
 	}
 	raw, err := base64.RawURLEncoding.DecodeString(parts[1])
 	if err != nil {
-		return false
+		return jwtInvalid
 	}
 	var c struct {
 		Gen int `json:"gen"`
 	}
 	if json.Unmarshal(raw, &c) != nil {
-		return false
+		return jwtInvalid
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return c.Gen == s.tokenGen
+	if c.Gen != s.tokenGen || s.expireAll {
+		return jwtExpired
+	}
+	return jwtValid
 }
 
 // ---- errors ----
