@@ -135,12 +135,12 @@ type Server struct {
 	srv  *http.Server
 	key  []byte
 
-	mu       sync.Mutex
-	dags     map[string]*dag
-	runs     map[string]map[string]*run
-	seq      int
-	reqs     []Request
-	faults   []fault
+	mu        sync.Mutex
+	dags      map[string]*dag
+	runs      map[string]map[string]*run
+	seq       int
+	reqs      []Request
+	faults    []fault
 	tokenGen  int
 	issued    int
 	expireAll bool
