@@ -247,7 +247,13 @@ func (b *Backend) Deliver(ctx context.Context, n notify.Notification) error {
 	}
 	if n.Kind == notify.Page && person.Slack != "" && !b.seen(key+"#dm") {
 		if err := b.directMessage(ctx, person.Slack, ch, msg); err != nil {
-			return err
+			var appErr *temporal.ApplicationError
+			if !errors.As(err, &appErr) || appErr.Type() != BadRequestType {
+				return err
+			}
+			// A DM Slack refuses for good (unknown user, a bot): the
+			// channel post with the mention stands.
+			b.log.WarnContext(ctx, "slack: page not sent by DM", slog.String("user", person.Slack), slog.String("error", err.Error()))
 		}
 		b.remember(key + "#dm")
 	}
@@ -269,17 +275,19 @@ func checkNotification(n notify.Notification) error {
 	return nil
 }
 
-// deliveryKey identifies one delivery across Temporal's retries: the
-// activity's run and ID, which retries share; outside an activity, a hash
-// of the notification.
+// deliveryKey identifies one delivery across Temporal's retries: a hash
+// of the notification, prefixed inside an activity by the activity's
+// workflow, run and activity ID, which its retries share (so a re-page
+// with the same text, a new activity, is delivered again).
 func deliveryKey(ctx context.Context, n notify.Notification) string {
-	if activity.IsActivity(ctx) {
-		info := activity.GetInfo(ctx)
-		return "act/" + info.WorkflowExecution.ID + "/" + info.WorkflowExecution.RunID + "/" + info.ActivityID
-	}
 	b, _ := json.Marshal(n)
 	sum := sha256.Sum256(b)
-	return "msg/" + hex.EncodeToString(sum[:16])
+	key := "msg/" + hex.EncodeToString(sum[:16])
+	if activity.IsActivity(ctx) {
+		info := activity.GetInfo(ctx)
+		key = "act/" + info.WorkflowExecution.ID + "/" + info.WorkflowExecution.RunID + "/" + info.ActivityID + "/" + key
+	}
+	return key
 }
 
 // postInChannel posts msg in the incident's channel, once per key, and
@@ -394,7 +402,14 @@ func (b *Backend) invite(ctx context.Context, ch *incidentChannel, user string) 
 		if isCode(err, "channel_not_found", "is_archived", "not_in_channel") {
 			return err // the caller resolves the channel again
 		}
-		return &methodErr{method: "conversations.invite", err: fmt.Errorf("invite %s to #%s: %w", user, ch.name, err)}
+		if isCode(err, "user_not_found", "user_is_restricted", "user_is_ultra_restricted", "cant_invite", "user_is_bot", "not_allowed") {
+			// The roster's Slack ID is wrong or the user cannot join: the
+			// page still goes out, naming them.
+			b.log.WarnContext(ctx, "slack: cannot invite the paged person to the incident channel",
+				slog.String("user", user), slog.String("channel", ch.id), slog.String("error", err.Error()))
+		} else {
+			return &methodErr{method: "conversations.invite", err: fmt.Errorf("invite %s to #%s: %w", user, ch.name, err)}
+		}
 	}
 	b.mu.Lock()
 	ch.invited[user] = true

@@ -12,6 +12,7 @@ import (
 
 	"github.com/slack-go/slack"
 	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
 
 	"github.com/datasev/datasev/activities/notify"
 	slackact "github.com/datasev/datasev/activities/slack"
@@ -531,3 +532,85 @@ func contains(list []string, s string) bool {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+func TestThroughNotifyActivity(t *testing.T) {
+	srv := newServer(t)
+	b := newBackend(t, srv)
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestActivityEnvironment()
+	acts := &notify.Activities{Backend: b}
+	env.RegisterActivity(acts.Notify)
+	n := notify.Notification{Kind: notify.Page, Incident: "incident-act", To: "alice", Subject: "Acknowledge please"}
+	// The same page twice, as two activities (a re-page): both delivered.
+	for range 2 {
+		val, err := env.ExecuteActivity(acts.Notify, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var res notify.Result
+		if err := val.Get(&res); err != nil || res.Backend != "slack" {
+			t.Fatalf("result = %+v, %v", res, err)
+		}
+	}
+	if got := len(srv.Messages(channelOf(t, srv, n.Incident).ID)); got != 2 {
+		t.Errorf("%d channel messages, want 2 (a re-page is a new activity)", got)
+	}
+}
+
+func BenchmarkDeliverPost(b *testing.B) {
+	srv := slacktest.New()
+	defer srv.Close()
+	cfg, err := slackact.ConfigFromEnv(func(k string) string { return srv.Env()[k] })
+	if err != nil {
+		b.Fatal(err)
+	}
+	be, err := slackact.NewBackend(cfg, roster, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := b.Context()
+	i := 0
+	for b.Loop() {
+		i++
+		if err := be.Deliver(ctx, post("incident-bench", "finding "+strconv.Itoa(i), "rows **late** in `orders`")); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkFirstNotification(b *testing.B) {
+	srv := slacktest.New()
+	defer srv.Close()
+	cfg, err := slackact.ConfigFromEnv(func(k string) string { return srv.Env()[k] })
+	if err != nil {
+		b.Fatal(err)
+	}
+	be, err := slackact.NewBackend(cfg, roster, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv.AddUser(slacktest.User{ID: aliceSlack, Name: "alice"})
+	ctx := b.Context()
+	i := 0
+	for b.Loop() {
+		i++
+		n := notify.Notification{Kind: notify.Page, Incident: "incident-b" + strconv.Itoa(i), To: "alice", Subject: "p"}
+		if err := be.Deliver(ctx, n); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func TestUnknownSlackUserStillPages(t *testing.T) {
+	srv := slacktest.New() // alice and bob are not in this workspace
+	t.Cleanup(srv.Close)
+	b := newBackend(t, srv)
+	n := notify.Notification{Kind: notify.Page, Incident: "incident-nouser", To: "alice", Subject: "x"}
+	if err := b.Deliver(t.Context(), n); err != nil {
+		t.Fatal(err)
+	}
+	msgs := srv.Messages(channelOf(t, srv, n.Incident).ID)
+	if len(msgs) != 1 || !strings.HasPrefix(msgs[0].Text, "<@"+aliceSlack+">") {
+		t.Errorf("messages = %+v", msgs)
+	}
+}
