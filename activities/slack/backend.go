@@ -108,6 +108,11 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	return cfg, nil
 }
 
+// MetadataEventType is the event_type of the metadata on the messages the
+// backend posts in incident channels; the payload names the incident, the
+// notification's kind and its delivery key.
+const MetadataEventType = "datasev_notification"
+
 // Bounds of the backend's in-memory state.
 const (
 	channelCacheSize = 1024
@@ -306,7 +311,11 @@ func (b *Backend) postInChannel(ctx context.Context, n notify.Notification, pers
 			if b.seen(key + "#channel") {
 				return ch, nil
 			}
-			_, _, err = b.api.PostMessageContext(ctx, ch.id, msg.options()...)
+			opts := append(msg.options(), slack.MsgOptionMetadata(slack.SlackMetadata{
+				EventType:    MetadataEventType,
+				EventPayload: map[string]any{"incident": n.Incident, "kind": string(n.Kind), "key": key},
+			}))
+			_, _, err = b.api.PostMessageContext(ctx, ch.id, opts...)
 			if err == nil {
 				b.remember(key + "#channel")
 				return ch, nil

@@ -2,6 +2,7 @@ package slackact_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -126,6 +127,14 @@ func TestFirstNotificationCreatesChannelThenReusesIt(t *testing.T) {
 	}
 	if got := sectionTexts(msgs[1]); len(got) != 2 || got[1] != "3 loads *failed*" {
 		t.Errorf("post sections = %q", got)
+	}
+	var meta struct {
+		EventType    string         `json:"event_type"`
+		EventPayload map[string]any `json:"event_payload"`
+	}
+	if err := json.Unmarshal(msgs[1].Metadata, &meta); err != nil || meta.EventType != slackact.MetadataEventType ||
+		meta.EventPayload["incident"] != id || meta.EventPayload["kind"] != "post" {
+		t.Errorf("metadata = %s (%v)", msgs[1].Metadata, err)
 	}
 	if msgs[1].Text != "[SEV2] Snowflake load history checked" {
 		t.Errorf("fallback text = %q", msgs[1].Text)
@@ -612,5 +621,23 @@ func TestUnknownSlackUserStillPages(t *testing.T) {
 	msgs := srv.Messages(channelOf(t, srv, n.Incident).ID)
 	if len(msgs) != 1 || !strings.HasPrefix(msgs[0].Text, "<@"+aliceSlack+">") {
 		t.Errorf("messages = %+v", msgs)
+	}
+}
+
+func TestArchivedChannelThatCannotBeUnarchivedGetsSuffix(t *testing.T) {
+	srv := newServer(t)
+	const id = "incident-stuck"
+	old := srv.AddChannel(slacktest.Channel{Name: slackact.ChannelName(id), IsArchived: true})
+	srv.Fail(slacktest.Fault{Method: "conversations.unarchive", Error: "restricted_action"})
+	b := newBackend(t, srv)
+	if err := b.Deliver(t.Context(), post(id, "x", "")); err != nil {
+		t.Fatal(err)
+	}
+	c, ok := srv.ChannelByName(slackact.ChannelName(id) + "-2")
+	if !ok || len(srv.Messages(c.ID)) != 1 || len(srv.Messages(old)) != 0 {
+		t.Fatalf("suffixed channel not used: %+v", srv.Channels())
+	}
+	if got, ok := slackact.IncidentFromPurpose(c.Purpose); !ok || got != id {
+		t.Errorf("purpose = %q", c.Purpose)
 	}
 }
