@@ -56,20 +56,23 @@ func (c *Codec) Encode(payloads []*commonpb.Payload) ([]*commonpb.Payload, error
 	aad := []byte(id)
 	out := make([]*commonpb.Payload, len(payloads))
 	for i, p := range payloads {
-		plain, err := proto.Marshal(p)
-		if err != nil {
-			return nil, fmt.Errorf("payload codec: marshal payload %d: %w", i, err)
-		}
-		buf := make([]byte, nonceSize, nonceSize+len(plain)+aead.Overhead())
+		// One buffer: nonce, then the marshalled payload, sealed in place
+		// with room for the tag.
+		buf := make([]byte, nonceSize, nonceSize+proto.Size(p)+aead.Overhead())
 		if _, err := rand.Read(buf); err != nil {
 			return nil, fmt.Errorf("payload codec: nonce: %w", err)
 		}
+		buf, err := proto.MarshalOptions{}.MarshalAppend(buf, p)
+		if err != nil {
+			return nil, fmt.Errorf("payload codec: marshal payload %d: %w", i, err)
+		}
+		nonce, plain := buf[:nonceSize], buf[nonceSize:]
 		out[i] = &commonpb.Payload{
 			Metadata: map[string][]byte{
 				converter.MetadataEncoding: []byte(EncodingEncrypted),
 				MetadataKeyID:              aad,
 			},
-			Data: aead.Seal(buf, buf, plain, aad),
+			Data: aead.Seal(nonce, nonce, plain, aad),
 		}
 	}
 	return out, nil
