@@ -53,6 +53,9 @@ func (c *Codec) Encode(payloads []*commonpb.Payload) ([]*commonpb.Payload, error
 	}
 	id := c.keys.active
 	aead := c.keys.aeads[id]
+	if aead == nil {
+		return nil, errors.New("payload codec: keyring has no active key (build it with NewKeyring, ParseKeys or KeyringFromEnv)")
+	}
 	aad := []byte(id)
 	out := make([]*commonpb.Payload, len(payloads))
 	for i, p := range payloads {

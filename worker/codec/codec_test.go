@@ -218,6 +218,12 @@ func TestPlainPayloadsPassThrough(t *testing.T) {
 	if err := codec.DataConverter(kr).FromPayload(p, &m); err != nil || m["written"] != "before encryption" {
 		t.Fatalf("plain payload through the codec converter: %v %v", m, err)
 	}
+	if _, err := codec.NewCodec(&codec.Keyring{}).Encode(in[:1]); err == nil {
+		t.Fatal("zero Keyring encoded")
+	}
+	if _, err := codec.NewCodec(nil).Encode(in[:1]); err == nil {
+		t.Fatal("nil keyring encoded")
+	}
 	// Without a keyring: the default converter, which leaves encryption off.
 	if dc := codec.DataConverter(nil); dc != converter.GetDefaultDataConverter() {
 		t.Fatal("DataConverter(nil) is not the default data converter")

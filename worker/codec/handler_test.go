@@ -113,6 +113,19 @@ func TestHandlerDecodeRoundTripViaRemoteCodec(t *testing.T) {
 		t.Fatalf("remote-encoded payload decodes to %v, %v", back, err)
 	}
 
+	// The CLI's --codec-endpoint may carry a path, e.g. /codec/{namespace}.
+	prefixed := converter.NewRemotePayloadCodec(converter.RemotePayloadCodecOptions{
+		Endpoint: srv.URL + "/codec/default",
+		Client:   *srv.Client(),
+		ModifyRequest: func(r *http.Request) error {
+			r.Header.Set("Authorization", "Bearer "+testToken)
+			return nil
+		},
+	})
+	if dec, err := prefixed.Decode(enc); err != nil || !proto.Equal(dec[0], mustDecode(t, kr, enc)[0]) {
+		t.Fatalf("decode under a path prefix: %v", err)
+	}
+
 	// A payload sealed with a key the endpoint lacks: 400 naming the key.
 	other, _ := keyring(t, "elsewhere")
 	_, err = rc.Decode(sealed(t, other, "x"))
@@ -325,4 +338,13 @@ func TestHandlerOptionsFromEnv(t *testing.T) {
 			t.Errorf("%s: no error", name)
 		}
 	}
+}
+
+func mustDecode(t *testing.T, kr *codec.Keyring, ps []*commonpb.Payload) []*commonpb.Payload {
+	t.Helper()
+	dec, err := codec.NewCodec(kr).Decode(ps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dec
 }
