@@ -563,7 +563,8 @@ func (c *Client) call(ctx context.Context, method, path string, q url.Values, bo
 		p += "?" + q.Encode()
 	}
 	err = c.do(ctx, api, true, method, p, nil, body, out)
-	if api == APIv2 && StatusOf(err) == http.StatusUnauthorized && c.usesJWT() {
+	var te *tokenError
+	if api == APIv2 && StatusOf(err) == http.StatusUnauthorized && c.usesJWT() && !errors.As(err, &te) {
 		// The JWT may have expired: get a new one, once.
 		c.mu.Lock()
 		c.jwt = ""
@@ -640,12 +641,18 @@ func (c *Client) authorize(ctx context.Context, api string, req *http.Request) e
 	default:
 		tok, err := c.token(ctx)
 		if err != nil {
-			return err
+			return &tokenError{err}
 		}
 		req.Header.Set("Authorization", "Bearer "+tok)
 	}
 	return nil
 }
+
+// tokenError is a failure to get a JWT: a refresh would fail the same way.
+type tokenError struct{ err error }
+
+func (e *tokenError) Error() string { return e.err.Error() }
+func (e *tokenError) Unwrap() error { return e.err }
 
 // token returns the cached v2 JWT, fetching one when there is none.
 func (c *Client) token(ctx context.Context) (string, error) {

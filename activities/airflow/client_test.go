@@ -93,6 +93,12 @@ func TestCredentialsRefused(t *testing.T) {
 					t.Errorf("error leaks the password: %v", err)
 				}
 			}
+			if api == airflow.APIv2 {
+				// A refused password is asked once, not again as a refresh.
+				if n := len(srv.RequestsTo(http.MethodPost, "/auth/token")); n != 1 {
+					t.Errorf("%d token requests for a bad password, want 1", n)
+				}
+			}
 			d, err := newClient(t, airflow.Config{URL: srv.URL, API: api, Username: "svc", Password: "right"}).GetDAG(t.Context(), "d")
 			if err != nil || d.DAGID != "d" || d.IsPaused {
 				t.Fatalf("good credentials: %+v %v", d, err)
@@ -223,6 +229,23 @@ func TestThrottlingAndUnavailableAreRetried(t *testing.T) {
 				t.Fatalf("after the faults: %v", err)
 			}
 		})
+	}
+}
+
+// A failed detection is retryable and not remembered.
+func TestDetectionFailureIsRetried(t *testing.T) {
+	srv := aftest.New(aftest.Options{Version: "v2"})
+	defer srv.Close()
+	srv.SeedDAG("d", false, "a")
+	c := newClient(t, airflow.Config{URL: srv.URL, Username: "admin", Password: "admin"})
+	srv.FailNext(1, http.StatusServiceUnavailable, "4")
+	_, err := c.GetDAG(t.Context(), "d")
+	retryable(t, err, 4*time.Second)
+	if _, err := c.GetDAG(t.Context(), "d"); err != nil {
+		t.Fatal(err)
+	}
+	if api, _ := c.API(t.Context()); api != airflow.APIv2 {
+		t.Errorf("api %q", api)
 	}
 }
 
