@@ -33,8 +33,9 @@ func RecentCommitsSpec() runbooks.ActionSpec {
 		Name: RecentCommitsName,
 		Description: "List the commits on a branch that touched the given files or directories within a time window, " +
 			"fetch their changed files and rank them by how likely they caused the incident: an exact file match " +
-			"scores 3, a directory match 1.5; recency adds up to 2 (linear over the window); change size adds up " +
-			"to 1 (log10 of 1 + changed lines in the matched files, divided by 3). ok is false when none is found.",
+			"scores 4, a directory match 1 (so an exact match outranks a directory match); recency adds up to 2 " +
+			"(linear over the window); change size adds up to 1 (log10 of 1 + changed lines in the matched files, " +
+			"divided by 3). ok is false when none is found.",
 		Outputs: []string{"ok", "repo", "branch", "since", "commits", "count", "top_sha", "top_message", "top_author", "candidates"},
 	}
 }
@@ -204,8 +205,9 @@ func (a *Actions) RecentCommits(ctx context.Context, _ runbooks.ActionRequest, i
 	return res, nil
 }
 
-// score ranks a commit: 3 for a file equal to one of paths, else 1.5 for a
-// file under one of them (0 when no paths are given); up to 2 for recency,
+// score ranks a commit: 4 for a file equal to one of paths, else 1 for a
+// file under one of them (0 when no paths are given), so that an exact
+// match outranks a directory match whatever their ages; up to 2 for recency,
 // linear from now (2) to the window's start (0); up to 1 for change size,
 // log10(1 + lines added and deleted in the matching files) / 3. Rounded to
 // two decimals.
@@ -220,9 +222,9 @@ func score(rc *github.RepositoryCommit, paths []string, age, window time.Duratio
 		for _, p := range paths {
 			switch {
 			case name == p:
-				m = 3
-			case strings.HasPrefix(name, p+"/") && m < 1.5:
-				m = 1.5
+				m = 4
+			case strings.HasPrefix(name, p+"/") && m < 1:
+				m = 1
 			}
 		}
 		if m != 0 {

@@ -435,6 +435,18 @@ func (s *Server) Comments(fullName string, number int) []string {
 	return is.commentBodies()
 }
 
+// AddComment adds a comment to an issue or pull request as seeded data.
+func (s *Server) AddComment(fullName string, number int, user, body string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	is := s.mustRepo(fullName).issues[number]
+	if is == nil {
+		panic(fmt.Sprintf("ghtest: no issue #%d in %s", number, fullName))
+	}
+	s.nextID++
+	is.comments = append(is.comments, &comment{id: s.nextID, body: body, user: user, created: s.now().UTC()})
+}
+
 // CreateIssue opens an issue as seeded data and returns its number.
 func (s *Server) CreateIssue(fullName, title, body string, labels ...string) int {
 	s.mu.Lock()
