@@ -1318,3 +1318,32 @@ func (s *Server) clear(a *apiReq, dagID string) {
 	}
 	writeJSON(a.w, http.StatusOK, resp)
 }
+
+// Demo names what SeedDemo seeds.
+const (
+	// DemoDAG is the demo's DAG: extract_orders → load_orders → dbt_run →
+	// publish_dashboard.
+	DemoDAG = "daily_orders"
+	// DemoFailedRun is the demo's failed run: load_orders failed, the
+	// tasks after it are upstream_failed.
+	DemoFailedRun = "scheduled__demo"
+	// DemoPausedDAG is a paused DAG, to show that datasev refuses to
+	// trigger it.
+	DemoPausedDAG = "weekly_backfill"
+)
+
+// SeedDemo seeds the one-command demo's Airflow: DemoDAG with a successful
+// run two days ago and DemoFailedRun an hour ago, and the paused
+// DemoPausedDAG. Clearing the failed run's tasks lets the scheduler
+// (Advance or AutoAdvance) re-run them to success.
+func (s *Server) SeedDemo() {
+	now := s.opts.Now()
+	s.SeedDAG(DemoDAG, false, "extract_orders", "load_orders", "dbt_run", "publish_dashboard")
+	s.SeedRunAt(DemoDAG, "scheduled__previous", now.Add(-49*time.Hour), map[string]string{
+		"extract_orders": "success", "load_orders": "success", "dbt_run": "success", "publish_dashboard": "success",
+	})
+	s.SeedRunAt(DemoDAG, DemoFailedRun, now.Add(-time.Hour), map[string]string{
+		"extract_orders": "success", "load_orders": "failed", "dbt_run": "upstream_failed", "publish_dashboard": "upstream_failed",
+	})
+	s.SeedDAG(DemoPausedDAG, true, "backfill")
+}

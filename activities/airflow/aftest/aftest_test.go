@@ -218,3 +218,20 @@ func TestFailNext(t *testing.T) {
 		t.Errorf("after the faults: %d", status)
 	}
 }
+
+func TestSeedDemo(t *testing.T) {
+	srv := aftest.New(aftest.Options{})
+	defer srv.Close()
+	srv.SeedDemo()
+	rs, ok := srv.Run(aftest.DemoDAG, aftest.DemoFailedRun)
+	if !ok || rs.State != "failed" || rs.Tasks["load_orders"] != "failed" {
+		t.Fatalf("%+v", rs)
+	}
+	status, _, out := call(t, http.MethodGet, srv.URL+"/api/v1/dags/"+aftest.DemoPausedDAG, "basic", "")
+	if status != 200 || out["is_paused"] != true {
+		t.Errorf("%d %v", status, out)
+	}
+	if runs := srv.Runs(aftest.DemoDAG); len(runs) != 2 {
+		t.Errorf("runs %v", runs)
+	}
+}
