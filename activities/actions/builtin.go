@@ -6,8 +6,12 @@ import (
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/google/go-github/v57/github"
 
+	"github.com/datasev/datasev/activities/airflow"
 	"github.com/datasev/datasev/activities/core"
+	ghact "github.com/datasev/datasev/activities/github"
+	"github.com/datasev/datasev/activities/lineage"
 	s3act "github.com/datasev/datasev/activities/s3"
 	"github.com/datasev/datasev/activities/snowflake"
 	"github.com/datasev/datasev/runbooks"
@@ -26,6 +30,14 @@ type Deps struct {
 	// Snowflake is the pool of the snowflake.* actions (snowflake.Open).
 	// Nil leaves them failing, non-retryably, when they run.
 	Snowflake *sql.DB
+	// GitHub is the client of the github.* actions (ghact.NewClient) and of
+	// lineage's github:// manifests; GitHubConfig gives their defaults (the
+	// merge method). Nil leaves them failing, non-retryably, when they run.
+	GitHub       *github.Client
+	GitHubConfig ghact.Config
+	// Airflow is the client of the airflow.* actions (airflow.NewClient).
+	// Nil leaves them failing, non-retryably, when they run.
+	Airflow *airflow.Client
 }
 
 // New returns the registry of every built-in action, using deps' clients.
@@ -33,6 +45,9 @@ func New(deps Deps) *Registry {
 	r := NewRegistry()
 	s3a := s3act.New(deps.S3)
 	sf := snowflake.New(deps.Snowflake)
+	gh := ghact.New(deps.GitHub, deps.GitHubConfig)
+	af := airflow.New(deps.Airflow)
+	lin := lineage.New(lineage.Sources{S3: deps.S3, GitHub: deps.GitHub})
 	r.Add(
 		Typed(snowflake.QueryFailuresSpec(), sf.QueryFailures),
 		Typed(snowflake.CopyHistorySpec(), sf.CopyHistory),
@@ -41,6 +56,17 @@ func New(deps Deps) *Registry {
 		Typed(s3act.LatestPartitionSpec(), s3a.LatestPartition),
 		Typed(s3act.InspectPrefixSpec(), s3a.InspectPrefix),
 		Typed(s3act.ObjectHeadSpec(), s3a.ObjectHead),
+		Typed(ghact.RecentCommitsSpec(), gh.RecentCommits),
+		Typed(ghact.RevertCommitSpec(), gh.RevertCommit),
+		Typed(ghact.MergePullRequestSpec(), gh.MergePullRequest),
+		Typed(ghact.CommentSpec(), gh.Comment),
+		Typed(ghact.CreateIssueSpec(), gh.CreateIssue),
+		Typed(airflow.FailedTasksSpec(), af.FailedTasks),
+		Typed(airflow.ClearTasksSpec(), af.ClearTasks),
+		Typed(airflow.TriggerDAGSpec(), af.TriggerDAG),
+		Typed(airflow.WaitDAGRunSpec(), af.WaitDAGRun),
+		Typed(lineage.DownstreamSpec(), lin.Downstream),
+		Typed(lineage.UpstreamSpec(), lin.Upstream),
 		Typed(core.HTTPSpec(), core.NewHTTP(deps.HTTPClient).Check),
 		InWorkflow[core.PageInput](core.PageSpec()),
 		InWorkflow[core.WaitInput](core.WaitSpec()),

@@ -251,8 +251,20 @@ func TestDefaultCatalog(t *testing.T) {
 	for _, s := range c.Specs() {
 		names = append(names, s.Name)
 	}
-	if strings.Join(names, " ") != "core.http core.page core.wait s3.inspect_prefix s3.latest_partition s3.object_head snowflake.copy_history snowflake.query_failures snowflake.table_freshness snowflake.task_history" {
+	if strings.Join(names, " ") != "airflow.clear_tasks airflow.failed_tasks airflow.trigger_dag airflow.wait_dag_run "+
+		"core.http core.page core.wait "+
+		"github.comment github.create_issue github.merge_pull_request github.recent_commits github.revert_commit "+
+		"lineage.downstream lineage.upstream "+
+		"s3.inspect_prefix s3.latest_partition s3.object_head "+
+		"snowflake.copy_history snowflake.query_failures snowflake.table_freshness snowflake.task_history" {
 		t.Fatalf("built-ins: %v", names)
+	}
+	// Every action that changes the outside world offers a dry run, so the
+	// approver always sees what it would do.
+	for _, s := range c.Specs() {
+		if s.Changes && !s.DryRun {
+			t.Errorf("%s changes things but has no dry run", s.Name)
+		}
 	}
 	h, _ := c.Lookup("core.http")
 	if in, ok := h.Input("url"); !ok || !in.Required || in.Type != runbooks.TypeString {

@@ -6,11 +6,13 @@ package notify
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
 
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
 )
 
 // Kind says what a notification is for.
@@ -95,12 +97,27 @@ func (a *Activities) Notify(ctx context.Context, n Notification) (Result, error)
 		return Result{}, fmt.Errorf("notify: no backend configured")
 	}
 	if err := a.Backend.Deliver(ctx, n); err != nil {
-		return Result{}, fmt.Errorf("notify %s via %s: %w", n.Kind, a.Backend.Name(), err)
+		return Result{}, wrap(fmt.Sprintf("notify %s via %s", n.Kind, a.Backend.Name()), err)
 	}
 	if activity.IsActivity(ctx) {
 		activity.GetLogger(ctx).Debug("notification delivered", "backend", a.Backend.Name(), "kind", n.Kind)
 	}
 	return Result{Backend: a.Backend.Name()}, nil
+}
+
+// wrap adds context to a backend's error. Temporal reads only the outermost
+// error's type, so an application error (non-retryable, or with a retry
+// delay from a rate limit) is rebuilt with the context rather than wrapped.
+func wrap(context string, err error) error {
+	var app *temporal.ApplicationError
+	if !errors.As(err, &app) {
+		return fmt.Errorf("%s: %w", context, err)
+	}
+	return temporal.NewApplicationErrorWithOptions(context+": "+app.Error(), app.Type(), temporal.ApplicationErrorOptions{
+		NonRetryable:   app.NonRetryable(),
+		Cause:          err,
+		NextRetryDelay: app.NextRetryDelay(),
+	})
 }
 
 // LogBackend writes every notification to a structured log. It is the
