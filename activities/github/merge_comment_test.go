@@ -20,7 +20,7 @@ func openRevertPR(t *testing.T, f *fixture) (number int, bad string) {
 
 func TestMergePullRequest(t *testing.T) {
 	f := newFixture(t)
-	n, _ := openRevertPR(t, f)
+	n, bad := openRevertPR(t, f)
 	before, _ := f.srv.BranchHead(repo, "main")
 
 	writes := f.srv.Writes()
@@ -57,6 +57,10 @@ func TestMergePullRequest(t *testing.T) {
 	if h, _ := f.srv.BranchHead(repo, "main"); h != head {
 		t.Error("merged twice")
 	}
+	// The revert, asked again after its pull request merged, finds it.
+	rev := f.mustRun(t, ghact.RevertCommitName, map[string]any{"repo": repo, "sha": bad})
+	want(t, rev.Output, "already_open", true)
+	want(t, rev.Output, "pr_state", "merged")
 }
 
 func TestMergePullRequestRefusals(t *testing.T) {

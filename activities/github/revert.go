@@ -26,7 +26,7 @@ func RevertCommitSpec() runbooks.ActionSpec {
 			"merge commit without parent, a commit not on base, a commit whose files changed on base since, a locked " +
 			"base branch, and a merge conflict. Idempotent: an existing pull request from that branch is returned. " +
 			"The dry run shows the files and the diff it would revert, or why it would refuse.",
-		Outputs: []string{"ok", "pr_number", "pr_url", "branch", "revert_sha", "files", "already_open", "refused"},
+		Outputs: []string{"ok", "pr_number", "pr_url", "pr_state", "branch", "revert_sha", "files", "already_open", "refused"},
 		DryRun:  true,
 		Changes: true,
 	}
@@ -131,7 +131,7 @@ func (a *Actions) existing(name string, p *revertPlan, pr *github.PullRequest, d
 		state = "merged"
 	}
 	out := map[string]any{
-		"ok": true, "pr_number": pr.GetNumber(), "pr_url": pr.GetHTMLURL(), "branch": p.branch,
+		"ok": true, "pr_number": pr.GetNumber(), "pr_url": pr.GetHTMLURL(), "pr_state": state, "branch": p.branch,
 		"revert_sha": pr.GetHead().GetSHA(), "files": fileNames(p.c.Files), "already_open": true, "refused": "",
 	}
 	verb := "already proposed"
@@ -222,7 +222,7 @@ func (a *Actions) plan(ctx context.Context, name string, in RevertCommitInput, p
 
 func (a *Actions) dryRun(name string, p *revertPlan) runbooks.ActionResult {
 	out := map[string]any{
-		"ok": p.refused == "", "pr_number": 0, "pr_url": "", "branch": p.branch, "revert_sha": "",
+		"ok": p.refused == "", "pr_number": 0, "pr_url": "", "pr_state": "", "branch": p.branch, "revert_sha": "",
 		"files": fileNames(p.files), "already_open": false, "refused": p.refused,
 	}
 	var b strings.Builder
@@ -339,7 +339,7 @@ func (a *Actions) revert(ctx context.Context, name string, req runbooks.ActionRe
 		return fail("open a pull request from "+p.branch+" into "+p.base, err)
 	}
 	out := map[string]any{
-		"ok": true, "pr_number": pr.GetNumber(), "pr_url": pr.GetHTMLURL(), "branch": p.branch,
+		"ok": true, "pr_number": pr.GetNumber(), "pr_url": pr.GetHTMLURL(), "pr_state": "open", "branch": p.branch,
 		"revert_sha": rev.GetSHA(), "files": fileNames(p.files), "already_open": false, "refused": "",
 	}
 	return runbooks.ActionResult{

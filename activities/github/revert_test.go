@@ -84,6 +84,7 @@ func TestRevertIsIdempotent(t *testing.T) {
 	writes := f.srv.Writes()
 	second := f.mustRun(t, ghact.RevertCommitName, map[string]any{"repo": repo, "sha": bad})
 	want(t, second.Output, "already_open", true)
+	want(t, second.Output, "pr_state", "open")
 	want(t, second.Output, "pr_number", int(first.Output["pr_number"].(float64)))
 	if n := len(f.srv.PullRequests(repo)); n != 1 {
 		t.Errorf("%d pull requests, want 1", n)
