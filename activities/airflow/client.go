@@ -385,12 +385,7 @@ func (c *Client) ListDAGRuns(ctx context.Context, dagID string, since time.Time,
 			q.Set("run_after_gte", since.UTC().Format(time.RFC3339))
 		}
 	}
-	var page struct {
-		DAGRuns      []DAGRun `json:"dag_runs"`
-		TotalEntries int      `json:"total_entries"`
-	}
-	runs, truncated, err = paginate(ctx, c, "/dags/"+url.PathEscape(dagID)+"/dagRuns", q, max, &page,
-		func() ([]DAGRun, int) { return page.DAGRuns, page.TotalEntries })
+	runs, truncated, err = paginate[DAGRun](ctx, c, "/dags/"+url.PathEscape(dagID)+"/dagRuns", q, max, "dag_runs")
 	if err != nil {
 		return nil, false, notFound(err, "DAG %q", dagID)
 	}
@@ -429,12 +424,8 @@ func (c *Client) ListTaskInstances(ctx context.Context, dagID, runID string, sta
 	for _, s := range states {
 		q.Add("state", s)
 	}
-	var page struct {
-		TaskInstances []TaskInstance `json:"task_instances"`
-		TotalEntries  int            `json:"total_entries"`
-	}
-	tis, truncated, err = paginate(ctx, c, "/dags/"+url.PathEscape(dagID)+"/dagRuns/"+url.PathEscape(runID)+"/taskInstances",
-		q, MaxListed, &page, func() ([]TaskInstance, int) { return page.TaskInstances, page.TotalEntries })
+	tis, truncated, err = paginate[TaskInstance](ctx, c, "/dags/"+url.PathEscape(dagID)+"/dagRuns/"+url.PathEscape(runID)+"/taskInstances",
+		q, MaxListed, "task_instances")
 	if err != nil {
 		return nil, false, notFound(err, "DAG run %q of DAG %q", runID, dagID)
 	}
@@ -442,8 +433,9 @@ func (c *Client) ListTaskInstances(ctx context.Context, dagID, runID string, sta
 }
 
 // paginate reads pages of PageSize with limit/offset until total_entries,
-// an empty page or max items.
-func paginate[T any](ctx context.Context, c *Client, path string, q url.Values, max int, page any, items func() ([]T, int)) ([]T, bool, error) {
+// an empty page or max items. key names the list in the answer. Each page
+// decodes into fresh values, so items of earlier pages are never touched.
+func paginate[T any](ctx context.Context, c *Client, path string, q url.Values, max int, key string) ([]T, bool, error) {
 	if max <= 0 || max > MaxListed {
 		max = MaxListed
 	}
@@ -451,10 +443,20 @@ func paginate[T any](ctx context.Context, c *Client, path string, q url.Values, 
 	for offset := 0; ; {
 		q.Set("limit", strconv.Itoa(PageSize))
 		q.Set("offset", strconv.Itoa(offset))
-		if err := c.call(ctx, http.MethodGet, path, q, nil, page); err != nil {
+		var page map[string]json.RawMessage
+		if err := c.call(ctx, http.MethodGet, path, q, nil, &page); err != nil {
 			return nil, false, err
 		}
-		got, total := items()
+		var got []T
+		var total int
+		if err := json.Unmarshal(page[key], &got); err != nil {
+			return nil, false, fmt.Errorf("airflow: GET %s: decode %s: %w", path, key, err)
+		}
+		if raw, ok := page["total_entries"]; ok {
+			if err := json.Unmarshal(raw, &total); err != nil {
+				return nil, false, fmt.Errorf("airflow: GET %s: decode total_entries: %w", path, err)
+			}
+		}
 		all = append(all, got...)
 		offset += len(got)
 		if len(all) >= max {

@@ -284,6 +284,10 @@ func TestPagination(t *testing.T) {
 					t.Fatalf("task %s listed twice", ti.TaskID)
 				}
 				seen[ti.TaskID] = true
+				// Each item keeps its own state across pages.
+				if ti.StateName() != states[ti.TaskID] {
+					t.Errorf("task %s: state %s, want %s", ti.TaskID, ti.StateName(), states[ti.TaskID])
+				}
 			}
 			// The server caps limit at 40: 250 tasks take 7 pages.
 			if n := len(f.srv.RequestsTo(http.MethodGet, "/taskInstances")); n != 7 {
