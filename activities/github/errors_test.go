@@ -173,6 +173,15 @@ func TestAppAuthEndToEnd(t *testing.T) {
 	nonRetryable(t, err, ghact.BadCredentialsType, "installation token", ghact.EnvAppInstallationID)
 }
 
+func TestStandInEnvNamesAgree(t *testing.T) {
+	srv := ghtest.New()
+	defer srv.Close()
+	env := srv.Env()
+	if env[ghact.EnvAPIURL] != srv.URL || env[ghact.EnvToken] != srv.Token || len(env) != 2 {
+		t.Errorf("ghtest.Env %v does not use ghact's names", env)
+	}
+}
+
 func TestConfigFromEnv(t *testing.T) {
 	dir := t.TempDir()
 	tokFile := filepath.Join(dir, "token")
