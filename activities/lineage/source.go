@@ -3,9 +3,12 @@ package lineage
 import (
 	"bytes"
 	"context"
+	"crypto/sha1"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"io/fs"
 	"net/http"
@@ -155,7 +158,7 @@ const (
 // GitHub client as activities/github does.
 const (
 	envS3Hint     = "DATASEV_S3_ENDPOINT / DATASEV_S3_REGION and the AWS default credential chain (see activities/s3)"
-	envGitHubHint = "DATASEV_GITHUB_TOKEN or the DATASEV_GITHUB_APP_* settings (see activities/github)"
+	envGitHubHint = "DATASEV_GITHUB_TOKEN (or DATASEV_GITHUB_TOKEN_FILE, or DATASEV_GITHUB_APP_ID, DATASEV_GITHUB_APP_INSTALLATION_ID and DATASEV_GITHUB_APP_PRIVATE_KEY_FILE; see activities/github)"
 )
 
 func nonRetryable(typ, format string, args ...any) error {
@@ -184,7 +187,7 @@ func (s Sources) fetcher(loc Location, uri string) (fetcher, error) {
 		if s.GitHub == nil {
 			return nil, nonRetryable(NotConfiguredType, "manifest %s: the worker has no GitHub client for github:// manifests; configure %s", uri, envGitHubHint)
 		}
-		return githubFetcher{c: s.GitHub, loc: loc, uri: uri}, nil
+		return &githubFetcher{c: s.GitHub, loc: loc, uri: uri}, nil
 	}
 	return nil, nonRetryable(BadURIType, "manifest %s: unknown scheme %q", uri, loc.Scheme)
 }
@@ -281,12 +284,13 @@ func (f s3Fetcher) classify(op string, err error) error {
 // githubFetcher reads a file from a repository; its version is the git
 // blob sha from the contents API.
 type githubFetcher struct {
-	c   *github.Client
-	loc Location
-	uri string
+	c    *github.Client
+	loc  Location
+	uri  string
+	size int64 // the file's size, from the version lookup
 }
 
-func (f githubFetcher) version(ctx context.Context) (string, []byte, error) {
+func (f *githubFetcher) version(ctx context.Context) (string, []byte, error) {
 	opts := &github.RepositoryContentGetOptions{Ref: f.loc.Ref}
 	file, dir, _, err := f.c.Repositories.GetContents(ctx, f.loc.Owner, f.loc.Repo, f.loc.Path, opts)
 	if err != nil {
@@ -297,6 +301,7 @@ func (f githubFetcher) version(ctx context.Context) (string, []byte, error) {
 		return "", nil, nonRetryable(NotFoundType, "manifest %s: is a directory; give the path of manifest.json", f.uri)
 	}
 	sha := file.GetSHA()
+	f.size = int64(file.GetSize())
 	if sha == "" {
 		return "", nil, fmt.Errorf("manifest %s: the contents API gave no sha", f.uri)
 	}
@@ -314,10 +319,17 @@ func (f githubFetcher) version(ctx context.Context) (string, []byte, error) {
 	return sha, nil, nil
 }
 
-func (f githubFetcher) open(ctx context.Context, sha string) (io.ReadCloser, string, error) {
-	// The blob API with the raw media type streams any size up to 100 MB
-	// and is addressed by sha, so it reads exactly the version asked for.
-	u := fmt.Sprintf("repos/%s/%s/git/blobs/%s", url.PathEscape(f.loc.Owner), url.PathEscape(f.loc.Repo), url.PathEscape(sha))
+func (f *githubFetcher) open(ctx context.Context, sha string) (io.ReadCloser, string, error) {
+	// Files over 1 MB are not inline in the contents API's JSON; its raw
+	// media type streams them (up to 100 MB). The bytes are hashed as git
+	// hashes a blob while they stream, so a manifest that changed between
+	// the lookup and the download is caught rather than cached under the
+	// wrong version.
+	u := fmt.Sprintf("repos/%s/%s/contents/%s", url.PathEscape(f.loc.Owner), url.PathEscape(f.loc.Repo),
+		(&url.URL{Path: f.loc.Path}).EscapedPath())
+	if f.loc.Ref != "" {
+		u += "?ref=" + url.QueryEscape(f.loc.Ref)
+	}
 	req, err := f.c.NewRequest(http.MethodGet, u, nil)
 	if err != nil {
 		return nil, "", fmt.Errorf("manifest %s: %w", f.uri, err)
@@ -325,14 +337,49 @@ func (f githubFetcher) open(ctx context.Context, sha string) (io.ReadCloser, str
 	req.Header.Set("Accept", "application/vnd.github.raw")
 	resp, err := f.c.BareDo(ctx, req)
 	if err != nil {
-		return nil, "", f.classify("get blob", err)
+		return nil, "", f.classify("get raw contents", err)
 	}
-	return resp.Body, sha, nil
+	return newBlobVerifier(resp.Body, sha, f.size, f.uri), sha, nil
 }
+
+// errChanged is the error of a download whose content is not the blob
+// the version lookup named: the file changed in between. It is retryable.
+var errChanged = errors.New("the manifest changed while it was downloaded; retrying reads the new version")
+
+// blobVerifier passes a download through while computing its git blob
+// sha (sha1 of "blob <size>\x00" and the content), and at the end fails
+// instead of reporting EOF when the sha is not the one expected.
+type blobVerifier struct {
+	rc   io.ReadCloser
+	want string
+	uri  string
+	h    hash.Hash
+}
+
+func newBlobVerifier(rc io.ReadCloser, sha string, size int64, uri string) *blobVerifier {
+	h := sha1.New()
+	fmt.Fprintf(h, "blob %d\x00", size)
+	return &blobVerifier{rc: rc, want: sha, uri: uri, h: h}
+}
+
+func (v *blobVerifier) Read(p []byte) (int, error) {
+	n, err := v.rc.Read(p)
+	v.h.Write(p[:n])
+	if err == io.EOF {
+		if got := v.sum(); got != v.want {
+			return n, fmt.Errorf("manifest %s: %w (blob %s, downloaded %s)", v.uri, errChanged, v.want, got)
+		}
+	}
+	return n, err
+}
+
+func (v *blobVerifier) sum() string { return hex.EncodeToString(v.h.Sum(nil)) }
+
+func (v *blobVerifier) Close() error { return v.rc.Close() }
 
 // classify maps a go-github error: 404 and 401/403 are non-retryable, a
 // rate limit retries after its reset, 5xx and network errors retry.
-func (f githubFetcher) classify(op string, err error) error {
+func (f *githubFetcher) classify(op string, err error) error {
 	var rl *github.RateLimitError
 	if errors.As(err, &rl) {
 		wait := time.Until(rl.Rate.Reset.Time)
