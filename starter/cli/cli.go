@@ -20,6 +20,7 @@ import (
 	"go.temporal.io/sdk/log"
 
 	"github.com/datasev/datasev/starter/devstack"
+	"github.com/datasev/datasev/worker/codec"
 	"github.com/datasev/datasev/starter/incidents"
 	"github.com/datasev/datasev/workflows/oncall"
 )
@@ -222,6 +223,16 @@ func clientOptions(e *env) (client.Options, error) {
 		opts.HostPort = "127.0.0.1:7233"
 	}
 	opts.Logger = quietLogger(e.stderr)
+	// With payload encryption on (DATASEV_CODEC_*), the CLI encrypts what it
+	// sends and decrypts what it reads, like the worker.
+	k, on, err := codec.KeyringFromEnv(e.getenv)
+	if err != nil {
+		return client.Options{}, fmt.Errorf("payload encryption: %w", err)
+	}
+	if on {
+		opts.DataConverter = codec.DataConverter(k)
+		opts.FailureConverter = codec.FailureConverter(k)
+	}
 	return opts, nil
 }
 

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/go-github/v57/github"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/contrib/envconfig"
 	"go.temporal.io/sdk/log"
@@ -20,11 +21,16 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/datasev/datasev/activities/actions"
+	"github.com/datasev/datasev/activities/airflow"
+	ghact "github.com/datasev/datasev/activities/github"
 	"github.com/datasev/datasev/activities/notify"
 	s3act "github.com/datasev/datasev/activities/s3"
+	slackact "github.com/datasev/datasev/activities/slack"
 	"github.com/datasev/datasev/activities/snowflake"
 	"github.com/datasev/datasev/runbooks"
+	"github.com/datasev/datasev/worker/codec"
 	"github.com/datasev/datasev/workflows"
+	"github.com/datasev/datasev/workflows/oncall"
 )
 
 // Environment variables read by LoadConfig besides Temporal's own.
@@ -38,6 +44,9 @@ const (
 	// EnvRunbooks is a directory of runbook files added to (and overriding)
 	// the embedded library. Optional.
 	EnvRunbooks = "DATASEV_RUNBOOKS"
+	// EnvRoster is the roster file; the Slack backend maps roster people to
+	// Slack users with it. Required when Slack is configured.
+	EnvRoster = "DATASEV_ROSTER"
 )
 
 // ActionHTTPTimeout bounds each request the runbook actions make over HTTP;
@@ -72,6 +81,21 @@ type Config struct {
 	// Snowflake configures the snowflake.* actions (DATASEV_SNOWFLAKE_*);
 	// zero when DATASEV_SNOWFLAKE_ACCOUNT is unset.
 	Snowflake snowflake.Config
+	// GitHub configures the github.* actions and lineage's github://
+	// manifests (DATASEV_GITHUB_*); zero when no token or App is set.
+	GitHub ghact.Config
+	// Airflow configures the airflow.* actions (DATASEV_AIRFLOW_*); zero
+	// when DATASEV_AIRFLOW_URL is unset.
+	Airflow airflow.Config
+	// Slack configures the notifier's Slack backend (DATASEV_SLACK_*);
+	// without a bot token notifications go to the log only.
+	Slack slackact.Config
+	// Roster maps roster people to Slack users for the Slack backend
+	// (DATASEV_ROSTER). Nil when no roster file is given.
+	Roster *oncall.Roster
+	// Keyring encrypts payloads (DATASEV_CODEC_*); nil leaves them plain.
+	// LoadConfig also sets Client's data and failure converters from it.
+	Keyring *codec.Keyring
 }
 
 // LoadConfig reads the configuration. The DATASEV_* variables come from
@@ -97,6 +121,33 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	}
 	if cfg.S3, err = s3act.ConfigFromEnv(getenv); err != nil {
 		return Config{}, err
+	}
+	if cfg.GitHub, err = ghact.ConfigFromEnv(getenv); err != nil {
+		return Config{}, fmt.Errorf("github config: %w", err)
+	}
+	if cfg.Airflow, err = airflow.ConfigFromEnv(getenv); err != nil {
+		return Config{}, fmt.Errorf("airflow config: %w", err)
+	}
+	if cfg.Slack, err = slackact.ConfigFromEnv(getenv); err != nil {
+		return Config{}, fmt.Errorf("slack config: %w", err)
+	}
+	if p := strings.TrimSpace(getenv(EnvRoster)); p != "" {
+		r, err := oncall.Load(p)
+		if err != nil {
+			return Config{}, fmt.Errorf("%s: %w", EnvRoster, err)
+		}
+		cfg.Roster = &r
+	} else if cfg.Slack.Configured() {
+		return Config{}, fmt.Errorf("slack is configured but %s is not set: the Slack backend needs the roster to find people's Slack IDs", EnvRoster)
+	}
+	k, on, err := codec.KeyringFromEnv(getenv)
+	if err != nil {
+		return Config{}, fmt.Errorf("payload encryption: %w", err)
+	}
+	if on {
+		cfg.Keyring = k
+		cfg.Client.DataConverter = codec.DataConverter(k)
+		cfg.Client.FailureConverter = codec.FailureConverter(k)
 	}
 	switch cfg.LogFormat {
 	case "":
@@ -151,8 +202,7 @@ func New(c client.Client, cfg Config, logger *slog.Logger) worker.Worker {
 	})
 	w.RegisterWorkflowWithOptions(workflows.Incident, workflow.RegisterOptions{Name: workflows.IncidentWorkflowName})
 	w.RegisterWorkflowWithOptions(workflows.RunbookRun, workflow.RegisterOptions{Name: workflows.RunbookWorkflowName})
-	backend := notify.LogBackend{Logger: logger}
-	w.RegisterActivity(&notify.Activities{Backend: backend})
+	w.RegisterActivity(&notify.Activities{Backend: notifier(cfg, logger)})
 	s3c, err := s3act.NewClient(context.Background(), cfg.S3)
 	if err != nil {
 		logger.Error("no S3 client: the s3.* actions will fail until it is configured", slog.Any("error", err))
@@ -165,12 +215,51 @@ func New(c client.Client, cfg Config, logger *slog.Logger) worker.Worker {
 			logger.Info("snowflake configured", slog.Any("snowflake", cfg.Snowflake))
 		}
 	}
+	var gh *github.Client
+	if cfg.GitHub.Configured() {
+		if gh, err = ghact.NewClient(cfg.GitHub, nil); err != nil {
+			logger.Error("no GitHub client: the github.* actions will fail until it is configured", slog.Any("error", err))
+		} else {
+			logger.Info("github configured", slog.String("github", cfg.GitHub.String()))
+		}
+	}
+	var af *airflow.Client
+	if cfg.Airflow.URL != "" {
+		if af, err = airflow.NewClient(cfg.Airflow, &http.Client{Timeout: ActionHTTPTimeout}); err != nil {
+			logger.Error("no Airflow client: the airflow.* actions will fail until it is configured", slog.Any("error", err))
+		} else {
+			logger.Info("airflow configured", slog.String("airflow", cfg.Airflow.String()))
+		}
+	}
 	actions.New(actions.Deps{
-		HTTPClient: &http.Client{Timeout: ActionHTTPTimeout},
-		S3:         s3c,
-		Snowflake:  sfDB,
+		HTTPClient:   &http.Client{Timeout: ActionHTTPTimeout},
+		S3:           s3c,
+		Snowflake:    sfDB,
+		GitHub:       gh,
+		GitHubConfig: cfg.GitHub,
+		Airflow:      af,
 	}).RegisterWith(w)
 	return w
+}
+
+// notifier is the notifier's backend: the structured log, and Slack too
+// when it is configured.
+func notifier(cfg Config, logger *slog.Logger) notify.Backend {
+	log := notify.LogBackend{Logger: logger}
+	if !cfg.Slack.Configured() {
+		return log
+	}
+	var roster oncall.Roster
+	if cfg.Roster != nil {
+		roster = *cfg.Roster
+	}
+	sb, err := slackact.NewBackend(cfg.Slack, roster, logger)
+	if err != nil {
+		logger.Error("no Slack backend: notifications go to the log only", slog.Any("error", err))
+		return log
+	}
+	logger.Info("slack notifications on")
+	return slackact.NewFanout(log, sb)
 }
 
 // Run loads the configuration, connects to Temporal and runs the worker
@@ -189,6 +278,21 @@ func Run(ctx context.Context, getenv func(string) string, stderr io.Writer) erro
 	}
 	if _, err := s3act.NewClient(ctx, cfg.S3); err != nil {
 		return fmt.Errorf("S3 client (DATASEV_S3_*, AWS_*): %w", err)
+	}
+	if cfg.GitHub.Configured() {
+		if _, err := ghact.NewClient(cfg.GitHub, nil); err != nil {
+			return fmt.Errorf("GitHub client (DATASEV_GITHUB_*): %w", err)
+		}
+	}
+	if cfg.Airflow.URL != "" {
+		if _, err := airflow.NewClient(cfg.Airflow, nil); err != nil {
+			return fmt.Errorf("Airflow client (DATASEV_AIRFLOW_*): %w", err)
+		}
+	}
+	if cfg.Slack.Configured() {
+		if _, err := slackact.NewBackend(cfg.Slack, *cfg.Roster, logger); err != nil {
+			return fmt.Errorf("Slack backend (DATASEV_SLACK_*): %w", err)
+		}
 	}
 	logger.Info("runbooks loaded", slog.Int("count", set.Len()), slog.String("dir", cfg.Runbooks))
 	if cfg.Client.Logger == nil {
