@@ -20,8 +20,8 @@ import (
 	"go.temporal.io/sdk/log"
 
 	"github.com/datasev/datasev/starter/devstack"
-	"github.com/datasev/datasev/worker/codec"
 	"github.com/datasev/datasev/starter/incidents"
+	"github.com/datasev/datasev/worker/codec"
 	"github.com/datasev/datasev/workflows/oncall"
 )
 
