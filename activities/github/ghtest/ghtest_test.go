@@ -294,3 +294,25 @@ func isStatus(err error, code int) bool {
 }
 
 func jsonNum(n int64) string { b, _ := json.Marshal(n); return string(b) }
+
+// The merge base is the nearest common ancestor by history, whatever the
+// commit dates say.
+func TestMergeBaseIgnoresDates(t *testing.T) {
+	s := ghtest.New()
+	t.Cleanup(s.Close)
+	s.CreateRepo("acme/x", "main")
+	s.Commit("acme/x", "main", "A", "a", map[string]string{"f": "1\n"}, t0.Add(5*time.Hour))
+	s.Commit("acme/x", "main", "B", "b (dated earlier)", map[string]string{"f": "2\n"}, t0)
+	s.Commit("acme/x", "topic", "X", "x", map[string]string{"g": "g\n"}, t0.Add(time.Hour))
+	s.Commit("acme/x", "main", "C", "c", map[string]string{"f": "3\n"}, t0.Add(6*time.Hour))
+	c := client(t, s)
+	if _, _, err := c.Repositories.Merge(t.Context(), "acme", "x", &github.RepositoryMergeRequest{Base: github.String("main"), Head: github.String("topic")}); err != nil {
+		t.Fatal(err)
+	}
+	if f, _ := s.File("acme/x", "main", "f"); f != "3\n" {
+		t.Errorf("f = %q", f)
+	}
+	if g, _ := s.File("acme/x", "main", "g"); g != "g\n" {
+		t.Errorf("g = %q", g)
+	}
+}

@@ -253,18 +253,38 @@ func (r *repo) ancestors(sha string) map[string]bool {
 	return seen
 }
 
-// mergeBase returns a best common ancestor of a and b: of the commits
-// reachable from both, the newest one (by date, then breadth-first order
-// from b). "" when they share no history.
+// mergeBase returns a best common ancestor of a and b, as git merge-base
+// does: a commit reachable from both that is not an ancestor of another
+// such commit (of several, the newest). "" when they share no history.
 func (r *repo) mergeBase(a, b string) string {
 	inA := r.ancestors(a)
-	var best *commit
+	var common []string
+	var stack []string
 	for c := range r.ancestors(b) {
-		if !inA[c] {
+		if inA[c] {
+			common = append(common, c)
+			stack = append(stack, r.commits[c].parents...)
+		}
+	}
+	// Every proper ancestor of a common commit is reachable from the
+	// parents of the common commits: one walk marks them all.
+	excluded := map[string]bool{}
+	for len(stack) > 0 {
+		c := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if excluded[c] || r.commits[c] == nil {
+			continue
+		}
+		excluded[c] = true
+		stack = append(stack, r.commits[c].parents...)
+	}
+	var best *commit
+	for _, c := range common {
+		if excluded[c] {
 			continue
 		}
 		cc := r.commits[c]
-		if best == nil || cc.date.After(best.date) || (cc.date.Equal(best.date) && r.isAncestor(best.sha, cc.sha)) {
+		if best == nil || cc.date.After(best.date) || (cc.date.Equal(best.date) && cc.sha < best.sha) {
 			best = cc
 		}
 	}
