@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	slackact "github.com/datasev/datasev/activities/slack"
 )
 
 func TestConfigFromEnv(t *testing.T) {
@@ -63,7 +65,7 @@ func TestUnknownUser(t *testing.T) {
 	}
 	// A click from an unknown user: an ephemeral reply, the buttons stay.
 	ru := slk.responseURL()
-	body := interactionForm(blockActions(slackNobody, "trig-"+uniq(), ru, ApproveActionID, `{"incident":"incident-x","approval":"a1"}`))
+	body := interactionForm(blockActions(slackNobody, "trig-"+uniq(), ru, slackact.ApproveActionID, `{"incident":"incident-x","approval":"a1"}`))
 	if a := post(t, h, "/slack/interactions", body, sign(signingKey, time.Now(), body)); a.code != http.StatusOK {
 		t.Fatalf("click: %d %s", a.code, a.raw)
 	}

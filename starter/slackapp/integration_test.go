@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	slackact "github.com/datasev/datasev/activities/slack"
 	"github.com/datasev/datasev/starter/incidents"
 	"github.com/datasev/datasev/workflows"
 )
@@ -95,21 +96,37 @@ func TestSlashCommandsAndButtons(t *testing.T) {
 	// Bob clicks the button: an ephemeral refusal, the buttons stay.
 	value := `{"incident":"` + id + `","approval":"revert-42"}`
 	ru := slk.responseURL()
-	click(t, h, slackBob, ru, ApproveActionID, value)
+	click(t, h, slackBob, ru, slackact.ApproveActionID, value)
 	got := slk.waitPosted(t, ru, 1)[0]
 	if got["text"] != `Not done: only the Commander (alice) can approve "revert-42"` || got["replace_original"] != false || got["response_type"] != "ephemeral" {
 		t.Fatalf("bob's click: %v", got)
 	}
 	// Alice approves with the button: the buttons are replaced.
 	ru = slk.responseURL()
-	click(t, h, slackAlice, ru, ApproveActionID, value)
+	click(t, h, slackAlice, ru, slackact.ApproveActionID, value)
 	got = slk.waitPosted(t, ru, 1)[0]
 	text, _ := got["text"].(string)
 	if !regexp.MustCompile(`^Approved by Alice at \d\d:\d\d$`).MatchString(text) || got["replace_original"] != true {
 		t.Fatalf("alice's click: %v", got)
 	}
-	if blocks, _ := got["blocks"].([]any); len(blocks) == 0 || !strings.Contains(toJSON(t, blocks), "revert-42") {
-		t.Fatalf("replaced message has no outcome blocks: %v", got)
+	// The request's text stays; the buttons' block became the outcome.
+	blocks := toJSON(t, got["blocks"])
+	if !strings.Contains(blocks, "revert commit 42") || !strings.Contains(blocks, slackact.OutcomeBlockID) ||
+		strings.Contains(blocks, slackact.ApprovalBlockID) || !strings.Contains(blocks, "Approved by Alice") {
+		t.Fatalf("replaced message blocks: %s", blocks)
+	}
+
+	// Deny with the other button: no reason is asked for.
+	if _, err := incidents.Act(ctx, tc, id, workflows.ActRequestApproval, workflows.Act{
+		By: "erin", Via: "cli", Approval: "rerun-7", Action: "re-run the load",
+	}); err != nil {
+		t.Fatal(err)
+	}
+	ru = slk.responseURL()
+	click(t, h, slackAlice, ru, slackact.DenyActionID, `{"incident":"`+id+`","approval":"rerun-7"}`)
+	got = slk.waitPosted(t, ru, 1)[0]
+	if text, _ := got["text"].(string); !strings.HasPrefix(text, "Denied by Alice at ") || got["replace_original"] != true {
+		t.Fatalf("deny click: %v", got)
 	}
 
 	st, err = incidents.Status(ctx, tc, id)
@@ -123,12 +140,18 @@ func TestSlashCommandsAndButtons(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var approved, notes int
+	var approved, denied, notes int
 	for _, e := range tl {
 		if e.Kind == workflows.KindAct && strings.Contains(e.What, "approved revert-42") {
 			approved++
 			if e.Via != Via || e.Who != "alice" {
 				t.Errorf("approval entry %+v: want via slack by alice", e)
+			}
+		}
+		if e.Kind == workflows.KindAct && strings.Contains(e.What, "denied rerun-7") {
+			denied++
+			if e.Via != Via || e.Who != "alice" || e.Why != DenyReason {
+				t.Errorf("deny entry %+v: want via slack by alice, why %q", e, DenyReason)
 			}
 		}
 		if e.Kind == workflows.KindAct && strings.Contains(e.What, "loader logs show a schema change") {
@@ -138,8 +161,8 @@ func TestSlashCommandsAndButtons(t *testing.T) {
 			}
 		}
 	}
-	if approved != 1 || notes != 1 {
-		t.Fatalf("timeline has %d approvals and %d notes, want 1 and 1:\n%+v", approved, notes, tl)
+	if approved != 1 || denied != 1 || notes != 1 {
+		t.Fatalf("timeline has %d approvals, %d denials and %d notes, want one each:\n%+v", approved, denied, notes, tl)
 	}
 
 	// Status, from anywhere, naming the incident by its dedupe key.

@@ -9,40 +9,14 @@ import (
 
 	"github.com/slack-go/slack"
 
+	slackact "github.com/datasev/datasev/activities/slack"
 	"github.com/datasev/datasev/starter/incidents"
 	"github.com/datasev/datasev/workflows"
-)
-
-// Action IDs of the approval buttons the Slack notifier posts. They match
-// slackact's ApproveActionID and DenyActionID.
-const (
-	ApproveActionID = "datasev_approve"
-	DenyActionID    = "datasev_deny"
 )
 
 // DenyReason is the reason recorded for a deny from a button, which asks
 // for none.
 const DenyReason = "denied in Slack"
-
-// ButtonValue is the value of an approval button: which incident and which
-// approval. It is the JSON the notifier writes ({"incident":…,"approval":…}).
-type ButtonValue struct {
-	Incident string `json:"incident"`
-	Approval string `json:"approval"`
-}
-
-// ParseButtonValue decodes a button's value; both fields are required.
-func ParseButtonValue(v string) (ButtonValue, error) {
-	var b ButtonValue
-	if err := json.Unmarshal([]byte(v), &b); err != nil {
-		return ButtonValue{}, fmt.Errorf("button value: %w", err)
-	}
-	b.Incident, b.Approval = strings.TrimSpace(b.Incident), strings.TrimSpace(b.Approval)
-	if !strings.HasPrefix(b.Incident, workflows.WorkflowIDPrefix) || b.Approval == "" {
-		return ButtonValue{}, errors.New("button value: incident (an incident workflow ID) and approval are required")
-	}
-	return b, nil
-}
 
 // press is a click on an approval button.
 type press struct {
@@ -50,7 +24,10 @@ type press struct {
 	triggerID   string
 	responseURL string
 	approve     bool
-	value       ButtonValue
+	value       slackact.ButtonValue
+	// original is the message the buttons are on (its blocks), when Slack
+	// sent it.
+	original []slack.Block
 }
 
 // errNotOurs marks an interaction that is not a click on an approval
@@ -76,19 +53,23 @@ func pressFrom(cb slack.InteractionCallback) (press, error) {
 		return press{}, errNotOurs
 	}
 	for _, a := range cb.ActionCallback.BlockActions {
-		if a == nil || (a.ActionID != ApproveActionID && a.ActionID != DenyActionID) {
+		if a == nil || (a.ActionID != slackact.ApproveActionID && a.ActionID != slackact.DenyActionID) {
 			continue
 		}
-		v, err := ParseButtonValue(a.Value)
+		v, err := slackact.ParseButtonValue(a.Value)
 		if err != nil {
 			return press{}, err
+		}
+		if !strings.HasPrefix(v.Incident, workflows.WorkflowIDPrefix) {
+			return press{}, fmt.Errorf("button value: %q is not an incident", v.Incident)
 		}
 		if cb.User.ID == "" {
 			return press{}, errors.New("payload: no user")
 		}
 		return press{
 			userID: cb.User.ID, triggerID: cb.TriggerID, responseURL: cb.ResponseURL,
-			approve: a.ActionID == ApproveActionID, value: v,
+			approve: a.ActionID == slackact.ApproveActionID, value: v,
+			original: cb.Message.Blocks.BlockSet,
 		}, nil
 	}
 	return press{}, errNotOurs
@@ -132,15 +113,22 @@ func (h *Handler) runPress(ctx context.Context, p press) *slack.WebhookMessage {
 	return &slack.WebhookMessage{
 		Text:            text,
 		ReplaceOriginal: true,
-		Blocks:          &slack.Blocks{BlockSet: outcomeBlocks(p.value, text)},
+		Blocks:          &slack.Blocks{BlockSet: replaceButtons(p.original, slackact.OutcomeBlocks(p.value, text))},
 	}
 }
 
-// outcomeBlocks is what replaces an approval request's buttons once it is
-// decided.
-func outcomeBlocks(v ButtonValue, outcome string) []slack.Block {
-	return []slack.Block{
-		slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType,
-			fmt.Sprintf("*%s*: approval `%s` on `%s`", outcome, v.Approval, v.Incident), false, false), nil, nil),
+// replaceButtons returns the original message's blocks with the approval
+// buttons' block (slackact.ApprovalBlockID) replaced by the outcome, so
+// the request's text stays. Without the original blocks, or without the
+// buttons' block in them, it is the outcome alone.
+func replaceButtons(original, outcome []slack.Block) []slack.Block {
+	for i, b := range original {
+		if b != nil && b.ID() == slackact.ApprovalBlockID {
+			out := make([]slack.Block, 0, len(original)-1+len(outcome))
+			out = append(out, original[:i]...)
+			out = append(out, outcome...)
+			return append(out, original[i+1:]...)
+		}
 	}
+	return outcome
 }

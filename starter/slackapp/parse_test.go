@@ -3,9 +3,11 @@ package slackapp
 import (
 	"encoding/json"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 
+	slackact "github.com/datasev/datasev/activities/slack"
 	"github.com/datasev/datasev/workflows"
 )
 
@@ -164,8 +166,18 @@ func blockActions(user, trigger, responseURL, actionID, value string) []byte {
 		"channel":    map[string]any{"id": "C0INC", "name": "inc-x"},
 		"container":  map[string]any{"type": "message", "message_ts": "1700000000.000100", "channel_id": "C0INC"},
 		"api_app_id": "A0APP", "token": "deprecated",
-		"message": map[string]any{"type": "message", "ts": "1700000000.000100", "text": "approval needed"},
-		"state":   map[string]any{"values": map[string]any{}},
+		"message": map[string]any{"type": "message", "ts": "1700000000.000100", "text": "approval needed",
+			"blocks": []any{
+				map[string]any{"type": "section", "block_id": "request",
+					"text": map[string]any{"type": "mrkdwn", "text": "*approval needed*: revert commit 42"}},
+				map[string]any{"type": "actions", "block_id": slackact.ApprovalBlockID, "elements": []any{
+					map[string]any{"type": "button", "action_id": slackact.ApproveActionID, "value": value, "style": "primary",
+						"text": map[string]any{"type": "plain_text", "text": "Approve"}},
+					map[string]any{"type": "button", "action_id": slackact.DenyActionID, "value": value, "style": "danger",
+						"text": map[string]any{"type": "plain_text", "text": "Deny"}},
+				}},
+			}},
+		"state": map[string]any{"values": map[string]any{}},
 		"actions": []any{map[string]any{
 			"type": "button", "action_id": actionID, "block_id": "approval", "value": value,
 			"text": map[string]any{"type": "plain_text", "text": "Approve"}, "action_ts": "1700000001.000200",
@@ -177,15 +189,24 @@ func blockActions(user, trigger, responseURL, actionID, value string) []byte {
 
 func TestDecodeInteraction(t *testing.T) {
 	val := `{"incident":"incident-k","approval":"revert-1"}`
-	p, err := decodeInteraction(blockActions("U1", "tr1", "http://127.0.0.1/response/x", ApproveActionID, val))
+	p, err := decodeInteraction(blockActions("U1", "tr1", "http://127.0.0.1/response/x", slackact.ApproveActionID, val))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := press{userID: "U1", triggerID: "tr1", responseURL: "http://127.0.0.1/response/x", approve: true, value: ButtonValue{Incident: "incident-k", Approval: "revert-1"}}
-	if p != want {
+	want := press{userID: "U1", triggerID: "tr1", responseURL: "http://127.0.0.1/response/x", approve: true, value: slackact.ButtonValue{Incident: "incident-k", Approval: "revert-1"}}
+	original := p.original
+	p.original = nil
+	if !reflect.DeepEqual(p, want) {
 		t.Fatalf("got %+v, want %+v", p, want)
 	}
-	p, err = decodeInteraction(blockActions("U1", "tr1", "u", DenyActionID, val))
+	if len(original) != 2 || original[1].ID() != slackact.ApprovalBlockID {
+		t.Fatalf("original blocks %+v", original)
+	}
+	replaced := replaceButtons(original, slackact.OutcomeBlocks(want.value, "Approved by Alice at 10:02"))
+	if len(replaced) != 3 || replaced[0].ID() != "request" || replaced[1].ID() != slackact.OutcomeBlockID {
+		t.Fatalf("replaced %+v", replaced)
+	}
+	p, err = decodeInteraction(blockActions("U1", "tr1", "u", slackact.DenyActionID, val))
 	if err != nil || p.approve {
 		t.Fatalf("deny: %+v %v", p, err)
 	}
@@ -193,7 +214,7 @@ func TestDecodeInteraction(t *testing.T) {
 		t.Fatalf("other button: %v", err)
 	}
 	for _, bad := range []string{`{"incident":"k","approval":"a"}`, `{"incident":"incident-k"}`, `not json`} {
-		if _, err := decodeInteraction(blockActions("U1", "tr1", "u", ApproveActionID, bad)); err == nil || errors.Is(err, errNotOurs) {
+		if _, err := decodeInteraction(blockActions("U1", "tr1", "u", slackact.ApproveActionID, bad)); err == nil || errors.Is(err, errNotOurs) {
 			t.Fatalf("value %s: err = %v", bad, err)
 		}
 	}
@@ -206,8 +227,8 @@ func TestDecodeInteraction(t *testing.T) {
 }
 
 func FuzzDecodeInteraction(f *testing.F) {
-	f.Add(blockActions("U1", "t", "u", ApproveActionID, `{"incident":"incident-k","approval":"a"}`))
-	f.Add(blockActions("U1", "t", "u", DenyActionID, `{"incident":"incident-k","approval":"a"}`))
+	f.Add(blockActions("U1", "t", "u", slackact.ApproveActionID, `{"incident":"incident-k","approval":"a"}`))
+	f.Add(blockActions("U1", "t", "u", slackact.DenyActionID, `{"incident":"incident-k","approval":"a"}`))
 	f.Add([]byte(`{"type":"block_actions","actions":[{"type":"button","action_id":"datasev_approve","value":"{}"}]}`))
 	f.Add([]byte(`{"type":"block_actions","state":{"values":{}},"actions":null}`))
 	f.Fuzz(func(t *testing.T, payload []byte) {

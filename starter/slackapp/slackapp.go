@@ -46,6 +46,7 @@ import (
 	"github.com/slack-go/slack"
 	"go.temporal.io/sdk/client"
 
+	slackact "github.com/datasev/datasev/activities/slack"
 	"github.com/datasev/datasev/runbooks"
 	"github.com/datasev/datasev/starter/incidents"
 	"github.com/datasev/datasev/workflows"
@@ -378,7 +379,7 @@ func dedupeKey(sc slack.SlashCommand, now time.Time) string {
 		seed = fmt.Sprintf("%s|%s|%s|%d", sc.UserID, sc.ChannelID, sc.Text, now.UnixNano())
 	}
 	sum := sha256.Sum256([]byte(sc.TeamID + "|" + seed))
-	return "slack-" + now.UTC().Format("20060102") + "-" + hex.EncodeToString(sum[:])[:10]
+	return "slack-" + hex.EncodeToString(sum[:])[:12]
 }
 
 // incidentFor finds the incident a command is about: the one it names, or
@@ -399,7 +400,7 @@ func (h *Handler) incidentFor(ctx context.Context, cmd command, channelID string
 		h.log.Warn("slack: conversations.info failed", "channel", channelID, "error", err)
 		return "", fmt.Sprintf("could not read this channel's purpose (%v); %s", err, how)
 	}
-	id, ok := incidentFromPurpose(ch.Purpose.Value)
+	id, ok := slackact.IncidentFromPurpose(ch.Purpose.Value)
 	if !ok {
 		return "", "this channel is not an incident's channel; " + how
 	}
@@ -483,24 +484,4 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
 	_ = json.NewEncoder(w).Encode(v)
-}
-
-// purposePrefix starts the purpose the Slack notifier gives an incident's
-// channel (slackact.Purpose: "datasev incident <workflow ID> — <title>").
-const purposePrefix = "datasev incident "
-
-// incidentFromPurpose reads the incident ID back from a channel purpose
-// written by slackact.Purpose. It mirrors slackact.IncidentFromPurpose, kept
-// here so the intake does not depend on the notifier's package.
-func incidentFromPurpose(purpose string) (string, bool) {
-	rest, ok := strings.CutPrefix(purpose, purposePrefix)
-	if !ok {
-		return "", false
-	}
-	id, _, _ := strings.Cut(rest, " — ")
-	id = strings.TrimSpace(id)
-	if !strings.HasPrefix(id, workflows.WorkflowIDPrefix) || strings.ContainsAny(id, " \t\n") {
-		return "", false
-	}
-	return id, true
 }

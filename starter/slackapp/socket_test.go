@@ -9,6 +9,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	slackact "github.com/datasev/datasev/activities/slack"
 	"github.com/datasev/datasev/starter/incidents"
 	"github.com/datasev/datasev/workflows"
 )
@@ -82,7 +83,7 @@ func TestSocketMode(t *testing.T) {
 		"response_url": cmdURL, "trigger_id": "trig-sock-" + uniq(),
 	}
 	var click map[string]any
-	if err := json.Unmarshal(blockActions(slackNobody, "trig-sock-click-"+uniq(), clickURL, DenyActionID, `{"incident":"incident-x","approval":"a1"}`), &click); err != nil {
+	if err := json.Unmarshal(blockActions(slackNobody, "trig-sock-click-"+uniq(), clickURL, slackact.DenyActionID, `{"incident":"incident-x","approval":"a1"}`), &click); err != nil {
 		t.Fatal(err)
 	}
 	acks := make(chan map[string]any, 4)

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	slackact "github.com/datasev/datasev/activities/slack"
 	"github.com/datasev/datasev/starter/incidents"
 	"github.com/datasev/datasev/workflows"
 )
@@ -94,7 +95,7 @@ func TestUnsignedRequestsChangeNothing(t *testing.T) {
 	now := time.Now()
 	ru := slk.responseURL()
 	cmdBody := slashForm(slackAlice, otherChannel, "@"+key+" ack", "trig-"+uniq(), ru)
-	clickBody := interactionForm(blockActions(slackAlice, "trig-"+uniq(), ru, ApproveActionID, `{"incident":"`+id+`","approval":"a1"}`))
+	clickBody := interactionForm(blockActions(slackAlice, "trig-"+uniq(), ru, slackact.ApproveActionID, `{"incident":"`+id+`","approval":"a1"}`))
 	for _, body := range [][]byte{cmdBody, clickBody} {
 		path := "/slack/commands"
 		if &body[0] == &clickBody[0] {
