@@ -316,3 +316,17 @@ func TestMergeBaseIgnoresDates(t *testing.T) {
 		t.Errorf("g = %q", g)
 	}
 }
+
+func TestSeedDbtDemo(t *testing.T) {
+	s := ghtest.New()
+	t.Cleanup(s.Close)
+	bad := s.SeedDbtDemo(time.Now())
+	c := client(t, s)
+	cs, _, err := c.Repositories.ListCommits(t.Context(), "acme", "analytics", &github.CommitsListOptions{Path: "models/marts/orders.sql"})
+	if err != nil || len(cs) != 2 || cs[0].GetSHA() != bad {
+		t.Fatalf("orders history %v %v", cs, err)
+	}
+	if v, _ := s.File(ghtest.DemoRepo, "main", "models/marts/orders.sql"); !strings.Contains(v, "amount * 100") {
+		t.Errorf("orders.sql %q", v)
+	}
+}
