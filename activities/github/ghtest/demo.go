@@ -9,8 +9,8 @@ const DemoRepo = "acme/analytics"
 // a history for the dbt-model-regression runbook, relative to now: the
 // project (two days ago), a change that multiplies order amounts by 100 in
 // models/marts/orders.sql (three hours ago, the culprit) and an unrelated
-// change to models/marts/customers.sql (an hour ago). It returns the
-// culprit's SHA.
+// change outside models/ (a macro, an hour ago) that a revert must keep.
+// It returns the culprit's SHA.
 func (s *Server) SeedDbtDemo(now time.Time) string {
 	s.CreateRepo(DemoRepo, "main")
 	s.Commit(DemoRepo, "main", "Ana Lytics", "Initial dbt project", map[string]string{
@@ -23,8 +23,8 @@ func (s *Server) SeedDbtDemo(now time.Time) string {
 	bad := s.Commit(DemoRepo, "main", "Dana Wright", "orders: report amounts in cents\n\nFinance asked for integer cents.", map[string]string{
 		"models/marts/orders.sql": "select id, customer_id, amount * 100 as amount\nfrom {{ ref('stg_orders') }}\nwhere status = 'paid'\n",
 	}, now.Add(-3*time.Hour))
-	s.Commit(DemoRepo, "main", "Sam Chen", "customers: count only paid orders", map[string]string{
-		"models/marts/customers.sql": "select customer_id, count(*) as paid_orders\nfrom {{ ref('orders') }}\ngroup by 1\n",
+	s.Commit(DemoRepo, "main", "Sam Chen", "macros: add cents_to_dollars", map[string]string{
+		"macros/cents_to_dollars.sql": "{% macro cents_to_dollars(col) %}({{ col }} / 100.0){% endmacro %}\n",
 	}, now.Add(-time.Hour))
 	return bad
 }
