@@ -1,0 +1,205 @@
+package statuspage
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	"go.temporal.io/sdk/temporal"
+)
+
+// MetadataKey is the top-level metadata key under which a public incident
+// records the datasev incident it belongs to: {"datasev": {"incident": id}}.
+const MetadataKey = "datasev"
+
+// PublishRequest is the approved public wording of an incident.
+type PublishRequest struct {
+	// Incident is the datasev incident's workflow ID. Required.
+	Incident string `json:"incident"`
+	// Name is the public incident's title. Required when creating.
+	Name string `json:"name"`
+	// Status is investigating, identified, monitoring or resolved.
+	// Required.
+	Status string `json:"status"`
+	// Body is the public update's text. Optional.
+	Body string `json:"body,omitempty"`
+	// Components maps a service (from the configured mapping) or a
+	// component ID to its status: operational, degraded_performance,
+	// partial_outage, major_outage or under_maintenance. Optional.
+	Components map[string]string `json:"components,omitempty"`
+	// Silent, when true, does not notify the page's subscribers.
+	Silent bool `json:"silent,omitempty"`
+}
+
+// PublishResult says which public incident holds the wording.
+type PublishResult struct {
+	// ID is the Statuspage incident's ID; "" when Resolve found none.
+	ID string `json:"id"`
+	// URL is the incident's public short link.
+	URL string `json:"url"`
+	// Created is true when this call created it.
+	Created bool `json:"created"`
+	// Status is the incident's status after the call.
+	Status string `json:"status"`
+	// Updates counts the incident's published updates.
+	Updates int `json:"updates"`
+}
+
+// Output returns r as a JSON-friendly map, for runbook expressions.
+func (r PublishResult) Output() map[string]any {
+	return map[string]any{"id": r.ID, "url": r.URL, "created": r.Created, "status": r.Status, "updates": r.Updates}
+}
+
+func bad(format string, args ...any) error {
+	return temporal.NewNonRetryableApplicationError("statuspage: "+fmt.Sprintf(format, args...), BadRequestType, nil)
+}
+
+// Publish puts the approved wording on the status page: it updates the
+// public incident it created earlier for req.Incident (found by its
+// metadata among the unresolved incidents) or creates one. It is
+// idempotent: retried, it updates the same incident.
+func (c *Client) Publish(ctx context.Context, req PublishRequest) (PublishResult, error) {
+	if err := c.ready(); err != nil {
+		return PublishResult{}, err
+	}
+	if strings.TrimSpace(req.Incident) == "" {
+		return PublishResult{}, bad("publish: no incident")
+	}
+	if !slices.Contains(IncidentStatuses, req.Status) {
+		return PublishResult{}, bad("publish %s: status %q: want one of %s", req.Incident, req.Status, strings.Join(IncidentStatuses, ", "))
+	}
+	components, err := c.componentStatuses(req.Incident, req.Components)
+	if err != nil {
+		return PublishResult{}, err
+	}
+	in := IncidentInput{
+		Name:       strings.TrimSpace(req.Name),
+		Status:     req.Status,
+		Body:       req.Body,
+		Components: components,
+	}
+	if len(components) > 0 {
+		in.ComponentIDs = sortedKeys(components)
+	}
+	if req.Silent {
+		f := false
+		in.DeliverNotifications = &f
+	}
+	existing, found, err := c.find(ctx, req.Incident)
+	if err != nil {
+		return PublishResult{}, err
+	}
+	if found {
+		inc, err := c.UpdateIncident(ctx, existing.ID, in)
+		if err != nil {
+			return PublishResult{}, err
+		}
+		return result(inc, false), nil
+	}
+	if in.Name == "" {
+		return PublishResult{}, bad("publish %s: a new public incident needs a name", req.Incident)
+	}
+	in.Metadata = map[string]map[string]any{MetadataKey: {"incident": req.Incident}}
+	inc, err := c.CreateIncident(ctx, in)
+	if err != nil {
+		return PublishResult{}, err
+	}
+	return result(inc, true), nil
+}
+
+// Resolve resolves the public incident of incident with body as the last
+// update, and sets its components back to operational. With no unresolved
+// public incident for it (never published, or already resolved by an
+// earlier try) it does nothing and returns an empty ID.
+func (c *Client) Resolve(ctx context.Context, incident, body string) (PublishResult, error) {
+	if err := c.ready(); err != nil {
+		return PublishResult{}, err
+	}
+	if strings.TrimSpace(incident) == "" {
+		return PublishResult{}, bad("resolve: no incident")
+	}
+	existing, found, err := c.find(ctx, incident)
+	if err != nil || !found {
+		return PublishResult{}, err
+	}
+	in := IncidentInput{Status: Resolved, Body: body}
+	if len(existing.Components) > 0 {
+		in.Components = map[string]string{}
+		for _, comp := range existing.Components {
+			in.Components[comp.ID] = Operational
+		}
+		in.ComponentIDs = sortedKeys(in.Components)
+	}
+	inc, err := c.UpdateIncident(ctx, existing.ID, in)
+	if err != nil {
+		return PublishResult{}, err
+	}
+	return result(inc, false), nil
+}
+
+// SetComponent sets the status of a service's component (or of a
+// component ID) outside any incident.
+func (c *Client) SetComponent(ctx context.Context, service, status string) (Component, error) {
+	if err := c.ready(); err != nil {
+		return Component{}, err
+	}
+	m, err := c.componentStatuses("", map[string]string{service: status})
+	if err != nil {
+		return Component{}, err
+	}
+	for id, st := range m {
+		return c.UpdateComponent(ctx, id, st)
+	}
+	return Component{}, bad("no component for %q", service)
+}
+
+// find returns the unresolved public incident created for incident.
+func (c *Client) find(ctx context.Context, incident string) (Incident, bool, error) {
+	open, err := c.UnresolvedIncidents(ctx)
+	if err != nil {
+		return Incident{}, false, err
+	}
+	for _, inc := range open {
+		if v, ok := inc.Metadata[MetadataKey]["incident"].(string); ok && v == incident {
+			return inc, true, nil
+		}
+	}
+	return Incident{}, false, nil
+}
+
+// componentStatuses maps services to component IDs and checks statuses.
+func (c *Client) componentStatuses(incident string, in map[string]string) (map[string]string, error) {
+	if len(in) == 0 {
+		return nil, nil
+	}
+	out := make(map[string]string, len(in))
+	for key, status := range in {
+		if !slices.Contains(ComponentStatuses, status) {
+			return nil, bad("%s: component %q status %q: want one of %s", incident, key, status, strings.Join(ComponentStatuses, ", "))
+		}
+		id := key
+		if mapped, ok := c.cfg.Components[key]; ok {
+			id = mapped
+		}
+		if strings.TrimSpace(id) == "" {
+			return nil, bad("%s: empty component", incident)
+		}
+		out[id] = status
+	}
+	return out, nil
+}
+
+func result(inc Incident, created bool) PublishResult {
+	return PublishResult{ID: inc.ID, URL: inc.Shortlink, Created: created, Status: inc.Status, Updates: len(inc.IncidentUpdates)}
+}
+
+func sortedKeys(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
