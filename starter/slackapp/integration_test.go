@@ -43,6 +43,19 @@ func TestSlashCommandsAndButtons(t *testing.T) {
 	const incChannel = "C0INC1"
 	slk.setPurpose(incChannel, "datasev incident "+id+" — Orders load failed & late")
 
+	// Someone not on the roster: told how to get added; nothing changes.
+	a = slash(t, h, slk, slackNobody, incChannel, "ack", "trig-"+uniq())
+	if !strings.HasPrefix(a.text(), "you are not on the datasev roster (Slack user U0NOBODY)") {
+		t.Fatalf("unknown user: %v", a.msg)
+	}
+	if st, err := incidents.Status(ctx, tc, id); err != nil || st.State != workflows.Triggered {
+		t.Fatalf("after an unknown user's ack: %v %v", st.State, err)
+	}
+	a = slash(t, h, slk, slackAlice, incChannel, "handoff accept", "trig-"+uniq())
+	if a.text() != "Not done: no handoff is pending" {
+		t.Fatalf("handoff: %v", a.msg)
+	}
+
 	a = slash(t, h, slk, slackAlice, incChannel, "ack", "trig-"+uniq())
 	if a.responseType() != "in_channel" || !strings.Contains(a.text(), "Alice") {
 		t.Fatalf("ack: %v", a.msg)

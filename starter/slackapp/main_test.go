@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"os"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -203,10 +204,10 @@ func slash(t testing.TB, h http.Handler, slk *slackStandIn, user, channel, text,
 	if a.code != http.StatusOK {
 		t.Fatalf("/incident %s: %d %s", text, a.code, a.raw)
 	}
-	if len(a.text()) >= 13 && a.text()[:13] == "working on it" {
-		got := slk.waitPosted(t, ru, 1)
-		return answer{code: a.code, msg: got[0]}
+	if strings.HasPrefix(a.text(), "working on it") {
+		a = answer{code: a.code, msg: slk.waitPosted(t, ru, 1)[0]}
 	}
+	t.Logf("/incident %s → [%s] %s", text, a.responseType(), a.text())
 	return a
 }
 

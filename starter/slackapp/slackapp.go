@@ -151,7 +151,8 @@ func (h *Handler) slackOptions() []slack.Option {
 // ServeHTTP serves POST /slack/commands and POST /slack/interactions.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
 
-// Close waits for outcomes still being delivered to response_urls.
+// Close waits for outcomes still being delivered to response_urls. Call it
+// once the HTTP server and RunSocketMode have stopped.
 func (h *Handler) Close() { h.wg.Wait() }
 
 // readVerified reads the body and checks its signature. On failure it has
