@@ -531,7 +531,8 @@ func (b *builder) macros() obj {
 // snapshots, 15% staging models reading one source each, 20%
 // intermediate models reading 1–4 staging or intermediate models, 15% marts
 // reading 2–6 intermediates or marts, 40% tests, 1% exposures on 1–5 marts,
-// and ten owning teams.
+// and ten owning teams. A third of all references go to the first 5% of
+// each layer, so a few hub nodes feed much of the project.
 func Large(n int, seed uint64) (Project, []byte) {
 	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 	p := Project{Name: "big"}
@@ -566,14 +567,22 @@ func Large(n int, seed uint64) (Project, []byte) {
 			}
 		}
 	}
+	// hub picks an index into a list of n: a third of the time one of
+	// its first 5% (the hubs every project has: events, users, orders),
+	// otherwise any, so a few nodes feed much of the project and most
+	// feed a handful.
+	hub := func(n int) int {
+		if rng.IntN(3) == 0 {
+			return rng.IntN(max(1, n/20))
+		}
+		return rng.IntN(n)
+	}
 	pick := func(from []string, k int) []string {
 		k = min(k, len(from))
 		seen := map[string]bool{}
 		var out []string
 		for len(out) < k {
-			// Prefer recent names: later layers read recent models more.
-			i := len(from) - 1 - int(float64(len(from))*rng.Float64()*rng.Float64())
-			if !seen[from[i]] {
+			if i := hub(len(from)); !seen[from[i]] {
 				seen[from[i]] = true
 				out = append(out, from[i])
 			}
@@ -581,7 +590,7 @@ func Large(n int, seed uint64) (Project, []byte) {
 		return out
 	}
 	for i := range count(0.15) {
-		m := Model{Name: fmt.Sprintf("stg_%05d", i), Sources: []string{srcTables[rng.IntN(len(srcTables))]}, Owner: team()}
+		m := Model{Name: fmt.Sprintf("stg_%05d", i), Sources: []string{srcTables[hub(len(srcTables))]}, Owner: team()}
 		if rng.IntN(10) == 0 {
 			m.Refs = pick(seeds, 1)
 		}
