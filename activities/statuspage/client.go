@@ -217,19 +217,22 @@ type IncidentUpdate struct {
 
 // Incident is a status page incident.
 type Incident struct {
-	ID              string                    `json:"id"`
-	PageID          string                    `json:"page_id"`
-	Name            string                    `json:"name"`
-	Status          string                    `json:"status"`
-	Impact          string                    `json:"impact"`
-	Shortlink       string                    `json:"shortlink"`
-	CreatedAt       time.Time                 `json:"created_at,omitzero"`
-	UpdatedAt       time.Time                 `json:"updated_at,omitzero"`
-	MonitoringAt    *time.Time                `json:"monitoring_at"`
-	ResolvedAt      *time.Time                `json:"resolved_at"`
-	IncidentUpdates []IncidentUpdate          `json:"incident_updates"`
-	Components      []Component               `json:"components"`
-	Metadata        map[string]map[string]any `json:"metadata,omitempty"`
+	ID              string           `json:"id"`
+	PageID          string           `json:"page_id"`
+	Name            string           `json:"name"`
+	Status          string           `json:"status"`
+	Impact          string           `json:"impact"`
+	Shortlink       string           `json:"shortlink"`
+	CreatedAt       time.Time        `json:"created_at,omitzero"`
+	UpdatedAt       time.Time        `json:"updated_at,omitzero"`
+	MonitoringAt    *time.Time       `json:"monitoring_at"`
+	ResolvedAt      *time.Time       `json:"resolved_at"`
+	IncidentUpdates []IncidentUpdate `json:"incident_updates"`
+	Components      []Component      `json:"components"`
+	// Metadata is the incident's metadata; its top-level values are
+	// objects (the API requires it), kept loose here so that an odd one
+	// does not break decoding.
+	Metadata map[string]any `json:"metadata,omitempty"`
 }
 
 // IncidentInput is the body of a create or update: {"incident": {...}}.

@@ -162,7 +162,8 @@ func (c *Client) find(ctx context.Context, incident string) (Incident, bool, err
 		return Incident{}, false, err
 	}
 	for _, inc := range open {
-		if v, ok := inc.Metadata[MetadataKey]["incident"].(string); ok && v == incident {
+		m, _ := inc.Metadata[MetadataKey].(map[string]any)
+		if v, ok := m["incident"].(string); ok && v == incident {
 			return inc, true, nil
 		}
 	}
