@@ -59,7 +59,7 @@ func socketScript(envelopes []map[string]any, acks chan<- map[string]any) func(*
 
 func TestSocketMode(t *testing.T) {
 	slk := newSlackStandIn(t)
-	h := newTestHandler(t, slk, func(c *Config) { c.AppToken = appToken; c.SigningSecret = "" })
+	h := newTestHandler(t, slk, func(c *Config) { c.AppToken = appToken; c.SigningSecret = ""; c.APIURL = slk.SocketAPIURL() })
 
 	// With Temporal, the command acts on a real incident; without, it asks
 	// for help. Either way the answer comes back in the ack's payload.
@@ -149,7 +149,7 @@ func TestSocketMode(t *testing.T) {
 
 func TestSocketModeBadToken(t *testing.T) {
 	slk := newSlackStandIn(t)
-	h := newTestHandler(t, slk, func(c *Config) { c.AppToken = "xapp-wrong" })
+	h := newTestHandler(t, slk, func(c *Config) { c.AppToken = "xapp-wrong"; c.APIURL = slk.SocketAPIURL() })
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
 	err := h.RunSocketMode(ctx)
