@@ -255,6 +255,21 @@ func TestRejectedRecipientIsNonRetryable(t *testing.T) {
 	if !strings.Contains(err.Error(), "cto@example.com") || !strings.Contains(err.Error(), srv.Addr) {
 		t.Errorf("error names neither the recipient nor the server: %v", err)
 	}
+	// The rest of the list still gets it.
+	msgs := srv.Messages()
+	if len(msgs) != 1 || strings.Join(msgs[0].To, ",") != "vp-data@example.com" {
+		t.Fatalf("messages %+v, want one to vp-data@example.com", msgs)
+	}
+	if strings.Contains(err.Error(), "vp-data@example.com") && !strings.Contains(err.Error(), "the other 1 got it") {
+		t.Errorf("error blames the delivered recipient: %v", err)
+	}
+	// A single refused recipient: nothing is sent.
+	srv.Reset()
+	srv.RejectRecipient("vp-data@example.com", 550, "No such user")
+	err = backend(t, srv, nil).Deliver(t.Context(), opened("SEV2"))
+	if ae := appErr(t, err); !ae.NonRetryable() || !strings.Contains(err.Error(), "vp-data@example.com") {
+		t.Errorf("error %v", err)
+	}
 	if len(srv.Messages()) != 0 {
 		t.Errorf("a message was accepted")
 	}
@@ -516,5 +531,19 @@ func BenchmarkDeliverSTARTTLS(b *testing.B) {
 		if err := be.Deliver(b.Context(), n); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func TestRefusedAndTemporaryRecipientsRetry(t *testing.T) {
+	srv := start(t, smtptest.Options{Username: user, Password: pass})
+	srv.RejectRecipient("cto@example.com", 550, "No such user")
+	srv.RejectRecipient("vp-data@example.com", 451, "Greylisted")
+	err := backend(t, srv, nil).Deliver(t.Context(), opened("SEV1"))
+	ae := appErr(t, err)
+	if ae.NonRetryable() || ae.Type() != email.TemporaryType || !strings.Contains(err.Error(), "vp-data@example.com") {
+		t.Errorf("error %v: non-retryable %v type %q", err, ae.NonRetryable(), ae.Type())
+	}
+	if len(srv.Messages()) != 0 {
+		t.Errorf("messages accepted: %d", len(srv.Messages()))
 	}
 }

@@ -129,7 +129,10 @@ func domainOf(from string) string {
 	return "datasev.invalid"
 }
 
-// Send delivers m through the configured SMTP server. See the package
+// Send delivers m through the configured SMTP server, as one message to
+// all of m.To. When the server refuses some of several recipients
+// permanently, the others each get their own copy (same Message-ID) and
+// the non-retryable error names the refused ones. See the package
 // documentation for how errors are typed.
 func (s *Sender) Send(ctx context.Context, m Message) error {
 	if s == nil {
@@ -144,10 +147,66 @@ func (s *Sender) Send(ctx context.Context, m Message) error {
 	if err != nil {
 		return temporal.NewNonRetryableApplicationError("email: smtp client: "+err.Error(), BadMessageType, err)
 	}
-	if err := client.DialAndSendWithContext(ctx, msg); err != nil {
+	err = client.DialAndSendWithContext(ctx, msg)
+	var se *mail.SendError
+	if err != nil && len(m.To) > 1 && errors.As(err, &se) && se.Reason == mail.ErrSMTPRcptTo && !se.IsTemp() {
+		// One bad address must not silence the rest of the list: send
+		// each recipient a copy of their own, and report the refused.
+		return s.sendEach(ctx, client, m)
+	}
+	if err != nil {
 		return s.classify(m, err)
 	}
 	return nil
+}
+
+// sendEach sends m to each recipient separately in one session (same
+// Message-ID), after the server refused one of them permanently. Any
+// temporary failure makes the whole delivery retryable; otherwise the
+// permanently refused recipients are reported, non-retryably, once the
+// others have theirs.
+func (s *Sender) sendEach(ctx context.Context, client *mail.Client, m Message) error {
+	msgs := make([]*mail.Msg, 0, len(m.To))
+	for _, to := range m.To {
+		one := m
+		one.To = []string{to}
+		msg, err := s.build(one)
+		if err != nil {
+			return err
+		}
+		msgs = append(msgs, msg)
+	}
+	err := client.DialAndSendWithContext(ctx, msgs...)
+	if err == nil {
+		return nil
+	}
+	var refused, temporary []string
+	var firstTemp error
+	for i, msg := range msgs {
+		if !msg.HasSendError() {
+			continue
+		}
+		if msg.SendErrorIsTemp() {
+			temporary = append(temporary, m.To[i])
+			if firstTemp == nil {
+				firstTemp = msg.SendError()
+			}
+		} else {
+			refused = append(refused, m.To[i])
+		}
+	}
+	server := fmt.Sprintf("%s:%d", s.cfg.Host, s.cfg.Port)
+	switch {
+	case len(temporary) > 0:
+		return temporal.NewApplicationError(
+			fmt.Sprintf("email to %s: %s answered a temporary error: %v", strings.Join(temporary, ", "), server, firstTemp),
+			TemporaryType, err)
+	case len(refused) > 0:
+		return temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("email: %s refused recipient(s) %s permanently; the other %d got it: %v",
+				server, strings.Join(refused, ", "), len(m.To)-len(refused), err), RejectedType, err)
+	}
+	return s.classify(m, err)
 }
 
 func (s *Sender) clientOptions() []mail.Option {
