@@ -247,3 +247,66 @@ func TestDecodeErrors(t *testing.T) {
 		})
 	}
 }
+
+// A dbt 1.6 (v10) manifest: exposure owners with a plain email, no
+// unit_tests, semantic_models or saved_queries sections, and (as some
+// tools that trim manifests leave it) no parent_map or child_map.
+func TestDecodeV10(t *testing.T) {
+	const v10 = `{
+  "metadata": {"dbt_schema_version": "https://schemas.getdbt.com/dbt/manifest/v10.json", "dbt_version": "1.6.9",
+    "generated_at": "2025-03-01T00:00:00Z", "invocation_id": "x", "env": {}, "project_id": "p", "adapter_type": "postgres"},
+  "nodes": {
+    "model.legacy.a": {"name": "a", "resource_type": "model", "package_name": "legacy", "unique_id": "model.legacy.a",
+      "original_file_path": "models/a.sql", "config": {"materialized": "table", "meta": {"owner": "team-a"}},
+      "meta": {}, "raw_code": "select 1", "depends_on": {"macros": [], "nodes": []}},
+    "model.legacy.b": {"name": "b", "resource_type": "model", "package_name": "legacy", "unique_id": "model.legacy.b",
+      "original_file_path": "models/b.sql", "config": {"materialized": "view"}, "meta": {},
+      "depends_on": {"macros": [], "nodes": ["model.legacy.a"]}}
+  },
+  "sources": {},
+  "macros": {"macro.legacy.m": {"name": "m", "macro_sql": "{% macro m() %}{% endmacro %}"}},
+  "docs": {},
+  "exposures": {"exposure.legacy.board": {"name": "board", "resource_type": "exposure", "package_name": "legacy",
+    "unique_id": "exposure.legacy.board", "type": "dashboard", "maturity": "medium",
+    "owner": {"email": "bi@legacy.example", "name": null}, "depends_on": {"macros": [], "nodes": ["model.legacy.b"]}}},
+  "metrics": {}, "groups": {}, "selectors": {}, "disabled": {}, "group_map": {}, "semantic_models": {}
+}`
+	m, err := lineage.Decode(bytes.NewReader([]byte(v10)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := lineage.NewGraph(m)
+	check(t, "downstream of a", ids(g.Downstream("model.legacy.a", 0)), []string{"1:model.legacy.b", "2:exposure.legacy.board"})
+	if n, _ := g.Node("model.legacy.a"); n.Owner() != "team-a" || n.Materialized != "table" {
+		t.Errorf("a: %+v", n)
+	}
+	if e, _ := g.Node("exposure.legacy.board"); e.Owner() != "bi@legacy.example" {
+		t.Errorf("board: %+v", e)
+	}
+}
+
+// failingReader breaks after some bytes, as a dropped connection does.
+type failingReader struct {
+	data []byte
+	err  error
+}
+
+func (f *failingReader) Read(p []byte) (int, error) {
+	if len(f.data) == 0 {
+		return 0, f.err
+	}
+	n := copy(p, f.data)
+	f.data = f.data[n:]
+	return n, nil
+}
+
+// A reader's failure is a ReadError (retryable), not a syntax error.
+func TestDecodeReadError(t *testing.T) {
+	good := manifesttest.Generate(shop())
+	boom := errors.New("connection reset by peer")
+	_, err := lineage.Decode(&failingReader{data: good[:len(good)/3], err: boom})
+	var re *lineage.ReadError
+	if !errors.As(err, &re) || !errors.Is(err, boom) {
+		t.Errorf("want a ReadError wrapping the reader's error, got %T %v", err, err)
+	}
+}

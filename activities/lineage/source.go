@@ -292,12 +292,11 @@ type githubFetcher struct {
 
 func (f *githubFetcher) version(ctx context.Context) (string, []byte, error) {
 	opts := &github.RepositoryContentGetOptions{Ref: f.loc.Ref}
-	file, dir, _, err := f.c.Repositories.GetContents(ctx, f.loc.Owner, f.loc.Repo, f.loc.Path, opts)
+	file, _, _, err := f.c.Repositories.GetContents(ctx, f.loc.Owner, f.loc.Repo, f.loc.Path, opts)
 	if err != nil {
 		return "", nil, f.classify("get contents", err)
 	}
 	if file == nil {
-		_ = dir
 		return "", nil, nonRetryable(NotFoundType, "manifest %s: is a directory; give the path of manifest.json", f.uri)
 	}
 	sha := file.GetSHA()
