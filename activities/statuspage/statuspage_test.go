@@ -327,3 +327,23 @@ func BenchmarkPublishUpdate(b *testing.B) {
 		}
 	}
 }
+
+func TestActivities(t *testing.T) {
+	f := setup(t)
+	a := &statuspage.Activities{Client: f.c}
+	pub, err := a.StatuspagePublish(t.Context(), statuspage.PublishRequest{Incident: "x", Name: "n", Status: statuspage.Investigating})
+	if err != nil || !pub.Created {
+		t.Fatalf("%+v %v", pub, err)
+	}
+	res, err := a.StatuspageResolve(t.Context(), statuspage.ResolveRequest{Incident: "x", Body: "fixed"})
+	if err != nil || res.ID != pub.ID || res.Status != statuspage.Resolved {
+		t.Fatalf("%+v %v", res, err)
+	}
+	if out := res.Output(); out["id"] != pub.ID || out["created"] != false {
+		t.Errorf("output %v", out)
+	}
+	var none statuspage.Activities
+	if _, err := none.StatuspagePublish(t.Context(), statuspage.PublishRequest{Incident: "x", Name: "n", Status: statuspage.Investigating}); appErr(t, err).Type() != statuspage.NotConfiguredType {
+		t.Errorf("no client: %v", err)
+	}
+}
