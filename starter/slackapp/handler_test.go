@@ -9,6 +9,7 @@ import (
 	"time"
 
 	slackact "github.com/datasev/datasev/activities/slack"
+	"github.com/datasev/datasev/activities/slack/slacktest"
 )
 
 func TestConfigFromEnv(t *testing.T) {
@@ -96,8 +97,19 @@ func TestHelpUsageAndIncidentLookup(t *testing.T) {
 	if !strings.Contains(a.text(), "channel_not_found") || !strings.Contains(a.text(), "/incident @<incident id or dedupe key> status") {
 		t.Fatalf("unknown channel: %q", a.text())
 	}
-	if n := slk.infoCount(); n != 2 {
-		t.Fatalf("conversations.info called %d times, want 2", n)
+	// Slack failing: the answer says what happened and how to go on.
+	slk.Fail(slacktest.Fault{Method: "conversations.info", Error: "internal_error"})
+	a = slash(t, h, slk, slackAlice, "C0OTHER", "ack", "trig-"+uniq())
+	if !strings.Contains(a.text(), "could not read this channel's purpose") || !strings.Contains(a.text(), "internal_error") {
+		t.Fatalf("Slack failing: %q", a.text())
+	}
+	if n := slk.infoCount(); n != 3 {
+		t.Fatalf("conversations.info called %d times, want 3", n)
+	}
+	// Slack's certificate check is answered 200 with nothing.
+	body := []byte("ssl_check=1&token=deprecated")
+	if a := post(t, h, "/slack/commands", body, sign(signingKey, time.Now(), body)); a.code != http.StatusOK || a.raw != "" {
+		t.Fatalf("ssl_check: %d %q", a.code, a.raw)
 	}
 	// Without a bot token the channel cannot be read: the answer says so.
 	h2 := newTestHandler(t, slk, func(c *Config) { c.BotToken = "" })

@@ -25,12 +25,18 @@ func TestSlashCommandsAndButtons(t *testing.T) {
 	h := newTestHandler(t, slk, nil)
 
 	// Declare in #general.
-	a := slash(t, h, slk, slackAlice, otherChannel, "declare Orders load failed &amp; late sev2", "trig-declare-"+uniq())
+	declareTrigger := "trig-declare-" + uniq()
+	a := slash(t, h, slk, slackAlice, otherChannel, "declare Orders load failed &amp; late sev2", declareTrigger)
 	m := declaredID.FindStringSubmatch(a.text())
 	if m == nil || a.responseType() != "in_channel" {
 		t.Fatalf("declare: %v", a.msg)
 	}
 	id := m[1]
+	// The same request again opens nothing new.
+	a = slash(t, h, slk, slackAlice, otherChannel, "declare Orders load failed &amp; late sev2", declareTrigger)
+	if !strings.Contains(a.text(), "already declared: incident `"+id+"`") {
+		t.Fatalf("redelivered declare: %v", a.msg)
+	}
 	st, err := incidents.Status(ctx, tc, id)
 	if err != nil {
 		t.Fatal(err)

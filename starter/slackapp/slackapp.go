@@ -186,6 +186,11 @@ func (h *Handler) serveCommand(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "malformed slash command: " + err.Error()})
 		return
 	}
+	if r.PostForm.Get("ssl_check") == "1" {
+		// Slack checking the certificate: nothing to do.
+		w.WriteHeader(http.StatusOK)
+		return
+	}
 	writeJSON(w, http.StatusOK, h.answerCommand(sc))
 }
 
@@ -368,6 +373,10 @@ func (h *Handler) declare(ctx context.Context, sc slack.SlashCommand, cmd comman
 		sev = "default severity"
 	}
 	key := strings.TrimPrefix(d.WorkflowID, workflows.WorkflowIDPrefix)
+	if d.Joined {
+		// The same request again (Slack or a proxy redelivered it).
+		return visible(fmt.Sprintf("*%s* is already declared: incident `%s`, Commander %s.", cmd.title, d.WorkflowID, d.Commander))
+	}
 	return visible(fmt.Sprintf("%s declared *%s* (%s): incident `%s`, Commander %s. Act on it with `/incident @%s <subcommand>` or in its channel.",
 		displayName(person), cmd.title, sev, d.WorkflowID, d.Commander, key))
 }
