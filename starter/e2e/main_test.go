@@ -1,0 +1,183 @@
+package e2e
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+
+	"github.com/datasev/datasev/activities/airflow"
+	"github.com/datasev/datasev/activities/airflow/aftest"
+	ghact "github.com/datasev/datasev/activities/github"
+	"github.com/datasev/datasev/activities/github/ghtest"
+	"github.com/datasev/datasev/activities/lineage/manifesttest"
+	"github.com/datasev/datasev/starter/devstack"
+	"github.com/datasev/datasev/worker/service"
+	"github.com/datasev/datasev/workflows"
+)
+
+// One dev server serves the package; each test starts the workers it needs
+// (the restart test stops one mid-activity). -short skips them all.
+var srv *devstack.Server
+
+func TestMain(m *testing.M) { os.Exit(run(m)) }
+
+func run(m *testing.M) int {
+	flag.Parse()
+	if testing.Short() {
+		return m.Run()
+	}
+	// Loopback only: no cloud metadata probing by any SDK.
+	os.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	var err error
+	srv, err = devstack.Start(ctx, devstack.Options{Stdout: io.Discard, Stderr: os.Stderr, Logger: logger})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "dev server:", err)
+		return 1
+	}
+	defer srv.Stop()
+	return m.Run()
+}
+
+// world is one test's outside world: a GitHub stand-in seeded with the dbt
+// demo project and its manifest, reached through a proxy the test can hold
+// requests in, and an Airflow stand-in with the dbt job's DAG.
+type world struct {
+	gh      *ghtest.Server
+	proxy   *holdProxy
+	airflow *aftest.Server
+	culprit string // the commit that broke the model
+}
+
+const (
+	dbtDAG       = "dbt_analytics"
+	manifestPath = "target/manifest.json"
+)
+
+func newWorld(t *testing.T) *world {
+	t.Helper()
+	gh := ghtest.New()
+	t.Cleanup(gh.Close)
+	now := time.Now()
+	culprit := gh.SeedDbtDemo(now)
+	gh.Commit(ghtest.DemoRepo, "main", "CI", "dbt docs: manifest", map[string]string{manifestPath: string(demoManifest())}, now.Add(-47*time.Hour))
+	af := aftest.New(aftest.Options{AutoAdvance: true})
+	t.Cleanup(af.Close)
+	af.SeedDAG(dbtDAG, false, "dbt_run", "dbt_test")
+	p := newHoldProxy(t, gh.URL)
+	return &world{gh: gh, proxy: p, airflow: af, culprit: culprit}
+}
+
+// demoManifest is the dbt demo project's manifest: shop.orders feeds
+// stg_orders, then orders, then customers; a finance dashboard and a growth
+// notebook read orders.
+func demoManifest() []byte {
+	return manifesttest.Generate(manifesttest.Project{
+		Name:    "analytics",
+		Sources: []manifesttest.Source{{Name: "shop", Tables: []string{"orders"}}},
+		Models: []manifesttest.Model{
+			{Name: "stg_orders", Sources: []string{"shop.orders"}, Owner: "data-platform"},
+			{Name: "orders", Refs: []string{"stg_orders"}, Owner: "analytics-engineering", Tests: []string{"not_null:amount"}},
+			{Name: "customers", Refs: []string{"orders"}, Owner: "growth"},
+		},
+		Exposures: []manifesttest.Exposure{
+			{Name: "finance_revenue", Type: "dashboard", Maturity: "high", OwnerName: "Finance", OwnerEmail: "finance@example.com", Refs: []string{"orders"}},
+			{Name: "growth_cohorts", Type: "notebook", Maturity: "low", OwnerName: "Growth", OwnerEmail: "growth@example.com", Refs: []string{"customers"}},
+		},
+	})
+}
+
+// startWorker starts a datasev worker wired to w's stand-ins, stopped at
+// cleanup unless the test stops it first (the returned func is idempotent).
+func (w *world) startWorker(t *testing.T, c client.Client) func() {
+	t.Helper()
+	env := w.gh.Env()
+	env[ghact.EnvAPIURL] = w.proxy.URL() // through the proxy
+	ghcfg, err := ghact.ConfigFromEnv(mapGetenv(env))
+	if err != nil {
+		t.Fatalf("github config: %v", err)
+	}
+	afcfg, err := airflow.ConfigFromEnv(mapGetenv(w.airflow.Env()))
+	if err != nil {
+		t.Fatalf("airflow config: %v", err)
+	}
+	var wrk worker.Worker = service.New(c, service.Config{
+		TaskQueue: workflows.TaskQueue, StopTimeout: time.Second,
+		GitHub: ghcfg, Airflow: afcfg,
+	}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err := wrk.Start(); err != nil {
+		t.Fatalf("worker: %v", err)
+	}
+	var once sync.Once
+	stop := func() { once.Do(wrk.Stop) }
+	t.Cleanup(stop)
+	return stop
+}
+
+func mapGetenv(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+// holdProxy forwards to the GitHub stand-in. When holding, a request that
+// creates a pull request is forwarded (the pull request exists) but its
+// answer is held back until the client gives up: the activity that asked
+// never learns that it succeeded, as when its worker dies at that moment.
+type holdProxy struct {
+	srv     *httptest.Server
+	mu      sync.Mutex
+	hold    bool
+	created chan struct{} // closed when a held creation reached the stand-in
+}
+
+func newHoldProxy(t *testing.T, target string) *holdProxy {
+	t.Helper()
+	u, err := url.Parse(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &holdProxy{created: make(chan struct{})}
+	rp := httputil.NewSingleHostReverseProxy(u)
+	p.srv = httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		p.mu.Lock()
+		hold := p.hold && r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/pulls")
+		if hold {
+			p.hold = false
+		}
+		p.mu.Unlock()
+		if !hold {
+			rp.ServeHTTP(rw, r)
+			return
+		}
+		rec := httptest.NewRecorder()
+		rp.ServeHTTP(rec, r.WithContext(context.WithoutCancel(r.Context())))
+		close(p.created)
+		<-r.Context().Done() // the caller is gone; the answer is lost
+	}))
+	t.Cleanup(p.srv.Close)
+	return p
+}
+
+// URL is the proxy's base URL, ending in "/" like the stand-in's.
+func (p *holdProxy) URL() string { return p.srv.URL + "/" }
+
+// holdNextPullCreation arms the proxy for the next pull request creation.
+func (p *holdProxy) holdNextPullCreation() <-chan struct{} {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.hold = true
+	return p.created
+}
