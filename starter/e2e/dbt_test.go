@@ -17,9 +17,9 @@ import (
 )
 
 const (
-	approvalID   = "dbt-model-regression/revert"
-	ordersSQL    = "models/marts/orders.sql"
-	laterMacro   = "macros/cents_to_dollars.sql" // changed after the culprit
+	approvalID = "dbt-model-regression/revert"
+	ordersSQL  = "models/marts/orders.sql"
+	laterMacro = "macros/cents_to_dollars.sql" // changed after the culprit
 	// goodOrders is orders.sql before the culprit.
 	goodOrders = "select id, customer_id, amount\nfrom {{ ref('stg_orders') }}\nwhere status = 'paid'\n"
 )
@@ -278,4 +278,3 @@ func eventually(t *testing.T, within time.Duration, what string, cond func() (bo
 	}
 	t.Fatalf("no %s within %s; last: %s", what, within, last)
 }
-
