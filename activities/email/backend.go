@@ -113,10 +113,9 @@ func (b *LeadershipBackend) Recipients(n notify.Notification) (to []string, toNa
 // Deliver emails n when it is for leadership or a page by email; see
 // LeadershipBackend.
 func (b *LeadershipBackend) Deliver(ctx context.Context, n notify.Notification) error {
-	wants := IsLeadership(n) || n.Kind == notify.Page
 	if b == nil || b.sender == nil {
-		if !wants {
-			return nil
+		if !IsLeadership(n) {
+			return nil // pages by email are off without a server
 		}
 		return temporal.NewNonRetryableApplicationError(
 			"email: the worker has no SMTP server; set "+EnvHost+" and "+EnvFrom, NotConfiguredType, nil)
