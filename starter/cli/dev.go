@@ -13,12 +13,11 @@ import (
 
 	"go.temporal.io/sdk/client"
 
-	s3act "github.com/datasev/datasev/activities/s3"
-	"github.com/datasev/datasev/activities/snowflake"
 	"github.com/datasev/datasev/runbooks"
 	"github.com/datasev/datasev/starter/demoload"
 	"github.com/datasev/datasev/starter/devstack"
 	"github.com/datasev/datasev/starter/incidents"
+	"github.com/datasev/datasev/worker/service"
 	"github.com/datasev/datasev/workflows"
 	"github.com/datasev/datasev/workflows/oncall"
 )
@@ -142,14 +141,11 @@ func runDev(ctx context.Context, e *env, args []string) error {
 		}
 		defer stand.Close()
 	}
-	var (
-		s3cfg s3act.Config
-		sfcfg snowflake.Config
-	)
+	var integrations service.Config
 	if stand != nil {
-		s3cfg, sfcfg = stand.s3, stand.snowflake
+		integrations = stand.workerConfig()
 	}
-	stopWorker, err := startWorker(ctx, srv.Client(), e, workerLog, s3cfg, sfcfg)
+	stopWorker, err := startWorker(ctx, srv.Client(), e, workerLog, integrations)
 	if err != nil {
 		return fmt.Errorf("dev: worker: %w", err)
 	}
@@ -199,6 +195,18 @@ func runDev(ctx context.Context, e *env, args []string) error {
 		// stand-ins; they stay open, their verify steps still watching.
 		err = runLibraryIncidents(ctx, c, out, libraryDemo{
 			roster: roster, runbooks: set, closeAfter: closeAfter,
+			uiURL: srv.UIURL(), namespace: srv.Namespace(),
+		})
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("demo: %w", err)
+		}
+		// And the bad dbt model change: diagnosed, approved once, reverted
+		// through a pull request, merged and re-run, now in monitoring.
+		err = runDbtDemo(ctx, c, out, dbtDemo{
+			roster: roster, runbooks: set, stand: stand,
 			uiURL: srv.UIURL(), namespace: srv.Namespace(),
 		})
 		if err != nil {

@@ -10,6 +10,11 @@ import (
 
 	"go.temporal.io/sdk/client"
 
+	"github.com/datasev/datasev/activities/airflow"
+	"github.com/datasev/datasev/activities/airflow/aftest"
+	ghact "github.com/datasev/datasev/activities/github"
+	"github.com/datasev/datasev/activities/github/ghtest"
+	"github.com/datasev/datasev/activities/lineage/manifesttest"
 	s3act "github.com/datasev/datasev/activities/s3"
 	"github.com/datasev/datasev/activities/s3/s3test"
 	"github.com/datasev/datasev/activities/snowflake"
@@ -17,22 +22,33 @@ import (
 	"github.com/datasev/datasev/runbooks"
 	"github.com/datasev/datasev/starter/devstack"
 	"github.com/datasev/datasev/starter/incidents"
+	"github.com/datasev/datasev/worker/service"
 	"github.com/datasev/datasev/workflows"
 	"github.com/datasev/datasev/workflows/oncall"
 )
 
 // standIns are dev's protocol stand-ins on 127.0.0.1, seeded with the demo
 // data: an S3 server (bucket lake: hourly events/ that stopped 3h ago,
-// daily orders/) and a Snowflake server (ANALYTICS.RAW.ORDERS, whose load
-// has failed for two hours). The in-process worker's s3.* and snowflake.*
-// actions talk to them.
+// daily orders/), a Snowflake server (ANALYTICS.RAW.ORDERS, whose load
+// has failed for two hours), a GitHub server (acme/analytics, a dbt project
+// whose orders model was broken three hours ago, with its manifest) and an
+// Airflow server (the dbt job's DAG). The in-process worker's actions talk
+// to them.
 type standIns struct {
 	lake      *s3test.Server
 	warehouse *sftest.Server
 	orders    *sftest.Demo
+	github    *ghtest.Server
+	airflow   *aftest.Server
+	culprit   string // the commit that broke the dbt model
 	s3        s3act.Config
 	snowflake snowflake.Config
+	ghcfg     ghact.Config
+	afcfg     airflow.Config
 }
+
+// demoDbtDAG is the Airflow DAG that runs the demo's dbt job.
+const demoDbtDAG = "dbt_analytics"
 
 // startStandIns starts and seeds both stand-ins and reads the worker's
 // configuration from their environments (not the process's).
@@ -71,7 +87,28 @@ func startStandIns(now time.Time) (_ *standIns, err error) {
 	}
 	// The driver reads this one from the process environment itself.
 	setenvUnset(map[string]string{"SNOWFLAKE_DISABLE_PLATFORM_DETECTION": sfenv["SNOWFLAKE_DISABLE_PLATFORM_DETECTION"]}, "SNOWFLAKE_DISABLE_PLATFORM_DETECTION")
+
+	s.github = ghtest.New()
+	s.culprit = s.github.SeedDbtDemo(now)
+	s.github.Commit(ghtest.DemoRepo, "main", "CI", "dbt docs generate: manifest",
+		map[string]string{manifesttest.DemoManifestPath: string(manifesttest.Generate(manifesttest.DbtDemo()))}, now.Add(-47*time.Hour))
+	if s.ghcfg, err = ghact.ConfigFromEnv(mapGetenv(s.github.Env())); err != nil {
+		return nil, fmt.Errorf("github stand-in: %w", err)
+	}
+	if s.airflow, err = aftest.Start(aftest.Options{AutoAdvance: true}); err != nil {
+		return nil, fmt.Errorf("airflow stand-in: %w", err)
+	}
+	s.airflow.SeedDemo()
+	s.airflow.SeedDAG(demoDbtDAG, false, "dbt_run", "dbt_test")
+	if s.afcfg, err = airflow.ConfigFromEnv(mapGetenv(s.airflow.Env())); err != nil {
+		return nil, fmt.Errorf("airflow stand-in: %w", err)
+	}
 	return s, nil
+}
+
+// workerConfig is the worker's configuration for the stand-ins.
+func (s *standIns) workerConfig() service.Config {
+	return service.Config{S3: s.s3, Snowflake: s.snowflake, GitHub: s.ghcfg, Airflow: s.afcfg}
 }
 
 // Close stops both stand-ins.
@@ -82,12 +119,20 @@ func (s *standIns) Close() {
 	if s.warehouse != nil {
 		s.warehouse.Close()
 	}
+	if s.github != nil {
+		s.github.Close()
+	}
+	if s.airflow != nil {
+		s.airflow.Close()
+	}
 }
 
 // describe prints one line per stand-in.
 func (s *standIns) describe(out io.Writer) {
 	fmt.Fprintf(out, "snowflake     %s (a stand-in speaking Snowflake's protocol: %s load failing)\n", s.warehouse.Addr(), standInTable)
 	fmt.Fprintf(out, "s3            %s (a stand-in: bucket %s, %s 3h late)\n", s.lake.URL, s3test.DemoBucket, s3test.DemoEventsPrefix)
+	fmt.Fprintf(out, "github        %s (a stand-in following GitHub's REST API: %s, orders model broken by %s)\n", s.github.URL, ghtest.DemoRepo, s.culprit[:7])
+	fmt.Fprintf(out, "airflow       %s (a stand-in following Airflow's REST API: DAG %s runs the dbt job)\n", s.airflow.URL, demoDbtDAG)
 }
 
 const standInTable = sftest.DemoDatabase + "." + sftest.DemoSchema + "." + sftest.DemoTable

@@ -7,18 +7,19 @@ import (
 
 	"go.temporal.io/sdk/client"
 
-	s3act "github.com/datasev/datasev/activities/s3"
-	"github.com/datasev/datasev/activities/snowflake"
 	"github.com/datasev/datasev/worker/service"
 	"github.com/datasev/datasev/workflows"
 )
 
 // startWorker runs the datasev worker (worker/service, the same one the
 // worker binary runs) in this process until the returned stop is called.
-// s3cfg and sfcfg configure its s3.* and snowflake.* actions (zero: the
-// defaults, and no Snowflake).
-func startWorker(_ context.Context, c client.Client, _ *env, logger *slog.Logger, s3cfg s3act.Config, sfcfg snowflake.Config) (func(), error) {
-	w := service.New(c, service.Config{TaskQueue: workflows.TaskQueue, StopTimeout: 5 * time.Second, S3: s3cfg, Snowflake: sfcfg}, logger)
+// integrations configures its actions (S3, Snowflake, GitHub, Airflow;
+// zero: the defaults, nothing else); its task queue and stop timeout are
+// set here.
+func startWorker(_ context.Context, c client.Client, _ *env, logger *slog.Logger, integrations service.Config) (func(), error) {
+	cfg := integrations
+	cfg.TaskQueue, cfg.StopTimeout = workflows.TaskQueue, 5*time.Second
+	w := service.New(c, cfg, logger)
 	if err := w.Start(); err != nil {
 		return nil, err
 	}

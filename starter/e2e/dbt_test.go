@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/datasev/datasev/activities/github/ghtest"
+	"github.com/datasev/datasev/activities/lineage/manifesttest"
 	"github.com/datasev/datasev/starter/incidents"
 	"github.com/datasev/datasev/worker/service"
 	"github.com/datasev/datasev/workflows"
@@ -167,7 +168,7 @@ func declareRegression(t *testing.T, ctx context.Context, c client.Client) strin
 		Labels: map[string]string{
 			"alertname": "DbtModelRegression", "model": "orders", "repo": ghtest.DemoRepo,
 			"model_path": ordersSQL, "dag": dbtDAG,
-			"manifest": "github://" + ghtest.DemoRepo + "/" + manifestPath + "@main",
+			"manifest": "github://" + ghtest.DemoRepo + "/" + manifesttest.DemoManifestPath + "@main",
 		},
 	}
 	d, err := incidents.Declare(ctx, c, incidents.DeclareRequest{Alert: alert, Runbooks: set, Roster: roster(t)})

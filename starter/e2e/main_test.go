@@ -65,10 +65,7 @@ type world struct {
 	culprit string // the commit that broke the model
 }
 
-const (
-	dbtDAG       = "dbt_analytics"
-	manifestPath = "target/manifest.json"
-)
+const dbtDAG = "dbt_analytics"
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
@@ -76,31 +73,12 @@ func newWorld(t *testing.T) *world {
 	t.Cleanup(gh.Close)
 	now := time.Now()
 	culprit := gh.SeedDbtDemo(now)
-	gh.Commit(ghtest.DemoRepo, "main", "CI", "dbt docs: manifest", map[string]string{manifestPath: string(demoManifest())}, now.Add(-47*time.Hour))
+	gh.Commit(ghtest.DemoRepo, "main", "CI", "dbt docs: manifest", map[string]string{manifesttest.DemoManifestPath: string(manifesttest.Generate(manifesttest.DbtDemo()))}, now.Add(-47*time.Hour))
 	af := aftest.New(aftest.Options{AutoAdvance: true})
 	t.Cleanup(af.Close)
 	af.SeedDAG(dbtDAG, false, "dbt_run", "dbt_test")
 	p := newHoldProxy(t, gh.URL)
 	return &world{gh: gh, proxy: p, airflow: af, culprit: culprit}
-}
-
-// demoManifest is the dbt demo project's manifest: shop.orders feeds
-// stg_orders, then orders, then customers; a finance dashboard and a growth
-// notebook read orders.
-func demoManifest() []byte {
-	return manifesttest.Generate(manifesttest.Project{
-		Name:    "analytics",
-		Sources: []manifesttest.Source{{Name: "shop", Tables: []string{"orders"}}},
-		Models: []manifesttest.Model{
-			{Name: "stg_orders", Sources: []string{"shop.orders"}, Owner: "data-platform"},
-			{Name: "orders", Refs: []string{"stg_orders"}, Owner: "analytics-engineering", Tests: []string{"not_null:amount"}},
-			{Name: "customers", Refs: []string{"orders"}, Owner: "growth"},
-		},
-		Exposures: []manifesttest.Exposure{
-			{Name: "finance_revenue", Type: "dashboard", Maturity: "high", OwnerName: "Finance", OwnerEmail: "finance@example.com", Refs: []string{"orders"}},
-			{Name: "growth_cohorts", Type: "notebook", Maturity: "low", OwnerName: "Growth", OwnerEmail: "growth@example.com", Refs: []string{"customers"}},
-		},
-	})
 }
 
 // startWorker starts a datasev worker wired to w's stand-ins, stopped at
