@@ -222,3 +222,17 @@ func TestTruncated(t *testing.T) {
 		t.Errorf("detail has %d items:\n%s", lines, res.Detail)
 	}
 }
+
+// The demo's project, as the one-command demo and the end-to-end test
+// read it: orders feeds customers and two exposures.
+func TestDbtDemo(t *testing.T) {
+	_, exec, path := newActions(t, manifesttest.DbtDemo())
+	res, err := exec(lineage.DownstreamName, map[string]any{"manifest": path, "node": "orders"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "orders feeds 3 nodes: 2 exposures (1 dashboard, 1 ml), owners: data-science, finance, growth"
+	if res.Summary != want || res.Output["suggested_severity"] != "SEV2" {
+		t.Errorf("summary %q (%v), want %q and SEV2", res.Summary, res.Output["suggested_severity"], want)
+	}
+}
