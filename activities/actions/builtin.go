@@ -2,6 +2,7 @@ package actions
 
 import (
 	"database/sql"
+	"log/slog"
 	"net/http"
 	"sync"
 
@@ -38,6 +39,12 @@ type Deps struct {
 	// Airflow is the client of the airflow.* actions (airflow.NewClient).
 	// Nil leaves them failing, non-retryably, when they run.
 	Airflow *airflow.Client
+	// Lineage tunes the lineage.* actions' manifest cache
+	// (lineage.CacheOptionsFromEnv); zero for the defaults.
+	Lineage lineage.CacheOptions
+	// Logger receives the actions' own log lines (a manifest loaded);
+	// nil means slog.Default().
+	Logger *slog.Logger
 }
 
 // New returns the registry of every built-in action, using deps' clients.
@@ -47,7 +54,11 @@ func New(deps Deps) *Registry {
 	sf := snowflake.New(deps.Snowflake)
 	gh := ghact.New(deps.GitHub, deps.GitHubConfig)
 	af := airflow.New(deps.Airflow)
-	lin := lineage.New(lineage.Sources{S3: deps.S3, GitHub: deps.GitHub})
+	lopts := deps.Lineage
+	if lopts.Logger == nil {
+		lopts.Logger = deps.Logger
+	}
+	lin := lineage.NewWithCache(lineage.NewCache(lineage.Sources{S3: deps.S3, GitHub: deps.GitHub}, lopts))
 	r.Add(
 		Typed(snowflake.QueryFailuresSpec(), sf.QueryFailures),
 		Typed(snowflake.CopyHistorySpec(), sf.CopyHistory),

@@ -23,6 +23,7 @@ import (
 	"github.com/datasev/datasev/activities/actions"
 	"github.com/datasev/datasev/activities/airflow"
 	ghact "github.com/datasev/datasev/activities/github"
+	"github.com/datasev/datasev/activities/lineage"
 	"github.com/datasev/datasev/activities/notify"
 	s3act "github.com/datasev/datasev/activities/s3"
 	slackact "github.com/datasev/datasev/activities/slack"
@@ -87,6 +88,9 @@ type Config struct {
 	// Airflow configures the airflow.* actions (DATASEV_AIRFLOW_*); zero
 	// when DATASEV_AIRFLOW_URL is unset.
 	Airflow airflow.Config
+	// Lineage tunes the lineage.* actions' manifest cache
+	// (DATASEV_LINEAGE_*); zero for the defaults.
+	Lineage lineage.CacheOptions
 	// Slack configures the notifier's Slack backend (DATASEV_SLACK_*);
 	// without a bot token notifications go to the log only.
 	Slack slackact.Config
@@ -127,6 +131,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	}
 	if cfg.Airflow, err = airflow.ConfigFromEnv(getenv); err != nil {
 		return Config{}, fmt.Errorf("airflow config: %w", err)
+	}
+	if cfg.Lineage, err = lineage.CacheOptionsFromEnv(getenv); err != nil {
+		return Config{}, fmt.Errorf("lineage config: %w", err)
 	}
 	if cfg.Slack, err = slackact.ConfigFromEnv(getenv); err != nil {
 		return Config{}, fmt.Errorf("slack config: %w", err)
@@ -238,6 +245,8 @@ func New(c client.Client, cfg Config, logger *slog.Logger) worker.Worker {
 		GitHub:       gh,
 		GitHubConfig: cfg.GitHub,
 		Airflow:      af,
+		Lineage:      cfg.Lineage,
+		Logger:       logger,
 	}).RegisterWith(w)
 	return w
 }
