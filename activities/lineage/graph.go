@@ -207,8 +207,9 @@ func rank(typ string) int {
 // bare name ("orders"), or a source as source_name.table ("raw.orders").
 // A bare name shared by nodes of different kinds means, in order, the
 // model, the seed or snapshot, the source, the exposure. Several nodes of
-// the best kind (a model in two packages, two versions of a model) are an
-// *AmbiguousNodeError listing them; no match is an *UnknownNodeError
+// the best kind (a model in two packages) are an *AmbiguousNodeError
+// listing them, except that the versions of one versioned model mean its
+// latest_version, as a bare ref does in dbt; no match is an *UnknownNodeError
 // suggesting close names.
 func (g *Graph) Resolve(ref string) (*Node, error) {
 	ref = strings.TrimSpace(ref)
@@ -231,9 +232,29 @@ func (g *Graph) Resolve(ref string) (*Node, error) {
 		}
 	}
 	if len(cands) > 1 {
+		if n := latest(g, cands); n != nil {
+			return n, nil
+		}
 		return nil, &AmbiguousNodeError{Ref: ref, Candidates: cands}
 	}
 	return g.nodes[cands[0]], nil
+}
+
+// latest returns, when cands are the versions of one model, the latest
+// one (what a bare ref to the model means in dbt); otherwise nil.
+func latest(g *Graph, cands []string) *Node {
+	var pick *Node
+	first := g.nodes[cands[0]]
+	for _, id := range cands {
+		n := g.nodes[id]
+		if n.Version == "" || n.PackageName != first.PackageName || n.Name != first.Name {
+			return nil
+		}
+		if n.Version == n.LatestVersion {
+			pick = n
+		}
+	}
+	return pick
 }
 
 // suggest returns up to five names close to ref: by edit distance, then

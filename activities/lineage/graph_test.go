@@ -310,3 +310,25 @@ func TestDecodeReadError(t *testing.T) {
 		t.Errorf("want a ReadError wrapping the reader's error, got %T %v", err, err)
 	}
 }
+
+// A versioned model's bare name means its latest version, as ref does.
+func TestResolveVersions(t *testing.T) {
+	const doc = `{"metadata": {"dbt_version": "1.8.7"}, "nodes": {
+  "model.p.orders.v1": {"name": "orders", "resource_type": "model", "package_name": "p", "version": 1, "latest_version": 2},
+  "model.p.orders.v2": {"name": "orders", "resource_type": "model", "package_name": "p", "version": 2, "latest_version": 2},
+  "model.p.items.v1": {"name": "items", "resource_type": "model", "package_name": "p", "version": "1", "latest_version": "3"},
+  "model.p.items.v2": {"name": "items", "resource_type": "model", "package_name": "p", "version": "2", "latest_version": "3"}}}`
+	m, err := lineage.Decode(bytes.NewReader([]byte(doc)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := lineage.NewGraph(m)
+	if n, err := g.Resolve("orders"); err != nil || n.UniqueID != "model.p.orders.v2" {
+		t.Errorf("orders: %v %v", n, err)
+	}
+	// No node is the latest version (it is disabled, say): ambiguous.
+	var amb *lineage.AmbiguousNodeError
+	if _, err := g.Resolve("items"); !errors.As(err, &amb) {
+		t.Errorf("items: %v", err)
+	}
+}

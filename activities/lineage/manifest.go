@@ -99,6 +99,9 @@ type Node struct {
 	URL string
 	// Label is an exposure's label.
 	Label string
+	// Version is a versioned model's version ("" for none), and
+	// LatestVersion the version a bare ref means.
+	Version, LatestVersion string
 }
 
 // Owner returns the node's first owner, "" for none.
@@ -448,6 +451,8 @@ func (d *decoder) node(id string, rn *rawNode) *Node {
 		Maturity:         d.str(rn.Maturity),
 		URL:              rn.URL,
 		Label:            rn.Label,
+		Version:          string(rn.Version),
+		LatestVersion:    string(rn.LatestVersion),
 	}
 	if n.Group == "" {
 		n.Group = rn.Config.Group
@@ -500,6 +505,8 @@ type rawNode struct {
 	Maturity         string   `json:"maturity"`
 	URL              string   `json:"url"`
 	Label            string   `json:"label"`
+	Version          version  `json:"version"`
+	LatestVersion    version  `json:"latest_version"`
 	Meta             rawMeta  `json:"meta"`
 	Owner            rawOwner `json:"owner"`
 	Config           struct {
@@ -575,6 +582,23 @@ func (o *owners) UnmarshalJSON(b []byte) error {
 	var obj rawOwner
 	if json.Unmarshal(b, &obj) == nil {
 		*o = obj.all()
+	}
+	return nil
+}
+
+// version is a model version, which dbt writes as a number or a string.
+type version string
+
+// UnmarshalJSON accepts a string, a number or null.
+func (v *version) UnmarshalJSON(b []byte) error {
+	var s string
+	if json.Unmarshal(b, &s) == nil {
+		*v = version(s)
+		return nil
+	}
+	var n json.Number
+	if json.Unmarshal(b, &n) == nil {
+		*v = version(n.String())
 	}
 	return nil
 }
