@@ -2,7 +2,9 @@ package lineage_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"strconv"
@@ -32,10 +34,14 @@ const githubLimit = 1 << 20
 type largeFiles struct {
 	base        http.RoundTripper
 	afterLookup func()
+	beforeRaw   func() // runs before each raw download
 	done        atomic.Bool
 }
 
 func (l *largeFiles) RoundTrip(r *http.Request) (*http.Response, error) {
+	if l.beforeRaw != nil && strings.Contains(r.Header.Get("Accept"), "raw") {
+		l.beforeRaw()
+	}
 	resp, err := l.base.RoundTrip(r)
 	if err != nil || !strings.Contains(r.URL.Path, "/contents/") || strings.Contains(r.Header.Get("Accept"), "raw") || resp.StatusCode != 200 {
 		return resp, err
@@ -181,4 +187,38 @@ func TestGitHubBadToken(t *testing.T) {
 	e := register(lineage.NewWithCache(cache))
 	_, err := run(t, e, lineage.UpstreamName, map[string]any{"manifest": "github://acme/analytics/manifest.json", "node": "orders"})
 	wantErr(t, err, lineage.AccessDeniedType, true, "credentials", "DATASEV_GITHUB_TOKEN")
+}
+
+// A caller that gives up does not abort the load others share: it
+// finishes in the background and is cached.
+func TestGitHubCallerCancels(t *testing.T) {
+	_, big := manifesttest.Large(400, 7)
+	gate := make(chan struct{})
+	started := make(chan struct{}, 1)
+	rt := &largeFiles{beforeRaw: func() {
+		started <- struct{}{}
+		<-gate
+	}}
+	srv, cache := githubFixture(t, "", rt)
+	srv.Commit("acme/analytics", "main", "Ana <ana@acme.example>", "big", map[string]string{"dbt/manifest.json": string(big)}, time.Now())
+	uri := "github://acme/analytics/dbt/manifest.json"
+	ctx, cancel := context.WithCancel(t.Context())
+	errc := make(chan error, 1)
+	go func() {
+		_, err := cache.Graph(ctx, uri)
+		errc <- err
+	}()
+	<-started
+	cancel()
+	if err := <-errc; !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled caller: %v", err)
+	}
+	close(gate)
+	g, err := cache.Graph(t.Context(), uri)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.Len() < 380 || cache.Loads() != 1 || srv.Count(contentsRoute) != 3 {
+		t.Errorf("%d nodes, %d loads (want 1), %d contents requests (want 2 lookups and 1 download)", g.Len(), cache.Loads(), srv.Count(contentsRoute))
+	}
 }
