@@ -275,13 +275,6 @@ func (d *decoder) shape(format string, args ...any) error {
 }
 
 // expect reads the next token, which must be the delimiter want.
-func delimName(d json.Delim) string {
-	if d == '{' {
-		return "an object"
-	}
-	return "a list"
-}
-
 func tokenName(tok any) string {
 	switch v := tok.(type) {
 	case json.Delim:
@@ -457,10 +450,6 @@ func (d *decoder) node(id string, rn *rawNode) *Node {
 	if n.Group == "" {
 		n.Group = rn.Config.Group
 	}
-	if rn.UniqueID != "" && rn.UniqueID != id {
-		// The key is authoritative (parent_map uses it); keep it.
-		n.UniqueID = d.str(id)
-	}
 	switch {
 	case n.ResourceType == TypeExposure:
 		n.Owners = rn.Owner.all()
@@ -494,7 +483,6 @@ type rawMetadata struct {
 // rawNode is the union of the node, source and exposure fields lineage
 // keeps; encoding/json scans past every other field without storing it.
 type rawNode struct {
-	UniqueID         string   `json:"unique_id"`
 	Name             string   `json:"name"`
 	ResourceType     string   `json:"resource_type"`
 	PackageName      string   `json:"package_name"`
