@@ -42,11 +42,11 @@ type dbtDemo struct {
 // runbook: the diagnosis (recent commits, lineage impact), the Commander's
 // one approval, then the revert pull request, its merge and the dbt job's
 // re-run, until the incident is in monitoring. It leaves the incident open.
-func runDbtDemo(ctx context.Context, c client.Client, out io.Writer, d dbtDemo) error {
+func runDbtDemo(ctx context.Context, c client.Client, out io.Writer, d dbtDemo) (string, error) {
 	now := time.Now()
 	cast, err := pickCast(d.roster, now)
 	if err != nil {
-		return err
+		return "", err
 	}
 	alert := workflows.Alert{
 		Source: "alertmanager", Title: "orders: revenue 100x the forecast",
@@ -61,19 +61,19 @@ func runDbtDemo(ctx context.Context, c client.Client, out io.Writer, d dbtDemo) 
 	}
 	choice, err := chooseRunbook(d.runbooks, "", alert)
 	if err != nil {
-		return err
+		return "", err
 	}
 	fmt.Fprintln(out)
 	fmt.Fprintf(out, "incident %q: alertmanager: %s (%s)\n", alert.DedupeKey, alert.Title, alert.Severity)
 	decl, err := incidents.Declare(ctx, c, incidents.DeclareRequest{Alert: alert, Runbooks: d.runbooks, Roster: d.roster})
 	if err != nil {
-		return err
+		return "", err
 	}
 	id := decl.WorkflowID
 	fmt.Fprintf(out, "      declared %s (run %s), Commander %s\n", id, short(decl.RunID), decl.Commander)
 	fmt.Fprintf(out, "      %s\n", choice)
 	if _, err := incidents.Act(ctx, c, id, workflows.ActAcknowledge, workflows.Act{By: cast.commander, Via: "cli"}); err != nil {
-		return fmt.Errorf("acknowledge: %w", err)
+		return "", fmt.Errorf("acknowledge: %w", err)
 	}
 	feed := &runbookFeed{c: c, id: id, out: out}
 	const approval = "dbt-model-regression/revert"
@@ -81,11 +81,11 @@ func runDbtDemo(ctx context.Context, c client.Client, out io.Writer, d dbtDemo) 
 		return runbookDone(s) || pending(s, approval)
 	})
 	if err != nil {
-		return err
+		return "", err
 	}
 	if !ok || !pending(st, approval) {
 		fmt.Fprintf(out, "      (no approval request from the runbook, which is %s; leaving the incident open)\n", orText(st.RunbookStatus, "not started"))
-		return nil
+		return id, nil
 	}
 	for _, ap := range st.PendingApprovals {
 		if ap.ID == approval {
@@ -94,14 +94,14 @@ func runDbtDemo(ctx context.Context, c client.Client, out io.Writer, d dbtDemo) 
 		}
 	}
 	if _, err := incidents.Act(ctx, c, id, workflows.ActApprove, workflows.Act{By: cast.commander, Via: "cli", Approval: approval, Reason: "revert the cents change; finance reads dollars"}); err != nil {
-		return fmt.Errorf("approve: %w", err)
+		return "", fmt.Errorf("approve: %w", err)
 	}
 	fmt.Fprintf(out, "      %s approves %s: it covers the merge and the dbt re-run too\n", cast.commander, approval)
 	st, ok, err = feed.until(ctx, dbtDemoFinish, func(s workflows.Status, _ []workflows.TimelineEntry) bool {
 		return runbookDone(s) || s.State == workflows.Monitoring
 	})
 	if err != nil {
-		return err
+		return "", err
 	}
 	if ok && st.State == workflows.Monitoring {
 		fmt.Fprintf(out, "      the incident is %s: the revert is merged and the dbt job re-ran\n", st.State)
@@ -121,7 +121,7 @@ func runDbtDemo(ctx context.Context, c client.Client, out io.Writer, d dbtDemo) 
 		runID = desc.GetWorkflowExecutionInfo().GetExecution().GetRunId()
 	}
 	fmt.Fprintf(out, "      in the UI: %s\n", devstack.WorkflowURL(d.uiURL, d.namespace, id, runID))
-	return nil
+	return id, nil
 }
 
 // pending reports whether the approval is waiting for a decision.

@@ -36,6 +36,7 @@ func runDev(ctx context.Context, e *env, args []string) error {
 		rosterFlag   string
 		runbookDir   string
 		closeAfter   time.Duration
+		intakeAddr   string
 	)
 	fs.IntVar(&port, "port", 7233, "Temporal frontend gRPC port on 127.0.0.1")
 	fs.IntVar(&uiPort, "ui-port", 8233, "Temporal Web UI port on 127.0.0.1")
@@ -43,6 +44,7 @@ func runDev(ctx context.Context, e *env, args []string) error {
 	fs.BoolVar(&noDemo, "no-demo", false, "start server and worker only")
 	fs.StringVar(&rosterFlag, "roster", "", "roster file (default $"+EnvRoster+" or "+DefaultRoster+")")
 	fs.StringVar(&runbookDir, "runbooks", "", "runbook directory added to the embedded library (default $"+EnvRunbooks+")")
+	fs.StringVar(&intakeAddr, "intake-addr", "127.0.0.1:8080", "address of the alert intake and the Slack app (with the demo)")
 	fs.DurationVar(&closeAfter, "close-after", 2*time.Minute, "how long the demo incident stays resolved before it closes")
 	pos, err := parse(fs, args)
 	if err != nil {
@@ -136,7 +138,7 @@ func runDev(ctx context.Context, e *env, args []string) error {
 	// is configured with them.
 	var stand *standIns
 	if !noDemo {
-		if stand, err = startStandIns(time.Now()); err != nil {
+		if stand, err = startStandIns(time.Now(), roster); err != nil {
 			return fmt.Errorf("dev: %w", err)
 		}
 		defer stand.Close()
@@ -158,8 +160,20 @@ func runDev(ctx context.Context, e *env, args []string) error {
 	fmt.Fprintf(out, "frontend      %s (namespace %s); worker polling task queue %q\n", srv.HostPort(), srv.Namespace(), workflows.TaskQueue)
 	fmt.Fprintf(out, "CLI           TEMPORAL_ADDRESS=%s go run ./starter list\n", srv.HostPort())
 	fmt.Fprintf(out, "logs          %s (server), %s (worker: pages and posts)\n", serverLog, workerLogPath)
+	// The front door: the alert intake and the Slack app, on one listener.
+	var front *devFront
 	if stand != nil {
 		stand.describe(out)
+		front, err = startDevFront(srv.Client(), devFrontOptions{
+			addr: intakeAddr, roster: roster, runbooks: set, api: stand.slack,
+			uiURL: srv.UIURL(), namespace: srv.Namespace(), logger: workerLog,
+		})
+		if err != nil {
+			return fmt.Errorf("dev: %w", err)
+		}
+		defer front.Close()
+		front.describe(out)
+		fmt.Fprintf(out, "try it        curl -H 'Authorization: Bearer %s' -d '{\"title\":\"orders late\",\"severity\":\"SEV3\",\"dedupe_key\":\"orders-late\",\"source\":\"generic\"}' %s/alerts\n", front.token, front.url)
 	}
 
 	if !noDemo {
@@ -205,10 +219,13 @@ func runDev(ctx context.Context, e *env, args []string) error {
 		}
 		// And the bad dbt model change: diagnosed, approved once, reverted
 		// through a pull request, merged and re-run, now in monitoring.
-		err = runDbtDemo(ctx, c, out, dbtDemo{
+		dbtID, err := runDbtDemo(ctx, c, out, dbtDemo{
 			roster: roster, runbooks: set, stand: stand,
 			uiURL: srv.UIURL(), namespace: srv.Namespace(),
 		})
+		if err == nil {
+			err = runSlackDemo(ctx, out, front, roster, dbtID)
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/datasev/datasev/starter/intake"
+	"github.com/datasev/datasev/starter/slackapp"
 )
 
 // EnvUIURL names the environment variable holding the Temporal Web UI's
@@ -69,11 +70,29 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	// The Slack app (slash command, buttons) shares the listener when a
+	// signing secret or an app token is configured.
+	var root http.Handler = h
+	scfg, err := slackapp.ConfigFromEnv(e.getenv)
+	if err != nil {
+		return err
+	}
+	var slack *slackapp.Handler
+	if scfg.Enabled() {
+		if slack, err = slackapp.New(scfg, slackapp.Deps{Temporal: c, Roster: r, Runbooks: set, Logger: logger}); err != nil {
+			return err
+		}
+		defer slack.Close()
+		mux := http.NewServeMux()
+		mux.Handle("/slack/", slack)
+		mux.Handle("/", h)
+		root = mux
+	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second}
+	srv := &http.Server{Handler: root, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second}
 	fmt.Fprintf(e.stdout, "alert intake on http://%s (POST /alerts, /alerts/alertmanager, /alerts/dbt-cloud, /alerts/pagerduty; GET /healthz, /readyz, /metrics)\n", ln.Addr())
 	for _, s := range []struct{ name, v, env string }{
 		{"alertmanager", auth.AlertmanagerToken, intake.EnvAlertmanagerToken}, {"generic", auth.GenericToken, intake.EnvGenericToken},
@@ -85,8 +104,22 @@ func runServe(ctx context.Context, e *env, args []string) error {
 			fmt.Fprintf(e.stderr, "WARNING: %s accepts unauthenticated alerts (--insecure-no-auth)\n", s.name)
 		}
 	}
-	errc := make(chan error, 1)
+	switch {
+	case slack == nil:
+		fmt.Fprintf(e.stderr, "note: Slack is off (set %s for the HTTP routes or %s for Socket Mode)\n", slackapp.EnvSigningSecret, slackapp.EnvAppToken)
+	case scfg.SigningSecret != "":
+		fmt.Fprintf(e.stdout, "slack app on http://%s/slack/commands and /slack/interactions\n", ln.Addr())
+	}
+	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
+	if slack != nil && scfg.AppToken != "" {
+		fmt.Fprintln(e.stdout, "slack app: Socket Mode connecting (no public URL needed)")
+		go func() {
+			if err := slack.RunSocketMode(ctx); err != nil {
+				errc <- fmt.Errorf("slack socket mode: %w", err)
+			}
+		}()
+	}
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)

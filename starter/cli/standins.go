@@ -17,6 +17,8 @@ import (
 	"github.com/datasev/datasev/activities/lineage/manifesttest"
 	s3act "github.com/datasev/datasev/activities/s3"
 	"github.com/datasev/datasev/activities/s3/s3test"
+	slackact "github.com/datasev/datasev/activities/slack"
+	"github.com/datasev/datasev/activities/slack/slacktest"
 	"github.com/datasev/datasev/activities/snowflake"
 	"github.com/datasev/datasev/activities/snowflake/sftest"
 	"github.com/datasev/datasev/runbooks"
@@ -40,11 +42,14 @@ type standIns struct {
 	orders    *sftest.Demo
 	github    *ghtest.Server
 	airflow   *aftest.Server
+	slack     *slacktest.Server
 	culprit   string // the commit that broke the dbt model
 	s3        s3act.Config
 	snowflake snowflake.Config
 	ghcfg     ghact.Config
 	afcfg     airflow.Config
+	slackcfg  slackact.Config
+	roster    oncall.Roster
 }
 
 // demoDbtDAG is the Airflow DAG that runs the demo's dbt job.
@@ -52,8 +57,8 @@ const demoDbtDAG = "dbt_analytics"
 
 // startStandIns starts and seeds both stand-ins and reads the worker's
 // configuration from their environments (not the process's).
-func startStandIns(now time.Time) (_ *standIns, err error) {
-	s := &standIns{orders: sftest.NewDemo(nil)}
+func startStandIns(now time.Time, roster oncall.Roster) (_ *standIns, err error) {
+	s := &standIns{orders: sftest.NewDemo(nil), roster: roster}
 	defer func() {
 		if err != nil {
 			s.Close()
@@ -103,12 +108,26 @@ func startStandIns(now time.Time) (_ *standIns, err error) {
 	if s.afcfg, err = airflow.ConfigFromEnv(mapGetenv(s.airflow.Env())); err != nil {
 		return nil, fmt.Errorf("airflow stand-in: %w", err)
 	}
+	s.slack = slacktest.New()
+	for _, p := range roster.People {
+		if p.Slack != "" {
+			s.slack.AddUser(slacktest.User{ID: p.Slack, Name: p.ID, RealName: p.Name, Email: p.Email})
+		}
+	}
+	if s.slackcfg, err = slackact.ConfigFromEnv(mapGetenv(s.slack.Env())); err != nil {
+		return nil, fmt.Errorf("slack stand-in: %w", err)
+	}
 	return s, nil
 }
 
-// workerConfig is the worker's configuration for the stand-ins.
+// workerConfig is the worker's configuration for the stand-ins: its
+// actions talk to them, and its notifications go to the log and to the
+// Slack stand-in.
 func (s *standIns) workerConfig() service.Config {
-	return service.Config{S3: s.s3, Snowflake: s.snowflake, GitHub: s.ghcfg, Airflow: s.afcfg}
+	return service.Config{
+		S3: s.s3, Snowflake: s.snowflake, GitHub: s.ghcfg, Airflow: s.afcfg,
+		Slack: s.slackcfg, Roster: &s.roster,
+	}
 }
 
 // Close stops both stand-ins.
@@ -124,6 +143,9 @@ func (s *standIns) Close() {
 	}
 	if s.airflow != nil {
 		s.airflow.Close()
+	}
+	if s.slack != nil {
+		s.slack.Close()
 	}
 }
 

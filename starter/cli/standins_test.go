@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/datasev/datasev/workflows"
+	"github.com/datasev/datasev/workflows/oncall"
 )
 
 func TestLibraryAlertsMatchTheLibrary(t *testing.T) {
@@ -42,11 +43,24 @@ func TestStandInsConfigureTheWorker(t *testing.T) {
 			os.Unsetenv(k)
 		}
 	}
-	s, err := startStandIns(time.Now())
+	r := oncall.Roster{People: []oncall.Person{{ID: "alice", Slack: "U01ALICE"}, {ID: "bob"}}}
+	s, err := startStandIns(time.Now(), r)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
+	cfg := s.workerConfig()
+	for name, url := range map[string]string{"github": cfg.GitHub.APIURL, "airflow": cfg.Airflow.URL, "slack": cfg.Slack.APIURL} {
+		if !strings.HasPrefix(url, "http://127.0.0.1:") {
+			t.Errorf("%s URL %q, want the stand-in on 127.0.0.1", name, url)
+		}
+	}
+	if !cfg.GitHub.Configured() || !cfg.Slack.Configured() || cfg.Roster == nil {
+		t.Errorf("worker config: GitHub %v, Slack %v, roster %v; want all three", cfg.GitHub.Configured(), cfg.Slack.Configured(), cfg.Roster != nil)
+	}
+	if _, ok := s.github.File("acme/analytics", "main", "target/manifest.json"); !ok {
+		t.Error("the demo repository has no manifest")
+	}
 	if !strings.HasPrefix(s.s3.Endpoint, "http://127.0.0.1:") || !s.s3.UsePathStyle {
 		t.Errorf("s3 config %+v, want the stand-in's endpoint, path style", s.s3)
 	}
