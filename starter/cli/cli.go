@@ -78,8 +78,9 @@ func commands() []command {
 		}})
 	}
 	cmds = append(cmds,
-		command{"dev", "[--port 7233] [--ui-port 8233] [--db FILE] [--no-demo] [--roster FILE] [--runbooks DIR]", "run a dev server with UI, a worker and a demo incident until Ctrl-C", runDev},
-		command{"serve", "[--addr 127.0.0.1:8080] [--insecure-no-auth] [--runbooks DIR] [--roster FILE] [--ui-url URL]", "run the alert intake (Alertmanager, dbt Cloud, PagerDuty, generic JSON) until Ctrl-C", runServe},
+		command{"dev", "[--port 7233] [--ui-port 8233] [--db FILE] [--no-demo] [--roster FILE] [--runbooks DIR] [--intake-addr 127.0.0.1:8080]", "run a dev server with UI, a worker, the intake, stand-ins and demo incidents until Ctrl-C", runDev},
+		command{"serve", "[--addr 127.0.0.1:8080] [--insecure-no-auth] [--runbooks DIR] [--roster FILE] [--ui-url URL]", "run the alert intake (Alertmanager, dbt Cloud, PagerDuty, generic JSON), the Slack app and the codec endpoint until Ctrl-C", runServe},
+		command{"codec-key", "[--id ID]", "print a new payload-encryption key line for DATASEV_CODEC_KEYS_FILE", runCodecKey},
 		command{"bench", "[--n 200] [--concurrency 1] [--address HOST:PORT] [--dynamic-config KEY=VALUE ...]", "measure alert → first activity latency against the engine's floor", runBench},
 		command{"install-cli", "", "build (once) the pinned Temporal CLI and print its path", runInstallCLI},
 		command{"help", "[COMMAND]", "show this help", nil},
@@ -299,5 +300,29 @@ func runInstallCLI(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	fmt.Fprintln(e.stdout, p)
+	return nil
+}
+
+func runCodecKey(_ context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "codec-key", "[--id ID]")
+	var id string
+	fs.StringVar(&id, "id", "", "the key's ID (default: k<date>-<random>)")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("codec-key takes flags only; unexpected %q", pos[0])
+	}
+	var line string
+	if id == "" {
+		line, err = codec.NewKey()
+	} else {
+		line, err = codec.NewKeyWithID(id)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(e.stdout, line)
 	return nil
 }

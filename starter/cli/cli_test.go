@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"net"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/datasev/datasev/worker/codec"
 	"github.com/datasev/datasev/workflows/oncall"
 )
 
@@ -136,5 +138,33 @@ func TestExitCodes(t *testing.T) {
 				t.Errorf("stdout misses %q:\n%s", tt.stdout, out.String())
 			}
 		})
+	}
+}
+
+// codec-key prints a line the keyring accepts, with the ID asked for.
+func TestCodecKey(t *testing.T) {
+	code, out, errs := runCLI(t, nil, "codec-key", "--id", "k1")
+	if code != 0 {
+		t.Fatalf("codec-key: exit %d: %s", code, errs)
+	}
+	line := strings.TrimSpace(out)
+	if !strings.HasPrefix(line, "k1:") {
+		t.Fatalf("codec-key printed %q, want k1:<key>", line)
+	}
+	file := filepath.Join(t.TempDir(), "keys")
+	if err := os.WriteFile(file, []byte(line+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	k, on, err := codec.KeyringFromEnv(func(name string) string {
+		if name == "DATASEV_CODEC_KEYS_FILE" {
+			return file
+		}
+		return ""
+	})
+	if err != nil || !on || k.Active() != "k1" {
+		t.Fatalf("keyring from the printed line: %v, on %v, active %v", err, on, k)
+	}
+	if code, _, _ := runCLI(t, nil, "codec-key", "extra"); code != 2 {
+		t.Errorf("codec-key with an argument: exit %d, want 2", code)
 	}
 }

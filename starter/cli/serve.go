@@ -11,6 +11,7 @@ import (
 
 	"github.com/datasev/datasev/starter/intake"
 	"github.com/datasev/datasev/starter/slackapp"
+	"github.com/datasev/datasev/worker/codec"
 )
 
 // EnvUIURL names the environment variable holding the Temporal Web UI's
@@ -88,6 +89,23 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		mux.Handle("/", h)
 		root = mux
 	}
+	// The codec endpoint, for the Temporal UI and CLI to show encrypted
+	// payloads, when payload encryption is on.
+	k, encrypted, err := codec.KeyringFromEnv(e.getenv)
+	if err != nil {
+		return fmt.Errorf("payload encryption: %w", err)
+	}
+	if encrypted {
+		copts, err := codec.HandlerOptionsFromEnv(e.getenv)
+		if err != nil {
+			return err
+		}
+		copts.Logger = logger
+		mux := http.NewServeMux()
+		mux.Handle("/codec/", codec.Handler(k, copts))
+		mux.Handle("/", root)
+		root = mux
+	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
@@ -109,6 +127,9 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintf(e.stderr, "note: Slack is off (set %s for the HTTP routes or %s for Socket Mode)\n", slackapp.EnvSigningSecret, slackapp.EnvAppToken)
 	case scfg.SigningSecret != "":
 		fmt.Fprintf(e.stdout, "slack app on http://%s/slack/commands and /slack/interactions\n", ln.Addr())
+	}
+	if encrypted {
+		fmt.Fprintf(e.stdout, "codec endpoint on http://%s/codec (POST /codec/encode, /codec/decode)\n", ln.Addr())
 	}
 	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
