@@ -195,7 +195,7 @@ func libraryAlerts(now time.Time) []workflows.Alert {
 		Severity:    workflows.SEV2, Service: "orders", Dataset: standInTable,
 		Labels: map[string]string{
 			"alertname": "SnowflakeLoadFailed", "bucket": s3test.DemoBucket, "prefix": s3test.DemoOrdersPrefix,
-			"dag": "load_orders", "env": "demo",
+			"dag": aftest.DemoDAG, "env": "demo",
 		},
 	}, {
 		Source: "alertmanager", Title: "S3 partition missing under s3://" + s3test.DemoBucket + "/" + s3test.DemoEventsPrefix,

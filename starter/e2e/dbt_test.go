@@ -178,12 +178,7 @@ func declareRegression(t *testing.T, ctx context.Context, c client.Client) strin
 	if _, err := incidents.Act(ctx, c, d.WorkflowID, workflows.ActAcknowledge, workflows.Act{By: commander, Via: "cli"}); err != nil {
 		t.Fatalf("acknowledge: %v", err)
 	}
-	t.Cleanup(func() { // leave nothing running on the shared server
-		cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = c.TerminateWorkflow(cctx, d.WorkflowID+"/runbook", "", "test over")
-		_ = c.TerminateWorkflow(cctx, d.WorkflowID, "", "test over")
-	})
+	cleanupIncident(t, c, d.WorkflowID)
 	return d.WorkflowID
 }
 

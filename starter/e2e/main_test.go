@@ -95,10 +95,16 @@ func (w *world) startWorker(t *testing.T, c client.Client) func() {
 	if err != nil {
 		t.Fatalf("airflow config: %v", err)
 	}
-	var wrk worker.Worker = service.New(c, service.Config{
-		TaskQueue: workflows.TaskQueue, StopTimeout: time.Second,
-		GitHub: ghcfg, Airflow: afcfg,
-	}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	return startWorker(t, c, service.Config{GitHub: ghcfg, Airflow: afcfg})
+}
+
+// startWorker starts a datasev worker with the integrations of cfg,
+// stopped at cleanup unless the test stops it first (the returned func is
+// idempotent).
+func startWorker(t *testing.T, c client.Client, cfg service.Config) func() {
+	t.Helper()
+	cfg.TaskQueue, cfg.StopTimeout = workflows.TaskQueue, time.Second
+	var wrk worker.Worker = service.New(c, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err := wrk.Start(); err != nil {
 		t.Fatalf("worker: %v", err)
 	}
