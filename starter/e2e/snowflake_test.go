@@ -130,4 +130,3 @@ func cleanupIncident(t *testing.T, c client.Client, id string) {
 		_ = c.TerminateWorkflow(ctx, id, "", "test over")
 	})
 }
-
