@@ -253,6 +253,27 @@ type Options struct {
 	// HistoryThreshold continues the run as new once its history has this
 	// many events, or earlier if the server suggests it. Default 10,000.
 	HistoryThreshold int `json:"history_threshold,omitempty"`
+	// ClosureTimeout is how long after resolution the incident waits for
+	// its closure inputs (root cause, contributing factors, action items)
+	// before the postmortem is written with what it has. Default 72h.
+	ClosureTimeout time.Duration `json:"closure_timeout,omitempty"`
+	// ClosureReminder is how often the Scribe, then the Commander, are
+	// reminded of missing closure inputs. Default 24h.
+	ClosureReminder time.Duration `json:"closure_reminder,omitempty"`
+}
+
+func (o Options) closureTimeout() time.Duration {
+	if o.ClosureTimeout <= 0 {
+		return 72 * time.Hour
+	}
+	return o.ClosureTimeout
+}
+
+func (o Options) closureReminder() time.Duration {
+	if o.ClosureReminder <= 0 {
+		return 24 * time.Hour
+	}
+	return o.ClosureReminder
 }
 
 func (o Options) closeAfter() time.Duration {
@@ -390,6 +411,74 @@ type Handoff struct {
 	NextSecondary string    `json:"next_secondary,omitempty"`
 }
 
+// Closure holds what the roles add after (or before) resolution for the
+// postmortem, and the state of the wait for it.
+type Closure struct {
+	// Enabled is true for incidents that wait for closure inputs and write
+	// a postmortem when they close (those started by this version).
+	Enabled bool `json:"enabled,omitempty"`
+	// RootCause is the latest root cause given, and who gave it.
+	RootCause   string `json:"root_cause,omitempty"`
+	RootCauseBy string `json:"root_cause_by,omitempty"`
+	// Factors are the contributing factors.
+	Factors []ClosureNote `json:"factors,omitempty"`
+	// ActionItems are the preventive measures to file.
+	ActionItems []ActionItem `json:"action_items,omitempty"`
+	// Deadline is when the postmortem is written with what there is.
+	Deadline time.Time `json:"deadline,omitzero"`
+	// NextReminder is when the next reminder goes out; Reminders counts
+	// those sent.
+	NextReminder time.Time `json:"next_reminder,omitzero"`
+	Reminders    int       `json:"reminders,omitempty"`
+	// Postmortem is where the postmortem was written, once it was.
+	Postmortem string `json:"postmortem,omitempty"`
+}
+
+// Complete reports whether the closure has what a postmortem needs: a root
+// cause and at least one action item.
+func (c Closure) Complete() bool { return c.RootCause != "" && len(c.ActionItems) > 0 }
+
+// ClosureNote is one contributing factor.
+type ClosureNote struct {
+	Text string    `json:"text"`
+	By   string    `json:"by"`
+	At   time.Time `json:"at"`
+}
+
+// ActionItem is one preventive measure.
+type ActionItem struct {
+	Text  string    `json:"text"`
+	Owner string    `json:"owner,omitempty"`
+	By    string    `json:"by"`
+	At    time.Time `json:"at"`
+	// Issue is the tracker issue filed for it, once filed.
+	Issue string `json:"issue,omitempty"`
+}
+
+// Report is everything a postmortem is written from: the incident's facts,
+// its approvals, its closure inputs and its whole timeline (QueryReport).
+type Report struct {
+	ID            string          `json:"id"`
+	Title         string          `json:"title"`
+	State         State           `json:"state"`
+	Severity      Severity        `json:"severity"`
+	Service       string          `json:"service,omitempty"`
+	Dataset       string          `json:"dataset,omitempty"`
+	Runbook       string          `json:"runbook,omitempty"`
+	RunbookStatus string          `json:"runbook_status,omitempty"`
+	Roles         Roles           `json:"roles"`
+	AlertCount    int             `json:"alert_count"`
+	TriggeredAt   time.Time       `json:"triggered_at"`
+	AckedAt       time.Time       `json:"acked_at,omitzero"`
+	MitigatedAt   time.Time       `json:"mitigated_at,omitzero"`
+	ResolvedAt    time.Time       `json:"resolved_at,omitzero"`
+	ClosedAt      time.Time       `json:"closed_at,omitzero"`
+	Approvals     []Approval      `json:"approvals,omitempty"`
+	Findings      []string        `json:"findings,omitempty"`
+	Closure       Closure         `json:"closure"`
+	Timeline      []TimelineEntry `json:"timeline"`
+}
+
 // TimelineEntry is one line of the incident log: who did what, when, why.
 type TimelineEntry struct {
 	At  time.Time `json:"at"`
@@ -451,6 +540,7 @@ type Snapshot struct {
 	Runs          int                   `json:"runs"`
 	PreviousRunID string                `json:"previous_run_id,omitempty"`
 	SeenActIDs    []string              `json:"seen_act_ids,omitempty"`
+	Closure       Closure               `json:"closure,omitzero"`
 }
 
 // Status is what the status query returns: the snapshot without the
@@ -485,6 +575,8 @@ type Status struct {
 	TimelineLength int       `json:"timeline_length"`
 	ContinuedRuns  int       `json:"continued_runs"`
 	PreviousRunID  string    `json:"previous_run_id,omitempty"`
+	// Closure is the postmortem's inputs so far and where it was written.
+	Closure Closure `json:"closure,omitzero"`
 }
 
 // Act is one human act, sent as an Update (validated, answered at once) or a

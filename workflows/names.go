@@ -34,12 +34,17 @@ const (
 	ActDeny            = "deny"
 	ActResolve         = "resolve"
 	ActAcceptHandoff   = "accept_handoff"
+	// Closure inputs for the postmortem, by anyone holding a role.
+	ActRootCause          = "root_cause"
+	ActContributingFactor = "contributing_factor"
+	ActActionItem         = "action_item"
 )
 
 // ActNames lists every act, in the order the CLI documents them.
 var ActNames = []string{
 	ActAcknowledge, ActAssignRole, ActSetSeverity, ActAddNote, ActRequestApproval,
 	ActApprove, ActDeny, ActResolve, ActAcceptHandoff,
+	ActRootCause, ActContributingFactor, ActActionItem,
 }
 
 // Query names.
@@ -48,7 +53,13 @@ const (
 	QueryStatus = "status"
 	// QueryTimeline returns a []TimelineEntry.
 	QueryTimeline = "timeline"
+	// QueryReport returns a Report: everything a postmortem is written from.
+	QueryReport = "report"
 )
+
+// PostmortemActivityName is the activity that writes an incident's
+// postmortem at closure (activities/postmortem registers it).
+const PostmortemActivityName = "WritePostmortem"
 
 // Custom search attributes kept current on every incident. The dev stack
 // registers them; a production namespace needs them created once (see README).
