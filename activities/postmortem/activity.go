@@ -1,0 +1,193 @@
+package postmortem
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/worker"
+
+	"github.com/datasev/datasev/workflows"
+)
+
+// EnvDir names the environment variable holding the directory postmortems
+// are written to.
+const EnvDir = "DATASEV_POSTMORTEM_DIR"
+
+// DefaultDir is where postmortems go when EnvDir is unset, relative to the
+// worker's working directory.
+const DefaultDir = ".datasev/postmortems"
+
+// Error types of the non-retryable application errors WritePostmortem
+// returns.
+const (
+	// BadDirType: the postmortem directory cannot be created or written.
+	BadDirType = "PostmortemBadDir"
+	// BadReportType: the report has no incident ID.
+	BadReportType = "PostmortemBadReport"
+)
+
+// maxNameLen bounds the file name's length (before ".md").
+const maxNameLen = 200
+
+// Config is the activity's configuration.
+type Config struct {
+	// Dir is the absolute directory postmortems are written to.
+	Dir string
+}
+
+// ConfigFromEnv reads EnvDir (default DefaultDir) and makes it absolute
+// against the working directory, so a later change of directory does not
+// move the postmortems. The directory is created when a postmortem is
+// written.
+func ConfigFromEnv(getenv func(string) string) (Config, error) {
+	dir := strings.TrimSpace(getenv(EnvDir))
+	if dir == "" {
+		dir = DefaultDir
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return Config{}, fmt.Errorf("%s=%q: %w", EnvDir, dir, err)
+	}
+	return Config{Dir: abs}, nil
+}
+
+// Activities writes postmortems.
+type Activities struct {
+	// Dir is the directory postmortems are written to; empty means
+	// DefaultDir.
+	Dir string
+	// Logger receives a line per postmortem written; nil means
+	// slog.Default().
+	Logger *slog.Logger
+}
+
+// New returns the activities for cfg.
+func New(cfg Config, logger *slog.Logger) *Activities {
+	return &Activities{Dir: cfg.Dir, Logger: logger}
+}
+
+// Register registers WritePostmortem under workflows.PostmortemActivityName.
+func Register(w worker.ActivityRegistry, a *Activities) {
+	w.RegisterActivityWithOptions(a.WritePostmortem, activity.RegisterOptions{Name: workflows.PostmortemActivityName})
+}
+
+// FileName is the file a report's postmortem is written to: the incident ID
+// with anything but letters, digits, '-', '_' and '.' replaced by '_', and
+// ".md".
+func FileName(id string) string {
+	var b strings.Builder
+	for _, r := range strings.TrimSpace(id) {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_', r == '.':
+			b.WriteRune(r)
+		default:
+			b.WriteByte('_')
+		}
+	}
+	name := b.String()
+	if strings.HasPrefix(name, ".") {
+		name = "_" + name[1:]
+	}
+	if len(name) > maxNameLen {
+		name = name[:maxNameLen]
+	}
+	if name == "" {
+		name = "incident"
+	}
+	return name + ".md"
+}
+
+// WritePostmortem renders r and writes it to <Dir>/<FileName(r.ID)>
+// atomically (a temporary file renamed into place), and returns the path.
+// A retry writes the same bytes; an unchanged file is left alone. A
+// directory that cannot be created or written, or a report without an ID,
+// is a non-retryable error naming what is wrong.
+func (a *Activities) WritePostmortem(ctx context.Context, r workflows.Report) (string, error) {
+	if strings.TrimSpace(r.ID) == "" {
+		return "", temporal.NewNonRetryableApplicationError("postmortem: the report has no incident ID", BadReportType, nil)
+	}
+	dir := a.Dir
+	if dir == "" {
+		dir = DefaultDir
+	}
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", badDir(dir, "cannot create it", err)
+	}
+	if fi, err := os.Stat(dir); err != nil {
+		return "", badDir(dir, "cannot read it", err)
+	} else if !fi.IsDir() {
+		return "", badDir(dir, "not a directory", nil)
+	}
+	path := filepath.Join(dir, FileName(r.ID))
+	content := []byte(Render(r))
+	if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, content) {
+		a.logger().Info("postmortem unchanged", "incident", r.ID, "path", path)
+		return path, nil
+	}
+	if err := writeAtomic(dir, path, content); err != nil {
+		if errors.Is(err, fs.ErrPermission) || errors.Is(err, fs.ErrNotExist) {
+			return "", badDir(dir, "cannot write "+filepath.Base(path), err)
+		}
+		// Anything else (a full disk, an I/O error) may pass: retry.
+		return "", fmt.Errorf("postmortem: write %s: %w", path, err)
+	}
+	a.logger().Info("postmortem written", "incident", r.ID, "path", path, "bytes", len(content))
+	return path, nil
+}
+
+func (a *Activities) logger() *slog.Logger {
+	if a.Logger != nil {
+		return a.Logger
+	}
+	return slog.Default()
+}
+
+func badDir(dir, what string, err error) error {
+	msg := fmt.Sprintf("postmortem directory %q (%s): %s", dir, EnvDir, what)
+	if err != nil {
+		msg += ": " + err.Error()
+	}
+	return temporal.NewNonRetryableApplicationError(msg, BadDirType, err)
+}
+
+// writeAtomic writes content to a temporary file in dir and renames it to
+// path, so readers see the old file or the new one, never a partial one.
+func writeAtomic(dir, path string, content []byte) (err error) {
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer func() {
+		if err != nil {
+			_ = os.Remove(tmp)
+		}
+	}()
+	if _, err = f.Write(content); err != nil {
+		_ = f.Close()
+		return err
+	}
+	if err = f.Sync(); err != nil {
+		_ = f.Close()
+		return err
+	}
+	if err = f.Close(); err != nil {
+		return err
+	}
+	if err = os.Chmod(tmp, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}

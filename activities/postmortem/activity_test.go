@@ -1,0 +1,158 @@
+package postmortem
+
+import (
+	"errors"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/datasev/datasev/workflows"
+)
+
+// run executes WritePostmortem through the SDK's activity environment,
+// registered under its workflow-facing name.
+func run(t *testing.T, a *Activities, r workflows.Report) (string, error) {
+	t.Helper()
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestActivityEnvironment()
+	Register(env, a)
+	v, err := env.ExecuteActivity(workflows.PostmortemActivityName, r)
+	if err != nil {
+		return "", err
+	}
+	var path string
+	if err := v.Get(&path); err != nil {
+		t.Fatal(err)
+	}
+	return path, nil
+}
+
+func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+func TestWritePostmortem(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "nested", "postmortems")
+	a := New(Config{Dir: dir}, quiet())
+	r := fullReport()
+	path, err := run(t, a, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := filepath.Join(dir, "incident-dbt_fct_orders.md"); path != want {
+		t.Errorf("path %q, want %q", path, want)
+	}
+	first, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(first) != Render(r) {
+		t.Error("the file is not the rendered report")
+	}
+
+	// A retry (the same report through a JSON round trip, as Temporal
+	// delivers it) writes the same bytes, and leaves no temporary files.
+	again, err := run(t, a, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := os.ReadFile(again)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again != path || string(second) != string(first) {
+		t.Errorf("second call wrote %q (%d bytes), first %q (%d bytes)", again, len(second), path, len(first))
+	}
+	// A changed report replaces the file.
+	r.Closure.RootCause = "something else"
+	if _, err := run(t, a, r); err != nil {
+		t.Fatal(err)
+	}
+	third, _ := os.ReadFile(path)
+	if !strings.Contains(string(third), "something else") {
+		t.Error("a changed report did not replace the file")
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 1 {
+		var names []string
+		for _, e := range entries {
+			names = append(names, e.Name())
+		}
+		t.Errorf("dir holds %v, want only the postmortem", names)
+	}
+}
+
+func TestWritePostmortemBadDir(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "not-a-dir")
+	if err := os.WriteFile(file, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, dir := range []string{file, filepath.Join(file, "sub")} {
+		_, err := run(t, New(Config{Dir: dir}, quiet()), minimalReport())
+		if err == nil {
+			t.Fatalf("dir %q: no error", dir)
+		}
+		var ae *temporal.ApplicationError
+		if !errors.As(err, &ae) {
+			t.Fatalf("dir %q: %T %v, want an application error", dir, err, err)
+		}
+		if !ae.NonRetryable() || ae.Type() != BadDirType {
+			t.Errorf("dir %q: non-retryable %v type %q, want non-retryable %q", dir, ae.NonRetryable(), ae.Type(), BadDirType)
+		}
+		if !strings.Contains(err.Error(), dir) {
+			t.Errorf("error does not name the dir %q: %v", dir, err)
+		}
+	}
+}
+
+func TestWritePostmortemNoID(t *testing.T) {
+	r := minimalReport()
+	r.ID = " "
+	_, err := run(t, New(Config{Dir: t.TempDir()}, quiet()), r)
+	var ae *temporal.ApplicationError
+	if !errors.As(err, &ae) || !ae.NonRetryable() || ae.Type() != BadReportType {
+		t.Fatalf("got %v, want a non-retryable %s", err, BadReportType)
+	}
+}
+
+func TestFileName(t *testing.T) {
+	for id, want := range map[string]string{
+		"incident-orders":        "incident-orders.md",
+		"incident-a/b:c d":       "incident-a_b_c_d.md",
+		"../../etc/passwd":       "_._.._etc_passwd.md",
+		"":                       "incident.md",
+		"incident-ümlaut":        "incident-_mlaut.md",
+		strings.Repeat("x", 300): strings.Repeat("x", maxNameLen) + ".md",
+	} {
+		if got := FileName(id); got != want {
+			t.Errorf("FileName(%q) = %q, want %q", id, got, want)
+		}
+	}
+}
+
+func TestConfigFromEnv(t *testing.T) {
+	cfg, err := ConfigFromEnv(func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	wd, _ := os.Getwd()
+	if want := filepath.Join(wd, DefaultDir); cfg.Dir != want {
+		t.Errorf("default dir %q, want %q", cfg.Dir, want)
+	}
+	cfg, err = ConfigFromEnv(func(k string) string {
+		if k == EnvDir {
+			return " /srv/pm "
+		}
+		return ""
+	})
+	if err != nil || cfg.Dir != "/srv/pm" {
+		t.Errorf("got %q, %v; want /srv/pm", cfg.Dir, err)
+	}
+}
