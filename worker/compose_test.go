@@ -1,0 +1,777 @@
+package main
+
+// The production-like stack: ../docker-compose.yml, loaded with the Compose
+// specification's own Go loader, and worker/Dockerfile, read line by line.
+// No Docker engine is needed; these tests are how the files are known to be
+// right. The important one is TestComposeEnvironmentCoversCode: every
+// variable the programs read is either passed to the worker or the intake, or
+// listed in undeployedEnv with the reason it is left out, so a variable added
+// to the code fails here until someone decides.
+
+import (
+	"bufio"
+	"context"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/compose-spec/compose-go/v2/loader"
+	"github.com/compose-spec/compose-go/v2/types"
+
+	"github.com/datasev/datasev/worker/service"
+)
+
+// undeployedEnv lists the variables the code reads that the stack
+// deliberately does not set in the worker or intake environment, each with
+// its reason. A name ending in "_" is a prefix the code completes. The
+// README's Deploy section repeats the list for operators.
+var undeployedEnv = map[string]string{
+	// Temporal client settings (the SDK's envconfig). An empty TEMPORAL_TLS_*
+	// variable switches TLS on, so these cannot be passed through empty:
+	// operators put the ones they need in the optional temporal.env.
+	"TEMPORAL_TLS_CLIENT_CERT_PATH":          "in temporal.env when mTLS is used (certificate mounted as a secret)",
+	"TEMPORAL_TLS_CLIENT_KEY_PATH":           "in temporal.env when mTLS is used (key mounted as a secret)",
+	"TEMPORAL_TLS_CLIENT_CERT_DATA":          "in temporal.env; prefer the _PATH form with a secret file",
+	"TEMPORAL_TLS_CLIENT_KEY_DATA":           "in temporal.env; prefer the _PATH form with a secret file",
+	"TEMPORAL_TLS_SERVER_CA_CERT_PATH":       "in temporal.env for a private CA",
+	"TEMPORAL_TLS_SERVER_CA_CERT_DATA":       "in temporal.env for a private CA",
+	"TEMPORAL_TLS_SERVER_NAME":               "in temporal.env when the server name differs from the address",
+	"TEMPORAL_TLS_DISABLE_HOST_VERIFICATION": "in temporal.env; never for production",
+	"TEMPORAL_PROFILE":                       "in temporal.env with TEMPORAL_CONFIG_FILE, for a temporal.toml profile",
+	"TEMPORAL_CONFIG_FILE":                   "in temporal.env, naming a temporal.toml mounted as a secret",
+	"TEMPORAL_CLIENT_AUTHORITY":              "in temporal.env when a proxy needs a :authority override",
+	"TEMPORAL_GRPC_META_":                    "in temporal.env for extra gRPC headers",
+	"TEMPORAL_CODEC_ENDPOINT":                "the SDK's remote codec; datasev encrypts in process (DATASEV_CODEC_KEYS_FILE). The UI's own TEMPORAL_CODEC_ENDPOINT is set on temporal-ui",
+	"TEMPORAL_CODEC_AUTH":                    "the SDK's remote codec, unused: datasev encrypts in process",
+
+	// Inline secrets: the stack passes secrets as files only.
+	"DATASEV_CODEC_KEY":    "inline key; the stack uses DATASEV_CODEC_KEYS_FILE (the codec_keys secret)",
+	"DATASEV_CODEC_KEY_ID": "goes with DATASEV_CODEC_KEY, unused with a keys file",
+
+	// Development only.
+	"DATASEV_CODEC_ALLOW_UNAUTHENTICATED": "a loopback development UI only; a deployed codec endpoint needs DATASEV_CODEC_AUTH_TOKEN_FILE",
+	"DATASEV_SLACK_API_URL":               "points Slack's Web API at the stand-in (tests and `datasev dev`)",
+	"DATASEV_TEMPORAL_CLI":                "`datasev dev` only: the Temporal CLI binary it runs",
+
+	// Built but not wired into the worker yet (README: "Email and status page").
+	"DATASEV_SMTP_HOST":               "email is not wired into the worker yet",
+	"DATASEV_SMTP_PORT":               "email is not wired into the worker yet",
+	"DATASEV_SMTP_USERNAME":           "email is not wired into the worker yet",
+	"DATASEV_SMTP_PASSWORD":           "email is not wired into the worker yet",
+	"DATASEV_SMTP_PASSWORD_FILE":      "email is not wired into the worker yet",
+	"DATASEV_SMTP_FROM":               "email is not wired into the worker yet",
+	"DATASEV_SMTP_TLS":                "email is not wired into the worker yet",
+	"DATASEV_SMTP_TIMEOUT":            "email is not wired into the worker yet",
+	"DATASEV_EMAIL_PAGES":             "email is not wired into the worker yet",
+	"DATASEV_EMAIL_LEADERSHIP_":       "email is not wired into the worker yet (_SEV1 … _SEV5)",
+	"DATASEV_STATUSPAGE_API_KEY":      "the status page is not wired into the worker yet",
+	"DATASEV_STATUSPAGE_API_KEY_FILE": "the status page is not wired into the worker yet",
+	"DATASEV_STATUSPAGE_API_URL":      "the status page is not wired into the worker yet",
+	"DATASEV_STATUSPAGE_PAGE_ID":      "the status page is not wired into the worker yet",
+	"DATASEV_STATUSPAGE_COMPONENTS":   "the status page is not wired into the worker yet",
+}
+
+// pinnedEnv are the variables the compose file sets to fixed values (paths
+// inside the container) rather than passing them through from .env.
+var pinnedEnv = map[string]string{
+	"DATASEV_ROSTER":                       "/etc/datasev/roster.yaml",
+	"DATASEV_RUNBOOKS":                     "/etc/datasev/runbooks",
+	"DATASEV_POSTMORTEM_DIR":               "/var/lib/datasev/postmortems",
+	"SNOWFLAKE_DISABLE_PLATFORM_DETECTION": "true",
+	"SF_DISABLE_MINICORE":                  "true",
+}
+
+// Services of the stack; the one-shot ones run to completion.
+var (
+	stackServices = []string{"postgresql", "temporal-schema", "temporal", "temporal-setup", "temporal-ui", "worker", "intake"}
+	oneShots      = []string{"temporal-schema", "temporal-setup"}
+	datasevApps   = []string{"worker", "intake"}
+)
+
+// baseEnv is the fixed .env the tests load the compose file with.
+var baseEnv = map[string]string{"POSTGRES_PASSWORD": "test-password"}
+
+func repoRoot(t testing.TB) string {
+	t.Helper()
+	root, err := filepath.Abs("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "go.mod")); err != nil {
+		t.Fatalf("repository root: %v", err)
+	}
+	return root
+}
+
+// loadCompose loads the compose file at path with env as the only
+// environment, paths resolved against the repository root.
+func loadCompose(t testing.TB, ctx context.Context, path string, env map[string]string) (*types.Project, error) {
+	t.Helper()
+	root := repoRoot(t)
+	return loader.LoadWithContext(ctx, types.ConfigDetails{
+		WorkingDir:  root,
+		ConfigFiles: []types.ConfigFile{{Filename: path}},
+		Environment: types.Mapping(env),
+	}, func(o *loader.Options) {
+		o.SetProjectName("datasev", true)
+		o.ResolvePaths = true
+	})
+}
+
+func loadStack(t testing.TB, env map[string]string) *types.Project {
+	t.Helper()
+	p, err := loadCompose(t, context.Background(), filepath.Join(repoRoot(t), "docker-compose.yml"), env)
+	if err != nil {
+		t.Fatalf("load docker-compose.yml: %v", err)
+	}
+	return p
+}
+
+func svc(t testing.TB, p *types.Project, name string) types.ServiceConfig {
+	t.Helper()
+	s, err := p.GetService(name)
+	if err != nil {
+		t.Fatalf("service %s: %v", name, err)
+	}
+	return s
+}
+
+func TestComposeServices(t *testing.T) {
+	p := loadStack(t, baseEnv)
+	got := p.ServiceNames()
+	sort.Strings(got)
+	want := slices.Clone(stackServices)
+	sort.Strings(want)
+	if !slices.Equal(got, want) {
+		t.Fatalf("services = %v, want %v", got, want)
+	}
+}
+
+func TestComposeImagesPinned(t *testing.T) {
+	p := loadStack(t, baseEnv)
+	for _, s := range p.Services {
+		if s.Image == "" {
+			t.Errorf("%s: no image name", s.Name)
+			continue
+		}
+		if _, tag, ok := imageTag(s.Image); !ok || tag == "latest" || tag == "" {
+			t.Errorf("%s: image %q is not pinned to a tag", s.Name, s.Image)
+		}
+		if slices.Contains(datasevApps, s.Name) {
+			continue
+		}
+		if s.Build != nil {
+			t.Errorf("%s: only the worker and the intake are built here", s.Name)
+		}
+	}
+}
+
+// imageTag splits "repo/name:tag" (a registry port is not a tag).
+func imageTag(ref string) (name, tag string, ok bool) {
+	ref, _, _ = strings.Cut(ref, "@")
+	i := strings.LastIndex(ref, ":")
+	if i < 0 || strings.Contains(ref[i:], "/") {
+		return ref, "", false
+	}
+	return ref[:i], ref[i+1:], true
+}
+
+func TestComposeAppsBuiltFromWorkerDockerfile(t *testing.T) {
+	root := repoRoot(t)
+	p := loadStack(t, baseEnv)
+	var images []string
+	for _, name := range datasevApps {
+		s := svc(t, p, name)
+		if s.Build == nil {
+			t.Errorf("%s: not built", name)
+			continue
+		}
+		if s.Build.Context != root {
+			t.Errorf("%s: build context %q, want the repository root %q", name, s.Build.Context, root)
+		}
+		df := s.Build.Dockerfile
+		if !filepath.IsAbs(df) {
+			df = filepath.Join(s.Build.Context, df)
+		}
+		if df != filepath.Join(root, "worker", "Dockerfile") {
+			t.Errorf("%s: dockerfile %q, want worker/Dockerfile", name, s.Build.Dockerfile)
+		}
+		images = append(images, s.Image)
+	}
+	if len(images) == 2 && images[0] != images[1] {
+		t.Errorf("worker and intake images differ (%q, %q): they are one image", images[0], images[1])
+	}
+	df := readDockerfile(t)
+	for _, name := range datasevApps {
+		s := svc(t, p, name)
+		if len(s.Command) == 0 || !slices.Contains(df.binaries, s.Command[0]) {
+			t.Errorf("%s: command %q does not run a binary the Dockerfile builds (%v)", name, s.Command, df.binaries)
+		}
+	}
+	if got := svc(t, p, "worker").Command; !slices.Equal(got, []string{"datasev-worker"}) {
+		t.Errorf("worker command = %q", got)
+	}
+	if got := svc(t, p, "intake").Command; !slices.Equal(got, []string{"datasev", "serve", "--addr", "0.0.0.0:8080"}) {
+		t.Errorf("intake command = %q", got)
+	}
+}
+
+func TestComposePorts(t *testing.T) {
+	p := loadStack(t, baseEnv)
+	want := map[string]string{
+		"temporal-ui": "127.0.0.1:8233->8080",
+		"intake":      "0.0.0.0:8080->8080",
+	}
+	for _, s := range p.Services {
+		var got []string
+		for _, port := range s.Ports {
+			got = append(got, port.HostIP+":"+port.Published+"->"+strconv.Itoa(int(port.Target)))
+		}
+		w, meant := want[s.Name]
+		switch {
+		case !meant && len(got) > 0:
+			t.Errorf("%s publishes %v; only the UI and the intake are published", s.Name, got)
+		case meant && !slices.Equal(got, []string{w}):
+			t.Errorf("%s publishes %v, want [%s]", s.Name, got, w)
+		}
+	}
+}
+
+func TestComposeHealthAndOrder(t *testing.T) {
+	p := loadStack(t, baseEnv)
+	for _, s := range p.Services {
+		if slices.Contains(oneShots, s.Name) {
+			if s.HealthCheck != nil {
+				t.Errorf("%s: a one-shot needs no healthcheck", s.Name)
+			}
+			if !strings.HasPrefix(s.Restart, "on-failure") {
+				t.Errorf("%s: restart %q; a one-shot restarts on failure only", s.Name, s.Restart)
+			}
+			continue
+		}
+		if s.HealthCheck == nil || s.HealthCheck.Disable || len(s.HealthCheck.Test) < 2 {
+			t.Errorf("%s: no healthcheck", s.Name)
+		}
+		if s.Restart != types.RestartPolicyUnlessStopped && s.Restart != types.RestartPolicyAlways {
+			t.Errorf("%s: restart %q", s.Name, s.Restart)
+		}
+	}
+	const healthy, done = types.ServiceConditionHealthy, types.ServiceConditionCompletedSuccessfully
+	want := map[string]map[string]string{
+		"postgresql":      {},
+		"temporal-schema": {"postgresql": healthy},
+		"temporal":        {"postgresql": healthy, "temporal-schema": done},
+		"temporal-setup":  {"temporal": healthy},
+		"temporal-ui":     {"temporal": healthy},
+		"worker":          {"temporal": healthy, "temporal-setup": done},
+		"intake":          {"temporal": healthy, "temporal-setup": done},
+	}
+	for name, deps := range want {
+		s := svc(t, p, name)
+		got := map[string]string{}
+		for d, c := range s.DependsOn {
+			got[d] = c.Condition
+			if !c.Required {
+				t.Errorf("%s: dependency on %s is not required", name, d)
+			}
+		}
+		if len(got) != len(deps) {
+			t.Errorf("%s depends on %v, want %v", name, got, deps)
+		}
+		for d, c := range deps {
+			if got[d] != c {
+				t.Errorf("%s: depends on %s with %q, want %q", name, d, got[d], c)
+			}
+		}
+	}
+	// Every condition is one its target can meet.
+	for _, s := range p.Services {
+		for d, c := range s.DependsOn {
+			target := svc(t, p, d)
+			switch c.Condition {
+			case healthy:
+				if target.HealthCheck == nil {
+					t.Errorf("%s waits for %s to be healthy, which has no healthcheck", s.Name, d)
+				}
+			case done:
+				if !slices.Contains(oneShots, d) {
+					t.Errorf("%s waits for %s to complete, which runs forever", s.Name, d)
+				}
+			}
+		}
+	}
+}
+
+func TestComposeVolumesAndSecrets(t *testing.T) {
+	p := loadStack(t, baseEnv)
+	for _, v := range []string{"postgresql-data", "postmortems"} {
+		if _, ok := p.Volumes[v]; !ok {
+			t.Errorf("named volume %s not declared (volumes: %v)", v, p.VolumeNames())
+		}
+	}
+	w := svc(t, p, "worker")
+	if !slices.ContainsFunc(w.Volumes, func(v types.ServiceVolumeConfig) bool {
+		return v.Type == types.VolumeTypeVolume && v.Source == "postmortems" && v.Target == pinnedEnv["DATASEV_POSTMORTEM_DIR"]
+	}) {
+		t.Errorf("the worker's postmortems are not kept in the postmortems volume: %+v", w.Volumes)
+	}
+	pg := svc(t, p, "postgresql")
+	if !slices.ContainsFunc(pg.Volumes, func(v types.ServiceVolumeConfig) bool {
+		return v.Type == types.VolumeTypeVolume && v.Source == "postgresql-data" && v.Target == "/var/lib/postgresql/data"
+	}) {
+		t.Errorf("postgresql does not keep its data in the postgresql-data volume: %+v", pg.Volumes)
+	}
+	for _, s := range p.Services {
+		for _, v := range s.Volumes {
+			if v.Type == types.VolumeTypeVolume {
+				if _, ok := p.Volumes[v.Source]; !ok {
+					t.Errorf("%s: volume %q not declared", s.Name, v.Source)
+				}
+			}
+		}
+		for _, sec := range s.Secrets {
+			if _, ok := p.Secrets[sec.Source]; !ok {
+				t.Errorf("%s: secret %q not declared", s.Name, sec.Source)
+			}
+		}
+	}
+	for name, sec := range p.Secrets {
+		if sec.File == "" || sec.Environment != "" || sec.Content != "" {
+			t.Errorf("secret %s: want a file, got %+v", name, sec)
+		}
+	}
+	for _, name := range datasevApps {
+		s := svc(t, p, name)
+		mounts := map[string]string{}
+		for _, v := range s.Volumes {
+			if v.Type == types.VolumeTypeBind {
+				mounts[v.Target] = v.Source
+				if !v.ReadOnly {
+					t.Errorf("%s: %s is mounted read-write", name, v.Target)
+				}
+			}
+		}
+		if mounts["/etc/datasev/roster.yaml"] == "" || mounts["/etc/datasev/runbooks"] == "" {
+			t.Errorf("%s: roster or runbooks not mounted: %v", name, mounts)
+		}
+		// A program reads secret X from NAME_FILE; the file it names must
+		// be a secret this service mounts: DATASEV_GITHUB_TOKEN_FILE →
+		// /run/secrets/github_token.
+		for k := range s.Environment {
+			if !strings.HasSuffix(k, "_FILE") {
+				continue
+			}
+			sec := secretFor(k)
+			if !slices.ContainsFunc(s.Secrets, func(c types.ServiceSecretConfig) bool { return c.Source == sec }) {
+				t.Errorf("%s: %s needs the secret %q mounted", name, k, sec)
+			}
+		}
+	}
+}
+
+// secretFor names the secret a *_FILE variable reads.
+func secretFor(v string) string {
+	if v == "AWS_SHARED_CREDENTIALS_FILE" {
+		return "aws_credentials"
+	}
+	return strings.ToLower(strings.TrimSuffix(strings.TrimPrefix(v, "DATASEV_"), "_FILE"))
+}
+
+func TestComposeAppsHardened(t *testing.T) {
+	p := loadStack(t, baseEnv)
+	for _, name := range datasevApps {
+		s := svc(t, p, name)
+		if s.User != "" && isRoot(s.User) {
+			t.Errorf("%s runs as %q", name, s.User)
+		}
+		if !s.ReadOnly {
+			t.Errorf("%s: root file system not read-only", name)
+		}
+		if !slices.Contains(s.CapDrop, "ALL") {
+			t.Errorf("%s: capabilities not dropped", name)
+		}
+		if s.Deploy == nil || s.Deploy.Resources.Limits == nil || s.Deploy.Resources.Limits.MemoryBytes == 0 {
+			t.Errorf("%s: no memory limit", name)
+		}
+		if !slices.ContainsFunc(s.EnvFiles, func(e types.EnvFile) bool {
+			return filepath.Base(e.Path) == "temporal.env" && !bool(e.Required)
+		}) {
+			t.Errorf("%s: the optional temporal.env (TLS and profile settings) is not read: %+v", name, s.EnvFiles)
+		}
+	}
+	df := readDockerfile(t)
+	if df.finalUser == "" || isRoot(df.finalUser) {
+		t.Errorf("Dockerfile: final stage USER %q, want a non-root user", df.finalUser)
+	}
+	// The worker's graceful stop drains activities for StopTimeout; compose
+	// must wait longer before it kills the container, with room to close the
+	// client. serve shuts its HTTP server down within 20s.
+	minGrace := map[string]time.Duration{
+		"worker": service.DefaultStopTimeout + 15*time.Second,
+		"intake": 20*time.Second + 5*time.Second,
+	}
+	for name, min := range minGrace {
+		s := svc(t, p, name)
+		if s.StopGracePeriod == nil || time.Duration(*s.StopGracePeriod) < min {
+			t.Errorf("%s: stop_grace_period %v, want at least %v", name, s.StopGracePeriod, min)
+		}
+	}
+}
+
+func isRoot(user string) bool {
+	u, _, _ := strings.Cut(user, ":")
+	return u == "root" || u == "0"
+}
+
+func TestComposeHealthchecksUseWhatTheImageHas(t *testing.T) {
+	p := loadStack(t, baseEnv)
+	df := readDockerfile(t)
+	intake := svc(t, p, "intake").HealthCheck
+	if intake == nil || !slices.Contains(intake.Test, "http://127.0.0.1:8080/readyz") {
+		t.Errorf("intake healthcheck %v: want GET /readyz on the port serve listens on", intake)
+	} else if intake.Test[1] == "wget" && !strings.HasPrefix(df.finalBase, "alpine:") {
+		t.Errorf("intake healthcheck runs wget, but the final image is %s", df.finalBase)
+	}
+	worker := svc(t, p, "worker").HealthCheck
+	if worker == nil || len(worker.Test) < 2 || worker.Test[0] != "CMD" || !slices.Contains(df.binaries, worker.Test[1]) {
+		t.Errorf("worker healthcheck %v: want a binary of the image (%v)", worker, df.binaries)
+	}
+}
+
+// TestComposeRequiresDatabasePassword: the one interpolation that may fail,
+// on purpose — there is no default database password.
+func TestComposeRequiresDatabasePassword(t *testing.T) {
+	_, err := loadCompose(t, t.Context(), filepath.Join(repoRoot(t), "docker-compose.yml"), map[string]string{})
+	if err == nil || !strings.Contains(err.Error(), "POSTGRES_PASSWORD") {
+		t.Fatalf("load without POSTGRES_PASSWORD: err = %v, want one naming POSTGRES_PASSWORD", err)
+	}
+}
+
+// TestComposeEnvironmentCoversCode is the important one: every variable the
+// programs read is passed through, pinned, or deliberately left out.
+func TestComposeEnvironmentCoversCode(t *testing.T) {
+	read := readVars(t)
+	if len(read) < 40 {
+		t.Fatalf("found only %d variables in the code; the scan is broken", len(read))
+	}
+	// Load with every variable set to a sentinel: one passed through from
+	// .env shows the sentinel; the rest must be pinned on purpose.
+	env := map[string]string{}
+	for k, v := range baseEnv {
+		env[k] = v
+	}
+	for v := range read {
+		env[v] = "sentinel-" + v
+	}
+	p := loadStack(t, env)
+	if missing := uncovered(read, p); len(missing) > 0 {
+		t.Errorf("variables the code reads that the stack neither sets in the worker or intake environment nor lists in undeployedEnv (decide, and document it in README's Deploy section):\n  %s",
+			strings.Join(missing, "\n  "))
+	}
+	for _, name := range datasevApps {
+		for k, v := range svc(t, p, name).Environment {
+			switch {
+			case v == nil:
+				t.Errorf("%s: %s has no value", name, k)
+			case pinnedEnv[k] != "":
+				if *v != pinnedEnv[k] {
+					t.Errorf("%s: %s = %q, want %q", name, k, *v, pinnedEnv[k])
+				}
+			case read[k] && *v != "sentinel-"+k:
+				t.Errorf("%s: %s = %q: not passed through from .env", name, k, *v)
+			}
+			if _, ok := undeployedEnv[k]; ok {
+				t.Errorf("%s: %s is set, yet undeployedEnv says it is left out", name, k)
+			}
+		}
+	}
+	// The list stays honest: every entry is still read by the code.
+	for k := range undeployedEnv {
+		if !read[k] {
+			t.Errorf("undeployedEnv lists %s, which the code no longer reads: remove it", k)
+		}
+	}
+}
+
+// TestComposeEnvironmentCheckCatchesRemoval proves the check above can
+// fail: the same compose file without one variable's line is caught.
+func TestComposeEnvironmentCheckCatchesRemoval(t *testing.T) {
+	read := readVars(t)
+	src, err := os.ReadFile(filepath.Join(repoRoot(t), "docker-compose.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, victim := range []string{"DATASEV_GITHUB_MERGE_METHOD", "DATASEV_INTAKE_GENERIC_TOKEN_FILE", "TEMPORAL_ADDRESS"} {
+		t.Run(victim, func(t *testing.T) {
+			var kept []string
+			removed := 0
+			for _, line := range strings.Split(string(src), "\n") {
+				if strings.HasPrefix(strings.TrimSpace(line), victim+":") {
+					removed++
+					continue
+				}
+				kept = append(kept, line)
+			}
+			if removed == 0 {
+				t.Fatalf("%s is not in docker-compose.yml", victim)
+			}
+			path := filepath.Join(t.TempDir(), "docker-compose.yml")
+			if err := os.WriteFile(path, []byte(strings.Join(kept, "\n")), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			p, err := loadCompose(t, t.Context(), path, baseEnv)
+			if err != nil {
+				t.Fatalf("load the edited file: %v", err)
+			}
+			want := strings.TrimSuffix(victim, "_FILE")
+			if !slices.Contains(uncovered(read, p), want) {
+				t.Fatalf("removing %s went unnoticed", victim)
+			}
+		})
+	}
+}
+
+// uncovered returns the variables in read that the worker and intake
+// environments do not set (directly, or as the NAME_FILE of a secret) and
+// that undeployedEnv does not list. Prefixes (ending in "_") must be listed.
+func uncovered(read map[string]bool, p *types.Project) []string {
+	set := map[string]bool{}
+	for _, name := range datasevApps {
+		s, err := p.GetService(name)
+		if err != nil {
+			continue
+		}
+		for k := range s.Environment {
+			set[k] = true
+		}
+	}
+	var missing []string
+	for v := range read {
+		if _, ok := undeployedEnv[v]; ok {
+			continue
+		}
+		if !strings.HasSuffix(v, "_") && (set[v] || set[v+"_FILE"]) {
+			continue
+		}
+		missing = append(missing, v)
+	}
+	sort.Strings(missing)
+	return missing
+}
+
+var envName = regexp.MustCompile(`^(DATASEV|TEMPORAL)_[A-Z0-9_]*$`)
+
+// readVars collects the environment variables the programs read: the
+// "DATASEV_…" and "TEMPORAL_…" string constants in the Go sources of
+// worker/, starter/ and activities/ (not tests, testdata or the stand-ins'
+// …test packages), and the TEMPORAL_* variables the SDK's envconfig reads.
+func readVars(t testing.TB) map[string]bool {
+	t.Helper()
+	root := repoRoot(t)
+	vars := map[string]bool{}
+	for _, dir := range []string{"worker", "starter", "activities"} {
+		scanLiterals(t, filepath.Join(root, dir), true, vars)
+	}
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "go.temporal.io/sdk/contrib/envconfig").Output()
+	if err != nil {
+		t.Fatalf("locate the SDK's envconfig module: %v", err)
+	}
+	sdk := map[string]bool{}
+	scanLiterals(t, strings.TrimSpace(string(out)), false, sdk)
+	if !sdk["TEMPORAL_ADDRESS"] || !sdk["TEMPORAL_TLS_CLIENT_CERT_PATH"] {
+		t.Fatalf("envconfig's variables not found in %s: %v", out, sdk)
+	}
+	for v := range sdk {
+		if strings.HasPrefix(v, "TEMPORAL_") {
+			vars[v] = true
+		}
+	}
+	return vars
+}
+
+// scanLiterals adds the variable-name string literals of the non-test Go
+// files under dir to vars. With recurse, subdirectories are scanned too,
+// except testdata and stand-in packages (names ending in "test").
+func scanLiterals(t testing.TB, dir string, recurse bool, vars map[string]bool) {
+	t.Helper()
+	fset := token.NewFileSet()
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if path == dir {
+				return nil
+			}
+			if !recurse || d.Name() == "testdata" || strings.HasSuffix(d.Name(), "test") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		f, err := parser.ParseFile(fset, path, nil, parser.SkipObjectResolution)
+		if err != nil {
+			return err
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			lit, ok := n.(*ast.BasicLit)
+			if !ok || lit.Kind != token.STRING {
+				return true
+			}
+			if s, err := strconv.Unquote(lit.Value); err == nil && envName.MatchString(s) {
+				vars[s] = true
+			}
+			return true
+		})
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("scan %s: %v", dir, err)
+	}
+}
+
+// dockerfile is what the tests need from worker/Dockerfile.
+type dockerfile struct {
+	froms     []string // every FROM image
+	finalBase string   // the final stage's image
+	finalUser string   // the final stage's last USER
+	binaries  []string // base names of the go build -o outputs copied into the final stage
+	buildCmds []string // the go build commands
+	env       []string // ENV lines of the build stage
+}
+
+// readDockerfile reads worker/Dockerfile with a minimal line reader:
+// continuation lines joined, comments dropped, FROM/USER/COPY/RUN/ENV kept.
+func readDockerfile(t testing.TB) dockerfile {
+	t.Helper()
+	f, err := os.Open(filepath.Join(repoRoot(t), "worker", "Dockerfile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var lines []string
+	var cur strings.Builder
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		l := strings.TrimSpace(sc.Text())
+		if strings.HasPrefix(l, "#") || (l == "" && cur.Len() == 0) {
+			continue
+		}
+		if strings.HasSuffix(l, "\\") {
+			cur.WriteString(strings.TrimSuffix(l, "\\") + " ")
+			continue
+		}
+		cur.WriteString(l)
+		lines = append(lines, cur.String())
+		cur.Reset()
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	var df dockerfile
+	var built []string
+	stages := 0
+	for _, l := range lines {
+		kw, rest, _ := strings.Cut(l, " ")
+		fields := strings.Fields(rest)
+		switch strings.ToUpper(kw) {
+		case "FROM":
+			stages++
+			if len(fields) == 0 {
+				t.Fatalf("Dockerfile: empty FROM")
+			}
+			df.froms = append(df.froms, fields[0])
+			df.finalBase, df.finalUser = fields[0], ""
+		case "USER":
+			if len(fields) > 0 {
+				df.finalUser = fields[0]
+			}
+		case "ENV":
+			if stages == 1 {
+				df.env = append(df.env, fields...)
+			}
+		case "RUN":
+			for _, cmd := range strings.Split(rest, "&&") {
+				if strings.Contains(cmd, "go build") {
+					df.buildCmds = append(df.buildCmds, strings.TrimSpace(cmd))
+					f := strings.Fields(cmd)
+					if i := slices.Index(f, "-o"); i >= 0 && i+1 < len(f) {
+						built = append(built, f[i+1])
+					}
+				}
+			}
+		case "COPY":
+			if stages > 1 && len(fields) > 0 && strings.HasPrefix(fields[0], "--from=") {
+				for _, src := range fields[1 : len(fields)-1] {
+					if slices.Contains(built, src) {
+						df.binaries = append(df.binaries, filepath.Base(src))
+					}
+				}
+			}
+		}
+	}
+	return df
+}
+
+func TestDockerfile(t *testing.T) {
+	df := readDockerfile(t)
+	if len(df.froms) < 2 {
+		t.Fatalf("FROM lines %v: want a multi-stage build", df.froms)
+	}
+	for _, from := range df.froms {
+		if _, tag, ok := imageTag(from); !ok || tag == "latest" {
+			t.Errorf("FROM %s: not pinned to a tag", from)
+		}
+	}
+	if !strings.HasPrefix(df.froms[0], "golang:1.26") {
+		t.Errorf("builder %s, want golang:1.26", df.froms[0])
+	}
+	if !slices.Contains(df.env, "CGO_ENABLED=0") {
+		t.Errorf("builder ENV %v: want CGO_ENABLED=0", df.env)
+	}
+	for _, pkg := range []string{"./worker", "./starter"} {
+		i := slices.IndexFunc(df.buildCmds, func(c string) bool { return strings.HasSuffix(c, " "+pkg) })
+		if i < 0 {
+			t.Errorf("no go build of %s in %v", pkg, df.buildCmds)
+			continue
+		}
+		if c := df.buildCmds[i]; !strings.Contains(c, "-trimpath") || !strings.Contains(c, `-ldflags "-s -w"`) {
+			t.Errorf("%q: want -trimpath -ldflags \"-s -w\"", c)
+		}
+	}
+	if !slices.Equal(df.binaries, []string{"datasev-worker", "datasev"}) {
+		t.Errorf("binaries in the final image = %v, want [datasev-worker datasev]", df.binaries)
+	}
+}
+
+func TestDockerignoreKeepsSourcesOut(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(repoRoot(t), ".dockerignore"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(b), "\n")
+	for _, must := range []string{".git", "secrets", ".env", "temporal.env"} {
+		if !slices.Contains(lines, must) {
+			t.Errorf(".dockerignore does not exclude %s", must)
+		}
+	}
+	for _, l := range lines {
+		// The embedded runbook library and email templates must reach the build.
+		if l == "runbooks" || l == "runbooks/library" || strings.HasPrefix(l, "activities/email") || l == "go.sum" {
+			t.Errorf(".dockerignore excludes %s, which the build needs", l)
+		}
+	}
+}
