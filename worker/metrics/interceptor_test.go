@@ -51,7 +51,7 @@ func (failingBackend) Deliver(context.Context, notify.Notification) error {
 
 type okBackend struct{}
 
-func (okBackend) Name() string                                        { return "log+slack" }
+func (okBackend) Name() string                                       { return "log+slack" }
 func (okBackend) Deliver(context.Context, notify.Notification) error { return nil }
 
 func newEnv(t *testing.T, m *metrics.Metrics, backend string, logger sdklog.Logger) *testsuite.TestActivityEnvironment {
