@@ -59,6 +59,11 @@ var undeployedEnv = map[string]string{
 	"DATASEV_CODEC_KEY":    "inline key; the stack uses DATASEV_CODEC_KEYS_FILE (the codec_keys secret)",
 	"DATASEV_CODEC_KEY_ID": "goes with DATASEV_CODEC_KEY, unused with a keys file",
 
+	// A trap today: the intake and the CLI always start incidents on the
+	// task queue "datasev" (workflows.TaskQueue), so a worker moved elsewhere
+	// would strand every incident.
+	"DATASEV_TASK_QUEUE": "the intake starts incidents on workflows.TaskQueue whatever this says; set it only when the front door honours it too",
+
 	// Development only.
 	"DATASEV_CODEC_ALLOW_UNAUTHENTICATED": "a loopback development UI only; a deployed codec endpoint needs DATASEV_CODEC_AUTH_TOKEN_FILE",
 	"DATASEV_SLACK_API_URL":               "points Slack's Web API at the stand-in (tests and `datasev dev`)",
