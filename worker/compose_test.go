@@ -780,3 +780,96 @@ func TestDockerignoreKeepsSourcesOut(t *testing.T) {
 		}
 	}
 }
+
+// TestComposeOneShotScripts runs the one-shot jobs' scripts, as compose
+// hands them to /bin/sh, against stand-in temporal and temporal-sql-tool
+// commands that log their arguments: the schema job creates and migrates
+// both databases, and the setup job creates only what is missing.
+func TestComposeOneShotScripts(t *testing.T) {
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		t.Skip("no sh here")
+	}
+	p := loadStack(t, baseEnv)
+	for _, tc := range []struct {
+		service string
+		env     []string
+		want    []string
+		notWant []string
+	}{{
+		service: "temporal-schema",
+		want: []string{
+			"--plugin postgres12 --ep postgresql -p 5432 -u temporal --db temporal create",
+			"--plugin postgres12 --ep postgresql -p 5432 -u temporal --db temporal setup-schema -v 0.0",
+			"--plugin postgres12 --ep postgresql -p 5432 -u temporal --db temporal update-schema -d /etc/temporal/schema/postgresql/v12/temporal/versioned",
+			"--plugin postgres12 --ep postgresql -p 5432 -u temporal --db temporal_visibility create",
+			"--plugin postgres12 --ep postgresql -p 5432 -u temporal --db temporal_visibility setup-schema -v 0.0",
+			"--plugin postgres12 --ep postgresql -p 5432 -u temporal --db temporal_visibility update-schema -d /etc/temporal/schema/postgresql/v12/visibility/versioned",
+		},
+	}, {
+		service: "temporal-setup",
+		want: []string{
+			"operator cluster health",
+			"operator namespace describe --namespace default",
+			"operator namespace create --namespace default --retention 720h",
+			"operator search-attribute list --namespace default",
+			"operator search-attribute create --namespace default --name DatasevStatus --type Keyword",
+			"operator search-attribute create --namespace default --name DatasevCommander --type Keyword",
+			"operator search-attribute create --namespace default --name DatasevService --type Keyword",
+			"operator search-attribute create --namespace default --name DatasevRunbook --type Keyword",
+		},
+		notWant: []string{"--name DatasevSeverity"},
+	}, {
+		service: "temporal-setup",
+		env:     []string{"NS_EXISTS=1"},
+		notWant: []string{"operator namespace create"},
+	}} {
+		t.Run(tc.service, func(t *testing.T) {
+			s := svc(t, p, tc.service)
+			if !slices.Equal(s.Entrypoint, []string{"/bin/sh", "-ec"}) || len(s.Command) != 1 {
+				t.Fatalf("entrypoint %q command %q: want /bin/sh -ec and one script", s.Entrypoint, s.Command)
+			}
+			dir := t.TempDir()
+			log := filepath.Join(dir, "calls.log")
+			// The stand-in temporal CLI: the namespace exists only with
+			// NS_EXISTS, and one datasev attribute is already there.
+			fake := `#!/bin/sh
+echo "$*" >> "$CALLS"
+case "$*" in
+"operator namespace describe --namespace default") [ -n "$NS_EXISTS" ] ;;
+"operator search-attribute list --namespace default") printf '  Name              Type\n  DatasevSeverity   Keyword\n  CustomStringField Text\n' ;;
+esac
+`
+			for _, name := range []string{"temporal", "temporal-sql-tool"} {
+				if err := os.WriteFile(filepath.Join(dir, name), []byte(fake), 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+			cmd := exec.CommandContext(t.Context(), sh, "-ec", s.Command[0])
+			cmd.Env = append([]string{"PATH=" + dir + string(os.PathListSeparator) + os.Getenv("PATH"), "CALLS=" + log}, tc.env...)
+			for k, v := range s.Environment {
+				if v != nil {
+					cmd.Env = append(cmd.Env, k+"="+*v)
+				}
+			}
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("script failed: %v\n%s", err, out)
+			}
+			b, err := os.ReadFile(log)
+			if err != nil {
+				t.Fatal(err)
+			}
+			calls := strings.Split(strings.TrimSpace(string(b)), "\n")
+			for _, w := range tc.want {
+				if !slices.Contains(calls, w) {
+					t.Errorf("no call %q; calls:\n  %s", w, strings.Join(calls, "\n  "))
+				}
+			}
+			for _, nw := range tc.notWant {
+				if slices.ContainsFunc(calls, func(c string) bool { return strings.Contains(c, nw) }) {
+					t.Errorf("unexpected call with %q; calls:\n  %s", nw, strings.Join(calls, "\n  "))
+				}
+			}
+		})
+	}
+}
