@@ -69,6 +69,7 @@ func commands() []command {
 		{"declare", "--title T --key K [--severity SEV] [--service S] [--dataset D] [--source cli] [--label k=v ...] [--runbook R] [--runbooks DIR] [--roster FILE] [--by P]", "declare an incident (or join the open one for the key)", runDeclare},
 		{"list", "[--severity SEV] [--status S] [--service S] [--commander P] [--all]", "list open incidents (--all: closed ones too)", runList},
 		{"show", "ID", "show an incident's status and timeline (ID: dedupe key or workflow ID)", runShow},
+		{"postmortem", postmortemUsage, "print an incident's postmortem as Markdown (a draft while it is open), or write it to FILE", runPostmortem},
 		{"runbooks", runbooksUsage, "validate, list, show and dry-run runbooks", runRunbooks},
 	}
 	for _, a := range actCommands {
