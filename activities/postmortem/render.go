@@ -417,24 +417,28 @@ func lowerFirst(s string) string {
 // inline makes s safe on one Markdown line: runs of white space (newlines
 // included) become one space and angle brackets cannot open HTML.
 func inline(s string) string {
-	s = strings.Join(strings.Fields(s), " ")
-	return strings.NewReplacer("<", "&lt;", ">", "&gt;").Replace(s)
+	return htmlEscaper.Replace(strings.Join(strings.Fields(s), " "))
 }
+
+// Replacers are built once: building one costs far more than using it.
+var (
+	htmlEscaper = strings.NewReplacer("<", "&lt;", ">", "&gt;")
+	cellEscaper = strings.NewReplacer(
+		`\`, `\\`, "|", `\|`, "<", "&lt;", ">", "&gt;",
+		"\r\n", "<br>", "\n", "<br>", "\r", "<br>",
+	)
+)
 
 // block keeps s's paragraphs but stops it from opening HTML.
 func block(s string) string {
 	s = strings.ReplaceAll(strings.ReplaceAll(s, "\r\n", "\n"), "\r", "\n")
-	return strings.NewReplacer("<", "&lt;", ">", "&gt;").Replace(s)
+	return htmlEscaper.Replace(s)
 }
 
 // cell makes s safe in one table cell: backslashes and pipes are escaped,
 // newlines become <br>.
 func cell(s string) string {
-	s = strings.TrimSpace(s)
-	return strings.NewReplacer(
-		`\`, `\\`, "|", `\|`, "<", "&lt;", ">", "&gt;",
-		"\r\n", "<br>", "\n", "<br>", "\r", "<br>",
-	).Replace(s)
+	return cellEscaper.Replace(strings.TrimSpace(s))
 }
 
 // code wraps s in a code span long enough not to be closed by s.
