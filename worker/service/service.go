@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -30,6 +31,7 @@ import (
 	"github.com/datasev/datasev/activities/snowflake"
 	"github.com/datasev/datasev/runbooks"
 	"github.com/datasev/datasev/worker/codec"
+	"github.com/datasev/datasev/worker/metrics"
 	"github.com/datasev/datasev/workflows"
 	"github.com/datasev/datasev/workflows/oncall"
 )
@@ -48,6 +50,9 @@ const (
 	// EnvRoster is the roster file; the Slack backend maps roster people to
 	// Slack users with it. Required when Slack is configured.
 	EnvRoster = "DATASEV_ROSTER"
+	// EnvMetricsAddr is the host:port of the Prometheus endpoint (GET
+	// /metrics), e.g. 127.0.0.1:9464; unset serves no endpoint.
+	EnvMetricsAddr = "DATASEV_METRICS_ADDR"
 )
 
 // ActionHTTPTimeout bounds each request the runbook actions make over HTTP;
@@ -100,6 +105,13 @@ type Config struct {
 	// Keyring encrypts payloads (DATASEV_CODEC_*); nil leaves them plain.
 	// LoadConfig also sets Client's data and failure converters from it.
 	Keyring *codec.Keyring
+	// MetricsAddr is where Run serves GET /metrics (DATASEV_METRICS_ADDR);
+	// "" for no endpoint.
+	MetricsAddr string
+	// Metrics, when set, records the action and notification metrics
+	// through a worker interceptor; its SDKHandler belongs in
+	// Client.MetricsHandler. Run builds it when MetricsAddr is set.
+	Metrics *metrics.Metrics
 }
 
 // LoadConfig reads the configuration. The DATASEV_* variables come from
@@ -119,6 +131,11 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	}
 	if cfg.TaskQueue == "" {
 		cfg.TaskQueue = workflows.TaskQueue
+	}
+	if cfg.MetricsAddr = strings.TrimSpace(getenv(EnvMetricsAddr)); cfg.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(cfg.MetricsAddr); err != nil {
+			return Config{}, fmt.Errorf("%s=%q: want host:port, e.g. 127.0.0.1:9464: %w", EnvMetricsAddr, cfg.MetricsAddr, err)
+		}
 	}
 	if cfg.Snowflake, err = snowflake.LoadConfig(getenv); err != nil {
 		return Config{}, fmt.Errorf("snowflake config: %w", err)
@@ -204,12 +221,17 @@ func New(c client.Client, cfg Config, logger *slog.Logger) worker.Worker {
 	if taskQueue == "" {
 		taskQueue = workflows.TaskQueue
 	}
-	w := worker.New(c, taskQueue, worker.Options{
+	backend := notifier(cfg, logger)
+	opts := worker.Options{
 		WorkerStopTimeout: cfg.StopTimeout,
-	})
+	}
+	if cfg.Metrics != nil {
+		opts.Interceptors = append(opts.Interceptors, cfg.Metrics.Interceptor(backend.Name()))
+	}
+	w := worker.New(c, taskQueue, opts)
 	w.RegisterWorkflowWithOptions(workflows.Incident, workflow.RegisterOptions{Name: workflows.IncidentWorkflowName})
 	w.RegisterWorkflowWithOptions(workflows.RunbookRun, workflow.RegisterOptions{Name: workflows.RunbookWorkflowName})
-	w.RegisterActivity(&notify.Activities{Backend: notifier(cfg, logger)})
+	w.RegisterActivity(&notify.Activities{Backend: backend})
 	s3c, err := s3act.NewClient(context.Background(), cfg.S3)
 	if err != nil {
 		logger.Error("no S3 client: the s3.* actions will fail until it is configured", slog.Any("error", err))
@@ -307,6 +329,13 @@ func Run(ctx context.Context, getenv func(string) string, stderr io.Writer) erro
 	if cfg.Client.Logger == nil {
 		cfg.Client.Logger = log.NewStructuredLogger(logger)
 	}
+	if cfg.MetricsAddr != "" {
+		stop, err := serveMetrics(&cfg, logger)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 
 	c, err := client.DialContext(ctx, cfg.Client)
 	if err != nil {
@@ -340,6 +369,36 @@ func Run(ctx context.Context, getenv func(string) string, stderr io.Writer) erro
 	}
 	logger.Info("datasev worker stopped")
 	return nil
+}
+
+// serveMetrics builds cfg.Metrics, reports the client's SDK metrics to it
+// and serves it on cfg.MetricsAddr. stop closes the endpoint; call it after
+// the worker has stopped.
+func serveMetrics(cfg *Config, logger *slog.Logger) (stop func(), err error) {
+	if cfg.Metrics == nil {
+		if cfg.Metrics, err = metrics.New(logger); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.Client.MetricsHandler == nil {
+		cfg.Client.MetricsHandler = cfg.Metrics.SDKHandler()
+	}
+	srv, err := metrics.Listen(cfg.MetricsAddr, cfg.Metrics, logger)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", EnvMetricsAddr, err)
+	}
+	logger.Info("metrics endpoint", slog.String("url", srv.URL()))
+	m := cfg.Metrics
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := srv.Close(ctx); err != nil {
+			logger.Warn("metrics endpoint did not close cleanly", slog.Any("error", err))
+		}
+		if err := m.Shutdown(ctx); err != nil {
+			logger.Warn("metrics shutdown", slog.Any("error", err))
+		}
+	}, nil
 }
 
 // LoadRunbooks loads the embedded runbook library and the operator's
