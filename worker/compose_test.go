@@ -15,6 +15,7 @@ import (
 	"go/parser"
 	"go/token"
 	"io/fs"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -250,6 +251,13 @@ func TestComposePorts(t *testing.T) {
 		case meant && !slices.Equal(got, []string{w}):
 			t.Errorf("%s publishes %v, want [%s]", s.Name, got, w)
 		}
+	}
+	// The worker's metrics endpoint is reachable on the compose network.
+	w := svc(t, p, "worker")
+	if addr := w.Environment["DATASEV_METRICS_ADDR"]; addr == nil {
+		t.Error("worker: DATASEV_METRICS_ADDR not set")
+	} else if _, port, err := net.SplitHostPort(*addr); err != nil || !slices.Contains(w.Expose, port) {
+		t.Errorf("worker: metrics on %q, exposes %v", *addr, w.Expose)
 	}
 }
 
