@@ -58,8 +58,22 @@ func (a *activityInbound) Init(outbound interceptor.ActivityOutboundInterceptor)
 	return a.Next.Init(o)
 }
 
-// logFieldsKey carries the extra logger fields of one activity execution.
+// logFieldsKey carries the logFields of one activity execution.
 type logFieldsKey struct{}
+
+// logFields are what the activity logger adds; the key-value list is built
+// only when an activity asks for its logger.
+type logFields struct {
+	incident, runbook, step string
+	dryRun, action          bool
+}
+
+func (f *logFields) keyvals() []any {
+	if !f.action {
+		return []any{"incident", f.incident}
+	}
+	return []any{"incident", f.incident, "runbook", f.runbook, "step", f.step, "dry_run", f.dryRun}
+}
 
 func (a *activityInbound) ExecuteActivity(ctx context.Context, in *interceptor.ExecuteActivityInput) (any, error) {
 	var (
@@ -86,13 +100,11 @@ func (a *activityInbound) ExecuteActivity(ctx context.Context, in *interceptor.E
 	}
 	switch {
 	case isReq:
-		ctx = context.WithValue(ctx, logFieldsKey{}, []any{
-			"incident", req.Incident, "runbook", req.Runbook, "step", req.Step, "dry_run", req.DryRun,
+		ctx = context.WithValue(ctx, logFieldsKey{}, &logFields{
+			incident: req.Incident, runbook: req.Runbook, step: req.Step, dryRun: req.DryRun, action: true,
 		})
 	case isNote:
-		ctx = context.WithValue(ctx, logFieldsKey{}, []any{
-			"incident", note.Incident,
-		})
+		ctx = context.WithValue(ctx, logFieldsKey{}, &logFields{incident: note.Incident})
 	default:
 		return a.Next.ExecuteActivity(ctx, in)
 	}
@@ -168,8 +180,8 @@ type activityOutbound struct {
 
 func (o *activityOutbound) GetLogger(ctx context.Context) log.Logger {
 	l := o.Next.GetLogger(ctx)
-	if kv, ok := ctx.Value(logFieldsKey{}).([]any); ok {
-		return log.With(l, kv...)
+	if f, ok := ctx.Value(logFieldsKey{}).(*logFields); ok {
+		return log.With(l, f.keyvals()...)
 	}
 	return l
 }
