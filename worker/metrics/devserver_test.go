@@ -65,6 +65,7 @@ func needTemporal(t *testing.T) {
 // client reports to m, then stops the worker.
 func workload(t *testing.T, m *metrics.Metrics) {
 	t.Helper()
+	panicked.Store(false)
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
 	c, err := client.Dial(client.Options{
