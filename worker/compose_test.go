@@ -30,6 +30,9 @@ import (
 	"github.com/compose-spec/compose-go/v2/loader"
 	"github.com/compose-spec/compose-go/v2/types"
 
+	"github.com/datasev/datasev/starter/intake"
+	"github.com/datasev/datasev/starter/slackapp"
+	"github.com/datasev/datasev/worker/codec"
 	"github.com/datasev/datasev/worker/service"
 )
 
@@ -879,5 +882,104 @@ esac
 				}
 			}
 		})
+	}
+}
+
+// containerEnv returns a service's environment as the container sees it,
+// with paths under its bind mounts mapped back to the host sources, so the
+// programs' own configuration loaders can read it here.
+func containerEnv(t testing.TB, s types.ServiceConfig) map[string]string {
+	t.Helper()
+	env := map[string]string{}
+	for k, v := range s.Environment {
+		if v == nil {
+			continue
+		}
+		env[k] = *v
+		for _, m := range s.Volumes {
+			if m.Type == types.VolumeTypeBind && (*v == m.Target || strings.HasPrefix(*v, m.Target+"/")) {
+				env[k] = m.Source + strings.TrimPrefix(*v, m.Target)
+			}
+		}
+	}
+	return env
+}
+
+// setProcessEnv makes env the process's only TEMPORAL_* and DATASEV_*
+// variables for the test (the SDK's envconfig reads the process
+// environment itself).
+func setProcessEnv(t *testing.T, env map[string]string) {
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(k, "TEMPORAL_") || strings.HasPrefix(k, "DATASEV_") {
+			t.Setenv(k, "")
+			os.Unsetenv(k)
+		}
+	}
+	for k, v := range env {
+		t.Setenv(k, v)
+	}
+}
+
+// TestComposeWorkerConfigLoads runs the worker's own configuration loader
+// on the stack's worker environment: the empty pass-through defaults must
+// mean "unset" (no TLS switched on by an empty variable, no half-configured
+// integration), and an API key from .env must turn on TLS with credentials.
+func TestComposeWorkerConfigLoads(t *testing.T) {
+	t.Run("defaults", func(t *testing.T) {
+		env := containerEnv(t, svc(t, loadStack(t, baseEnv), "worker"))
+		setProcessEnv(t, env)
+		cfg, err := service.LoadConfig(os.Getenv)
+		if err != nil {
+			t.Fatalf("LoadConfig with the stack's environment: %v", err)
+		}
+		if cfg.Address() != "temporal:7233" || cfg.Namespace() != "default" {
+			t.Errorf("Temporal at %s namespace %s, want temporal:7233 default", cfg.Address(), cfg.Namespace())
+		}
+		if cfg.Client.ConnectionOptions.TLS != nil || cfg.Client.Credentials != nil {
+			t.Errorf("TLS %v credentials %v: an empty variable switched them on", cfg.Client.ConnectionOptions.TLS, cfg.Client.Credentials)
+		}
+		if cfg.LogFormat != "json" || cfg.Roster == nil || cfg.Keyring != nil || cfg.Slack.Configured() || cfg.GitHub.Configured() || cfg.Snowflake.Configured() || cfg.Airflow.URL != "" {
+			t.Errorf("config from the defaults: log %s, roster %v, keyring %v, slack %v, github %v, snowflake %v, airflow %q",
+				cfg.LogFormat, cfg.Roster != nil, cfg.Keyring != nil, cfg.Slack.Configured(), cfg.GitHub.Configured(), cfg.Snowflake.Configured(), cfg.Airflow.URL)
+		}
+		if _, err := service.LoadRunbooks(cfg.Runbooks); err != nil {
+			t.Errorf("the mounted runbooks: %v", err)
+		}
+	})
+	t.Run("api key", func(t *testing.T) {
+		env := map[string]string{"TEMPORAL_API_KEY": "test-key", "TEMPORAL_ADDRESS": "eu-west-1.aws.api.temporal.io:7233", "TEMPORAL_NAMESPACE": "ops.acct"}
+		for k, v := range baseEnv {
+			env[k] = v
+		}
+		setProcessEnv(t, containerEnv(t, svc(t, loadStack(t, env), "worker")))
+		cfg, err := service.LoadConfig(os.Getenv)
+		if err != nil {
+			t.Fatalf("LoadConfig: %v", err)
+		}
+		if cfg.Address() != env["TEMPORAL_ADDRESS"] || cfg.Namespace() != "ops.acct" || cfg.Client.ConnectionOptions.TLS == nil || cfg.Client.Credentials == nil {
+			t.Errorf("with an API key: %s %s TLS %v credentials %v", cfg.Address(), cfg.Namespace(), cfg.Client.ConnectionOptions.TLS, cfg.Client.Credentials)
+		}
+	})
+}
+
+// TestComposeIntakeConfigLoads does the same for the front door's loaders.
+func TestComposeIntakeConfigLoads(t *testing.T) {
+	env := containerEnv(t, svc(t, loadStack(t, baseEnv), "intake"))
+	getenv := func(k string) string { return env[k] }
+	if _, err := intake.AuthFromEnv(getenv); err != nil {
+		t.Errorf("intake secrets: %v", err)
+	}
+	if c, err := slackapp.ConfigFromEnv(getenv); err != nil || c.Enabled() {
+		t.Errorf("slack app: enabled %v, %v", c.Enabled(), err)
+	}
+	if _, on, err := codec.KeyringFromEnv(getenv); err != nil || on {
+		t.Errorf("codec: on %v, %v", on, err)
+	}
+	if _, err := codec.HandlerOptionsFromEnv(getenv); err != nil {
+		t.Errorf("codec endpoint: %v", err)
+	}
+	if _, err := os.Stat(env["DATASEV_ROSTER"]); err != nil {
+		t.Errorf("roster: %v", err)
 	}
 }
