@@ -34,8 +34,8 @@ func (inc *incident) validate(name string, act Act) error {
 	if s.State == Closed {
 		return fmt.Errorf("incident %s is closed; acts are refused", s.ID)
 	}
-	if s.State == Resolved && name != ActAddNote {
-		return fmt.Errorf("incident %s is resolved; only notes are taken until it closes", s.ID)
+	if s.State == Resolved && name != ActAddNote && !isClosureAct(name) {
+		return fmt.Errorf("incident %s is resolved; only notes and closure inputs (root cause, contributing factors, action items) are taken until it closes", s.ID)
 	}
 	commanderOnly := func(what string) error {
 		if s.Roles.Commander != act.By {
@@ -120,6 +120,28 @@ func (inc *incident) validate(name string, act Act) error {
 	case ActResolve:
 		if err := commanderOnly("resolve"); err != nil {
 			return err
+		}
+	case ActRootCause, ActContributingFactor, ActActionItem:
+		if !s.Closure.Enabled {
+			return fmt.Errorf("incident %s was opened before closure inputs existed; add a note instead", s.ID)
+		}
+		if !s.Roles.Any(act.By) {
+			return fmt.Errorf("only people holding a role on this incident (%s) can add closure inputs; %s holds none", s.Roles.describe(), act.By)
+		}
+		what := map[string]string{ActRootCause: "root cause", ActContributingFactor: "contributing factor", ActActionItem: "action item"}[name]
+		if strings.TrimSpace(act.Note) == "" {
+			return fmt.Errorf("note: empty; write the %s", what)
+		}
+		if len(act.Note) > MaxTextLen {
+			return fmt.Errorf("note: longer than %d bytes", MaxTextLen)
+		}
+		if act.Person != "" {
+			if name != ActActionItem {
+				return fmt.Errorf("person: only an action item has an owner")
+			}
+			if _, ok := inc.in.Roster.Person(act.Person); !ok {
+				return fmt.Errorf("person %q (the action item's owner) is not on the %s roster", act.Person, inc.in.Roster.Team)
+			}
 		}
 	case ActAcceptHandoff:
 		h := s.Handoff
@@ -272,7 +294,30 @@ func (inc *incident) apply(ctx workflow.Context, name string, act Act) string {
 		note("resolved")
 		inc.transition(now, Resolved, act.By, act.Reason)
 		inc.post("resolved: "+s.Title, inc.details())
-		return fmt.Sprintf("resolved; closes at %s unless the alert fires again", now.Add(inc.in.Options.closeAfter()).Format(time.RFC3339))
+		if !s.Closure.Enabled {
+			return fmt.Sprintf("resolved; closes at %s unless the alert fires again", now.Add(inc.in.Options.closeAfter()).Format(time.RFC3339))
+		}
+		inc.startClosure(now)
+		if s.Closure.Complete() {
+			return fmt.Sprintf("resolved; closes at %s unless the alert fires again, then the postmortem is written", inc.closeAt().Format(time.RFC3339))
+		}
+		return fmt.Sprintf("resolved; waiting for the root cause and action items until %s, then the postmortem is written and the incident closes", s.Closure.Deadline.Format(time.RFC3339))
+	case ActRootCause:
+		s.Closure.RootCause, s.Closure.RootCauseBy = act.Note, act.By
+		inc.recordVia(now, act.By, act.Via, KindAct, "root cause: "+act.Note, act.Reason)
+		return "root cause recorded" + inc.closureProgress()
+	case ActContributingFactor:
+		s.Closure.Factors = append(s.Closure.Factors, ClosureNote{Text: act.Note, By: act.By, At: now})
+		inc.recordVia(now, act.By, act.Via, KindAct, "contributing factor: "+act.Note, act.Reason)
+		return "contributing factor recorded" + inc.closureProgress()
+	case ActActionItem:
+		s.Closure.ActionItems = append(s.Closure.ActionItems, ActionItem{Text: act.Note, Owner: act.Person, By: act.By, At: now})
+		what := "action item: " + act.Note
+		if act.Person != "" {
+			what += " (owner " + act.Person + ")"
+		}
+		inc.recordVia(now, act.By, act.Via, KindAct, what, act.Reason)
+		return "action item recorded" + inc.closureProgress()
 	case ActAcceptHandoff:
 		h := s.Handoff
 		prev := s.Roles.Commander
@@ -284,6 +329,69 @@ func (inc *incident) apply(ctx workflow.Context, name string, act Act) string {
 		return fmt.Sprintf("%s is Commander until the %s shift ends at %s", act.By, s.ShiftName, s.ShiftEnd.Format(time.RFC3339))
 	}
 	return "nothing to do"
+}
+
+// isClosureAct reports whether an act adds a closure input.
+func isClosureAct(name string) bool {
+	return name == ActRootCause || name == ActContributingFactor || name == ActActionItem
+}
+
+// startClosure starts the wait for closure inputs at resolution: a deadline,
+// reminders, and a page to the Scribe (the Commander without one) asking
+// for what is missing.
+func (inc *incident) startClosure(now time.Time) {
+	c := &inc.s.Closure
+	c.Deadline = now.Add(inc.in.Options.closureTimeout())
+	c.NextReminder = now.Add(inc.in.Options.closureReminder())
+	c.Reminders = 0
+	if c.Complete() {
+		return
+	}
+	to := orText(inc.s.Roles.Scribe, inc.s.Roles.Commander)
+	inc.page(to, "postmortem inputs: "+inc.s.Title, fmt.Sprintf("The incident is resolved. Add %s by %s; then the postmortem is written from the timeline.",
+		inc.missingClosure(), c.Deadline.Format(time.RFC3339)))
+}
+
+// missingClosure names the closure inputs still missing.
+func (inc *incident) missingClosure() string {
+	c := inc.s.Closure
+	var miss []string
+	if c.RootCause == "" {
+		miss = append(miss, "the root cause")
+	}
+	if len(c.Factors) == 0 {
+		miss = append(miss, "contributing factors")
+	}
+	if len(c.ActionItems) == 0 {
+		miss = append(miss, "action items")
+	}
+	if len(miss) == 0 {
+		return "nothing more"
+	}
+	return strings.Join(miss, ", ")
+}
+
+// closureProgress says, after a closure input, what happens next.
+func (inc *incident) closureProgress() string {
+	if inc.s.State != Resolved {
+		return ""
+	}
+	if inc.s.Closure.Complete() {
+		return fmt.Sprintf("; closure complete: the postmortem is written when the incident closes at %s", inc.closeAt().Format(time.RFC3339))
+	}
+	return "; still missing: " + inc.missingClosure()
+}
+
+// closeAt is when a resolved incident closes: after the recurrence window,
+// and, for incidents that wait for closure inputs, once they are complete
+// or their deadline passed.
+func (inc *incident) closeAt() time.Time {
+	s := &inc.s
+	at := s.ResolvedAt.Add(inc.in.Options.closeAfter())
+	if s.Closure.Enabled && !s.Closure.Complete() && s.Closure.Deadline.After(at) {
+		at = s.Closure.Deadline
+	}
+	return at
 }
 
 // approval finds an approval by ID.
@@ -317,7 +425,7 @@ func (inc *incident) status(now time.Time) Status {
 		ID: s.ID, Title: s.Title, State: s.State, Severity: s.Severity, SeverityMeaning: s.Severity.Describe(),
 		Service: s.Service, Dataset: s.Dataset, Runbook: s.Runbook, RunbookStatus: s.RunbookStatus, Roles: s.Roles,
 		Shift: s.ShiftName, ShiftEnd: s.ShiftEnd, Handoff: s.Handoff,
-		LastFindings: slices.Clone(s.Findings), AlertCount: s.AlertCount, AlertStatus: s.AlertStatus,
+		LastFindings: slices.Clone(s.Findings), AlertCount: s.AlertCount, AlertStatus: s.AlertStatus, Closure: s.Closure,
 		TriggeredAt: s.TriggeredAt, AckedAt: s.AckedAt, ResolvedAt: s.ResolvedAt,
 		TimelineLength: len(s.Timeline), ContinuedRuns: s.Runs, PreviousRunID: s.PreviousRunID,
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
@@ -62,7 +63,9 @@ func devClient(t *testing.T) (client.Client, string) {
 	w := worker.New(c, queue, worker.Options{})
 	w.RegisterWorkflowWithOptions(workflows.Incident, workflow.RegisterOptions{Name: workflows.IncidentWorkflowName})
 	w.RegisterWorkflowWithOptions(workflows.RunbookRun, workflow.RegisterOptions{Name: workflows.RunbookWorkflowName})
-	w.RegisterActivity(&notify.Activities{Backend: &recorder{}})
+	rec := &recorder{}
+	w.RegisterActivity(&notify.Activities{Backend: rec})
+	w.RegisterActivityWithOptions(rec.writePostmortem, activity.RegisterOptions{Name: workflows.PostmortemActivityName})
 	actions.New(actions.Deps{}).RegisterWith(w)
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
@@ -172,6 +175,8 @@ func TestContinueAsNewLosesNothingOnDevServer(t *testing.T) {
 		t.Errorf("pending approvals %+v after continue-as-new", st.PendingApprovals)
 	}
 	mustAct(workflows.ActApprove, workflows.Act{By: "alice", Approval: "rerun"})
+	mustAct(workflows.ActRootCause, workflows.Act{By: "alice", Note: "a format change upstream"})
+	mustAct(workflows.ActActionItem, workflows.Act{By: "alice", Note: "validate the format at landing"})
 	mustAct(workflows.ActResolve, workflows.Act{By: "alice"})
 
 	// The last run closes the incident; its result holds the whole timeline.

@@ -75,6 +75,11 @@ func (inc *incident) setup(ctx workflow.Context) error {
 	}); err != nil {
 		return fmt.Errorf("register timeline query: %w", err)
 	}
+	if err := workflow.SetQueryHandler(ctx, QueryReport, func() (Report, error) {
+		return inc.report(), nil
+	}); err != nil {
+		return fmt.Errorf("register report query: %w", err)
+	}
 	inc.signals = make(map[string]workflow.ReceiveChannel, len(ActNames))
 	for _, name := range ActNames {
 		name := name
@@ -135,6 +140,10 @@ func (inc *incident) open(ctx workflow.Context) error {
 	if a.ID != "" {
 		inc.s.SeenAlertIDs = []string{a.ID}
 	}
+	// Incidents opened by this version wait for closure inputs at
+	// resolution and write a postmortem when they close; those already
+	// running keep closing as they did.
+	inc.s.Closure.Enabled = workflow.GetVersion(ctx, versionClosure, workflow.DefaultVersion, 1) == 1
 	inc.record(now, a.Source, KindAlert, fmt.Sprintf("incident opened: %s (%s, suggested %s)", a.Title, a.Source, sev), a.Description)
 	if inc.in.PreviousRunID != "" {
 		inc.record(now, "datasev", KindSystem, "recurrence of a closed incident (previous run "+inc.in.PreviousRunID+")", "")
@@ -267,8 +276,52 @@ func (inc *incident) run(ctx workflow.Context) (Snapshot, error) {
 	if inc.s.State != Closed {
 		return inc.run(ctx)
 	}
+	if inc.s.Closure.Enabled && inc.s.Closure.Postmortem == "" {
+		inc.writePostmortem(ctx)
+		_ = workflow.Await(ctx, func() bool { return len(inc.s.Outbox) == 0 && !inc.sending })
+		inc.drain(ctx)
+		if inc.s.State != Closed {
+			return inc.run(ctx)
+		}
+	}
 	inc.publish(ctx)
 	return inc.s, nil
+}
+
+// versionClosure is the change ID of waiting for closure inputs and writing
+// a postmortem at closure.
+const versionClosure = "closure-postmortem"
+
+// writePostmortem has the postmortem written from the report and records
+// where; a failure is recorded, and the incident closes anyway.
+func (inc *incident) writePostmortem(ctx workflow.Context) {
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: time.Minute,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: 30 * time.Second, MaximumAttempts: 5},
+		Summary:             "write the postmortem of " + inc.s.ID,
+	})
+	var where string
+	err := workflow.ExecuteActivity(actx, PostmortemActivityName, inc.report()).Get(ctx, &where)
+	now := workflow.Now(ctx)
+	if err != nil {
+		inc.record(now, "datasev", KindSystem, "postmortem could not be written", err.Error())
+		return
+	}
+	inc.s.Closure.Postmortem = where
+	inc.record(now, "datasev", KindSystem, "postmortem written: "+where, "")
+	inc.post("postmortem: "+inc.s.Title, "The postmortem is at "+where+".")
+}
+
+// report builds the report query's answer and the postmortem's input.
+func (inc *incident) report() Report {
+	s := &inc.s
+	return Report{
+		ID: s.ID, Title: s.Title, State: s.State, Severity: s.Severity, Service: s.Service, Dataset: s.Dataset,
+		Runbook: s.Runbook, RunbookStatus: s.RunbookStatus, Roles: s.Roles, AlertCount: s.AlertCount,
+		TriggeredAt: s.TriggeredAt, AckedAt: s.AckedAt, MitigatedAt: s.MitigatedAt, ResolvedAt: s.ResolvedAt, ClosedAt: s.ClosedAt,
+		Approvals: slices.Clone(s.Approvals), Findings: slices.Clone(s.Findings), Closure: s.Closure,
+		Timeline: slices.Clone(s.Timeline),
+	}
 }
 
 // shouldContinueAsNew is true when the server suggests it or the history
@@ -452,7 +505,10 @@ func (inc *incident) nextDeadline() (time.Time, string) {
 		consider(s.NextUpdateAt, fmt.Sprintf("status update (%s cadence)", s.Severity))
 	}
 	if s.State == Resolved {
-		consider(s.ResolvedAt.Add(inc.in.Options.closeAfter()), "close after resolution")
+		consider(inc.closeAt(), "close after resolution")
+		if c := s.Closure; c.Enabled && !c.Complete() && c.NextReminder.Before(c.Deadline) {
+			consider(c.NextReminder, "closure inputs reminder")
+		}
 	}
 	return at, what
 }
@@ -518,9 +574,27 @@ func (inc *incident) fireDue(ctx workflow.Context, now time.Time) {
 			s.NextUpdateAt = now.Add(s.Severity.UpdateCadence())
 		}
 	}
-	if s.State == Resolved && !now.Before(s.ResolvedAt.Add(inc.in.Options.closeAfter())) {
+	if c := &s.Closure; s.State == Resolved && c.Enabled && !c.Complete() && !c.NextReminder.IsZero() &&
+		!now.Before(c.NextReminder) && now.Before(c.Deadline) {
+		c.Reminders++
+		c.NextReminder = now.Add(inc.in.Options.closureReminder())
+		to := orText(s.Roles.Scribe, s.Roles.Commander)
+		if c.Reminders > 1 {
+			to = s.Roles.Commander // the Scribe was reminded already
+		}
+		inc.record(now, "datasev", KindTimer, fmt.Sprintf("closure reminder %d: still missing %s", c.Reminders, inc.missingClosure()), "")
+		inc.page(to, "postmortem inputs still missing: "+s.Title, fmt.Sprintf("Add %s by %s.", inc.missingClosure(), c.Deadline.Format(time.RFC3339)))
+	}
+	if s.State == Resolved && !now.Before(inc.closeAt()) {
 		s.ClosedAt = now
-		inc.transition(now, Closed, "datasev", fmt.Sprintf("no recurrence within %s of resolution", inc.in.Options.closeAfter()))
+		why := fmt.Sprintf("no recurrence within %s of resolution", inc.in.Options.closeAfter())
+		switch {
+		case s.Closure.Enabled && s.Closure.Complete():
+			why += "; closure inputs complete"
+		case s.Closure.Enabled:
+			why += "; the closure deadline passed with " + inc.missingClosure() + " missing"
+		}
+		inc.transition(now, Closed, "datasev", why)
 		inc.post("incident closed: "+s.Title, inc.details())
 	}
 }

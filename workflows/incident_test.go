@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/testsuite"
@@ -55,8 +57,36 @@ shifts:
 
 // recorder is a notifier backend that keeps what it was asked to deliver.
 type recorder struct {
-	mu   sync.Mutex
-	sent []notify.Notification
+	mu      sync.Mutex
+	sent    []notify.Notification
+	reports []workflows.Report // postmortems asked for
+}
+
+// writePostmortem stands in for the postmortem activity: it keeps the
+// report and says where the postmortem would be.
+func (r *recorder) writePostmortem(_ context.Context, rep workflows.Report) (string, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.reports = append(r.reports, rep)
+	return "postmortems/" + rep.ID + ".md", nil
+}
+
+// postmortems returns the reports postmortems were written from.
+func (r *recorder) postmortems() []workflows.Report {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.reports)
+}
+
+// withoutClosure drops the pages asking for closure inputs from subjects.
+func withoutClosure(subjects []string) []string {
+	var out []string
+	for _, s := range subjects {
+		if !strings.HasPrefix(s, "postmortem inputs") {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 func (r *recorder) Name() string { return "recorder" }
@@ -122,6 +152,7 @@ func newHarness(t *testing.T, start string) *harness {
 	rec := &recorder{}
 	env.RegisterWorkflowWithOptions(workflows.Incident, workflow.RegisterOptions{Name: workflows.IncidentWorkflowName})
 	env.RegisterActivity(&notify.Activities{Backend: rec})
+	env.RegisterActivityWithOptions(rec.writePostmortem, activity.RegisterOptions{Name: workflows.PostmortemActivityName})
 	loc, err := time.LoadLocation("America/New_York")
 	if err != nil {
 		t.Fatal(err)
@@ -285,10 +316,10 @@ func TestAckDeadlineRepagesThenEscalatesToSecondary(t *testing.T) {
 	if snap.State != workflows.Closed {
 		t.Errorf("final state %s, want closed", snap.State)
 	}
-	if got := h.rec.pages("alice"); len(got) != 3 {
+	if got := withoutClosure(h.rec.pages("alice")); len(got) != 3 {
 		t.Errorf("alice paged %d times (%q), want 3: open, re-page, on escalation", len(got), got)
 	}
-	if got := h.rec.pages("bob"); len(got) != 1 || !strings.Contains(got[0], "escalated") {
+	if got := withoutClosure(h.rec.pages("bob")); len(got) != 1 || !strings.Contains(got[0], "escalated") {
 		t.Errorf("bob pages %q, want one escalation page", got)
 	}
 }
@@ -299,10 +330,10 @@ func TestAckInTimeStopsPaging(t *testing.T) {
 	h.mustAct(3*time.Hour, workflows.ActResolve, workflows.Act{By: "alice"})
 	h.env.ExecuteWorkflow(workflows.Incident, input(t, workflows.SEV1))
 	snap := h.result()
-	if got := h.rec.pages("alice"); len(got) != 1 {
+	if got := withoutClosure(h.rec.pages("alice")); len(got) != 1 {
 		t.Errorf("alice paged %q, want only the opening page", got)
 	}
-	if got := h.rec.pages("bob"); len(got) != 0 {
+	if got := withoutClosure(h.rec.pages("bob")); len(got) != 0 {
 		t.Errorf("bob paged %q, want none", got)
 	}
 	if _, ok := find(snap.Timeline, "re-paging"); ok {

@@ -29,7 +29,10 @@ import (
 )
 
 // historyDir holds histories recorded from the real dev server, in the JSON
-// form `temporal workflow show -o json` writes. Replaying them against the
+// form `temporal workflow show -o json` writes. Files named v0-… were
+// recorded before closure inputs and postmortems (version marker
+// closure-postmortem) and are kept: incidents of that age may still be
+// running somewhere. Replaying them against the
 // current code fails when a change is not deterministic: such a change needs
 // workflow.GetVersion, or it breaks every incident running at deploy time.
 const historyDir = "testdata/histories"
@@ -173,6 +176,9 @@ func TestRecordHistory(t *testing.T) {
 	act(workflows.ActApprove, workflows.Act{By: "alice", Approval: "rerun"}, false)
 	alert("a-3", workflows.Recovered)
 	act(workflows.ActResolve, workflows.Act{By: "alice", Reason: "loads green for 30 minutes"}, false)
+	act(workflows.ActRootCause, workflows.Act{By: "carol", Note: "upstream added a column to orders.csv"}, false)
+	act(workflows.ActContributingFactor, workflows.Act{By: "erin", Note: "no schema check at landing"}, false)
+	act(workflows.ActActionItem, workflows.Act{By: "alice", Note: "validate landing file schemas", Person: "erin"}, false)
 	var snap workflows.Snapshot
 	if err := c.GetWorkflow(ctx, id, "").Get(ctx, &snap); err != nil {
 		t.Fatal(err)
@@ -301,6 +307,14 @@ func TestRecordRunbookHistory(t *testing.T) {
 			t.Fatalf("runbook %q, want completed", st.RunbookStatus)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+	for name, a := range map[string]workflows.Act{
+		workflows.ActRootCause:  {By: "erin", Note: "the loader's health check lied"},
+		workflows.ActActionItem: {By: "alice", Note: "alert on the loader's real state"},
+	} {
+		if _, err := incidents.Act(ctx, c, id, name, a); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if _, err := incidents.Act(ctx, c, id, workflows.ActResolve, workflows.Act{By: "alice"}); err != nil {
 		t.Fatal(err)

@@ -1,0 +1,127 @@
+package workflows_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/datasev/datasev/workflows"
+)
+
+// Resolved without closure inputs, the incident waits for them: the Scribe
+// is asked at once and reminded, then the Commander; once the root cause and
+// an action item are in, it closes and the postmortem is written from the
+// report, closure inputs included.
+func TestClosureWaitsForInputsThenWritesPostmortem(t *testing.T) {
+	h := newHarness(t, "2026-06-02 10:00")
+	h.mustAct(time.Minute, workflows.ActAcknowledge, workflows.Act{By: "alice"})
+	h.mustAct(time.Hour, workflows.ActResolve, workflows.Act{By: "alice", Reason: "load re-run"})
+	h.at(2*time.Hour, func() {
+		st := h.status()
+		if st.State != workflows.Resolved || !st.Closure.Enabled || st.Closure.Deadline.IsZero() {
+			t.Errorf("after 1h resolved: state %s closure %+v; want resolved, waiting for inputs", st.State, st.Closure)
+		}
+		if got := h.rec.pages("carol"); len(got) != 1 || !strings.HasPrefix(got[0], "postmortem inputs: ") {
+			t.Errorf("scribe carol paged %q, want the closure request", got)
+		}
+	})
+	h.rejected(3*time.Hour, workflows.ActRootCause, workflows.Act{By: "mallory", Note: "x"}, "only people holding a role")
+	h.rejected(3*time.Hour+time.Minute, workflows.ActRootCause, workflows.Act{By: "carol", Note: "  "}, "note: empty; write the root cause")
+	h.rejected(3*time.Hour+2*time.Minute, workflows.ActActionItem, workflows.Act{By: "carol", Note: "add a test", Person: "zed"}, `person "zed"`)
+	h.rejected(3*time.Hour+3*time.Minute, workflows.ActSetSeverity, workflows.Act{By: "alice", Severity: workflows.SEV1}, "only notes and closure inputs")
+	h.mustAct(4*time.Hour, workflows.ActContributingFactor, workflows.Act{By: "erin", Note: "no schema check on the landing files"})
+	h.at(50*time.Hour, func() {
+		if got := h.rec.pages("carol"); len(got) != 2 {
+			t.Errorf("carol paged %q, want the request and one reminder (at 25h)", got)
+		}
+		if got := withoutClosure(h.rec.pages("alice")); len(got) == len(h.rec.pages("alice")) {
+			t.Errorf("alice (Commander) got no reminder by 49h: %q", h.rec.pages("alice"))
+		}
+		if st := h.status(); st.State != workflows.Resolved {
+			t.Errorf("state %s at 50h, want still resolved (inputs missing)", st.State)
+		}
+	})
+	h.mustAct(51*time.Hour, workflows.ActRootCause, workflows.Act{By: "carol", Note: "upstream added a column to orders.csv"})
+	h.act(52*time.Hour, workflows.ActActionItem, workflows.Act{By: "alice", Note: "validate landing file schemas", Person: "erin"}, func(res workflows.ActResult, err error) {
+		if err != nil || !strings.Contains(res.Message, "closure complete") {
+			t.Errorf("last action item: %+v %v, want closure complete", res, err)
+		}
+	})
+	h.env.ExecuteWorkflow(workflows.Incident, input(t, workflows.SEV2))
+	snap := h.result()
+	if snap.State != workflows.Closed {
+		t.Fatalf("state %s, want closed", snap.State)
+	}
+	if want := h.env.Now(); snap.ClosedAt.After(want) {
+		t.Errorf("closed at %s", snap.ClosedAt)
+	}
+	reps := h.rec.postmortems()
+	if len(reps) != 1 {
+		t.Fatalf("%d postmortems written, want 1", len(reps))
+	}
+	r := reps[0]
+	if r.Closure.RootCause != "upstream added a column to orders.csv" || len(r.Closure.Factors) != 1 ||
+		len(r.Closure.ActionItems) != 1 || r.Closure.ActionItems[0].Owner != "erin" || r.State != workflows.Closed {
+		t.Errorf("report closure %+v state %s", r.Closure, r.State)
+	}
+	if snap.Closure.Postmortem != "postmortems/"+snap.ID+".md" {
+		t.Errorf("postmortem location %q", snap.Closure.Postmortem)
+	}
+	if _, ok := find(snap.Timeline, "postmortem written: postmortems/"); !ok {
+		t.Error("no postmortem entry in the timeline")
+	}
+	if e, ok := find(snap.Timeline, "resolved → closed"); !ok || !strings.Contains(e.Why, "closure inputs complete") {
+		t.Errorf("close entry %+v, want closure inputs complete", e)
+	}
+}
+
+// Nobody adds anything: at the deadline the postmortem is written with what
+// there is and the timeline says what was missing.
+func TestClosureDeadlineWritesWithWhatThereIs(t *testing.T) {
+	h := newHarness(t, "2026-06-02 10:00")
+	h.mustAct(time.Minute, workflows.ActAcknowledge, workflows.Act{By: "alice"})
+	h.mustAct(time.Hour, workflows.ActResolve, workflows.Act{By: "alice"})
+	in := input(t, workflows.SEV3)
+	in.Options.ClosureTimeout = 10 * time.Hour
+	in.Options.ClosureReminder = 4 * time.Hour
+	h.env.ExecuteWorkflow(workflows.Incident, in)
+	snap := h.result()
+	e, ok := find(snap.Timeline, "resolved → closed")
+	if !ok || !strings.Contains(e.Why, "the closure deadline passed with the root cause, contributing factors, action items missing") {
+		t.Fatalf("close entry %+v", e)
+	}
+	if got := snap.ClosedAt.Sub(snap.ResolvedAt); got != 10*time.Hour {
+		t.Errorf("closed %s after resolution, want at the 10h deadline", got)
+	}
+	if n := len(h.rec.postmortems()); n != 1 {
+		t.Errorf("%d postmortems, want 1", n)
+	}
+	// Reminders at 4h (Scribe) and 8h (Commander); none at the deadline.
+	var reminders []string
+	for _, x := range snap.Timeline {
+		if strings.HasPrefix(x.What, "closure reminder") {
+			reminders = append(reminders, x.What)
+		}
+	}
+	if len(reminders) != 2 {
+		t.Errorf("reminders %q, want 2", reminders)
+	}
+}
+
+// Inputs given before resolution count: the incident closes after the
+// recurrence window as it always did.
+func TestClosureInputsBeforeResolution(t *testing.T) {
+	h := newHarness(t, "2026-06-02 10:00")
+	h.mustAct(time.Minute, workflows.ActAcknowledge, workflows.Act{By: "alice"})
+	h.mustAct(10*time.Minute, workflows.ActRootCause, workflows.Act{By: "erin", Note: "bad deploy"})
+	h.mustAct(11*time.Minute, workflows.ActActionItem, workflows.Act{By: "erin", Note: "canary the loader"})
+	h.mustAct(time.Hour, workflows.ActResolve, workflows.Act{By: "alice"})
+	h.env.ExecuteWorkflow(workflows.Incident, input(t, workflows.SEV3))
+	snap := h.result()
+	if got := snap.ClosedAt.Sub(snap.ResolvedAt); got != time.Minute {
+		t.Errorf("closed %s after resolution, want the 1m recurrence window", got)
+	}
+	if len(h.rec.pages("carol")) != 0 {
+		t.Errorf("scribe paged %q though the inputs were complete", h.rec.pages("carol"))
+	}
+}
