@@ -23,9 +23,11 @@ import (
 
 	"github.com/datasev/datasev/activities/actions"
 	"github.com/datasev/datasev/activities/airflow"
+	"github.com/datasev/datasev/activities/email"
 	ghact "github.com/datasev/datasev/activities/github"
 	"github.com/datasev/datasev/activities/lineage"
 	"github.com/datasev/datasev/activities/notify"
+	"github.com/datasev/datasev/activities/postmortem"
 	s3act "github.com/datasev/datasev/activities/s3"
 	slackact "github.com/datasev/datasev/activities/slack"
 	"github.com/datasev/datasev/activities/snowflake"
@@ -99,6 +101,11 @@ type Config struct {
 	// Slack configures the notifier's Slack backend (DATASEV_SLACK_*);
 	// without a bot token notifications go to the log only.
 	Slack slackact.Config
+	// Postmortem says where postmortems are written (DATASEV_POSTMORTEM_DIR).
+	Postmortem postmortem.Config
+	// Email configures the leadership email backend (DATASEV_SMTP_*,
+	// DATASEV_EMAIL_*); zero when DATASEV_SMTP_HOST is unset.
+	Email email.Config
 	// Roster maps roster people to Slack users for the Slack backend
 	// (DATASEV_ROSTER). Nil when no roster file is given.
 	Roster *oncall.Roster
@@ -154,6 +161,12 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	}
 	if cfg.Slack, err = slackact.ConfigFromEnv(getenv); err != nil {
 		return Config{}, fmt.Errorf("slack config: %w", err)
+	}
+	if cfg.Postmortem, err = postmortem.ConfigFromEnv(getenv); err != nil {
+		return Config{}, fmt.Errorf("postmortem config: %w", err)
+	}
+	if cfg.Email, err = email.ConfigFromEnv(getenv); err != nil {
+		return Config{}, fmt.Errorf("email config: %w", err)
 	}
 	if p := strings.TrimSpace(getenv(EnvRoster)); p != "" {
 		r, err := oncall.Load(p)
@@ -232,6 +245,11 @@ func New(c client.Client, cfg Config, logger *slog.Logger) worker.Worker {
 	w.RegisterWorkflowWithOptions(workflows.Incident, workflow.RegisterOptions{Name: workflows.IncidentWorkflowName})
 	w.RegisterWorkflowWithOptions(workflows.RunbookRun, workflow.RegisterOptions{Name: workflows.RunbookWorkflowName})
 	w.RegisterActivity(&notify.Activities{Backend: backend})
+	pmcfg := cfg.Postmortem
+	if pmcfg.Dir == "" {
+		pmcfg.Dir = postmortem.DefaultDir
+	}
+	postmortem.Register(w, postmortem.New(pmcfg, logger))
 	s3c, err := s3act.NewClient(context.Background(), cfg.S3)
 	if err != nil {
 		logger.Error("no S3 client: the s3.* actions will fail until it is configured", slog.Any("error", err))
@@ -276,21 +294,31 @@ func New(c client.Client, cfg Config, logger *slog.Logger) worker.Worker {
 // notifier is the notifier's backend: the structured log, and Slack too
 // when it is configured.
 func notifier(cfg Config, logger *slog.Logger) notify.Backend {
-	log := notify.LogBackend{Logger: logger}
-	if !cfg.Slack.Configured() {
-		return log
-	}
+	backends := []notify.Backend{notify.LogBackend{Logger: logger}}
 	var roster oncall.Roster
 	if cfg.Roster != nil {
 		roster = *cfg.Roster
 	}
-	sb, err := slackact.NewBackend(cfg.Slack, roster, logger)
-	if err != nil {
-		logger.Error("no Slack backend: notifications go to the log only", slog.Any("error", err))
-		return log
+	if cfg.Slack.Configured() {
+		if sb, err := slackact.NewBackend(cfg.Slack, roster, logger); err != nil {
+			logger.Error("no Slack backend: notifications skip Slack", slog.Any("error", err))
+		} else {
+			logger.Info("slack notifications on")
+			backends = append(backends, sb)
+		}
 	}
-	logger.Info("slack notifications on")
-	return slackact.NewFanout(log, sb)
+	if cfg.Email.Configured() {
+		if sender, err := email.NewSender(cfg.Email, nil); err != nil {
+			logger.Error("no email backend: notifications skip email", slog.Any("error", err))
+		} else {
+			logger.Info("email notifications on (leadership by severity)")
+			backends = append(backends, email.NewLeadershipBackend(sender, roster, logger))
+		}
+	}
+	if len(backends) == 1 {
+		return backends[0]
+	}
+	return slackact.NewFanout(backends...)
 }
 
 // Run loads the configuration, connects to Temporal and runs the worker
