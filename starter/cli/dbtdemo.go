@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"time"
 
@@ -138,4 +139,37 @@ func pending(s workflows.Status, approval string) bool {
 func firstLine(s string) string {
 	line, _, _ := strings.Cut(strings.TrimSpace(s), "\n")
 	return line
+}
+
+// showPostmortem waits for the first demo incident to close and prints
+// where its postmortem was written, with its first lines.
+func showPostmortem(ctx context.Context, c client.Client, out io.Writer, id string, closeAfter time.Duration) error {
+	fmt.Fprintln(out)
+	wctx, cancel := context.WithTimeout(ctx, closeAfter+30*time.Second)
+	defer cancel()
+	for {
+		st, err := incidents.Status(wctx, c, id)
+		if err == nil && st.Closure.Postmortem != "" {
+			fmt.Fprintf(out, "postmortem of %s: %s\n", id, st.Closure.Postmortem)
+			b, err := os.ReadFile(st.Closure.Postmortem)
+			if err != nil {
+				return fmt.Errorf("postmortem: %w", err)
+			}
+			lines := strings.Split(string(b), "\n")
+			for _, l := range lines[:min(len(lines), 14)] {
+				fmt.Fprintf(out, "  │ %s\n", l)
+			}
+			fmt.Fprintf(out, "  │ … (%d lines; also: go run ./starter postmortem %s)\n", len(lines), id)
+			return nil
+		}
+		select {
+		case <-wctx.Done():
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			fmt.Fprintf(out, "(no postmortem for %s yet; it is written when the incident closes)\n", id)
+			return nil
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
 }

@@ -45,7 +45,7 @@ func runDev(ctx context.Context, e *env, args []string) error {
 	fs.StringVar(&rosterFlag, "roster", "", "roster file (default $"+EnvRoster+" or "+DefaultRoster+")")
 	fs.StringVar(&runbookDir, "runbooks", "", "runbook directory added to the embedded library (default $"+EnvRunbooks+")")
 	fs.StringVar(&intakeAddr, "intake-addr", "127.0.0.1:8080", "address of the alert intake and the Slack app (with the demo)")
-	fs.DurationVar(&closeAfter, "close-after", 2*time.Minute, "how long the demo incident stays resolved before it closes")
+	fs.DurationVar(&closeAfter, "close-after", 30*time.Second, "how long the demo incident stays resolved (open to a recurrence) before it closes and its postmortem is written")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -147,6 +147,7 @@ func runDev(ctx context.Context, e *env, args []string) error {
 	if stand != nil {
 		integrations = stand.workerConfig()
 	}
+	integrations.Postmortem.Dir = filepath.Join(root, ".datasev", "postmortems")
 	stopWorker, err := startWorker(ctx, srv.Client(), e, workerLog, integrations)
 	if err != nil {
 		return fmt.Errorf("dev: worker: %w", err)
@@ -199,7 +200,7 @@ func runDev(ctx context.Context, e *env, args []string) error {
 			runID = desc.GetWorkflowExecutionInfo().GetExecution().GetRunId()
 		}
 		fmt.Fprintf(out, "the demo incident in the UI: %s\n", devstack.WorkflowURL(srv.UIURL(), srv.Namespace(), id, runID))
-		fmt.Fprintf(out, "it closes %s after its resolution; then a new alert with its key opens a recurrence.\n", closeAfter)
+		fmt.Fprintf(out, "it closes %s after its resolution and its postmortem is written; a new alert with its key then opens a recurrence.\n", closeAfter)
 		if exe, err := devstack.EnsureCLI(ctx, e.stderr); err == nil {
 			fmt.Fprintf(out, "find SEV2 incidents: %s workflow list --address %s --query \"DatasevSeverity='SEV2'\"\n", exe, srv.HostPort())
 		}
@@ -225,6 +226,9 @@ func runDev(ctx context.Context, e *env, args []string) error {
 		})
 		if err == nil {
 			err = runSlackDemo(ctx, out, front, roster, dbtID)
+		}
+		if err == nil {
+			err = showPostmortem(ctx, c, out, id, closeAfter)
 		}
 		if err != nil {
 			if ctx.Err() != nil {
@@ -427,6 +431,20 @@ func runDemo(ctx context.Context, c client.Client, out io.Writer, d demo) (strin
 
 	if err := act(cast.commander, workflows.ActResolve, workflows.Act{Reason: "load re-run succeeded; the runbook verified the loader is healthy"}, cast.commander+": resolve"); err != nil {
 		return id, err
+	}
+	// The closure inputs the postmortem is written from.
+	closure := []struct {
+		who, name, what string
+		act             workflows.Act
+	}{
+		{cast.sme, workflows.ActRootCause, cast.sme + ": root cause", workflows.Act{Note: "the upstream export added a column to orders.csv; COPY INTO rejected every file"}},
+		{cast.sme, workflows.ActContributingFactor, cast.sme + ": contributing factor", workflows.Act{Note: "no schema check on the landing files"}},
+		{cast.commander, workflows.ActActionItem, cast.commander + ": action item", workflows.Act{Note: "validate landing file schemas before COPY INTO", Person: cast.sme}},
+	}
+	for _, c := range closure {
+		if err := act(c.who, c.name, c.act, c.what); err != nil {
+			return id, err
+		}
 	}
 	return id, nil
 }
