@@ -168,3 +168,16 @@ func TestCodecKey(t *testing.T) {
 		t.Errorf("codec-key with an argument: exit %d, want 2", code)
 	}
 }
+
+// The closure-input commands need their text before they dial anything.
+func TestClosureCommandsNeedText(t *testing.T) {
+	for _, cmd := range []string{"root-cause", "factor", "action-item"} {
+		code, _, errs := runCLI(t, nil, cmd, "orders-load", "--by", "alice")
+		if code != 2 || !strings.Contains(errs, cmd+": --text required") {
+			t.Errorf("%s without --text: exit %d, %q", cmd, code, errs)
+		}
+	}
+	if code, _, errs := runCLI(t, nil, "root-cause", "orders-load", "--by", "alice", "--owner", "bob", "--text", "x"); code != 2 || !strings.Contains(errs, "owner") {
+		t.Errorf("root-cause --owner: exit %d, %q; want a usage error (only action items have owners)", code, errs)
+	}
+}

@@ -389,6 +389,29 @@ var actCommands = []actCommand{
 		flags: noFlags},
 	{cmd: "handoff-accept", act: workflows.ActAcceptHandoff, summary: "take command at a shift handoff (incoming Commander)",
 		flags: noFlags},
+	{cmd: "root-cause", act: workflows.ActRootCause, usage: "--text T", summary: "give the root cause, for the postmortem (any role holder)",
+		flags: textFlag("root-cause", false)},
+	{cmd: "factor", act: workflows.ActContributingFactor, usage: "--text T", summary: "add a contributing factor, for the postmortem (any role holder)",
+		flags: textFlag("factor", false)},
+	{cmd: "action-item", act: workflows.ActActionItem, usage: "--text T [--owner P]", summary: "add a preventive action item, for the postmortem (any role holder)",
+		flags: textFlag("action-item", true)},
+}
+
+// textFlag takes the closure input's --text (required) and, for action
+// items, --owner.
+func textFlag(cmd string, owner bool) func(fs *flag.FlagSet, a *workflows.Act) func() error {
+	return func(fs *flag.FlagSet, a *workflows.Act) func() error {
+		fs.StringVar(&a.Note, "text", "", "the text (required)")
+		if owner {
+			fs.StringVar(&a.Person, "owner", "", "roster ID of who owns the action item")
+		}
+		return func() error {
+			if strings.TrimSpace(a.Note) == "" {
+				return usagef("%s: --text required", cmd)
+			}
+			return nil
+		}
+	}
 }
 
 func noFlags(*flag.FlagSet, *workflows.Act) func() error { return nil }
