@@ -22,6 +22,10 @@ const (
 	subResolve = "resolve"
 	subHandoff = "handoff"
 	subHelp    = "help"
+	// Closure inputs for the postmortem.
+	subRootCause = "root-cause"
+	subFactor    = "factor"
+	subAction    = "action"
 )
 
 // usage is each subcommand's syntax, as help and usage errors show it.
@@ -37,10 +41,14 @@ var usage = map[string]string{
 	subResolve: "/incident [@<incident>] resolve [reason]",
 	subHandoff: "/incident [@<incident>] handoff accept",
 	subHelp:    "/incident help",
+	// closure inputs
+	subRootCause: "/incident [@<incident>] root-cause <text>",
+	subFactor:    "/incident [@<incident>] factor <text>",
+	subAction:    "/incident [@<incident>] action <text>",
 }
 
 // subOrder is the order help lists the subcommands in.
-var subOrder = []string{subDeclare, subStatus, subAck, subRole, subSev, subNote, subApprove, subDeny, subResolve, subHandoff, subHelp}
+var subOrder = []string{subDeclare, subStatus, subAck, subRole, subSev, subNote, subApprove, subDeny, subResolve, subHandoff, subRootCause, subFactor, subAction, subHelp}
 
 // helpText lists every subcommand.
 func helpText() string {
@@ -206,8 +214,11 @@ func parseCommand(text string) (command, error) {
 			return c, bad(c.name, "%v", err)
 		}
 		c.severity, c.reason = sev, unescape.Replace(r)
-	case subNote:
+	case subNote, subRootCause, subFactor, subAction:
 		if rest == "" {
+			if c.name != subNote {
+				return c, bad(c.name, "the text is empty; write the %s", strings.ReplaceAll(c.name, "-", " "))
+			}
 			return c, bad(c.name, "the note is empty; say what you found or did")
 		}
 		c.note = unescape.Replace(rest)

@@ -27,6 +27,8 @@ func TestParseCommand(t *testing.T) {
 		{text: "declare sev2 is in the title sev3", want: command{name: subDeclare, title: "sev2 is in the title", severity: workflows.SEV3}},
 		{text: "declare Loader on v2", want: command{name: subDeclare, title: "Loader on v2"}},
 		{text: "declare", wantErr: "title is required"},
+		{text: "root-cause", wantErr: "write the root cause"},
+		{text: "action  ", wantErr: "write the action"},
 		{text: "declare sev2", wantErr: "title is required"},
 		{text: "declare " + long, wantErr: "longer than"},
 		{text: "@x declare y", wantErr: "declare takes no incident"},
@@ -52,6 +54,9 @@ func TestParseCommand(t *testing.T) {
 		{text: "sev", wantErr: "give the new severity"},
 		{text: "sev SEV9", wantErr: "want one of SEV1"},
 		{text: "note checked the loader &lt;ok&gt;", want: command{name: subNote, note: "checked the loader <ok>"}},
+		{text: "root-cause a column was added upstream", want: command{name: subRootCause, note: "a column was added upstream"}},
+		{text: "@orders-load factor no schema check", want: command{name: subFactor, target: "orders-load", note: "no schema check"}},
+		{text: "action validate schemas at landing", want: command{name: subAction, note: "validate schemas at landing"}},
 		{text: "note    ", wantErr: "the note is empty"},
 		{text: "note " + long, wantErr: "longer than"},
 		{text: "approve revert-1", want: command{name: subApprove, approval: "revert-1"}},
@@ -131,7 +136,7 @@ func FuzzParseCommand(f *testing.F) {
 			if !c.severity.Valid() {
 				t.Fatalf("sev %q", c.severity)
 			}
-		case subNote:
+		case subNote, subRootCause, subFactor, subAction:
 			if strings.TrimSpace(c.note) == "" {
 				t.Fatal("empty note accepted")
 			}

@@ -320,6 +320,12 @@ func (h *Handler) runCommand(ctx context.Context, sc slack.SlashCommand) *slack.
 		name, act.Severity = workflows.ActSetSeverity, cmd.severity
 	case subNote:
 		name, act.Note = workflows.ActAddNote, cmd.note
+	case subRootCause:
+		name, act.Note = workflows.ActRootCause, cmd.note
+	case subFactor:
+		name, act.Note = workflows.ActContributingFactor, cmd.note
+	case subAction:
+		name, act.Note = workflows.ActActionItem, cmd.note
 	case subApprove:
 		name, act.Approval = workflows.ActApprove, cmd.approval
 	case subDeny:
