@@ -74,16 +74,8 @@ var undeployedEnv = map[string]string{
 	"DATASEV_TEMPORAL_CLI":                "`datasev dev` only: the Temporal CLI binary it runs",
 
 	// Built but not wired into the worker yet (README: "Email and status page").
-	"DATASEV_SMTP_HOST":               "email is not wired into the worker yet",
-	"DATASEV_SMTP_PORT":               "email is not wired into the worker yet",
-	"DATASEV_SMTP_USERNAME":           "email is not wired into the worker yet",
-	"DATASEV_SMTP_PASSWORD":           "email is not wired into the worker yet",
-	"DATASEV_SMTP_PASSWORD_FILE":      "email is not wired into the worker yet",
-	"DATASEV_SMTP_FROM":               "email is not wired into the worker yet",
-	"DATASEV_SMTP_TLS":                "email is not wired into the worker yet",
-	"DATASEV_SMTP_TIMEOUT":            "email is not wired into the worker yet",
-	"DATASEV_EMAIL_PAGES":             "email is not wired into the worker yet",
-	"DATASEV_EMAIL_LEADERSHIP_":       "email is not wired into the worker yet (_SEV1 … _SEV5)",
+	"DATASEV_SMTP_PASSWORD":           "secrets go in files: DATASEV_SMTP_PASSWORD_FILE",
+	"DATASEV_EMAIL_LEADERSHIP_":       "a prefix, not a variable: DATASEV_EMAIL_LEADERSHIP_SEV1 … _SEV5 are set",
 	"DATASEV_STATUSPAGE_API_KEY":      "the status page is not wired into the worker yet",
 	"DATASEV_STATUSPAGE_API_KEY_FILE": "the status page is not wired into the worker yet",
 	"DATASEV_STATUSPAGE_API_URL":      "the status page is not wired into the worker yet",
