@@ -66,7 +66,6 @@ var undeployedEnv = map[string]string{
 	// A trap today: the intake and the CLI always start incidents on the
 	// task queue "datasev" (workflows.TaskQueue), so a worker moved elsewhere
 	// would strand every incident.
-	"DATASEV_TASK_QUEUE": "the intake starts incidents on workflows.TaskQueue whatever this says; set it only when the front door honours it too",
 
 	// Development only.
 	"DATASEV_CODEC_ALLOW_UNAUTHENTICATED": "a loopback development UI only; a deployed codec endpoint needs DATASEV_CODEC_AUTH_TOKEN_FILE",

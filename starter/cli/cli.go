@@ -22,6 +22,7 @@ import (
 	"github.com/datasev/datasev/starter/devstack"
 	"github.com/datasev/datasev/starter/incidents"
 	"github.com/datasev/datasev/worker/codec"
+	"github.com/datasev/datasev/worker/service"
 	"github.com/datasev/datasev/workflows/oncall"
 )
 
@@ -34,6 +35,11 @@ const (
 
 // EnvRoster names the environment variable holding the roster file path.
 const EnvRoster = "DATASEV_ROSTER"
+
+// EnvTaskQueue names the variable holding the workers' task queue, the one
+// declared incidents start on (default workflows.TaskQueue); the worker
+// reads the same variable.
+const EnvTaskQueue = service.EnvTaskQueue
 
 // DefaultRoster is the roster used when neither --roster nor DATASEV_ROSTER
 // says otherwise, relative to the working directory or the repository root.

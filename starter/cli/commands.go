@@ -122,6 +122,7 @@ func runDeclare(ctx context.Context, e *env, args []string) error {
 	defer c.Close()
 	d, err := incidents.Declare(ctx, c, incidents.DeclareRequest{
 		Alert: a, Runbook: runbook, Runbooks: set, Roster: r, Options: workflows.Options{CloseAfter: closeAfter},
+		TaskQueue: e.getenv(EnvTaskQueue),
 	})
 	if err != nil {
 		return err

@@ -67,7 +67,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	defer c.Close()
 	logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	h, err := intake.New(c, r, set, auth, logger, intake.Options{UIURL: uiURL, Namespace: opts.Namespace})
+	h, err := intake.New(c, r, set, auth, logger, intake.Options{UIURL: uiURL, Namespace: opts.Namespace, TaskQueue: e.getenv(EnvTaskQueue)})
 	if err != nil {
 		return err
 	}
@@ -80,7 +80,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	var slack *slackapp.Handler
 	if scfg.Enabled() {
-		if slack, err = slackapp.New(scfg, slackapp.Deps{Temporal: c, Roster: r, Runbooks: set, Logger: logger}); err != nil {
+		if slack, err = slackapp.New(scfg, slackapp.Deps{Temporal: c, Roster: r, Runbooks: set, Logger: logger, TaskQueue: e.getenv(EnvTaskQueue)}); err != nil {
 			return err
 		}
 		defer slack.Close()

@@ -74,6 +74,9 @@ type DeclareRequest struct {
 	// Now is the declaration time; zero means time.Now(). It picks the
 	// Commander shown in the search attributes.
 	Now time.Time
+	// TaskQueue is the task queue the workers poll (DATASEV_TASK_QUEUE);
+	// empty means workflows.TaskQueue.
+	TaskQueue string
 }
 
 // Declared says what Declare did.
@@ -202,6 +205,9 @@ func Declare(ctx context.Context, c client.Client, in DeclareRequest) (Declared,
 		PreviousRunID: previousRunID,
 	}
 	opts := StartOptions(id, alert, runbookName, duty)
+	if in.TaskQueue != "" {
+		opts.TaskQueue = in.TaskQueue
+	}
 	run, err := c.SignalWithStartWorkflow(ctx, id, workflows.SignalAlert, alert, opts, workflows.IncidentWorkflowName, input)
 	if err != nil {
 		return Declared{}, mapError(err, id, addr, nil)

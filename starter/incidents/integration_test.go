@@ -822,3 +822,23 @@ func TestSnowflakeLoadFailedRunbook(t *testing.T) {
 	}
 	act(t, ctx, d.WorkflowID, workflows.ActResolve, workflows.Act{By: "alice"})
 }
+
+// A deployment whose workers poll another task queue (DATASEV_TASK_QUEUE)
+// starts its incidents there.
+func TestDeclareOnAnotherTaskQueue(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs the dev server")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	key := newKey(t)
+	d := declare(t, ctx, incidents.DeclareRequest{Alert: alertFor(key), Roster: testRoster(t), TaskQueue: "datasev-elsewhere"})
+	defer func() { _ = tc.TerminateWorkflow(context.Background(), d.WorkflowID, "", "test over") }()
+	desc, err := tc.DescribeWorkflowExecution(ctx, d.WorkflowID, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := desc.GetExecutionConfig().GetTaskQueue().GetName(); got != "datasev-elsewhere" {
+		t.Errorf("task queue %q, want datasev-elsewhere", got)
+	}
+}

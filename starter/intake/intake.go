@@ -102,6 +102,8 @@ type Options struct {
 	DeclareTimeout time.Duration
 	// WorkflowOptions tune the incidents' timers.
 	WorkflowOptions workflows.Options
+	// TaskQueue is the workers' task queue; empty means workflows.TaskQueue.
+	TaskQueue string
 }
 
 // Handler is the intake's http.Handler.
@@ -335,7 +337,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, src string, auth
 	for _, a := range alerts {
 		ctx, cancel := context.WithTimeout(r.Context(), h.opts.DeclareTimeout)
 		d, err := incidents.Declare(ctx, h.c, incidents.DeclareRequest{
-			Alert: a, Runbooks: h.set, Roster: h.roster, Options: h.opts.WorkflowOptions, Now: now,
+			Alert: a, Runbooks: h.set, Roster: h.roster, Options: h.opts.WorkflowOptions, Now: now, TaskQueue: h.opts.TaskQueue,
 		})
 		cancel()
 		if err != nil {

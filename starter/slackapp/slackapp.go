@@ -71,6 +71,9 @@ type Deps struct {
 	Runbooks *runbooks.Set
 	// WorkflowOptions tune declared incidents' timers.
 	WorkflowOptions workflows.Options
+	// TaskQueue is the workers' task queue for declared incidents; empty
+	// means workflows.TaskQueue.
+	TaskQueue string
 	// Logger logs; nil discards.
 	Logger *slog.Logger
 	// HTTPClient posts to response_urls and calls the Web API; nil means a
@@ -82,17 +85,18 @@ type Deps struct {
 
 // Handler serves the Slack routes and, optionally, Socket Mode.
 type Handler struct {
-	cfg    Config
-	c      client.Client
-	roster oncall.Roster
-	set    *runbooks.Set
-	wfOpts workflows.Options
-	log    *slog.Logger
-	http   *http.Client
-	now    func() time.Time
-	loc    *time.Location
-	api    *slack.Client // nil without a bot token
-	mux    *http.ServeMux
+	cfg       Config
+	c         client.Client
+	roster    oncall.Roster
+	set       *runbooks.Set
+	wfOpts    workflows.Options
+	taskQueue string
+	log       *slog.Logger
+	http      *http.Client
+	now       func() time.Time
+	loc       *time.Location
+	api       *slack.Client // nil without a bot token
+	mux       *http.ServeMux
 
 	channels sync.Map // channel ID → incident workflow ID
 	wg       sync.WaitGroup
@@ -117,7 +121,7 @@ func New(cfg Config, deps Deps) (*Handler, error) {
 		cfg.ActTimeout = 30 * time.Second
 	}
 	h := &Handler{
-		cfg: cfg, c: deps.Temporal, roster: deps.Roster, set: deps.Runbooks, wfOpts: deps.WorkflowOptions,
+		cfg: cfg, c: deps.Temporal, roster: deps.Roster, set: deps.Runbooks, wfOpts: deps.WorkflowOptions, taskQueue: deps.TaskQueue,
 		log: deps.Logger, http: deps.HTTPClient, now: deps.Now, loc: loc, mux: http.NewServeMux(),
 	}
 	if h.log == nil {
@@ -367,7 +371,7 @@ func (h *Handler) declare(ctx context.Context, sc slack.SlashCommand, cmd comman
 		alert.Labels["slack_channel"] = sc.ChannelID
 	}
 	d, err := incidents.Declare(ctx, h.c, incidents.DeclareRequest{
-		Alert: alert, Runbooks: h.set, Roster: h.roster, Options: h.wfOpts, Now: now,
+		Alert: alert, Runbooks: h.set, Roster: h.roster, Options: h.wfOpts, Now: now, TaskQueue: h.taskQueue,
 	})
 	if err != nil {
 		h.log.Error("slack: declare failed", "dedupe_key", alert.DedupeKey, "error", err)
