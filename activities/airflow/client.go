@@ -24,13 +24,14 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
+
+	"github.com/datasev/datasev/activities/secret"
 )
 
 // Environment variables read by ConfigFromEnv.
@@ -128,39 +129,22 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		URL:      strings.TrimSpace(getenv(EnvURL)),
 		API:      strings.ToLower(strings.TrimSpace(getenv(EnvAPI))),
 		Username: strings.TrimSpace(getenv(EnvUsername)),
-		Password: getenv(EnvPassword),
-		Token:    strings.TrimSpace(getenv(EnvToken)),
 	}
 	if cfg.URL == "" {
 		return Config{}, nil
 	}
 	var err error
-	if cfg.Password == "" {
-		if cfg.Password, err = readSecret(getenv, EnvPasswordFile); err != nil {
-			return Config{}, err
-		}
+	if cfg.Password, err = secret.FromEnv(getenv, EnvPassword); err != nil {
+		return Config{}, err
 	}
-	if cfg.Token == "" {
-		if cfg.Token, err = readSecret(getenv, EnvTokenFile); err != nil {
-			return Config{}, err
-		}
+	if cfg.Token, err = secret.FromEnv(getenv, EnvToken); err != nil {
+		return Config{}, err
 	}
+	cfg.Token = strings.TrimSpace(cfg.Token)
 	if err := cfg.validate(); err != nil {
 		return Config{}, err
 	}
 	return cfg, nil
-}
-
-func readSecret(getenv func(string) string, name string) (string, error) {
-	path := strings.TrimSpace(getenv(name))
-	if path == "" {
-		return "", nil
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return "", fmt.Errorf("%s: %w", name, err)
-	}
-	return strings.TrimRight(string(b), "\r\n"), nil
 }
 
 func (c Config) validate() error {

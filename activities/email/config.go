@@ -18,10 +18,11 @@ import (
 	"fmt"
 	"net"
 	"net/mail"
-	"os"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/datasev/datasev/activities/secret"
 )
 
 // Environment variables read by ConfigFromEnv.
@@ -114,7 +115,6 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	cfg := Config{
 		Host:     get(EnvHost),
 		Username: get(EnvUsername),
-		Password: getenv(EnvPassword),
 		From:     get(EnvFrom),
 		TLS:      TLSMode(strings.ToLower(get(EnvTLS))),
 		Timeout:  DefaultTimeout,
@@ -125,12 +125,9 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	if cfg.TLS == "" {
 		cfg.TLS = StartTLS
 	}
-	if f := get(EnvPasswordFile); f != "" {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			return Config{}, fmt.Errorf("%s: %w", EnvPasswordFile, err)
-		}
-		cfg.Password = strings.TrimRight(string(b), "\r\n")
+	var err error
+	if cfg.Password, err = secret.FromEnv(getenv, EnvPassword); err != nil {
+		return Config{}, err
 	}
 	cfg.Port = DefaultPort
 	if cfg.TLS == ImplicitTLS {

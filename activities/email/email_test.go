@@ -413,12 +413,16 @@ func TestConfigFromEnv(t *testing.T) {
 	}
 	cfg, err = email.ConfigFromEnv(env(map[string]string{
 		email.EnvHost: "smtp.example.com", email.EnvFrom: "datasev <x@example.com>",
-		email.EnvUsername: "u", email.EnvPassword: "from-env", email.EnvPasswordFile: pw,
+		email.EnvUsername: "u", email.EnvPasswordFile: pw,
 		"DATASEV_EMAIL_LEADERSHIP_SEV1": "cto@example.com, VP <vp@example.com>,",
 		email.EnvPagesByEmail:           "true",
 	}))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if _, err := email.ConfigFromEnv(env(map[string]string{email.EnvHost: "smtp.example.com", email.EnvPassword: "x", email.EnvPasswordFile: pw})); err == nil ||
+		!strings.Contains(err.Error(), "both set") {
+		t.Errorf("password and password file both set: %v, want an error", err)
 	}
 	if cfg.Port != 587 || cfg.TLS != email.StartTLS || cfg.Password != "from-file" || !cfg.PagesByEmail ||
 		strings.Join(cfg.Leadership["SEV1"], "|") != `cto@example.com|"VP" <vp@example.com>` {

@@ -32,6 +32,8 @@ import (
 	"github.com/bradleyfalzon/ghinstallation/v2"
 	"github.com/google/go-github/v57/github"
 	"go.temporal.io/sdk/temporal"
+
+	"github.com/datasev/datasev/activities/secret"
 )
 
 // Environment variables read by ConfigFromEnv.
@@ -121,19 +123,11 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 			return Config{}, fmt.Errorf("%s: no credentials in the URL; use %s or the App variables", EnvAPIURL, EnvToken)
 		}
 	}
-	tok, tokFile := env(EnvToken), env(EnvTokenFile)
-	if tok != "" && tokFile != "" {
-		return Config{}, fmt.Errorf("set %s or %s, not both", EnvToken, EnvTokenFile)
+	tok, err := secret.FromEnv(getenv, EnvToken)
+	if err != nil {
+		return Config{}, err
 	}
-	if tokFile != "" {
-		b, err := os.ReadFile(tokFile)
-		if err != nil {
-			return Config{}, fmt.Errorf("%s: %w", EnvTokenFile, err)
-		}
-		if tok = strings.TrimSpace(string(b)); tok == "" {
-			return Config{}, fmt.Errorf("%s: %s is empty", EnvTokenFile, tokFile)
-		}
-	}
+	tok = strings.TrimSpace(tok)
 	appID, instID, keyFile := env(EnvAppID), env(EnvAppInstallationID), env(EnvAppPrivateKeyFile)
 	app := appID != "" || instID != "" || keyFile != ""
 	switch {
@@ -148,7 +142,6 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	case appID == "" || instID == "" || keyFile == "":
 		return Config{}, fmt.Errorf("GitHub App auth needs all of %s, %s and %s", EnvAppID, EnvAppInstallationID, EnvAppPrivateKeyFile)
 	}
-	var err error
 	if cfg.AppID, err = strconv.ParseInt(appID, 10, 64); err != nil || cfg.AppID <= 0 {
 		return Config{}, fmt.Errorf("%s=%q: want a positive whole number", EnvAppID, appID)
 	}

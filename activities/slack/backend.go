@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -21,6 +20,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/datasev/datasev/activities/notify"
+	"github.com/datasev/datasev/activities/secret"
 	"github.com/datasev/datasev/workflows/oncall"
 )
 
@@ -66,23 +66,14 @@ func (c Config) Configured() bool { return c.Token != "" }
 // from workflow inputs. No token is not an error: Configured is false.
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	cfg := Config{
-		Token:            strings.TrimSpace(getenv(EnvBotToken)),
 		APIURL:           strings.TrimSpace(getenv(EnvAPIURL)),
 		BroadcastChannel: strings.TrimSpace(getenv(EnvBroadcastChannel)),
 	}
-	if f := strings.TrimSpace(getenv(EnvBotTokenFile)); f != "" {
-		if cfg.Token != "" {
-			return Config{}, fmt.Errorf("set one of %s and %s, not both", EnvBotToken, EnvBotTokenFile)
-		}
-		b, err := os.ReadFile(f)
-		if err != nil {
-			return Config{}, fmt.Errorf("%s: %w", EnvBotTokenFile, err)
-		}
-		cfg.Token = strings.TrimSpace(string(b))
-		if cfg.Token == "" {
-			return Config{}, fmt.Errorf("%s: %s is empty", EnvBotTokenFile, f)
-		}
+	tok, err := secret.FromEnv(getenv, EnvBotToken)
+	if err != nil {
+		return Config{}, err
 	}
+	cfg.Token = strings.TrimSpace(tok)
 	if cfg.Token != "" && (!strings.HasPrefix(cfg.Token, "xox") || strings.ContainsAny(cfg.Token, " \t\n")) {
 		return Config{}, fmt.Errorf("the Slack bot token does not look like a token (want xoxb-…)")
 	}

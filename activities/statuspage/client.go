@@ -25,12 +25,13 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
+
+	"github.com/datasev/datasev/activities/secret"
 )
 
 // Environment variables read by ConfigFromEnv.
@@ -117,14 +118,12 @@ func (c Config) Configured() bool { return c.APIKey != "" && c.PageID != "" }
 // Configured and no error; with only one of them, an error.
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	get := func(k string) string { return strings.TrimSpace(getenv(k)) }
-	cfg := Config{APIKey: get(EnvAPIKey), PageID: get(EnvPageID), BaseURL: get(EnvAPIURL)}
-	if f := get(EnvAPIKeyFile); f != "" {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			return Config{}, fmt.Errorf("%s: %w", EnvAPIKeyFile, err)
-		}
-		cfg.APIKey = strings.TrimSpace(string(b))
+	cfg := Config{PageID: get(EnvPageID), BaseURL: get(EnvAPIURL)}
+	key, err := secret.FromEnv(getenv, EnvAPIKey)
+	if err != nil {
+		return Config{}, err
 	}
+	cfg.APIKey = strings.TrimSpace(key)
 	if cfg.APIKey == "" && cfg.PageID == "" {
 		return Config{}, nil
 	}

@@ -293,11 +293,15 @@ func TestConfigFromEnv(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg, err = statuspage.ConfigFromEnv(env(map[string]string{
-		statuspage.EnvAPIKey: "from-env", statuspage.EnvAPIKeyFile: keyFile, statuspage.EnvPageID: "pg",
+		statuspage.EnvAPIKeyFile: keyFile, statuspage.EnvPageID: "pg",
 		statuspage.EnvComponents: "orders=c1, billing = c2,", statuspage.EnvAPIURL: "http://127.0.0.1:1/v1",
 	}))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if _, err := statuspage.ConfigFromEnv(env(map[string]string{statuspage.EnvAPIKey: "k", statuspage.EnvAPIKeyFile: keyFile, statuspage.EnvPageID: "pg"})); err == nil ||
+		!strings.Contains(err.Error(), "both set") {
+		t.Errorf("key and key file both set: %v, want an error", err)
 	}
 	if cfg.APIKey != "from-file" || cfg.PageID != "pg" || cfg.Components["orders"] != "c1" || cfg.Components["billing"] != "c2" || !cfg.Configured() {
 		t.Errorf("config %+v", cfg)

@@ -12,12 +12,12 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"os"
 	"strings"
 	"time"
 
 	"go.temporal.io/sdk/client"
 
+	"github.com/datasev/datasev/activities/secret"
 	"github.com/datasev/datasev/runbooks"
 	"github.com/datasev/datasev/starter/devstack"
 	"github.com/datasev/datasev/starter/incidents"
@@ -70,23 +70,12 @@ func AuthFromEnv(getenv func(string) string) (Auth, error) {
 		{EnvDBTCloudSecret, &a.DBTCloudSecret},
 		{EnvPagerDutySecret, &a.PagerDutySecret},
 	} {
-		v, file := getenv(f.name), getenv(f.name+"_FILE")
-		switch {
-		case v != "" && file != "":
-			errs = append(errs, fmt.Errorf("%s and %s_FILE are both set; set one", f.name, f.name))
-		case file != "":
-			b, err := os.ReadFile(file)
-			if err != nil {
-				errs = append(errs, fmt.Errorf("%s_FILE: %w", f.name, err))
-				continue
-			}
-			*f.dst = strings.TrimRight(string(b), "\r\n")
-			if *f.dst == "" {
-				errs = append(errs, fmt.Errorf("%s_FILE: %s is empty", f.name, file))
-			}
-		default:
-			*f.dst = v
+		v, err := secret.FromEnv(getenv, f.name)
+		if err != nil {
+			errs = append(errs, err)
+			continue
 		}
+		*f.dst = v
 	}
 	return a, errors.Join(errs...)
 }

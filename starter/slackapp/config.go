@@ -3,9 +3,10 @@ package slackapp
 import (
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"time"
+
+	"github.com/datasev/datasev/activities/secret"
 )
 
 // Environment variables ConfigFromEnv reads. The secrets also have a _FILE
@@ -60,23 +61,12 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		{EnvBotToken, &c.BotToken},
 		{EnvAppToken, &c.AppToken},
 	} {
-		v, file := getenv(f.name), getenv(f.name+"_FILE")
-		switch {
-		case v != "" && file != "":
-			errs = append(errs, fmt.Errorf("%s and %s_FILE are both set; set one", f.name, f.name))
-		case file != "":
-			b, err := os.ReadFile(file)
-			if err != nil {
-				errs = append(errs, fmt.Errorf("%s_FILE: %w", f.name, err))
-				continue
-			}
-			*f.dst = strings.TrimRight(string(b), "\r\n")
-			if *f.dst == "" {
-				errs = append(errs, fmt.Errorf("%s_FILE: %s is empty", f.name, file))
-			}
-		default:
-			*f.dst = strings.TrimSpace(v)
+		v, err := secret.FromEnv(getenv, f.name)
+		if err != nil {
+			errs = append(errs, err)
+			continue
 		}
+		*f.dst = strings.TrimSpace(v)
 	}
 	if c.AppToken != "" && !strings.HasPrefix(c.AppToken, "xapp-") {
 		errs = append(errs, fmt.Errorf("%s: an app-level token starts with xapp- (create one under Basic Information → App-Level Tokens with connections:write)", EnvAppToken))

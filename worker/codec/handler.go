@@ -8,12 +8,13 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
 
 	"go.temporal.io/sdk/converter"
+
+	"github.com/datasev/datasev/activities/secret"
 )
 
 // Environment variables HandlerOptionsFromEnv reads.
@@ -72,19 +73,9 @@ type HandlerOptions struct {
 // getenv. Authorize, MaxBodyBytes and Logger are left for the caller.
 func HandlerOptionsFromEnv(getenv func(string) string) (HandlerOptions, error) {
 	var o HandlerOptions
-	tok, file := getenv(EnvAuthToken), getenv(EnvAuthTokenFile)
-	switch {
-	case tok != "" && file != "":
-		return o, fmt.Errorf("%s and %s are both set; set one", EnvAuthToken, EnvAuthTokenFile)
-	case file != "":
-		b, err := os.ReadFile(file)
-		if err != nil {
-			return o, fmt.Errorf("%s: %w", EnvAuthTokenFile, err)
-		}
-		tok = strings.TrimSpace(string(b))
-		if tok == "" {
-			return o, fmt.Errorf("%s: %s is empty", EnvAuthTokenFile, file)
-		}
+	tok, err := secret.FromEnv(getenv, EnvAuthToken)
+	if err != nil {
+		return o, err
 	}
 	o.AuthToken = strings.TrimSpace(tok)
 	o.AllowedOrigins = splitList(getenv(EnvCORSOrigins))
