@@ -18,6 +18,7 @@ import (
 	"go.temporal.io/sdk/worker"
 
 	"github.com/datasev/datasev/activities/actions"
+	"github.com/datasev/datasev/activities/postmortem"
 	s3act "github.com/datasev/datasev/activities/s3"
 	"github.com/datasev/datasev/activities/s3/s3test"
 	"github.com/datasev/datasev/activities/snowflake"
@@ -38,9 +39,10 @@ var (
 	workerMu sync.Mutex
 	wrk      worker.Worker
 
-	lake   *s3test.Server // the S3-protocol stand-in the s3.* actions read
-	wh     *sftest.Server // the Snowflake-protocol stand-in the snowflake.* actions query
-	orders = sftest.NewDemo(nil)
+	lake          *s3test.Server // the S3-protocol stand-in the s3.* actions read
+	postmortemDir string         // where the worker writes postmortems
+	wh            *sftest.Server // the Snowflake-protocol stand-in the snowflake.* actions query
+	orders        = sftest.NewDemo(nil)
 )
 
 func TestMain(m *testing.M) {
@@ -80,6 +82,11 @@ func run(m *testing.M) int {
 	for k, v := range wh.Env() { // DATASEV_SNOWFLAKE_* at 127.0.0.1, platform detection off
 		os.Setenv(k, v)
 	}
+	if postmortemDir, err = os.MkdirTemp("", "datasev-postmortems-"); err != nil {
+		fmt.Fprintln(os.Stderr, "postmortem dir:", err)
+		return 1
+	}
+	defer os.RemoveAll(postmortemDir)
 	if err := startWorker(); err != nil {
 		fmt.Fprintln(os.Stderr, "worker:", err)
 		return 1
@@ -99,7 +106,8 @@ func startWorker() error {
 	if err != nil {
 		return err
 	}
-	w := service.New(srv.Client(), service.Config{TaskQueue: workflows.TaskQueue, StopTimeout: 2 * time.Second, S3: s3cfg, Snowflake: sfcfg},
+	w := service.New(srv.Client(), service.Config{TaskQueue: workflows.TaskQueue, StopTimeout: 2 * time.Second, S3: s3cfg, Snowflake: sfcfg,
+		Postmortem: postmortem.Config{Dir: postmortemDir}},
 		slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err := w.Start(); err != nil {
 		return err
@@ -511,6 +519,8 @@ func TestClosedIncidentAndRecurrence(t *testing.T) {
 	req := incidents.DeclareRequest{Alert: alertFor(key), Roster: roster, Options: workflows.Options{CloseAfter: 2 * time.Second}}
 	d := declare(t, ctx, req)
 	act(t, ctx, d.WorkflowID, workflows.ActAcknowledge, workflows.Act{By: "alice"})
+	act(t, ctx, d.WorkflowID, workflows.ActRootCause, workflows.Act{By: "alice", Note: "a format change upstream"})
+	act(t, ctx, d.WorkflowID, workflows.ActActionItem, workflows.Act{By: "alice", Note: "check formats at landing"})
 	res := act(t, ctx, d.WorkflowID, workflows.ActResolve, workflows.Act{By: "alice", Reason: "re-run succeeded"})
 	if res.State != workflows.Resolved {
 		t.Errorf("resolve answered %+v", res)
@@ -524,6 +534,9 @@ func TestClosedIncidentAndRecurrence(t *testing.T) {
 	}
 	if final.State != workflows.Closed || final.ClosedAt.IsZero() {
 		t.Errorf("final snapshot: state %s, closed at %v", final.State, final.ClosedAt)
+	}
+	if md, err := os.ReadFile(final.Closure.Postmortem); err != nil || !strings.Contains(string(md), "a format change upstream") {
+		t.Errorf("postmortem %q: %v, want the root cause in it", final.Closure.Postmortem, err)
 	}
 
 	_, err := incidents.Act(ctx, tc, d.WorkflowID, workflows.ActAddNote, workflows.Act{By: "alice", Note: "late note from chat"})
