@@ -33,6 +33,7 @@ import (
 	"github.com/datasev/datasev/activities/snowflake"
 	"github.com/datasev/datasev/runbooks"
 	"github.com/datasev/datasev/worker/codec"
+	"github.com/datasev/datasev/worker/config"
 	"github.com/datasev/datasev/worker/metrics"
 	"github.com/datasev/datasev/workflows"
 	"github.com/datasev/datasev/workflows/oncall"
@@ -326,10 +327,24 @@ func notifier(cfg Config, logger *slog.Logger) notify.Backend {
 // returns an error when the configuration is invalid, the server cannot be
 // reached, or the worker fails (for example an unknown namespace).
 func Run(ctx context.Context, getenv func(string) string, stderr io.Writer) error {
+	// The configuration file (DATASEV_CONFIG), under the environment.
+	file, err := config.LoadFromEnv(getenv)
+	if err != nil {
+		return err
+	}
+	getenv = file.Getenv(getenv)
 	cfg, err := LoadConfig(getenv)
 	if err != nil {
 		return err
 	}
+	// The Temporal settings through the same lookup, so that the file's
+	// TEMPORAL_* apply too; keep LoadConfig's payload converters.
+	opts, err := envconfig.LoadClientOptions(envconfig.LoadClientOptionsRequest{EnvLookup: config.EnvLookup{Getenv: getenv, File: file}})
+	if err != nil {
+		return fmt.Errorf("temporal client config: %w", err)
+	}
+	opts.DataConverter, opts.FailureConverter = cfg.Client.DataConverter, cfg.Client.FailureConverter
+	cfg.Client = opts
 	logger := NewLogger(stderr, cfg)
 	set, err := LoadRunbooks(cfg.Runbooks)
 	if err != nil {
