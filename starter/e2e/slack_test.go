@@ -109,20 +109,28 @@ func TestSlackChannelCommandAndButtons(t *testing.T) {
 	}
 
 	// Bob (not the Commander) clicks first: refused, the buttons stay.
+	// Clicks are answered at once and acted on after, so wait for Bob's
+	// answer before Alice clicks.
 	click(t, front.URL, "U2BOB", value, api.ResponseURL("bob"))
+	var refused bool
+	eventually(t, 30*time.Second, "the refusal of bob's click", func() (bool, string) {
+		for _, p := range api.ResponseURLPosts() {
+			refused = refused || (p.ID == "bob" && !p.ReplaceOriginal && strings.Contains(p.Text, "Commander"))
+		}
+		return refused, postTexts(api)
+	})
 	// Alice clicks Approve.
 	click(t, front.URL, "U1ALICE", value, api.ResponseURL("alice"))
 	eventually(t, 30*time.Second, "the approval", func() (bool, string) {
 		st := status(t, ctx, c, id)
 		return len(st.PendingApprovals) == 0 && st.State == workflows.Mitigating, fmt.Sprintf("%s %+v", st.State, st.PendingApprovals)
 	})
-	var replaced, refused bool
-	eventually(t, 10*time.Second, "the answers on the response URLs", func() (bool, string) {
+	var replaced bool
+	eventually(t, 30*time.Second, "the approval's message replaced", func() (bool, string) {
 		for _, p := range api.ResponseURLPosts() {
-			replaced = replaced || (p.ID == "alice" && p.ReplaceOriginal)
-			refused = refused || (p.ID == "bob" && !p.ReplaceOriginal && strings.Contains(p.Text, "Commander"))
+			replaced = replaced || (p.ID == "alice" && p.ReplaceOriginal && strings.Contains(p.Text, "Approved by alice"))
 		}
-		return replaced && refused, fmt.Sprintf("%+v", api.ResponseURLPosts())
+		return replaced, postTexts(api)
 	})
 	tl := timeline(t, ctx, c, id)
 	var ack, approved bool
@@ -233,4 +241,13 @@ func signedPost(t *testing.T, to string, body []byte, out any) {
 			t.Fatalf("POST %s answer: %v", to, err)
 		}
 	}
+}
+
+// postTexts lists what was posted to the response URLs, for failures.
+func postTexts(api *slacktest.Server) string {
+	var out []string
+	for _, p := range api.ResponseURLPosts() {
+		out = append(out, fmt.Sprintf("%s: %q (replace %v)", p.ID, p.Text, p.ReplaceOriginal))
+	}
+	return strings.Join(out, "; ")
 }
