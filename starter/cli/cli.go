@@ -22,6 +22,7 @@ import (
 	"github.com/datasev/datasev/starter/devstack"
 	"github.com/datasev/datasev/starter/incidents"
 	"github.com/datasev/datasev/worker/codec"
+	"github.com/datasev/datasev/worker/config"
 	"github.com/datasev/datasev/worker/service"
 	"github.com/datasev/datasev/workflows/oncall"
 )
@@ -77,6 +78,7 @@ func commands() []command {
 		{"show", "ID", "show an incident's status and timeline (ID: dedupe key or workflow ID)", runShow},
 		{"postmortem", postmortemUsage, "print an incident's postmortem as Markdown (a draft while it is open), or write it to FILE", runPostmortem},
 		{"runbooks", runbooksUsage, "validate, list, show and dry-run runbooks", runRunbooks},
+		{"config", configUsage, "check the configuration (file and environment), one line per part; --connect dials Temporal", runConfig},
 	}
 	for _, a := range actCommands {
 		a := a
@@ -98,6 +100,13 @@ func commands() []command {
 // Run runs the datasev command line and returns the process exit code: 0 on
 // success, 1 on failure, 2 on a usage error.
 func Run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	// The configuration file DATASEV_CONFIG names, under the environment. A
+	// bad file stops every command but help and `config check`, which
+	// reports it.
+	fileEnv, fileErr := config.FromEnv(getenv)
+	if fileErr == nil {
+		getenv = fileEnv
+	}
 	e := &env{getenv: getenv, stdout: stdout, stderr: stderr}
 	e.dial = func(ctx context.Context) (client.Client, error) { return dial(ctx, e) }
 	if len(args) == 0 {
@@ -119,6 +128,9 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if !ok || c.run == nil {
 		fmt.Fprintf(stderr, "datasev: unknown command %q; run `datasev help` for the list\n", name)
 		return exitUsage
+	}
+	if fileErr != nil && c.name != "config" {
+		return exitCode(fileErr, stderr)
 	}
 	return exitCode(c.run(ctx, e, rest), stderr)
 }
