@@ -38,6 +38,12 @@ import (
 // EnvConfig names the variable holding the configuration file's path.
 const EnvConfig = "DATASEV_CONFIG"
 
+// The variable name prefixes of the temporal section and of the others.
+const (
+	temporalPrefix = "TEMPORAL" + "_"
+	datasevPrefix  = "DATASEV" + "_"
+)
+
 // File is a loaded configuration file: variable names to values.
 type File struct {
 	// Path is the file as named.
@@ -191,11 +197,11 @@ func EnvName(section, key string) string {
 	tail := strings.ToUpper(key)
 	switch section {
 	case "temporal":
-		return "TEMPORAL_" + tail
+		return temporalPrefix + tail
 	case "worker":
-		return "DATASEV_" + tail
+		return datasevPrefix + tail
 	}
-	return "DATASEV_" + strings.ToUpper(section) + "_" + tail
+	return datasevPrefix + strings.ToUpper(section) + "_" + tail
 }
 
 // IsKnown reports whether name is in Known, or completes a prefix there.
@@ -244,7 +250,7 @@ func knownSection(s string) bool { return slices.Contains(sectionNames(), s) }
 func sectionNames() []string {
 	seen := map[string]bool{"temporal": true, "worker": true}
 	for _, k := range Known {
-		if rest, ok := strings.CutPrefix(k, "DATASEV_"); ok {
+		if rest, ok := strings.CutPrefix(k, datasevPrefix); ok {
 			if sec, _, ok := strings.Cut(rest, "_"); ok {
 				seen[strings.ToLower(sec)] = true
 			}
@@ -261,10 +267,10 @@ func sectionNames() []string {
 // fileKey is the preferred section.key spelling of a known variable:
 // temporal.x, the integration's section, or worker.x for one-word tails.
 func fileKey(name string) (section, key string) {
-	if rest, ok := strings.CutPrefix(name, "TEMPORAL_"); ok {
+	if rest, ok := strings.CutPrefix(name, temporalPrefix); ok {
 		return "temporal", strings.ToLower(rest)
 	}
-	rest := strings.TrimPrefix(name, "DATASEV_")
+	rest := strings.TrimPrefix(name, datasevPrefix)
 	if sec, k, ok := strings.Cut(rest, "_"); ok && len(rest) > 0 {
 		switch sec {
 		case "TASK", "LOG", "METRICS", "TEMPORAL", "UI":
@@ -285,8 +291,8 @@ func fileKeys() []string {
 		}
 		sec, key := fileKey(k)
 		out = append(out, sec+"."+strings.TrimSuffix(key, "_"))
-		if strings.HasPrefix(k, "DATASEV_") {
-			out = append(out, "worker."+strings.ToLower(strings.TrimPrefix(k, "DATASEV_")))
+		if strings.HasPrefix(k, datasevPrefix) {
+			out = append(out, "worker."+strings.ToLower(strings.TrimPrefix(k, datasevPrefix)))
 		}
 	}
 	return out

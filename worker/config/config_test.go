@@ -203,6 +203,17 @@ func TestKnownCoversCode(t *testing.T) {
 			t.Errorf("secret %s has no %s_FILE in config.Known", v, v)
 		}
 	}
+	// And no stale entries: each DATASEV_* in Known is read, or is the
+	// _FILE form of a secret that is (built as NAME+"_FILE" by the code).
+	for _, k := range Known {
+		if !strings.HasPrefix(k, "DATASEV_") || vars[k] {
+			continue
+		}
+		if base, ok := strings.CutSuffix(k, "_FILE"); ok && vars[base] && Secret(base) {
+			continue
+		}
+		t.Errorf("config.Known lists %s, which no code reads", k)
+	}
 	if IsKnown("DATASEV_NO_SUCH_THING") || !IsKnown("DATASEV_EMAIL_LEADERSHIP_SEV3") {
 		t.Error("IsKnown is wrong about a made-up name or a prefix")
 	}
