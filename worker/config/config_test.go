@@ -255,3 +255,28 @@ func scan(t *testing.T, dir string, vars map[string]bool) {
 		t.Fatalf("scan %s: %v", dir, err)
 	}
 }
+
+func BenchmarkParseSample(b *testing.B) {
+	data, err := os.ReadFile(filepath.Join("..", "datasev.example.yaml"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, err := Parse("sample.yaml", data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkGetenv(b *testing.B) {
+	f, err := Parse("x.yaml", []byte("worker: {task_queue: q}\n"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	get := f.Getenv(noEnv)
+	for b.Loop() {
+		if get("DATASEV_TASK_QUEUE") != "q" {
+			b.Fatal("lookup")
+		}
+	}
+}
