@@ -41,6 +41,9 @@ import (
 // its reason. A name ending in "_" is a prefix the code completes. The
 // README's Deploy section repeats the list for operators.
 var undeployedEnv = map[string]string{
+	// The configuration file (worker/config): the stack configures by
+	// environment; a mounted file is optional.
+	"DATASEV_CONFIG": "the stack configures by environment; a config file is optional (mount it and set DATASEV_CONFIG)",
 	// Temporal client settings (the SDK's envconfig). An empty TEMPORAL_TLS_*
 	// variable switches TLS on, so these cannot be passed through empty:
 	// operators put the ones they need in the optional temporal.env.
