@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -56,6 +57,21 @@ const (
 	// EnvMetricsAddr is the host:port of the Prometheus endpoint (GET
 	// /metrics), e.g. 127.0.0.1:9464; unset serves no endpoint.
 	EnvMetricsAddr = "DATASEV_METRICS_ADDR"
+	// EnvMaxActivities bounds the actions and notifications one worker runs
+	// at once (default the SDK's, 1000). Lower it to protect the systems
+	// the runbooks query.
+	EnvMaxActivities = "DATASEV_WORKER_MAX_ACTIVITIES"
+	// EnvMaxWorkflowTasks bounds the workflow tasks one worker runs at once
+	// (default the SDK's, 1000).
+	EnvMaxWorkflowTasks = "DATASEV_WORKER_MAX_WORKFLOW_TASKS"
+	// EnvActivityPollers and EnvWorkflowPollers are the long polls the
+	// worker keeps open on its task queue (default the SDK's, 2 each); raise
+	// them when many incidents run at once.
+	EnvActivityPollers = "DATASEV_WORKER_ACTIVITY_POLLERS"
+	EnvWorkflowPollers = "DATASEV_WORKER_WORKFLOW_POLLERS"
+	// EnvStopTimeout is how long a stopping worker lets running activities
+	// finish before cancelling them (default 10s).
+	EnvStopTimeout = "DATASEV_WORKER_STOP_TIMEOUT"
 )
 
 // ActionHTTPTimeout bounds each request the runbook actions make over HTTP;
@@ -113,6 +129,9 @@ type Config struct {
 	// Keyring encrypts payloads (DATASEV_CODEC_*); nil leaves them plain.
 	// LoadConfig also sets Client's data and failure converters from it.
 	Keyring *codec.Keyring
+	// Tuning: concurrency and pollers (DATASEV_WORKER_*); zero keeps the
+	// SDK's defaults.
+	MaxActivities, MaxWorkflowTasks, ActivityPollers, WorkflowPollers int
 	// MetricsAddr is where Run serves GET /metrics (DATASEV_METRICS_ADDR);
 	// "" for no endpoint.
 	MetricsAddr string
@@ -139,6 +158,28 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	}
 	if cfg.TaskQueue == "" {
 		cfg.TaskQueue = workflows.TaskQueue
+	}
+	for _, t := range []struct {
+		name string
+		dst  *int
+	}{
+		{EnvMaxActivities, &cfg.MaxActivities}, {EnvMaxWorkflowTasks, &cfg.MaxWorkflowTasks},
+		{EnvActivityPollers, &cfg.ActivityPollers}, {EnvWorkflowPollers, &cfg.WorkflowPollers},
+	} {
+		if v := strings.TrimSpace(getenv(t.name)); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 {
+				return Config{}, fmt.Errorf("%s=%q: want a whole number of at least 1", t.name, v)
+			}
+			*t.dst = n
+		}
+	}
+	if v := strings.TrimSpace(getenv(EnvStopTimeout)); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			return Config{}, fmt.Errorf("%s=%q: want a duration such as 30s", EnvStopTimeout, v)
+		}
+		cfg.StopTimeout = d
 	}
 	if cfg.MetricsAddr = strings.TrimSpace(getenv(EnvMetricsAddr)); cfg.MetricsAddr != "" {
 		if _, _, err := net.SplitHostPort(cfg.MetricsAddr); err != nil {
@@ -237,7 +278,11 @@ func New(c client.Client, cfg Config, logger *slog.Logger) worker.Worker {
 	}
 	backend := notifier(cfg, logger)
 	opts := worker.Options{
-		WorkerStopTimeout: cfg.StopTimeout,
+		WorkerStopTimeout:                      cfg.StopTimeout,
+		MaxConcurrentActivityExecutionSize:     cfg.MaxActivities,
+		MaxConcurrentWorkflowTaskExecutionSize: cfg.MaxWorkflowTasks,
+		MaxConcurrentActivityTaskPollers:       cfg.ActivityPollers,
+		MaxConcurrentWorkflowTaskPollers:       cfg.WorkflowPollers,
 	}
 	if cfg.Metrics != nil {
 		opts.Interceptors = append(opts.Interceptors, cfg.Metrics.Interceptor(backend.Name()))

@@ -192,3 +192,24 @@ func TestRunRefusesInvalidRunbooks(t *testing.T) {
 		}
 	}
 }
+
+// The worker's tuning knobs: concurrency, pollers and the stop timeout,
+// refused when they are not sensible.
+func TestLoadConfigTuning(t *testing.T) {
+	t.Setenv("TEMPORAL_CONFIG_FILE", filepath.Join(t.TempDir(), "none.toml"))
+	cfg, err := service.LoadConfig(getenv(map[string]string{
+		service.EnvMaxActivities: "50", service.EnvMaxWorkflowTasks: "20",
+		service.EnvActivityPollers: "4", service.EnvWorkflowPollers: "3", service.EnvStopTimeout: "45s",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.MaxActivities != 50 || cfg.MaxWorkflowTasks != 20 || cfg.ActivityPollers != 4 || cfg.WorkflowPollers != 3 || cfg.StopTimeout != 45*time.Second {
+		t.Errorf("tuning %d %d %d %d %s", cfg.MaxActivities, cfg.MaxWorkflowTasks, cfg.ActivityPollers, cfg.WorkflowPollers, cfg.StopTimeout)
+	}
+	for name, v := range map[string]string{service.EnvMaxActivities: "0", service.EnvActivityPollers: "many", service.EnvStopTimeout: "soon"} {
+		if _, err := service.LoadConfig(getenv(map[string]string{name: v})); err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s=%q: %v, want an error naming it", name, v, err)
+		}
+	}
+}
