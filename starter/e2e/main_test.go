@@ -2,8 +2,6 @@ package e2e
 
 import (
 	"context"
-	"flag"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -33,26 +31,13 @@ import (
 // (the restart test stops one mid-activity). -short skips them all.
 var srv *devstack.Server
 
-func TestMain(m *testing.M) { os.Exit(run(m)) }
-
-func run(m *testing.M) int {
-	flag.Parse()
-	if testing.Short() {
-		return m.Run()
-	}
+func TestMain(m *testing.M) {
 	// Loopback only: no cloud metadata probing by any SDK.
 	os.Setenv("AWS_EC2_METADATA_DISABLED", "true")
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	var err error
-	srv, err = devstack.Start(ctx, devstack.Options{Stdout: io.Discard, Stderr: os.Stderr, Logger: logger})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "dev server:", err)
-		return 1
-	}
-	defer srv.Stop()
-	return m.Run()
+	os.Exit(devstack.RunTests(m, func(s *devstack.Server) (func(), error) {
+		srv = s
+		return nil, nil
+	}))
 }
 
 // world is one test's outside world: a GitHub stand-in seeded with the dbt

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -32,32 +31,16 @@ var (
 	tc  client.Client
 )
 
-func TestMain(m *testing.M) { os.Exit(run(m)) }
-
-func run(m *testing.M) int {
-	flag.Parse()
-	if testing.Short() {
-		return m.Run()
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
-	var err error
-	srv, err = devstack.Start(ctx, devstack.Options{Stdout: io.Discard, Stderr: os.Stderr, Logger: logger})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "dev server:", err)
-		return 1
-	}
-	defer srv.Stop()
-	tc = srv.Client()
-	var w worker.Worker = service.New(tc, service.Config{TaskQueue: workflows.TaskQueue, StopTimeout: 2 * time.Second},
-		slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err := w.Start(); err != nil {
-		fmt.Fprintln(os.Stderr, "worker:", err)
-		return 1
-	}
-	defer w.Stop()
-	return m.Run()
+func TestMain(m *testing.M) {
+	os.Exit(devstack.RunTests(m, func(s *devstack.Server) (func(), error) {
+		srv, tc = s, s.Client()
+		var w worker.Worker = service.New(tc, service.Config{TaskQueue: workflows.TaskQueue, StopTimeout: 2 * time.Second},
+			slog.New(slog.NewTextHandler(io.Discard, nil)))
+		if err := w.Start(); err != nil {
+			return nil, fmt.Errorf("worker: %w", err)
+		}
+		return w.Stop, nil
+	}))
 }
 
 func needTemporal(t *testing.T) {

@@ -3,10 +3,7 @@ package metrics_test
 import (
 	"bufio"
 	"context"
-	"flag"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
 	"os"
 	"regexp"
@@ -33,24 +30,11 @@ import (
 // Temporal.
 var srv *devstack.Server
 
-func TestMain(m *testing.M) { os.Exit(run(m)) }
-
-func run(m *testing.M) int {
-	flag.Parse()
-	if testing.Short() {
-		return m.Run()
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
-	var err error
-	srv, err = devstack.Start(ctx, devstack.Options{Stdout: io.Discard, Stderr: os.Stderr, Logger: logger})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "dev server:", err)
-		return 1
-	}
-	defer srv.Stop()
-	return m.Run()
+func TestMain(m *testing.M) {
+	os.Exit(devstack.RunTests(m, func(s *devstack.Server) (func(), error) {
+		srv = s
+		return nil, nil
+	}))
 }
 
 func needTemporal(t *testing.T) {
