@@ -61,11 +61,15 @@ func TestClosureWaitsForInputsThenWritesPostmortem(t *testing.T) {
 	}
 	r := reps[0]
 	if r.Closure.RootCause != "upstream added a column to orders.csv" || len(r.Closure.Factors) != 1 ||
-		len(r.Closure.ActionItems) != 1 || r.Closure.ActionItems[0].Owner != "erin" || r.State != workflows.Closed {
+		len(r.Closure.ActionItems) != 1 || r.Closure.ActionItems[0].Owner != "erin" || r.State != workflows.Closed ||
+		r.Closure.ActionItems[0].Issue != "https://issues.example/1" {
 		t.Errorf("report closure %+v state %s", r.Closure, r.State)
 	}
 	if snap.Closure.Postmortem != "postmortems/"+snap.ID+".md" {
 		t.Errorf("postmortem location %q", snap.Closure.Postmortem)
+	}
+	if _, ok := find(snap.Timeline, "action item filed: validate landing file schemas — https://issues.example/1"); !ok {
+		t.Error("no action item filed in the timeline")
 	}
 	if _, ok := find(snap.Timeline, "postmortem written: postmortems/"); !ok {
 		t.Error("no postmortem entry in the timeline")

@@ -300,6 +300,9 @@ func (inc *incident) writePostmortem(ctx workflow.Context) {
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: 30 * time.Second, MaximumAttempts: 5},
 		Summary:             "write the postmortem of " + inc.s.ID,
 	})
+	if workflow.GetVersion(ctx, versionActionItems, workflow.DefaultVersion, 1) == 1 {
+		inc.fileActionItems(ctx)
+	}
 	var where string
 	err := workflow.ExecuteActivity(actx, PostmortemActivityName, inc.report()).Get(ctx, &where)
 	now := workflow.Now(ctx)
@@ -310,6 +313,42 @@ func (inc *incident) writePostmortem(ctx workflow.Context) {
 	inc.s.Closure.Postmortem = where
 	inc.record(now, "datasev", KindSystem, "postmortem written: "+where, "")
 	inc.post("postmortem: "+inc.s.Title, "The postmortem is at "+where+".")
+}
+
+// versionActionItems is the change ID of filing action items as issues
+// before the postmortem is written.
+const versionActionItems = "file-action-items"
+
+// fileActionItems has the action items not yet filed filed as issues (where
+// the worker is configured to) and records their links; a failure is
+// recorded and the postmortem is written without them.
+func (inc *incident) fileActionItems(ctx workflow.Context) {
+	c := &inc.s.Closure
+	pending := false
+	for _, it := range c.ActionItems {
+		pending = pending || it.Issue == ""
+	}
+	if !pending {
+		return
+	}
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 2 * time.Minute,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: time.Minute, MaximumAttempts: 5},
+		Summary:             fmt.Sprintf("file %d action items of %s", len(c.ActionItems), inc.s.ID),
+	})
+	var urls []string
+	err := workflow.ExecuteActivity(actx, ActionItemsActivityName, inc.report()).Get(ctx, &urls)
+	now := workflow.Now(ctx)
+	if err != nil {
+		inc.record(now, "datasev", KindSystem, "action items could not be filed", err.Error())
+		return
+	}
+	for i, u := range urls {
+		if i < len(c.ActionItems) && u != "" && c.ActionItems[i].Issue == "" {
+			c.ActionItems[i].Issue = u
+			inc.record(now, "datasev", KindSystem, fmt.Sprintf("action item filed: %s — %s", c.ActionItems[i].Text, u), "")
+		}
+	}
 }
 
 // report builds the report query's answer and the postmortem's input.

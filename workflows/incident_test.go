@@ -71,6 +71,16 @@ func (r *recorder) writePostmortem(_ context.Context, rep workflows.Report) (str
 	return "postmortems/" + rep.ID + ".md", nil
 }
 
+// fileActionItems stands in for the action-item filing activity: one
+// issue per item, numbered by position.
+func (r *recorder) fileActionItems(_ context.Context, rep workflows.Report) ([]string, error) {
+	urls := make([]string, len(rep.Closure.ActionItems))
+	for i := range urls {
+		urls[i] = fmt.Sprintf("https://issues.example/%d", i+1)
+	}
+	return urls, nil
+}
+
 // postmortems returns the reports postmortems were written from.
 func (r *recorder) postmortems() []workflows.Report {
 	r.mu.Lock()
@@ -153,6 +163,7 @@ func newHarness(t *testing.T, start string) *harness {
 	env.RegisterWorkflowWithOptions(workflows.Incident, workflow.RegisterOptions{Name: workflows.IncidentWorkflowName})
 	env.RegisterActivity(&notify.Activities{Backend: rec})
 	env.RegisterActivityWithOptions(rec.writePostmortem, activity.RegisterOptions{Name: workflows.PostmortemActivityName})
+	env.RegisterActivityWithOptions(rec.fileActionItems, activity.RegisterOptions{Name: workflows.ActionItemsActivityName})
 	loc, err := time.LoadLocation("America/New_York")
 	if err != nil {
 		t.Fatal(err)

@@ -61,6 +61,11 @@ const (
 // postmortem at closure (activities/postmortem registers it).
 const PostmortemActivityName = "WritePostmortem"
 
+// ActionItemsActivityName is the activity that files an incident's action
+// items as issues at closure, before its postmortem is written
+// (activities/postmortem registers it).
+const ActionItemsActivityName = "FileActionItems"
+
 // Custom search attributes kept current on every incident. The dev stack
 // registers them; a production namespace needs them created once (see README).
 var (

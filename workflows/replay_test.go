@@ -31,7 +31,8 @@ import (
 // historyDir holds histories recorded from the real dev server, in the JSON
 // form `temporal workflow show -o json` writes. Files named v0-… were
 // recorded before closure inputs and postmortems (version marker
-// closure-postmortem) and are kept: incidents of that age may still be
+// closure-postmortem), v1-… before action items were filed as issues
+// (file-action-items); they are kept: incidents of that age may still be
 // running somewhere. Replaying them against the
 // current code fails when a change is not deterministic: such a change needs
 // workflow.GetVersion, or it breaks every incident running at deploy time.

@@ -42,6 +42,9 @@ const maxNameLen = 200
 type Config struct {
 	// Dir is the absolute directory postmortems are written to.
 	Dir string
+	// IssuesRepo is the GitHub repository (owner/name) action items are
+	// filed in (EnvIssuesRepo); empty files none.
+	IssuesRepo string
 }
 
 // ConfigFromEnv reads EnvDir (default DefaultDir) and makes it absolute
@@ -57,7 +60,11 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	if err != nil {
 		return Config{}, fmt.Errorf("%s=%q: %w", EnvDir, dir, err)
 	}
-	return Config{Dir: abs}, nil
+	repo := strings.TrimSpace(getenv(EnvIssuesRepo))
+	if repo != "" && strings.Count(repo, "/") != 1 {
+		return Config{}, fmt.Errorf("%s=%q: want owner/name", EnvIssuesRepo, repo)
+	}
+	return Config{Dir: abs, IssuesRepo: repo}, nil
 }
 
 // Activities writes postmortems.

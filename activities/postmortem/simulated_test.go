@@ -57,6 +57,7 @@ func TestSimulatedSEV2Postmortem(t *testing.T) {
 	env.RegisterActivity(&notify.Activities{Backend: nowhere{}})
 	dir := t.TempDir()
 	Register(env, &Activities{Dir: dir, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	RegisterIssues(env, &Issues{}) // no repository: nothing filed
 	berlin, err := time.LoadLocation("Europe/Berlin")
 	if err != nil {
 		t.Fatal(err)

@@ -58,6 +58,7 @@ func TestIncidentWritesItsPostmortem(t *testing.T) {
 	env.RegisterActivity(&notify.Activities{Backend: discard{}})
 	dir := t.TempDir()
 	postmortem.Register(env, &postmortem.Activities{Dir: dir, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	postmortem.RegisterIssues(env, &postmortem.Issues{})
 	env.SetStartTime(time.Date(2026, 6, 2, 10, 0, 0, 0, time.UTC))
 
 	r, err := oncall.Parse([]byte(roster))

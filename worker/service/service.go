@@ -334,6 +334,8 @@ func New(c client.Client, cfg Config, logger *slog.Logger) worker.Worker {
 		Lineage:      cfg.Lineage,
 		Logger:       logger,
 	}).RegisterWith(w)
+	// Action items become issues in the configured repository at closure.
+	postmortem.RegisterIssues(w, &postmortem.Issues{GitHub: ghact.New(gh, cfg.GitHub), Repo: cfg.Postmortem.IssuesRepo})
 	return w
 }
 

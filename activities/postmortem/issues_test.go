@@ -1,0 +1,61 @@
+package postmortem_test
+
+import (
+	"strings"
+	"testing"
+
+	ghact "github.com/datasev/datasev/activities/github"
+	"github.com/datasev/datasev/activities/github/ghtest"
+	"github.com/datasev/datasev/activities/postmortem"
+	"github.com/datasev/datasev/workflows"
+)
+
+// Action items are filed once each in the configured repository through
+// go-github against the GitHub stand-in; a second call (a retry, a replay)
+// finds the same issues; an item already filed is left alone; without a
+// repository nothing is filed.
+func TestFileActionItems(t *testing.T) {
+	gh := ghtest.New()
+	t.Cleanup(gh.Close)
+	gh.CreateRepo("acme/incidents", "main")
+	env := gh.Env()
+	cfg, err := ghact.ConfigFromEnv(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := ghact.NewClient(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	issues := &postmortem.Issues{GitHub: ghact.New(c, cfg), Repo: "acme/incidents"}
+	r := workflows.Report{ID: "incident-orders-load", Title: "orders load failing", Severity: workflows.SEV2,
+		Closure: workflows.Closure{ActionItems: []workflows.ActionItem{
+			{Text: "validate landing schemas", Owner: "erin", By: "alice"},
+			{Text: "already tracked", By: "alice", Issue: "https://tracker.example/7"},
+			{Text: "alert on COPY INTO errors", By: "carol"},
+		}}}
+	urls, err := issues.FileActionItems(t.Context(), r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(urls) != 3 || urls[0] == "" || urls[1] != "https://tracker.example/7" || urls[2] == "" || urls[0] == urls[2] {
+		t.Fatalf("urls %q", urls)
+	}
+	again, err := issues.FileActionItems(t.Context(), r)
+	if err != nil || strings.Join(again, " ") != strings.Join(urls, " ") {
+		t.Fatalf("second call %q, %v; want the same issues %q", again, err, urls)
+	}
+	filed := gh.Issues("acme/incidents")
+	if len(filed) != 2 {
+		t.Fatalf("%d issues in the repository, want 2: %+v", len(filed), filed)
+	}
+	for _, is := range filed {
+		if !strings.Contains(is.Body, "incident-orders-load") {
+			t.Errorf("issue %q does not name the incident: %q", is.Title, is.Body)
+		}
+	}
+	none, err := (&postmortem.Issues{}).FileActionItems(t.Context(), r)
+	if err != nil || len(none) != 3 || none[0] != "" {
+		t.Errorf("without a repository: %q, %v; want nothing filed", none, err)
+	}
+}
