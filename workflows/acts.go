@@ -9,6 +9,8 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/datasev/datasev/activities/notify"
 )
 
 // ErrUnknownAct is returned for an act name the workflow does not know.
@@ -120,6 +122,19 @@ func (inc *incident) validate(name string, act Act) error {
 	case ActResolve:
 		if err := commanderOnly("resolve"); err != nil {
 			return err
+		}
+	case ActPostUpdate:
+		if act.By != s.Roles.Liaison && act.By != s.Roles.Commander {
+			return fmt.Errorf("only the Liaison (%s) or the Commander (%s) can post a status update", orNone(s.Roles.Liaison), s.Roles.Commander)
+		}
+		if strings.TrimSpace(act.Note) == "" {
+			return errors.New("note: empty; write the update")
+		}
+		if len(act.Note) > MaxTextLen {
+			return fmt.Errorf("note: longer than %d bytes", MaxTextLen)
+		}
+		if s.State == Resolved {
+			return fmt.Errorf("incident %s is resolved; status updates are over", s.ID)
 		}
 	case ActRootCause, ActContributingFactor, ActActionItem:
 		if !s.Closure.Enabled {
@@ -302,6 +317,17 @@ func (inc *incident) apply(ctx workflow.Context, name string, act Act) string {
 			return fmt.Sprintf("resolved; closes at %s unless the alert fires again, then the postmortem is written", inc.closeAt().Format(time.RFC3339))
 		}
 		return fmt.Sprintf("resolved; waiting for the root cause and action items until %s, then the postmortem is written and the incident closes", s.Closure.Deadline.Format(time.RFC3339))
+	case ActPostUpdate:
+		s.Updates.Last, s.Updates.LastBy, s.Updates.DueSince = now, act.By, time.Time{}
+		if c := s.Severity.UpdateCadence(); c > 0 && s.State != Triggered {
+			s.NextUpdateAt = now.Add(c)
+		}
+		inc.recordVia(now, act.By, act.Via, KindAct, "status update: "+act.Note, act.Reason)
+		inc.postKind(notify.StatusUpdate, fmt.Sprintf("status update: %s %s", s.Severity, s.State), act.Note+"\n\n"+inc.details())
+		if s.NextUpdateAt.IsZero() {
+			return "status update posted"
+		}
+		return "status update posted; the next is due at " + s.NextUpdateAt.Format(time.RFC3339)
 	case ActRootCause:
 		s.Closure.RootCause, s.Closure.RootCauseBy = act.Note, act.By
 		inc.recordVia(now, act.By, act.Via, KindAct, "root cause: "+act.Note, act.Reason)

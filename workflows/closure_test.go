@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/datasev/datasev/activities/notify"
 	"github.com/datasev/datasev/workflows"
 )
 
@@ -34,7 +35,7 @@ func TestClosureWaitsForInputsThenWritesPostmortem(t *testing.T) {
 		if got := h.rec.pages("carol"); len(got) != 2 {
 			t.Errorf("carol paged %q, want the request and one reminder (at 25h)", got)
 		}
-		if got := withoutClosure(h.rec.pages("alice")); len(got) == len(h.rec.pages("alice")) {
+		if got := withoutReminders(h.rec.pages("alice")); len(got) == len(h.rec.pages("alice")) {
 			t.Errorf("alice (Commander) got no reminder by 49h: %q", h.rec.pages("alice"))
 		}
 		if st := h.status(); st.State != workflows.Resolved {
@@ -127,5 +128,59 @@ func TestClosureInputsBeforeResolution(t *testing.T) {
 	}
 	if len(h.rec.pages("carol")) != 0 {
 		t.Errorf("scribe paged %q though the inputs were complete", h.rec.pages("carol"))
+	}
+}
+
+// Status updates are owed by the Liaison at the severity's cadence: due,
+// the Liaison is reminded; still missing after the grace, the Commander is
+// and the update is recorded as missed; a posted update starts the next
+// cycle. Only the Liaison or the Commander may post one.
+func TestStatusUpdatesOwedByLiaison(t *testing.T) {
+	h := newHarness(t, "2026-06-02 10:00")
+	h.mustAct(time.Minute, workflows.ActAcknowledge, workflows.Act{By: "alice"}) // SEV2: due every 1h from 10:01
+	h.at(62*time.Minute, func() {
+		if got := h.rec.pages("dan"); len(got) != 1 || !strings.HasPrefix(got[0], "status update due: ") {
+			t.Errorf("liaison dan paged %q at 11:02, want the reminder", got)
+		}
+	})
+	h.at(77*time.Minute, func() {
+		if got := withoutReminders(h.rec.pages("alice")); len(got) == len(h.rec.pages("alice")) {
+			t.Errorf("Commander alice got no missed-update page by 11:17: %q", h.rec.pages("alice"))
+		}
+		if st := h.status(); st.State != workflows.Diagnosing {
+			t.Errorf("state %s", st.State)
+		}
+	})
+	h.rejected(90*time.Minute, workflows.ActPostUpdate, workflows.Act{By: "erin", Note: "looking"}, "only the Liaison (dan) or the Commander (alice)")
+	h.rejected(91*time.Minute, workflows.ActPostUpdate, workflows.Act{By: "dan", Note: " "}, "note: empty")
+	h.act(100*time.Minute, workflows.ActPostUpdate, workflows.Act{By: "dan", Note: "orders dashboards stale since 09:00; fix in progress"}, func(res workflows.ActResult, err error) {
+		if err != nil || !strings.Contains(res.Message, "the next is due at") {
+			t.Errorf("post_update: %+v %v", res, err)
+		}
+	})
+	h.mustAct(165*time.Minute, workflows.ActPostUpdate, workflows.Act{By: "alice", Note: "fix deployed; watching"})
+	h.mustAct(170*time.Minute, workflows.ActResolve, workflows.Act{By: "alice"})
+	in := input(t, workflows.SEV2)
+	h.env.ExecuteWorkflow(workflows.Incident, in)
+	snap := h.result()
+	if snap.Updates.Missed != 1 || snap.Updates.LastBy != "alice" {
+		t.Errorf("updates %+v, want one missed and the last by alice", snap.Updates)
+	}
+	if got := h.rec.count(notify.StatusUpdate); got != 2 {
+		t.Errorf("%d status updates posted, want the 2 people wrote", got)
+	}
+	// Reminders: 11:01 (due), 12:40 + … the cycle after dan's update is
+	// due at 12:40 and reminded; alice's update at 12:45 clears it.
+	if got := h.rec.pages("dan"); len(got) != 2 {
+		t.Errorf("dan reminded %q, want twice (11:01, 12:40)", got)
+	}
+	var missed []string
+	for _, e := range snap.Timeline {
+		if strings.HasPrefix(e.What, "status update missed") {
+			missed = append(missed, e.What)
+		}
+	}
+	if len(missed) != 1 {
+		t.Errorf("missed entries %q, want 1", missed)
 	}
 }

@@ -144,6 +144,9 @@ func (inc *incident) open(ctx workflow.Context) error {
 	// resolution and write a postmortem when they close; those already
 	// running keep closing as they did.
 	inc.s.Closure.Enabled = workflow.GetVersion(ctx, versionClosure, workflow.DefaultVersion, 1) == 1
+	// Incidents opened by this version owe their status updates to the
+	// Liaison, reminded by datasev, rather than posting a summary.
+	inc.s.Updates.ByPeople = workflow.GetVersion(ctx, versionLiaisonUpdates, workflow.DefaultVersion, 1) == 1
 	inc.record(now, a.Source, KindAlert, fmt.Sprintf("incident opened: %s (%s, suggested %s)", a.Title, a.Source, sev), a.Description)
 	if inc.in.PreviousRunID != "" {
 		inc.record(now, "datasev", KindSystem, "recurrence of a closed incident (previous run "+inc.in.PreviousRunID+")", "")
@@ -288,6 +291,10 @@ func (inc *incident) run(ctx workflow.Context) (Snapshot, error) {
 	return inc.s, nil
 }
 
+// versionLiaisonUpdates is the change ID of status updates owed by the
+// Liaison at the severity's cadence, with reminders and missed updates.
+const versionLiaisonUpdates = "liaison-updates"
+
 // versionClosure is the change ID of waiting for closure inputs and writing
 // a postmortem at closure.
 const versionClosure = "closure-postmortem"
@@ -313,6 +320,29 @@ func (inc *incident) writePostmortem(ctx workflow.Context) {
 	inc.s.Closure.Postmortem = where
 	inc.record(now, "datasev", KindSystem, "postmortem written: "+where, "")
 	inc.post("postmortem: "+inc.s.Title, "The postmortem is at "+where+".")
+}
+
+// updateDue handles the status-update timer of an incident whose updates
+// are owed by people: when one falls due the Liaison is reminded; if it is
+// still not posted after a grace, the Commander is, and the update is
+// recorded as missed before the next cycle starts.
+func (inc *incident) updateDue(now time.Time) {
+	s := &inc.s
+	cadence := s.Severity.UpdateCadence()
+	grace := min(max(cadence/4, 5*time.Minute), 15*time.Minute)
+	liaison := orText(s.Roles.Liaison, s.Roles.Commander)
+	if s.Updates.DueSince.IsZero() {
+		s.Updates.DueSince = now
+		s.NextUpdateAt = now.Add(grace)
+		inc.record(now, "datasev", KindTimer, fmt.Sprintf("status update due (%s cadence): reminding %s", cadence, liaison), "")
+		inc.page(liaison, "status update due: "+s.Title, fmt.Sprintf("A %s status update is due (every %s). Post it with post_update (CLI: update; Slack: /incident update) within %s.", s.Severity, cadence, grace))
+		return
+	}
+	s.Updates.Missed++
+	inc.record(now, "datasev", KindTimer, fmt.Sprintf("status update missed: due since %s; reminding the Commander %s", s.Updates.DueSince.UTC().Format("15:04:05 UTC"), s.Roles.Commander), "")
+	inc.page(s.Roles.Commander, "status update missed: "+s.Title, fmt.Sprintf("%s has not posted the %s status update due since %s.", liaison, s.Severity, s.Updates.DueSince.UTC().Format(time.RFC3339)))
+	s.Updates.DueSince = time.Time{}
+	s.NextUpdateAt = now.Add(cadence)
 }
 
 // versionActionItems is the change ID of filing action items as issues
@@ -607,7 +637,9 @@ func (inc *incident) fireDue(ctx workflow.Context, now time.Time) {
 		if !s.NextUpdateAt.IsZero() && !now.Before(s.NextUpdateAt) && s.Severity.UpdateCadence() == 0 {
 			s.NextUpdateAt = time.Time{}
 		}
-		if !s.NextUpdateAt.IsZero() && !now.Before(s.NextUpdateAt) {
+		if !s.NextUpdateAt.IsZero() && !now.Before(s.NextUpdateAt) && s.Updates.ByPeople {
+			inc.updateDue(now)
+		} else if !s.NextUpdateAt.IsZero() && !now.Before(s.NextUpdateAt) {
 			inc.postKind(notify.StatusUpdate, fmt.Sprintf("status update: %s %s", s.Severity, s.State), inc.details())
 			inc.record(now, "datasev", KindTimer, "status update posted ("+s.Severity.UpdateCadence().String()+" cadence)", "")
 			s.NextUpdateAt = now.Add(s.Severity.UpdateCadence())

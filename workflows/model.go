@@ -411,6 +411,22 @@ type Handoff struct {
 	NextSecondary string    `json:"next_secondary,omitempty"`
 }
 
+// UpdateCadence is the state of the status updates people owe at the
+// severity's cadence (incidents opened by this version; older ones post an
+// automatic summary instead).
+type UpdateCadence struct {
+	// ByPeople is true when the Liaison posts the updates and datasev
+	// reminds them.
+	ByPeople bool `json:"by_people,omitempty"`
+	// DueSince is when the owed update fell due; zero when none is owed.
+	DueSince time.Time `json:"due_since,omitzero"`
+	// Last is when the last update was posted, and by whom.
+	Last   time.Time `json:"last,omitzero"`
+	LastBy string    `json:"last_by,omitempty"`
+	// Missed counts the updates that were not posted in time.
+	Missed int `json:"missed,omitempty"`
+}
+
 // Closure holds what the roles add after (or before) resolution for the
 // postmortem, and the state of the wait for it.
 type Closure struct {
@@ -532,6 +548,7 @@ type Snapshot struct {
 	AckEscalated  bool                  `json:"ack_escalated,omitempty"`
 	AckDue        time.Time             `json:"ack_due,omitzero"`
 	NextUpdateAt  time.Time             `json:"next_update_at,omitzero"`
+	Updates       UpdateCadence         `json:"updates,omitzero"`
 	Timeline      []TimelineEntry       `json:"timeline"`
 	Outbox        []notify.Notification `json:"outbox,omitempty"`
 	RunbookStatus string                `json:"runbook_status,omitempty"`

@@ -38,13 +38,16 @@ const (
 	ActRootCause          = "root_cause"
 	ActContributingFactor = "contributing_factor"
 	ActActionItem         = "action_item"
+	// ActPostUpdate is the Liaison's (or the Commander's) status update,
+	// due at the severity's cadence.
+	ActPostUpdate = "post_update"
 )
 
 // ActNames lists every act, in the order the CLI documents them.
 var ActNames = []string{
 	ActAcknowledge, ActAssignRole, ActSetSeverity, ActAddNote, ActRequestApproval,
 	ActApprove, ActDeny, ActResolve, ActAcceptHandoff,
-	ActRootCause, ActContributingFactor, ActActionItem,
+	ActRootCause, ActContributingFactor, ActActionItem, ActPostUpdate,
 }
 
 // Query names.

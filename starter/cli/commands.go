@@ -390,6 +390,8 @@ var actCommands = []actCommand{
 		flags: noFlags},
 	{cmd: "handoff-accept", act: workflows.ActAcceptHandoff, summary: "take command at a shift handoff (incoming Commander)",
 		flags: noFlags},
+	{cmd: "update", act: workflows.ActPostUpdate, usage: "--text T", summary: "post the status update due at the severity's cadence (Liaison or Commander)",
+		flags: textFlag("update", false)},
 	{cmd: "root-cause", act: workflows.ActRootCause, usage: "--text T", summary: "give the root cause, for the postmortem (any role holder)",
 		flags: textFlag("root-cause", false)},
 	{cmd: "factor", act: workflows.ActContributingFactor, usage: "--text T", summary: "add a contributing factor, for the postmortem (any role holder)",

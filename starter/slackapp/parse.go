@@ -26,6 +26,8 @@ const (
 	subRootCause = "root-cause"
 	subFactor    = "factor"
 	subAction    = "action"
+	// The status update due at the severity's cadence.
+	subUpdate = "update"
 )
 
 // usage is each subcommand's syntax, as help and usage errors show it.
@@ -45,10 +47,11 @@ var usage = map[string]string{
 	subRootCause: "/incident [@<incident>] root-cause <text>",
 	subFactor:    "/incident [@<incident>] factor <text>",
 	subAction:    "/incident [@<incident>] action <text>",
+	subUpdate:    "/incident [@<incident>] update <text>",
 }
 
 // subOrder is the order help lists the subcommands in.
-var subOrder = []string{subDeclare, subStatus, subAck, subRole, subSev, subNote, subApprove, subDeny, subResolve, subHandoff, subRootCause, subFactor, subAction, subHelp}
+var subOrder = []string{subDeclare, subStatus, subAck, subRole, subSev, subNote, subApprove, subDeny, subResolve, subHandoff, subUpdate, subRootCause, subFactor, subAction, subHelp}
 
 // helpText lists every subcommand.
 func helpText() string {
@@ -214,7 +217,7 @@ func parseCommand(text string) (command, error) {
 			return c, bad(c.name, "%v", err)
 		}
 		c.severity, c.reason = sev, unescape.Replace(r)
-	case subNote, subRootCause, subFactor, subAction:
+	case subNote, subRootCause, subFactor, subAction, subUpdate:
 		if rest == "" {
 			if c.name != subNote {
 				return c, bad(c.name, "the text is empty; write the %s", strings.ReplaceAll(c.name, "-", " "))
@@ -254,7 +257,7 @@ func parseCommand(text string) (command, error) {
 // channel rather than only to the person who ran it.
 func inChannel(sub string) bool {
 	switch sub {
-	case subDeclare, subAck, subSev, subResolve:
+	case subDeclare, subAck, subSev, subResolve, subUpdate:
 		return true
 	}
 	return false

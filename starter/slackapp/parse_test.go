@@ -57,6 +57,7 @@ func TestParseCommand(t *testing.T) {
 		{text: "root-cause a column was added upstream", want: command{name: subRootCause, note: "a column was added upstream"}},
 		{text: "@orders-load factor no schema check", want: command{name: subFactor, target: "orders-load", note: "no schema check"}},
 		{text: "action validate schemas at landing", want: command{name: subAction, note: "validate schemas at landing"}},
+		{text: "update dashboards stale; fix in progress", want: command{name: subUpdate, note: "dashboards stale; fix in progress"}},
 		{text: "note    ", wantErr: "the note is empty"},
 		{text: "note " + long, wantErr: "longer than"},
 		{text: "approve revert-1", want: command{name: subApprove, approval: "revert-1"}},
@@ -101,7 +102,7 @@ func TestParseCommand(t *testing.T) {
 
 func TestReplyVisibility(t *testing.T) {
 	for _, sub := range subOrder {
-		want := sub == subDeclare || sub == subAck || sub == subSev || sub == subResolve
+		want := sub == subDeclare || sub == subAck || sub == subSev || sub == subResolve || sub == subUpdate
 		if inChannel(sub) != want {
 			t.Errorf("inChannel(%s) = %v", sub, !want)
 		}
@@ -136,7 +137,7 @@ func FuzzParseCommand(f *testing.F) {
 			if !c.severity.Valid() {
 				t.Fatalf("sev %q", c.severity)
 			}
-		case subNote, subRootCause, subFactor, subAction:
+		case subNote, subRootCause, subFactor, subAction, subUpdate:
 			if strings.TrimSpace(c.note) == "" {
 				t.Fatal("empty note accepted")
 			}

@@ -330,6 +330,8 @@ func (h *Handler) runCommand(ctx context.Context, sc slack.SlashCommand) *slack.
 		name, act.Note = workflows.ActContributingFactor, cmd.note
 	case subAction:
 		name, act.Note = workflows.ActActionItem, cmd.note
+	case subUpdate:
+		name, act.Note = workflows.ActPostUpdate, cmd.note
 	case subApprove:
 		name, act.Approval = workflows.ActApprove, cmd.approval
 	case subDeny:
