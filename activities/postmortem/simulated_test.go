@@ -46,7 +46,8 @@ shifts:
 // incident workflow with time skipping and written by the real activity: an
 // alert at 19:10 Berlin time, acknowledgement, severity raised to SEV2, a
 // finding, a remediation denied, then another approved, the 20:00 shift
-// handoff accepted by the night Commander, recovery, resolution, the
+// handoff accepted by the night Commander, recovery, the status update
+// falling due and posted by the Liaison, resolution, the
 // closure inputs, closure. Its Markdown is compared with
 // testdata/simulated_sev2.golden (-update rewrites it).
 func TestSimulatedSEV2Postmortem(t *testing.T) {
@@ -89,6 +90,7 @@ func TestSimulatedSEV2Postmortem(t *testing.T) {
 		// 19:45 the handoff starts (15m before 20:00); grace accepts at 19:50.
 		{40 * time.Minute, workflows.ActAcceptHandoff, workflows.Act{By: "grace", Via: "slack"}},
 		{55 * time.Minute, workflows.ActAddNote, workflows.Act{By: "erin", Via: "cli", Note: "dbt job re-ran on the reverted model; revenue back in range"}},
+		{67 * time.Minute, workflows.ActPostUpdate, workflows.Act{By: "dave", Via: "slack", Note: "revenue back in range after the revert; watching for 15 minutes"}},
 		{70 * time.Minute, workflows.ActResolve, workflows.Act{By: "grace", Via: "slack", Reason: "revenue back in range for 15 minutes"}},
 		{75 * time.Minute, workflows.ActRootCause, workflows.Act{By: "carol", Via: "cli", Note: "a change to orders.sql reported amounts in cents while every consumer reads dollars"}},
 		{76 * time.Minute, workflows.ActContributingFactor, workflows.Act{By: "carol", Via: "cli", Note: "no test on the revenue range in CI"}},
