@@ -76,13 +76,10 @@ var undeployedEnv = map[string]string{
 	"DATASEV_TEMPORAL_CLI":                "`datasev dev` only: the Temporal CLI binary it runs",
 
 	// Built but not wired into the worker yet (README: "Email and status page").
-	"DATASEV_SMTP_PASSWORD":           "secrets go in files: DATASEV_SMTP_PASSWORD_FILE",
-	"DATASEV_EMAIL_LEADERSHIP_":       "a prefix, not a variable: DATASEV_EMAIL_LEADERSHIP_SEV1 … _SEV5 are set",
-	"DATASEV_STATUSPAGE_API_KEY":      "the status page is not wired into the worker yet",
-	"DATASEV_STATUSPAGE_API_KEY_FILE": "the status page is not wired into the worker yet",
-	"DATASEV_STATUSPAGE_API_URL":      "the status page is not wired into the worker yet",
-	"DATASEV_STATUSPAGE_PAGE_ID":      "the status page is not wired into the worker yet",
-	"DATASEV_STATUSPAGE_COMPONENTS":   "the status page is not wired into the worker yet",
+	"DATASEV_SMTP_PASSWORD":      "secrets go in files: DATASEV_SMTP_PASSWORD_FILE",
+	"DATASEV_EMAIL_LEADERSHIP_":  "a prefix, not a variable: DATASEV_EMAIL_LEADERSHIP_SEV1 … _SEV5 are set",
+	"DATASEV_STATUSPAGE_API_KEY": "secrets go in files: DATASEV_STATUSPAGE_API_KEY_FILE",
+	"DATASEV_STATUSPAGE_API_URL": "stand-ins only (the API's own address is the default)",
 }
 
 // pinnedEnv are the variables the compose file sets to fixed values (paths

@@ -123,6 +123,24 @@ func (inc *incident) validate(name string, act Act) error {
 		if err := commanderOnly("resolve"); err != nil {
 			return err
 		}
+	case ActPublishStatus:
+		if act.By != s.Roles.Liaison && act.By != s.Roles.Commander {
+			return fmt.Errorf("only the Liaison (%s) or the Commander (%s) can approve public wording", orNone(s.Roles.Liaison), s.Roles.Commander)
+		}
+		if strings.TrimSpace(act.Note) == "" {
+			return errors.New("note: empty; write the public wording")
+		}
+		if len(act.Note) > MaxTextLen {
+			return fmt.Errorf("note: longer than %d bytes", MaxTextLen)
+		}
+		switch act.Action {
+		case "", "investigating", "identified", "monitoring":
+		default:
+			return fmt.Errorf("action %q: the public status is investigating, identified or monitoring (resolving the incident resolves it publicly)", act.Action)
+		}
+		if s.State == Resolved {
+			return fmt.Errorf("incident %s is resolved; its public incident was resolved with it", s.ID)
+		}
 	case ActPostUpdate:
 		if act.By != s.Roles.Liaison && act.By != s.Roles.Commander {
 			return fmt.Errorf("only the Liaison (%s) or the Commander (%s) can post a status update", orNone(s.Roles.Liaison), s.Roles.Commander)
@@ -307,6 +325,13 @@ func (inc *incident) apply(ctx workflow.Context, name string, act Act) string {
 		s.ResolvedAt = now
 		s.NextUpdateAt = time.Time{}
 		note("resolved")
+		if s.Public.ID != "" {
+			inc.publicBusy = true
+			workflow.Go(ctx, func(ctx workflow.Context) {
+				defer func() { inc.publicBusy = false; inc.kick.SendAsync(struct{}{}) }()
+				inc.resolvePublic(ctx, act.Reason)
+			})
+		}
 		inc.transition(now, Resolved, act.By, act.Reason)
 		inc.post("resolved: "+s.Title, inc.details())
 		if !s.Closure.Enabled {
@@ -317,6 +342,8 @@ func (inc *incident) apply(ctx workflow.Context, name string, act Act) string {
 			return fmt.Sprintf("resolved; closes at %s unless the alert fires again, then the postmortem is written", inc.closeAt().Format(time.RFC3339))
 		}
 		return fmt.Sprintf("resolved; waiting for the root cause and action items until %s, then the postmortem is written and the incident closes", s.Closure.Deadline.Format(time.RFC3339))
+	case ActPublishStatus:
+		return inc.publishStatus(ctx, act)
 	case ActPostUpdate:
 		s.Updates.Last, s.Updates.LastBy, s.Updates.DueSince = now, act.By, time.Time{}
 		if c := s.Severity.UpdateCadence(); c > 0 && s.State != Triggered {

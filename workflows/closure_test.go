@@ -1,9 +1,14 @@
 package workflows_test
 
 import (
+	"context"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"go.temporal.io/sdk/activity"
 
 	"github.com/datasev/datasev/activities/notify"
 	"github.com/datasev/datasev/workflows"
@@ -182,5 +187,66 @@ func TestStatusUpdatesOwedByLiaison(t *testing.T) {
 	}
 	if len(missed) != 1 {
 		t.Errorf("missed entries %q, want 1", missed)
+	}
+}
+
+// publicPage stands in for the status page activities.
+type publicPage struct {
+	mu       sync.Mutex
+	requests []map[string]any
+	resolved []string
+}
+
+func (p *publicPage) register(h *harness) {
+	h.env.RegisterActivityWithOptions(func(_ context.Context, req map[string]any) (map[string]any, error) {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		p.requests = append(p.requests, req)
+		return map[string]any{"id": "sp-1", "url": "https://status.example/sp-1", "status": req["status"]}, nil
+	}, activity.RegisterOptions{Name: workflows.StatuspagePublishActivity})
+	h.env.RegisterActivityWithOptions(func(_ context.Context, req map[string]any) (map[string]any, error) {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		p.resolved = append(p.resolved, fmt.Sprint(req["incident"]))
+		return map[string]any{"id": "sp-1", "status": "resolved"}, nil
+	}, activity.RegisterOptions{Name: workflows.StatuspageResolveActivity})
+}
+
+// Public wording goes out only when the Liaison or the Commander sends it;
+// its status follows the incident's state unless given; the service's
+// component is marked by severity; resolving the incident resolves it
+// publicly.
+func TestPublicStatusPage(t *testing.T) {
+	h := newHarness(t, "2026-06-02 10:00")
+	page := &publicPage{}
+	page.register(h)
+	h.mustAct(time.Minute, workflows.ActAcknowledge, workflows.Act{By: "alice"})
+	h.rejected(2*time.Minute, workflows.ActPublishStatus, workflows.Act{By: "erin", Note: "we are looking"}, "only the Liaison (dan) or the Commander (alice) can approve public wording")
+	h.rejected(3*time.Minute, workflows.ActPublishStatus, workflows.Act{By: "dan", Note: "x", Action: "resolved"}, "investigating, identified or monitoring")
+	h.act(5*time.Minute, workflows.ActPublishStatus, workflows.Act{By: "dan", Note: "Order figures on dashboards are delayed; we are investigating."}, func(res workflows.ActResult, err error) {
+		if err != nil || !strings.Contains(res.Message, "https://status.example/sp-1") {
+			t.Errorf("publish: %+v %v", res, err)
+		}
+	})
+	h.mustAct(10*time.Minute, workflows.ActAddNote, workflows.Act{By: "erin", Note: "bad file upstream"})
+	h.mustAct(11*time.Minute, workflows.ActRequestApproval, workflows.Act{By: "erin", Approval: "rerun", Action: "re-run the load"})
+	h.mustAct(12*time.Minute, workflows.ActApprove, workflows.Act{By: "alice", Approval: "rerun"})
+	h.mustAct(15*time.Minute, workflows.ActPublishStatus, workflows.Act{By: "alice", Note: "Cause found; a fix is being applied."})
+	h.mustAct(30*time.Minute, workflows.ActRootCause, workflows.Act{By: "erin", Note: "bad file upstream"})
+	h.mustAct(31*time.Minute, workflows.ActActionItem, workflows.Act{By: "erin", Note: "validate files"})
+	h.mustAct(40*time.Minute, workflows.ActResolve, workflows.Act{By: "alice", Reason: "loads green"})
+	h.env.ExecuteWorkflow(workflows.Incident, input(t, workflows.SEV2))
+	snap := h.result()
+	if len(page.requests) != 2 || page.requests[0]["status"] != "investigating" || page.requests[1]["status"] != "identified" {
+		t.Fatalf("publish requests %v, want investigating then identified", page.requests)
+	}
+	if comps, _ := page.requests[0]["components"].(map[string]any); comps["orders"] != "partial_outage" {
+		t.Errorf("components %v, want orders partial_outage (SEV2)", page.requests[0]["components"])
+	}
+	if len(page.resolved) != 1 || snap.Public.Status != "resolved" {
+		t.Errorf("resolved %v, public %+v", page.resolved, snap.Public)
+	}
+	if _, ok := find(snap.Timeline, "public status investigating published (https://status.example/sp-1)"); !ok {
+		t.Error("no publish entry in the timeline")
 	}
 }

@@ -39,6 +39,7 @@ type incident struct {
 	events     workflow.ReceiveChannel // runbook events
 	relaying   bool                    // the relay coroutine has a signal in flight
 	sending    bool                    // the notifier coroutine has an activity in flight
+	publicBusy bool                    // the public incident is being resolved
 	delivering bool                    // the notifier coroutine is running
 
 	published struct {
@@ -273,7 +274,7 @@ func (inc *incident) run(ctx workflow.Context) (Snapshot, error) {
 	// the incident rather than being dropped.
 	_ = workflow.Await(ctx, func() bool {
 		return workflow.AllHandlersFinished(ctx) && len(inc.s.Outbox) == 0 && !inc.sending &&
-			len(inc.s.Relay) == 0 && !inc.s.CancelRunbook && !inc.relaying
+			len(inc.s.Relay) == 0 && !inc.s.CancelRunbook && !inc.relaying && !inc.publicBusy
 	})
 	inc.drain(ctx)
 	if inc.s.State != Closed {
@@ -404,7 +405,7 @@ func (inc *incident) shouldContinueAsNew(ctx workflow.Context) bool {
 // and buffered signals are applied, so no act or alert is lost.
 func (inc *incident) continueAsNew(ctx workflow.Context) error {
 	_, _ = workflow.AwaitWithTimeout(ctx, time.Minute, func() bool {
-		return workflow.AllHandlersFinished(ctx) && !inc.sending && !inc.relaying
+		return workflow.AllHandlersFinished(ctx) && !inc.sending && !inc.relaying && !inc.publicBusy
 	})
 	inc.drain(ctx)
 	info := workflow.GetInfo(ctx)

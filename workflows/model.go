@@ -411,6 +411,17 @@ type Handoff struct {
 	NextSecondary string    `json:"next_secondary,omitempty"`
 }
 
+// PublicStatus is the incident's public status page incident, once the
+// Liaison or the Commander published wording.
+type PublicStatus struct {
+	// ID and URL name the status page incident.
+	ID  string `json:"id,omitempty"`
+	URL string `json:"url,omitempty"`
+	// Status is its last published status (investigating, identified,
+	// monitoring, resolved).
+	Status string `json:"status,omitempty"`
+}
+
 // UpdateCadence is the state of the status updates people owe at the
 // severity's cadence (incidents opened by this version; older ones post an
 // automatic summary instead).
@@ -549,6 +560,7 @@ type Snapshot struct {
 	AckDue        time.Time             `json:"ack_due,omitzero"`
 	NextUpdateAt  time.Time             `json:"next_update_at,omitzero"`
 	Updates       UpdateCadence         `json:"updates,omitzero"`
+	Public        PublicStatus          `json:"public,omitzero"`
 	Timeline      []TimelineEntry       `json:"timeline"`
 	Outbox        []notify.Notification `json:"outbox,omitempty"`
 	RunbookStatus string                `json:"runbook_status,omitempty"`

@@ -41,13 +41,16 @@ const (
 	// ActPostUpdate is the Liaison's (or the Commander's) status update,
 	// due at the severity's cadence.
 	ActPostUpdate = "post_update"
+	// ActPublishStatus publishes public wording on the status page; the
+	// Liaison or the Commander sending it is the wording's approval.
+	ActPublishStatus = "publish_status"
 )
 
 // ActNames lists every act, in the order the CLI documents them.
 var ActNames = []string{
 	ActAcknowledge, ActAssignRole, ActSetSeverity, ActAddNote, ActRequestApproval,
 	ActApprove, ActDeny, ActResolve, ActAcceptHandoff,
-	ActRootCause, ActContributingFactor, ActActionItem, ActPostUpdate,
+	ActRootCause, ActContributingFactor, ActActionItem, ActPostUpdate, ActPublishStatus,
 }
 
 // Query names.
@@ -63,6 +66,12 @@ const (
 // PostmortemActivityName is the activity that writes an incident's
 // postmortem at closure (activities/postmortem registers it).
 const PostmortemActivityName = "WritePostmortem"
+
+// Status page activities (activities/statuspage registers them).
+const (
+	StatuspagePublishActivity = "StatuspagePublish"
+	StatuspageResolveActivity = "StatuspageResolve"
+)
 
 // ActionItemsActivityName is the activity that files an incident's action
 // items as issues at closure, before its postmortem is written

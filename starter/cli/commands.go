@@ -392,6 +392,17 @@ var actCommands = []actCommand{
 		flags: noFlags},
 	{cmd: "update", act: workflows.ActPostUpdate, usage: "--text T", summary: "post the status update due at the severity's cadence (Liaison or Commander)",
 		flags: textFlag("update", false)},
+	{cmd: "publish-status", act: workflows.ActPublishStatus, usage: "--text T [--status investigating|identified|monitoring]", summary: "publish approved public wording on the status page (Liaison or Commander)",
+		flags: func(fs *flag.FlagSet, a *workflows.Act) func() error {
+			fs.StringVar(&a.Note, "text", "", "the public wording (required)")
+			fs.StringVar(&a.Action, "status", "", "the public status (default from the incident's state)")
+			return func() error {
+				if strings.TrimSpace(a.Note) == "" {
+					return usagef("publish-status: --text required")
+				}
+				return nil
+			}
+		}},
 	{cmd: "root-cause", act: workflows.ActRootCause, usage: "--text T", summary: "give the root cause, for the postmortem (any role holder)",
 		flags: textFlag("root-cause", false)},
 	{cmd: "factor", act: workflows.ActContributingFactor, usage: "--text T", summary: "add a contributing factor, for the postmortem (any role holder)",

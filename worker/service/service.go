@@ -32,6 +32,7 @@ import (
 	s3act "github.com/datasev/datasev/activities/s3"
 	slackact "github.com/datasev/datasev/activities/slack"
 	"github.com/datasev/datasev/activities/snowflake"
+	"github.com/datasev/datasev/activities/statuspage"
 	"github.com/datasev/datasev/runbooks"
 	"github.com/datasev/datasev/worker/codec"
 	"github.com/datasev/datasev/worker/config"
@@ -120,6 +121,9 @@ type Config struct {
 	Slack slackact.Config
 	// Postmortem says where postmortems are written (DATASEV_POSTMORTEM_DIR).
 	Postmortem postmortem.Config
+	// Statuspage configures the public status page (DATASEV_STATUSPAGE_*);
+	// zero when unset, and publishing then fails as not configured.
+	Statuspage statuspage.Config
 	// Email configures the leadership email backend (DATASEV_SMTP_*,
 	// DATASEV_EMAIL_*); zero when DATASEV_SMTP_HOST is unset.
 	Email email.Config
@@ -206,6 +210,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	}
 	if cfg.Postmortem, err = postmortem.ConfigFromEnv(getenv); err != nil {
 		return Config{}, fmt.Errorf("postmortem config: %w", err)
+	}
+	if cfg.Statuspage, err = statuspage.ConfigFromEnv(getenv); err != nil {
+		return Config{}, fmt.Errorf("statuspage config: %w", err)
 	}
 	if cfg.Email, err = email.ConfigFromEnv(getenv); err != nil {
 		return Config{}, fmt.Errorf("email config: %w", err)
@@ -334,6 +341,9 @@ func New(c client.Client, cfg Config, logger *slog.Logger) worker.Worker {
 		Lineage:      cfg.Lineage,
 		Logger:       logger,
 	}).RegisterWith(w)
+	// Public wording goes to the status page once the Liaison or the
+	// Commander sends it.
+	w.RegisterActivity(&statuspage.Activities{Client: statuspage.New(cfg.Statuspage)})
 	// Action items become issues in the configured repository at closure.
 	postmortem.RegisterIssues(w, &postmortem.Issues{GitHub: ghact.New(gh, cfg.GitHub), Repo: cfg.Postmortem.IssuesRepo})
 	return w

@@ -1,0 +1,99 @@
+package workflows
+
+import (
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+)
+
+// publicRequest is the status page activities' input (the JSON of
+// activities/statuspage's PublishRequest and ResolveRequest).
+type publicRequest struct {
+	Incident   string            `json:"incident"`
+	Name       string            `json:"name,omitempty"`
+	Status     string            `json:"status,omitempty"`
+	Body       string            `json:"body,omitempty"`
+	Components map[string]string `json:"components,omitempty"`
+}
+
+// publicResult is their output.
+type publicResult struct {
+	ID     string `json:"id"`
+	URL    string `json:"url"`
+	Status string `json:"status"`
+}
+
+// publicOptions are the status page activities' options: a few quick
+// tries, so the Liaison hears at once whether it worked.
+func publicOptions(ctx workflow.Context, what string) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: 10 * time.Second, MaximumAttempts: 3},
+		Summary:             what,
+	})
+}
+
+// publishStatus publishes the wording the Liaison or the Commander
+// approved (by sending it) on the status page, and answers where.
+func (inc *incident) publishStatus(ctx workflow.Context, act Act) string {
+	s := &inc.s
+	status := act.Action
+	if status == "" {
+		status = "investigating"
+		switch s.State {
+		case Mitigating:
+			status = "identified"
+		case Monitoring:
+			status = "monitoring"
+		}
+	}
+	req := publicRequest{Incident: s.ID, Name: s.Title, Status: status, Body: act.Note}
+	if s.Service != "" {
+		if c := componentStatus(s.Severity); c != "" {
+			req.Components = map[string]string{s.Service: c}
+		}
+	}
+	var res publicResult
+	err := workflow.ExecuteActivity(publicOptions(ctx, "publish status "+status+" for "+s.ID), StatuspagePublishActivity, req).Get(ctx, &res)
+	now := workflow.Now(ctx)
+	if err != nil {
+		inc.recordVia(now, act.By, act.Via, KindAct, "public status ("+status+") approved but not published", err.Error())
+		return "not published: " + err.Error()
+	}
+	s.Public = PublicStatus{ID: res.ID, URL: res.URL, Status: status}
+	inc.recordVia(now, act.By, act.Via, KindAct, fmt.Sprintf("public status %s published (%s): %s", status, orText(res.URL, res.ID), act.Note), act.Reason)
+	inc.post("public status "+status+": "+s.Title, act.Note+"\n\n"+orText(res.URL, ""))
+	return "published on the status page: " + orText(res.URL, res.ID)
+}
+
+// resolvePublic resolves the public incident when the incident is
+// resolved.
+func (inc *incident) resolvePublic(ctx workflow.Context, why string) {
+	s := &inc.s
+	req := publicRequest{Incident: s.ID, Body: orText(why, "Resolved.")}
+	var res publicResult
+	err := workflow.ExecuteActivity(publicOptions(ctx, "resolve the public incident of "+s.ID), StatuspageResolveActivity, req).Get(ctx, &res)
+	now := workflow.Now(ctx)
+	if err != nil {
+		inc.record(now, "datasev", KindSystem, "public incident could not be resolved", err.Error())
+		return
+	}
+	s.Public.Status = "resolved"
+	inc.record(now, "datasev", KindSystem, "public incident resolved ("+orText(s.Public.URL, s.Public.ID)+")", "")
+}
+
+// componentStatus is the public status of the incident's service by
+// severity.
+func componentStatus(sev Severity) string {
+	switch sev {
+	case SEV1:
+		return "major_outage"
+	case SEV2:
+		return "partial_outage"
+	case SEV3, SEV4:
+		return "degraded_performance"
+	}
+	return ""
+}
