@@ -1,7 +1,8 @@
 // Package notify holds the notifier activity: pages for people and posts for
-// the incident's channel. Its first backend writes each notification to the
-// worker's structured log; Slack, email and status page backends plug in
-// behind the same Backend interface.
+// the incident's channel. LogBackend writes each notification to the
+// worker's structured log; the Slack (activities/slack) and leadership email
+// (activities/email) backends plug in behind the same Backend interface,
+// and Fanout delivers to several of them.
 package notify
 
 import (

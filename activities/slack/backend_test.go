@@ -492,7 +492,7 @@ func TestFanout(t *testing.T) {
 	srv := newServer(t)
 	sb := newBackend(t, srv)
 	logs := &recorder{name: "log"}
-	f := slackact.NewFanout(logs, sb)
+	f := notify.NewFanout(logs, sb)
 	if f.Name() != "log+slack" {
 		t.Errorf("Name = %q", f.Name())
 	}
@@ -507,14 +507,14 @@ func TestFanout(t *testing.T) {
 	// One failing backend: the others still get it, its error keeps its type.
 	failing := &recorder{name: "first", err: temporal.NewNonRetryableApplicationError("no", "X", nil)}
 	after := &recorder{name: "after"}
-	err := slackact.NewFanout(failing, after).Deliver(t.Context(), n)
+	err := notify.NewFanout(failing, after).Deliver(t.Context(), n)
 	assertNonRetryable(t, err, "X")
 	if len(after.got) != 1 {
 		t.Error("a backend after the failing one was skipped")
 	}
 	// Two failing: both errors.
 	other := &recorder{name: "second", err: errors.New("boom")}
-	err = slackact.NewFanout(failing, other).Deliver(t.Context(), n)
+	err = notify.NewFanout(failing, other).Deliver(t.Context(), n)
 	if err == nil || !strings.Contains(err.Error(), "first") || !strings.Contains(err.Error(), "boom") {
 		t.Errorf("err = %v", err)
 	}

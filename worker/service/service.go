@@ -349,8 +349,8 @@ func New(c client.Client, cfg Config, logger *slog.Logger) worker.Worker {
 	return w
 }
 
-// notifier is the notifier's backend: the structured log, and Slack too
-// when it is configured.
+// notifier is the notifier's backend: the structured log, plus Slack and
+// leadership email where they are configured, fanned out.
 func notifier(cfg Config, logger *slog.Logger) notify.Backend {
 	backends := []notify.Backend{notify.LogBackend{Logger: logger}}
 	var roster oncall.Roster
@@ -376,7 +376,7 @@ func notifier(cfg Config, logger *slog.Logger) notify.Backend {
 	if len(backends) == 1 {
 		return backends[0]
 	}
-	return slackact.NewFanout(backends...)
+	return notify.NewFanout(backends...)
 }
 
 // Run loads the configuration, connects to Temporal and runs the worker

@@ -1,25 +1,23 @@
-package slackact
+package notify
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"strings"
-
-	"github.com/datasev/datasev/activities/notify"
 )
 
-// Fanout is a notify.Backend that delivers every notification to several
+// Fanout is a Backend that delivers every notification to several
 // backends, e.g. the log and Slack. It tries them all, in order, and
 // returns their errors: a single failing backend's error as it is (so a
 // typed, non-retryable or rate-limited error keeps its type), several
 // joined. A Temporal retry delivers to all of them again; each backend
 // handles its own repeats (the Slack backend skips the parts it already
-// posted).
-type Fanout []notify.Backend
+// posted; an email is sent again with the same Message-ID).
+type Fanout []Backend
 
 // NewFanout returns a Fanout of the non-nil backends.
-func NewFanout(backends ...notify.Backend) Fanout {
+func NewFanout(backends ...Backend) Fanout {
 	var f Fanout
 	for _, b := range backends {
 		if b != nil {
@@ -39,7 +37,7 @@ func (f Fanout) Name() string {
 }
 
 // Deliver delivers n to every backend, then returns what failed.
-func (f Fanout) Deliver(ctx context.Context, n notify.Notification) error {
+func (f Fanout) Deliver(ctx context.Context, n Notification) error {
 	if len(f) == 0 {
 		return errors.New("fanout: no backends")
 	}
