@@ -504,6 +504,8 @@ type Report struct {
 	Findings      []string        `json:"findings,omitempty"`
 	Closure       Closure         `json:"closure"`
 	Timeline      []TimelineEntry `json:"timeline"`
+	// Document is the incident document's URL, once it exists.
+	Document string `json:"document,omitempty"`
 }
 
 // TimelineEntry is one line of the incident log: who did what, when, why.

@@ -78,6 +78,19 @@ const (
 // (activities/postmortem registers it).
 const ActionItemsActivityName = "FileActionItems"
 
+// DocumentActivityName is the activity that creates and keeps up to date
+// the incident document (activities/incidentdoc registers it): the Scribe's
+// living record of the incident, a GitHub issue or a Markdown file. It takes
+// a Report and returns a DocumentResult; it is idempotent, so a retried or
+// repeated call updates the one document.
+const DocumentActivityName = "SyncIncidentDocument"
+
+// DocumentResult says where the incident document is.
+type DocumentResult struct {
+	// URL is the document's address: the issue's html_url, or a file:// URL.
+	URL string `json:"url"`
+}
+
 // Custom search attributes kept current on every incident. The dev stack
 // registers them; a production namespace needs them created once (see README).
 var (
