@@ -480,7 +480,7 @@ func (inc *incident) status(now time.Time) Status {
 		Shift: s.ShiftName, ShiftEnd: s.ShiftEnd, Handoff: s.Handoff,
 		LastFindings: slices.Clone(s.Findings), AlertCount: s.AlertCount, AlertStatus: s.AlertStatus, Closure: s.Closure,
 		TriggeredAt: s.TriggeredAt, AckedAt: s.AckedAt, ResolvedAt: s.ResolvedAt,
-		TimelineLength: len(s.Timeline), ContinuedRuns: s.Runs, PreviousRunID: s.PreviousRunID,
+		TimelineLength: len(s.Timeline), ContinuedRuns: s.Runs, PreviousRunID: s.PreviousRunID, Document: s.Document.URL,
 	}
 	end := now
 	if !s.ClosedAt.IsZero() {
@@ -521,6 +521,9 @@ func (inc *incident) details() string {
 	}
 	if n := len(s.Findings); n > 0 {
 		fmt.Fprintf(&b, "- Latest finding: %s\n", s.Findings[n-1])
+	}
+	if s.Document.URL != "" {
+		fmt.Fprintf(&b, "- Incident document: %s\n", s.Document.URL)
 	}
 	return b.String()
 }

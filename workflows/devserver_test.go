@@ -67,6 +67,7 @@ func devClient(t *testing.T) (client.Client, string) {
 	w.RegisterActivity(&notify.Activities{Backend: rec})
 	w.RegisterActivityWithOptions(rec.writePostmortem, activity.RegisterOptions{Name: workflows.PostmortemActivityName})
 	w.RegisterActivityWithOptions(rec.fileActionItems, activity.RegisterOptions{Name: workflows.ActionItemsActivityName})
+	w.RegisterActivityWithOptions(rec.syncDocument, activity.RegisterOptions{Name: workflows.DocumentActivityName})
 	actions.New(actions.Deps{}).RegisterWith(w)
 	if err := w.Start(); err != nil {
 		t.Fatal(err)

@@ -41,6 +41,8 @@ type incident struct {
 	sending    bool                    // the notifier coroutine has an activity in flight
 	publicBusy bool                    // the public incident is being resolved
 	delivering bool                    // the notifier coroutine is running
+	docBusy    bool                    // the document coroutine has an activity in flight
+	docFlush   bool                    // the run is ending: sync the document without waiting
 
 	published struct {
 		attrs   [5]string
@@ -148,6 +150,8 @@ func (inc *incident) open(ctx workflow.Context) error {
 	// Incidents opened by this version owe their status updates to the
 	// Liaison, reminded by datasev, rather than posting a summary.
 	inc.s.Updates.ByPeople = workflow.GetVersion(ctx, versionLiaisonUpdates, workflow.DefaultVersion, 1) == 1
+	// Incidents opened by this version keep an incident document.
+	inc.s.Document.Enabled = workflow.GetVersion(ctx, versionDocument, workflow.DefaultVersion, 1) == 1
 	inc.record(now, a.Source, KindAlert, fmt.Sprintf("incident opened: %s (%s, suggested %s)", a.Title, a.Source, sev), a.Description)
 	if inc.in.PreviousRunID != "" {
 		inc.record(now, "datasev", KindSystem, "recurrence of a closed incident (previous run "+inc.in.PreviousRunID+")", "")
@@ -205,6 +209,9 @@ func (inc *incident) run(ctx workflow.Context) (Snapshot, error) {
 		inc.delivering = true
 		workflow.Go(ctx, inc.deliver)
 		workflow.Go(ctx, inc.relayLoop)
+		if inc.s.Document.Enabled {
+			workflow.Go(ctx, inc.documentLoop)
+		}
 		inc.startRunbook(ctx)
 	}
 
@@ -280,8 +287,13 @@ func (inc *incident) run(ctx workflow.Context) (Snapshot, error) {
 	if inc.s.State != Closed {
 		return inc.run(ctx)
 	}
-	if inc.s.Closure.Enabled && inc.s.Closure.Postmortem == "" {
-		inc.writePostmortem(ctx)
+	if inc.s.Closure.Enabled && inc.s.Closure.Postmortem == "" || inc.s.Document.Enabled {
+		if inc.s.Closure.Enabled && inc.s.Closure.Postmortem == "" {
+			inc.writePostmortem(ctx)
+		}
+		// The document's last update carries the closure and the
+		// postmortem.
+		inc.flushDocument(ctx)
 		_ = workflow.Await(ctx, func() bool { return len(inc.s.Outbox) == 0 && !inc.sending })
 		inc.drain(ctx)
 		if inc.s.State != Closed {
@@ -390,7 +402,7 @@ func (inc *incident) report() Report {
 		Runbook: s.Runbook, RunbookStatus: s.RunbookStatus, Roles: s.Roles, AlertCount: s.AlertCount,
 		TriggeredAt: s.TriggeredAt, AckedAt: s.AckedAt, MitigatedAt: s.MitigatedAt, ResolvedAt: s.ResolvedAt, ClosedAt: s.ClosedAt,
 		Approvals: slices.Clone(s.Approvals), Findings: slices.Clone(s.Findings), Closure: s.Closure,
-		Timeline: slices.Clone(s.Timeline),
+		Timeline: slices.Clone(s.Timeline), Document: s.Document.URL,
 	}
 }
 
@@ -405,7 +417,7 @@ func (inc *incident) shouldContinueAsNew(ctx workflow.Context) bool {
 // and buffered signals are applied, so no act or alert is lost.
 func (inc *incident) continueAsNew(ctx workflow.Context) error {
 	_, _ = workflow.AwaitWithTimeout(ctx, time.Minute, func() bool {
-		return workflow.AllHandlersFinished(ctx) && !inc.sending && !inc.relaying && !inc.publicBusy
+		return workflow.AllHandlersFinished(ctx) && !inc.sending && !inc.relaying && !inc.publicBusy && !inc.docBusy
 	})
 	inc.drain(ctx)
 	info := workflow.GetInfo(ctx)

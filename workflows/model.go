@@ -260,6 +260,17 @@ type Options struct {
 	// ClosureReminder is how often the Scribe, then the Commander, are
 	// reminded of missing closure inputs. Default 24h.
 	ClosureReminder time.Duration `json:"closure_reminder,omitempty"`
+	// DocumentInterval is the least time between two updates of the
+	// incident document while the incident runs; entries added meanwhile
+	// go in the next update. Default 1m.
+	DocumentInterval time.Duration `json:"document_interval,omitempty"`
+}
+
+func (o Options) documentInterval() time.Duration {
+	if o.DocumentInterval <= 0 {
+		return time.Minute
+	}
+	return o.DocumentInterval
 }
 
 func (o Options) closureTimeout() time.Duration {
@@ -422,6 +433,24 @@ type PublicStatus struct {
 	Status string `json:"status,omitempty"`
 }
 
+// Document is the state of the incident document: the Scribe's living
+// record (a GitHub issue or a Markdown file), kept current with the
+// timeline by the SyncIncidentDocument activity.
+type Document struct {
+	// Enabled is true for incidents that keep a document (those opened by
+	// this version).
+	Enabled bool `json:"enabled,omitempty"`
+	// URL is where the document is, once it was first written.
+	URL string `json:"url,omitempty"`
+	// Synced is how many timeline entries the last sync carried (or tried
+	// to), and LastSync when it ran.
+	Synced   int       `json:"synced,omitempty"`
+	LastSync time.Time `json:"last_sync,omitzero"`
+	// Failing is true while syncs fail; only the first failure of a run of
+	// them is recorded.
+	Failing bool `json:"failing,omitempty"`
+}
+
 // UpdateCadence is the state of the status updates people owe at the
 // severity's cadence (incidents opened by this version; older ones post an
 // automatic summary instead).
@@ -572,6 +601,7 @@ type Snapshot struct {
 	PreviousRunID string                `json:"previous_run_id,omitempty"`
 	SeenActIDs    []string              `json:"seen_act_ids,omitempty"`
 	Closure       Closure               `json:"closure,omitzero"`
+	Document      Document              `json:"document,omitzero"`
 }
 
 // Status is what the status query returns: the snapshot without the
@@ -608,6 +638,8 @@ type Status struct {
 	PreviousRunID  string    `json:"previous_run_id,omitempty"`
 	// Closure is the postmortem's inputs so far and where it was written.
 	Closure Closure `json:"closure,omitzero"`
+	// Document is the incident document's URL, once it exists.
+	Document string `json:"document,omitempty"`
 }
 
 // Act is one human act, sent as an Update (validated, answered at once) or a

@@ -33,7 +33,8 @@ import (
 // recorded before closure inputs and postmortems (version marker
 // closure-postmortem), v1-… before action items were filed as issues
 // (file-action-items), v2-… before status updates were owed by the Liaison
-// (liaison-updates); they are kept: incidents of that age may still be
+// (liaison-updates), v3-… before the incident document (incident-document);
+// they are kept: incidents of that age may still be
 // running somewhere. Replaying them against the
 // current code fails when a change is not deterministic: such a change needs
 // workflow.GetVersion, or it breaks every incident running at deploy time.
