@@ -28,7 +28,13 @@ const (
 	subAction    = "action"
 	// The status update due at the severity's cadence.
 	subUpdate = "update"
+	// Public wording for the status page.
+	subPublish = "publish"
 )
+
+// publicStatuses are the public statuses publish accepts before the
+// wording; without one the incident's state decides.
+var publicStatuses = map[string]bool{"investigating": true, "identified": true, "monitoring": true}
 
 // usage is each subcommand's syntax, as help and usage errors show it.
 var usage = map[string]string{
@@ -48,10 +54,11 @@ var usage = map[string]string{
 	subFactor:    "/incident [@<incident>] factor <text>",
 	subAction:    "/incident [@<incident>] action <text>",
 	subUpdate:    "/incident [@<incident>] update <text>",
+	subPublish:   "/incident [@<incident>] publish [investigating|identified|monitoring] <public wording>",
 }
 
 // subOrder is the order help lists the subcommands in.
-var subOrder = []string{subDeclare, subStatus, subAck, subRole, subSev, subNote, subApprove, subDeny, subResolve, subHandoff, subUpdate, subRootCause, subFactor, subAction, subHelp}
+var subOrder = []string{subDeclare, subStatus, subAck, subRole, subSev, subNote, subApprove, subDeny, subResolve, subHandoff, subUpdate, subPublish, subRootCause, subFactor, subAction, subHelp}
 
 // helpText lists every subcommand.
 func helpText() string {
@@ -78,8 +85,12 @@ type command struct {
 	role      workflows.Role
 	person    string
 	slackUser bool
-	// note, for note.
+	// note, for note and the other free-text subcommands (publish's
+	// public wording).
 	note string
+	// status, for publish: the public status, "" for the incident's
+	// state to decide.
+	status string
 	// approval, for approve and deny.
 	approval string
 	// reason, for sev, approve, deny, resolve.
@@ -228,6 +239,17 @@ func parseCommand(text string) (command, error) {
 		if len(c.note) > workflows.MaxTextLen {
 			return c, bad(c.name, "the note is longer than %d bytes", workflows.MaxTextLen)
 		}
+	case subPublish:
+		if tok, r := cut(rest); publicStatuses[strings.ToLower(tok)] {
+			c.status, rest = strings.ToLower(tok), r
+		}
+		if rest == "" {
+			return c, bad(c.name, "the public wording is empty; write what the status page should say")
+		}
+		c.note = unescape.Replace(rest)
+		if len(c.note) > workflows.MaxTextLen {
+			return c, bad(c.name, "the public wording is longer than %d bytes", workflows.MaxTextLen)
+		}
 	case subApprove, subDeny:
 		id, r := cut(rest)
 		if id == "" {
@@ -257,7 +279,7 @@ func parseCommand(text string) (command, error) {
 // channel rather than only to the person who ran it.
 func inChannel(sub string) bool {
 	switch sub {
-	case subDeclare, subAck, subSev, subResolve, subUpdate:
+	case subDeclare, subAck, subSev, subResolve, subUpdate, subPublish:
 		return true
 	}
 	return false

@@ -58,6 +58,12 @@ func TestParseCommand(t *testing.T) {
 		{text: "@orders-load factor no schema check", want: command{name: subFactor, target: "orders-load", note: "no schema check"}},
 		{text: "action validate schemas at landing", want: command{name: subAction, note: "validate schemas at landing"}},
 		{text: "update dashboards stale; fix in progress", want: command{name: subUpdate, note: "dashboards stale; fix in progress"}},
+		{text: "publish Order figures are delayed; we are investigating", want: command{name: subPublish, note: "Order figures are delayed; we are investigating"}},
+		{text: "publish Identified the cause &amp; a fix is underway", want: command{name: subPublish, status: "identified", note: "the cause & a fix is underway"}},
+		{text: "@orders-load publish monitoring Figures are current again", want: command{name: subPublish, target: "orders-load", status: "monitoring", note: "Figures are current again"}},
+		{text: "publish investigating", wantErr: "the public wording is empty"},
+		{text: "publish", wantErr: "the public wording is empty"},
+		{text: "publish monitoring " + long, wantErr: "public wording is longer than"},
 		{text: "note    ", wantErr: "the note is empty"},
 		{text: "note " + long, wantErr: "longer than"},
 		{text: "approve revert-1", want: command{name: subApprove, approval: "revert-1"}},
@@ -102,7 +108,7 @@ func TestParseCommand(t *testing.T) {
 
 func TestReplyVisibility(t *testing.T) {
 	for _, sub := range subOrder {
-		want := sub == subDeclare || sub == subAck || sub == subSev || sub == subResolve || sub == subUpdate
+		want := sub == subDeclare || sub == subAck || sub == subSev || sub == subResolve || sub == subUpdate || sub == subPublish
 		if inChannel(sub) != want {
 			t.Errorf("inChannel(%s) = %v", sub, !want)
 		}
@@ -137,9 +143,12 @@ func FuzzParseCommand(f *testing.F) {
 			if !c.severity.Valid() {
 				t.Fatalf("sev %q", c.severity)
 			}
-		case subNote, subRootCause, subFactor, subAction, subUpdate:
+		case subNote, subRootCause, subFactor, subAction, subUpdate, subPublish:
 			if strings.TrimSpace(c.note) == "" {
 				t.Fatal("empty note accepted")
+			}
+			if c.status != "" && (c.name != subPublish || !publicStatuses[c.status]) {
+				t.Fatalf("%s with public status %q", c.name, c.status)
 			}
 		case subApprove, subDeny:
 			if c.approval == "" || strings.ContainsFunc(c.approval, func(r rune) bool { return r == ' ' || r == '\n' || r == '\t' }) {

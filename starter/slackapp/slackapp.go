@@ -332,6 +332,8 @@ func (h *Handler) runCommand(ctx context.Context, sc slack.SlashCommand) *slack.
 		name, act.Note = workflows.ActActionItem, cmd.note
 	case subUpdate:
 		name, act.Note = workflows.ActPostUpdate, cmd.note
+	case subPublish:
+		name, act.Note, act.Action = workflows.ActPublishStatus, cmd.note, cmd.status
 	case subApprove:
 		name, act.Approval = workflows.ActApprove, cmd.approval
 	case subDeny:
