@@ -91,6 +91,7 @@ type Server struct {
 	faults     []Fault
 	routeFault map[string][]Fault
 	counts     map[string]int
+	lose       map[string]int // route → answers to lose (LoseResponse)
 	writes     int
 	nextID     int64
 	now        func() time.Time
@@ -403,6 +404,7 @@ type Issue struct {
 	Title, Body string
 	Labels      []string
 	State       string
+	StateReason string   // completed, not_planned, reopened or ""
 	Comments    []string // bodies, oldest first
 }
 
@@ -419,7 +421,7 @@ func (s *Server) Issues(fullName string) []Issue {
 			continue
 		}
 		out = append(out, Issue{Number: n, Title: is.title, Body: is.body, Labels: append([]string(nil), is.labels...),
-			State: is.state, Comments: is.commentBodies()})
+			State: is.state, StateReason: is.stateReason, Comments: is.commentBodies()})
 	}
 	return out
 }
@@ -719,6 +721,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		writeJSON(w, f.Status, s.faultBody(f))
 		return
+	}
+	if s.takeLost(route) {
+		defer dropConnection(w)
+		w = discard()
 	}
 	rec := &statusRecorder{ResponseWriter: w}
 	c := &call{s: s, w: rec, r: r, segs: segs, base: baseURL(r, prefix)}

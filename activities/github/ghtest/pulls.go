@@ -264,6 +264,9 @@ func (c *call) issues(r *repo, rest []string) {
 				unprocessable(c.w, "Validation Failed", "Issue", "title", "missing_field")
 				return
 			}
+			if bodyTooLong(c.w, in.Body) {
+				return
+			}
 			is := &issue{number: r.nextNumber, title: in.Title, body: in.Body, labels: in.Labels, state: "open",
 				user: "datasev", created: c.s.now().UTC()}
 			r.nextNumber++
@@ -283,6 +286,8 @@ func (c *call) issues(r *repo, rest []string) {
 	switch {
 	case len(rest) == 1 && m == http.MethodGet:
 		writeJSON(c.w, http.StatusOK, c.issueJSON(r, is))
+	case len(rest) == 1 && m == http.MethodPatch:
+		c.editIssue(r, is)
 	case len(rest) == 2 && rest[1] == "comments" && m == http.MethodGet:
 		out := make([]map[string]any, len(is.comments))
 		for i, cm := range is.comments {

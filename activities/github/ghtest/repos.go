@@ -17,6 +17,7 @@ type issue struct {
 	title, body string
 	labels      []string
 	state       string
+	stateReason string // completed, not_planned or reopened; "" when never closed
 	user        string
 	created     time.Time
 	closed      time.Time
@@ -183,7 +184,7 @@ func (c *call) issueJSON(r *repo, is *issue) map[string]any {
 		"url":        c.repoURL(r) + "/issues/" + strconv.Itoa(is.number),
 		"html_url":   c.htmlBase() + r.fullName() + "/" + kind + "/" + strconv.Itoa(is.number),
 		"created_at": ts(is.created), "updated_at": ts(is.created), "closed_at": ts(is.closed),
-		"repository_url": c.repoURL(r),
+		"repository_url": c.repoURL(r), "state_reason": nullable(is.stateReason),
 	}
 	if is.pr != nil {
 		m["pull_request"] = map[string]any{"url": c.repoURL(r) + "/pulls/" + strconv.Itoa(is.number)}
