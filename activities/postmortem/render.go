@@ -50,6 +50,9 @@ func writeTitle(b *strings.Builder, r workflows.Report) {
 	}
 	parts = append(parts, window(r), "state: "+inline(or(string(r.State), "unknown")), "incident "+code(r.ID))
 	b.WriteString(strings.Join(parts, " · ") + "\n\n")
+	if r.Document != "" {
+		fmt.Fprintf(b, "Incident document: %s\n\n", link(r.Document))
+	}
 	if r.State.Open() {
 		fmt.Fprintf(b, "> **Draft:** the incident is still %s; this postmortem is incomplete.\n\n", inline(or(string(r.State), "open")))
 	} else if r.State == workflows.Resolved {

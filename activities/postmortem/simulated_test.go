@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
@@ -59,6 +60,11 @@ func TestSimulatedSEV2Postmortem(t *testing.T) {
 	dir := t.TempDir()
 	Register(env, &Activities{Dir: dir, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	RegisterIssues(env, &Issues{}) // no repository: nothing filed
+	// The incident document is another package's; here it only says where
+	// it would be, as the postmortem links it.
+	env.RegisterActivityWithOptions(func(_ context.Context, r workflows.Report) (workflows.DocumentResult, error) {
+		return workflows.DocumentResult{URL: "file:///srv/datasev/incidents/" + r.ID + ".md"}, nil
+	}, activity.RegisterOptions{Name: workflows.DocumentActivityName})
 	berlin, err := time.LoadLocation("Europe/Berlin")
 	if err != nil {
 		t.Fatal(err)
