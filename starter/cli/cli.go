@@ -58,6 +58,9 @@ func usagef(format string, args ...any) error {
 // env is what a command sees of the process.
 type env struct {
 	getenv func(string) string
+	// file is the configuration file DATASEV_CONFIG (or --config) names;
+	// nil when none.
+	file   *config.File
 	stdout io.Writer
 	stderr io.Writer
 	// dial connects to Temporal; tests may replace it.
@@ -100,14 +103,35 @@ func commands() []command {
 // Run runs the datasev command line and returns the process exit code: 0 on
 // success, 1 on failure, 2 on a usage error.
 func Run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
-	// The configuration file DATASEV_CONFIG names, under the environment. A
-	// bad file stops every command but help and `config check`, which
-	// reports it.
-	fileEnv, fileErr := config.FromEnv(getenv)
-	if fileErr == nil {
-		getenv = fileEnv
+	// --config FILE, before the command, names the configuration file
+	// instead of DATASEV_CONFIG.
+	if len(args) > 0 && (args[0] == "--config" || args[0] == "-config" || strings.HasPrefix(args[0], "--config=")) {
+		path, n := "", 2
+		if v, ok := strings.CutPrefix(args[0], "--config="); ok {
+			path, n = v, 1
+		} else if len(args) > 1 {
+			path = args[1]
+		}
+		if strings.TrimSpace(path) == "" {
+			fmt.Fprintln(stderr, "datasev: --config needs a file: datasev --config FILE COMMAND ...")
+			return exitUsage
+		}
+		args = args[n:]
+		outer := getenv
+		getenv = func(k string) string {
+			if k == config.EnvConfig {
+				return path
+			}
+			return outer(k)
+		}
 	}
-	e := &env{getenv: getenv, stdout: stdout, stderr: stderr}
+	// The configuration file, under the environment. A bad file stops
+	// every command but help and `config check`, which reports it.
+	file, fileErr := config.LoadFromEnv(getenv)
+	if fileErr == nil {
+		getenv = file.Getenv(getenv)
+	}
+	e := &env{getenv: getenv, file: file, stdout: stdout, stderr: stderr}
 	e.dial = func(ctx context.Context) (client.Client, error) { return dial(ctx, e) }
 	if len(args) == 0 {
 		printUsage(stderr)
@@ -163,7 +187,7 @@ func exitCode(err error, stderr io.Writer) int {
 func printUsage(w io.Writer) {
 	fmt.Fprintln(w, "datasev — durable incident runbooks for data teams, on Temporal")
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "Usage: datasev COMMAND [flags]")
+	fmt.Fprintln(w, "Usage: datasev [--config FILE] COMMAND [flags]")
 	fmt.Fprintln(w)
 	for _, c := range commands() {
 		fmt.Fprintf(w, "  %-17s %s\n", c.name, c.summary)
@@ -213,29 +237,12 @@ func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
-// envLookup adapts getenv to envconfig's EnvLookup.
-type envLookup struct{ getenv func(string) string }
-
-func (l envLookup) LookupEnv(key string) (string, bool) {
-	v := l.getenv(key)
-	return v, v != ""
-}
-
-func (l envLookup) Environ() []string {
-	var out []string
-	for _, kv := range os.Environ() {
-		k, _, _ := strings.Cut(kv, "=")
-		if v := l.getenv(k); v != "" {
-			out = append(out, k+"="+v)
-		}
-	}
-	return out
-}
-
 // clientOptions loads the connection settings the way every Temporal tool
 // does: the config file's profile, then TEMPORAL_* environment variables.
 func clientOptions(e *env) (client.Options, error) {
-	opts, err := envconfig.LoadClientOptions(envconfig.LoadClientOptionsRequest{EnvLookup: envLookup{e.getenv}})
+	// The file's temporal section (grpc_meta_* included) reaches the
+	// connection the same way it reaches the worker's.
+	opts, err := envconfig.LoadClientOptions(envconfig.LoadClientOptionsRequest{EnvLookup: config.EnvLookup{Getenv: e.getenv, File: e.file}})
 	if err != nil {
 		return client.Options{}, fmt.Errorf("temporal connection settings: %w", err)
 	}

@@ -165,3 +165,51 @@ func TestConfigCheckConnect(t *testing.T) {
 		t.Fatalf("exit %d\n%s%s", code, out, errs)
 	}
 }
+
+// --config names the file as DATASEV_CONFIG does, and the file's temporal
+// section reaches the CLI's own connection, gRPC metadata included.
+func TestConfigFlagAndTemporalSection(t *testing.T) {
+	p := writeTemp(t, "datasev.yaml", "temporal:\n  address: 127.0.0.1:7299\n  namespace: incidents\n  grpc_meta_x_tenant: acme\n")
+	code, out, errs := runCheck(t, map[string]string{}, "--config", p, "config", "check")
+	if l := checkOf(out, "temporal"); code != 0 || !strings.Contains(l, "127.0.0.1:7299 namespace incidents") {
+		t.Errorf("--config FILE config check: exit %d, temporal line %q\n%s%s", code, l, out, errs)
+	}
+	code, out, _ = runCheck(t, map[string]string{}, "--config="+p, "config", "check")
+	if l := checkOf(out, "temporal"); code != 0 || !strings.Contains(l, "127.0.0.1:7299") {
+		t.Errorf("--config=FILE: exit %d, temporal line %q", code, l)
+	}
+
+	var e *env
+	getenv := func(k string) string {
+		if k == "TEMPORAL_CONFIG_FILE" {
+			return filepath.Join(t.TempDir(), "none.toml")
+		}
+		return ""
+	}
+	f, err := config.Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e = &env{getenv: f.Getenv(getenv), file: f, stderr: &bytes.Buffer{}}
+	opts, err := clientOptions(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if opts.HostPort != "127.0.0.1:7299" || opts.Namespace != "incidents" {
+		t.Errorf("client options %s/%s, want the file's address and namespace", opts.HostPort, opts.Namespace)
+	}
+	if got := opts.HeadersProvider; got == nil {
+		t.Fatal("no gRPC metadata from the file's grpc_meta_x_tenant")
+	}
+	h, err := opts.HeadersProvider.GetHeaders(t.Context())
+	if err != nil || h["x-tenant"] != "acme" {
+		t.Errorf("gRPC metadata %v %v, want x-tenant: acme", h, err)
+	}
+
+	if code, _, errs := runCheck(t, map[string]string{}, "--config"); code != exitUsage || !strings.Contains(errs, "--config needs a file") {
+		t.Errorf("bare --config: exit %d %q, want a usage error", code, errs)
+	}
+	if code, _, errs := runCheck(t, map[string]string{}, "--config", filepath.Join(t.TempDir(), "missing.yaml"), "list"); code != exitFailure || !strings.Contains(errs, "missing.yaml") {
+		t.Errorf("--config with a missing file: exit %d %q, want a failure naming the file", code, errs)
+	}
+}
