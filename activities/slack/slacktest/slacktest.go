@@ -9,7 +9,8 @@
 // Methods served: auth.test, conversations.create, conversations.list,
 // conversations.info, conversations.join, conversations.invite,
 // conversations.setPurpose, conversations.open, conversations.archive,
-// conversations.unarchive, chat.postMessage, chat.update and users.info.
+// conversations.unarchive, conversations.history (history.go),
+// chat.postMessage, chat.update and users.info.
 // It also serves POST /response/{id} as a response_url sink that records
 // what is posted to it (ResponseURL, ResponseURLPosts).
 //
@@ -618,6 +619,7 @@ func (s *Server) handlers() map[string]handler {
 		"conversations.open":       s.open,
 		"conversations.archive":    s.archive,
 		"conversations.unarchive":  s.unarchive,
+		"conversations.history":    s.history,
 		"chat.postMessage":         s.postMessage,
 		"chat.update":              s.update,
 		"users.info":               s.userInfo,
