@@ -88,6 +88,7 @@ var pinnedEnv = map[string]string{
 	"DATASEV_ROSTER":                       "/etc/datasev/roster.yaml",
 	"DATASEV_RUNBOOKS":                     "/etc/datasev/runbooks",
 	"DATASEV_POSTMORTEM_DIR":               "/var/lib/datasev/postmortems",
+	"DATASEV_INCIDENT_DOC_DIR":             "/var/lib/datasev/incidents",
 	"SNOWFLAKE_DISABLE_PLATFORM_DETECTION": "true",
 	"SF_DISABLE_MINICORE":                  "true",
 }
@@ -322,7 +323,7 @@ func TestComposeHealthAndOrder(t *testing.T) {
 
 func TestComposeVolumesAndSecrets(t *testing.T) {
 	p := loadStack(t, baseEnv)
-	for _, v := range []string{"postgresql-data", "postmortems"} {
+	for _, v := range []string{"postgresql-data", "postmortems", "incidents"} {
 		if _, ok := p.Volumes[v]; !ok {
 			t.Errorf("named volume %s not declared (volumes: %v)", v, p.VolumeNames())
 		}
@@ -332,6 +333,11 @@ func TestComposeVolumesAndSecrets(t *testing.T) {
 		return v.Type == types.VolumeTypeVolume && v.Source == "postmortems" && v.Target == pinnedEnv["DATASEV_POSTMORTEM_DIR"]
 	}) {
 		t.Errorf("the worker's postmortems are not kept in the postmortems volume: %+v", w.Volumes)
+	}
+	if !slices.ContainsFunc(w.Volumes, func(v types.ServiceVolumeConfig) bool {
+		return v.Type == types.VolumeTypeVolume && v.Source == "incidents" && v.Target == pinnedEnv["DATASEV_INCIDENT_DOC_DIR"]
+	}) {
+		t.Errorf("the worker's incident documents are not kept in the incidents volume: %+v", w.Volumes)
 	}
 	pg := svc(t, p, "postgresql")
 	if !slices.ContainsFunc(pg.Volumes, func(v types.ServiceVolumeConfig) bool {
@@ -450,9 +456,17 @@ func TestComposeHealthchecksUseWhatTheImageHas(t *testing.T) {
 	} else if intake.Test[1] == "wget" && !strings.HasPrefix(df.finalBase, "alpine:") {
 		t.Errorf("intake healthcheck runs wget, but the final image is %s", df.finalBase)
 	}
-	worker := svc(t, p, "worker").HealthCheck
-	if worker == nil || len(worker.Test) < 2 || worker.Test[0] != "CMD" || !slices.Contains(df.binaries, worker.Test[1]) {
-		t.Errorf("worker healthcheck %v: want a binary of the image (%v)", worker, df.binaries)
+	worker := svc(t, p, "worker")
+	hc := worker.HealthCheck
+	addr := worker.Environment["DATASEV_METRICS_ADDR"]
+	if addr == nil {
+		t.Fatal("worker: DATASEV_METRICS_ADDR unset; its healthcheck needs the endpoint")
+	}
+	_, port, _ := strings.Cut(*addr, ":")
+	if hc == nil || !slices.Contains(hc.Test, "http://127.0.0.1:"+port+"/readyz") {
+		t.Errorf("worker healthcheck %v: want GET /readyz on the metrics port %s", hc, port)
+	} else if hc.Test[1] == "wget" && !strings.HasPrefix(df.finalBase, "alpine:") {
+		t.Errorf("worker healthcheck runs wget, but the final image is %s", df.finalBase)
 	}
 }
 

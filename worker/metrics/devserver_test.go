@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"os"
 	"regexp"
@@ -290,3 +292,77 @@ func (*slogAdapter) Debug(string, ...any) {}
 func (*slogAdapter) Info(string, ...any)  {}
 func (*slogAdapter) Warn(string, ...any)  {}
 func (*slogAdapter) Error(string, ...any) {}
+
+// get fetches url and returns the status code and body.
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, string(b)
+}
+
+// /healthz answers while the process serves; /readyz answers 503 until the
+// worker sets its check, then follows Temporal: 200 while the real dev
+// server answers the client's health check, 503 naming why when the
+// server is unreachable.
+func TestHealthAndReadiness(t *testing.T) {
+	needTemporal(t)
+	s, err := metrics.Listen("127.0.0.1:0", newMetrics(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(t.Context())
+	base := "http://" + s.Addr()
+	if code, body := get(t, base+metrics.HealthPath); code != http.StatusOK || body != "ok\n" {
+		t.Errorf("GET /healthz: %d %q, want 200 ok", code, body)
+	}
+	if code, body := get(t, base+metrics.ReadyPath); code != http.StatusServiceUnavailable || !strings.Contains(body, "starting") {
+		t.Errorf("GET /readyz before the worker is connected: %d %q, want 503 starting", code, body)
+	}
+
+	c, err := client.Dial(client.Options{HostPort: srv.HostPort(), Namespace: srv.Namespace(), Logger: discardLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	s.SetReady(func(ctx context.Context) error {
+		_, err := c.CheckHealth(ctx, &client.CheckHealthRequest{})
+		return err
+	})
+	if code, body := get(t, base+metrics.ReadyPath); code != http.StatusOK {
+		t.Errorf("GET /readyz with Temporal up: %d %q, want 200", code, body)
+	}
+
+	// A client of a server that is not there: a port taken and released.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := ln.Addr().String()
+	ln.Close()
+	lazy, err := client.NewLazyClient(client.Options{HostPort: dead, Logger: discardLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lazy.Close()
+	s.SetReady(func(ctx context.Context) error {
+		_, err := lazy.CheckHealth(ctx, &client.CheckHealthRequest{})
+		return err
+	})
+	if code, body := get(t, base+metrics.ReadyPath); code != http.StatusServiceUnavailable || !strings.HasPrefix(body, "not ready: ") {
+		t.Errorf("GET /readyz with Temporal down: %d %q, want 503 not ready", code, body)
+	}
+	if resp, err := http.Post(base+metrics.ReadyPath, "text/plain", nil); err == nil {
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusMethodNotAllowed {
+			t.Errorf("POST /readyz: %s, want 405", resp.Status)
+		}
+	}
+}

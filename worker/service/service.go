@@ -429,12 +429,14 @@ func Run(ctx context.Context, getenv func(string) string, stderr io.Writer) erro
 	if cfg.Client.Logger == nil {
 		cfg.Client.Logger = log.NewStructuredLogger(logger)
 	}
+	var endpoint *metrics.Server
 	if cfg.MetricsAddr != "" {
-		stop, err := serveMetrics(&cfg, logger)
+		srv, stop, err := serveMetrics(&cfg, logger)
 		if err != nil {
 			return err
 		}
 		defer stop()
+		endpoint = srv
 	}
 
 	c, err := client.DialContext(ctx, cfg.Client)
@@ -446,6 +448,13 @@ func Run(ctx context.Context, getenv func(string) string, stderr io.Writer) erro
 			cfg.Address(), cfg.Namespace(), err)
 	}
 	defer c.Close()
+	if endpoint != nil {
+		// Ready while Temporal answers this worker's client.
+		endpoint.SetReady(func(ctx context.Context) error {
+			_, err := c.CheckHealth(ctx, &client.CheckHealthRequest{})
+			return err
+		})
+	}
 
 	w := New(c, cfg, logger)
 	interrupt := make(chan any)
@@ -474,22 +483,22 @@ func Run(ctx context.Context, getenv func(string) string, stderr io.Writer) erro
 // serveMetrics builds cfg.Metrics, reports the client's SDK metrics to it
 // and serves it on cfg.MetricsAddr. stop closes the endpoint; call it after
 // the worker has stopped.
-func serveMetrics(cfg *Config, logger *slog.Logger) (stop func(), err error) {
+func serveMetrics(cfg *Config, logger *slog.Logger) (srv *metrics.Server, stop func(), err error) {
 	if cfg.Metrics == nil {
 		if cfg.Metrics, err = metrics.New(logger); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	if cfg.Client.MetricsHandler == nil {
 		cfg.Client.MetricsHandler = cfg.Metrics.SDKHandler()
 	}
-	srv, err := metrics.Listen(cfg.MetricsAddr, cfg.Metrics, logger)
+	srv, err = metrics.Listen(cfg.MetricsAddr, cfg.Metrics, logger)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", EnvMetricsAddr, err)
+		return nil, nil, fmt.Errorf("%s: %w", EnvMetricsAddr, err)
 	}
 	logger.Info("metrics endpoint", slog.String("url", srv.URL()))
 	m := cfg.Metrics
-	return func() {
+	return srv, func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		if err := srv.Close(ctx); err != nil {
