@@ -55,8 +55,11 @@ func TestManifest(t *testing.T) {
 	}
 	// commands: /incident; chat:write: posts; channels:manage: create,
 	// invite, purpose; channels:read: list, info; channels:join: join;
-	// groups:*: private incident channels; im:write: DMs; users:read: users.info.
-	for _, scope := range []string{"commands", "chat:write", "channels:manage", "channels:read", "channels:join", "groups:write", "groups:read", "im:write", "users:read"} {
+	// groups:*: private incident channels; im:write: DMs; users:read: users.info;
+	// channels:history and groups:history: slack.notify_consumers reads a
+	// consumer channel's recent messages for its earlier notice.
+	for _, scope := range []string{"commands", "chat:write", "channels:manage", "channels:read", "channels:join", "groups:write", "groups:read", "im:write", "users:read",
+		"channels:history", "groups:history"} {
 		if !slices.Contains(m.OAuth.Scopes.Bot, scope) {
 			t.Errorf("bot scopes %v lack %s", m.OAuth.Scopes.Bot, scope)
 		}
