@@ -111,32 +111,31 @@ func RenderMax(r workflows.Report, limit int) (title, body string, err error) {
 	if err != nil || limit <= 0 || utf8.RuneCountInString(full) <= limit {
 		return title, full, err
 	}
-	// Leave out the fewest oldest rows that make it fit.
+	// Leave out the fewest oldest rows that make it fit: each row's
+	// length, from the template's "row", says how many must go to cover
+	// the overflow; rendering again measures the note saying so.
 	rows := v.Timeline
-	fits := func(omit int) (string, bool, error) {
-		v.Timeline, v.Omitted = rows[omit:], omit
-		s, err := execute(v)
-		return s, utf8.RuneCountInString(s) <= limit, err
-	}
-	if _, ok, err := fits(len(rows)); err != nil {
-		return "", "", err
-	} else if ok {
-		// fits(0) does not (that is full), fits(hi) does.
-		lo, hi := 1, len(rows)
-		for lo < hi {
-			mid := (lo + hi) / 2
-			_, ok, err := fits(mid)
-			if err != nil {
-				return "", "", err
-			}
-			if ok {
-				hi = mid
-			} else {
-				lo = mid + 1
-			}
+	var b strings.Builder
+	omit, s := 0, full
+	for {
+		over := utf8.RuneCountInString(s) - limit
+		if over <= 0 {
+			return title, s, nil
 		}
-		s, _, err := fits(hi)
-		return title, s, err
+		if omit == len(rows) {
+			break
+		}
+		for cut := 0; omit < len(rows) && cut < over; omit++ {
+			b.Reset()
+			if err := tmpl.ExecuteTemplate(&b, "row", rows[omit]); err != nil {
+				return "", "", fmt.Errorf("incident document of %s: render: %w", r.ID, err)
+			}
+			cut += utf8.RuneCountInString(b.String())
+		}
+		v.Timeline, v.Omitted = rows[omit:], omit
+		if s, err = execute(v); err != nil {
+			return "", "", err
+		}
 	}
 	// No row left and still too long: cut the postmortem short.
 	if v.Closed && v.Postmortem != "" {
@@ -167,7 +166,7 @@ func RenderMax(r workflows.Report, limit int) (title, body string, err error) {
 		v.Postmortem = ""
 	}
 	// Last resort: the closure inputs or approvals alone are too long.
-	s, err := execute(v)
+	s, err = execute(v)
 	if err != nil {
 		return "", "", err
 	}
