@@ -1,6 +1,7 @@
 package slackact_test
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"reflect"
@@ -435,5 +436,83 @@ func BenchmarkNotifyConsumers(b *testing.B) {
 		if _, err := c.NotifyConsumers(b.Context(), req, in); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// consumersRunbook is the runbook step the action is made for, after
+// lineage.downstream.
+const consumersRunbook = `
+name: consumers-e2e
+description: tell the consumers
+owner: data-platform
+match:
+  labels:
+    alertname: X
+steps:
+  - id: impact
+    check:
+      action: lineage.downstream
+      with:
+        manifest: "${ alert.labels.manifest }"
+        node: "${ alert.labels.model }"
+    on_failure: continue
+  - id: tell_consumers
+    when: steps.?impact.status.orValue('') == 'ok' && size(steps.impact.output.owners) > 0
+    check:
+      action: slack.notify_consumers
+      with:
+        owners: "${ steps.impact.output.owners }"
+        dataset: "${ alert.labels.model }"
+        severity: "${ incident.severity }"
+        message: "Numbers from ${ alert.labels.model } may be wrong until further notice."
+        impact: "${ steps.impact.summary }"
+`
+
+// TestNotifyConsumersFromARunbook validates the runbook step against the
+// action's spec and renders its inputs as the workflow does, with
+// lineage.downstream's owners as a list, then runs the action on them.
+func TestNotifyConsumersFromARunbook(t *testing.T) {
+	reg := actions.NewRegistry()
+	f := newConsumerFixture(t)
+	reg.Add(actions.Typed(slackact.NotifyConsumersSpec(), f.consumers(consumerMap).NotifyConsumers))
+	reg.Register(runbooks.ActionSpec{Name: "lineage.downstream", Description: "stand-in spec", Outputs: []string{"owners"},
+		Inputs: []runbooks.InputSpec{{Name: "manifest", Type: runbooks.TypeString}, {Name: "node", Type: runbooks.TypeString}}},
+		func(context.Context, runbooks.ActionRequest) (runbooks.ActionResult, error) {
+			return runbooks.ActionResult{}, nil
+		})
+	rb, err := runbooks.Parse("consumers-e2e.yaml", []byte(consumersRunbook))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := runbooks.ValidateRunbook(rb, reg); err != nil {
+		t.Fatal(err)
+	}
+	var step runbooks.Step
+	for _, s := range rb.Steps {
+		if s.ID == "tell_consumers" {
+			step = s
+		}
+	}
+	vars := runbooks.Vars{
+		Alert:    map[string]any{"labels": map[string]any{"model": "orders_daily", "manifest": "s3://m/manifest.json"}},
+		Incident: map[string]any{"id": "incident-e2e", "severity": "SEV2"},
+		Steps: map[string]any{"impact": map[string]any{"status": "ok", "summary": "2 models, 1 exposure downstream",
+			"output": map[string]any{"owners": []any{"finance", "growth"}}}},
+	}
+	with, err := runbooks.Render(step.Check.With, vars)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fn, _ := reg.Func("slack.notify_consumers")
+	res, err := fn(t.Context(), runbooks.ActionRequest{Incident: "incident-e2e", Runbook: rb.Name, Step: step.ID, With: with})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strs(t, res.Output["posted"]); !reflect.DeepEqual(got, []string{"#finance-data", "#growth"}) {
+		t.Fatalf("posted %v", got)
+	}
+	body := strings.Join(sectionTexts(f.srv.Messages(f.finance)[0]), "\n")
+	if !strings.Contains(body, "[SEV2]") || !strings.Contains(body, "2 models, 1 exposure downstream") {
+		t.Errorf("body %q", body)
 	}
 }
