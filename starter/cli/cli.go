@@ -81,6 +81,7 @@ func commands() []command {
 		{"show", "ID", "show an incident's status and timeline (ID: dedupe key or workflow ID)", runShow},
 		{"postmortem", postmortemUsage, "print an incident's postmortem as Markdown (a draft while it is open), or write it to FILE", runPostmortem},
 		{"runbooks", runbooksUsage, "validate, list, show and dry-run runbooks", runRunbooks},
+		{"preview", previewUsage, "list the message templates, or render one from a sample incident (or a real one's report)", runPreview},
 		{"config", configUsage, "check the configuration (file and environment), one line per part; --connect dials Temporal", runConfig},
 	}
 	for _, a := range actCommands {

@@ -1,0 +1,55 @@
+package cli
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestPreviewListsEveryTemplate(t *testing.T) {
+	code, out, errs := runCheck(t, map[string]string{}, "preview")
+	if code != exitOK {
+		t.Fatalf("preview: exit %d %s", code, errs)
+	}
+	for _, tmpl := range previewTemplates {
+		if !strings.Contains(out, tmpl.name) || !strings.Contains(out, tmpl.file) {
+			t.Errorf("the list lacks %s (%s):\n%s", tmpl.name, tmpl.file, out)
+		}
+	}
+}
+
+// Each template renders the sample incident: the parts a reader checks
+// before trusting a template are there.
+func TestPreviewRendersTheSample(t *testing.T) {
+	for name, want := range map[string][]string{
+		"email-leadership":    {"Subject: ", "SEV2", "orders revenue 100x the forecast", "Incident document: file:///srv/datasev/incidents/"},
+		"email-status-update": {"Subject: ", "status update: SEV2 mitigating", "The revert of orders.sql is merged"},
+		"email-page":          {"Subject: ", "acknowledge: orders revenue 100x the forecast", "Acknowledge within 15m"},
+		"postmortem":          {"# Postmortem: orders revenue 100x the forecast", "revert-1", "denied", "a change to orders.sql reported amounts in cents"},
+	} {
+		code, out, errs := runCheck(t, map[string]string{}, "preview", name)
+		if code != exitOK {
+			t.Errorf("preview %s: exit %d %s", name, code, errs)
+			continue
+		}
+		for _, w := range want {
+			if !strings.Contains(out, w) {
+				t.Errorf("preview %s lacks %q:\n%s", name, w, out)
+			}
+		}
+	}
+	_, text, _ := runCheck(t, map[string]string{}, "preview", "email-leadership")
+	_, html, _ := runCheck(t, map[string]string{}, "preview", "email-leadership", "--html")
+	if !strings.Contains(html, "<html") && !strings.Contains(html, "<p") || strings.Contains(text, "<p") {
+		t.Errorf("--html should switch to the HTML part:\ntext:\n%s\nhtml:\n%s", text, html)
+	}
+}
+
+func TestPreviewRejectsUnknownTemplate(t *testing.T) {
+	code, _, errs := runCheck(t, map[string]string{}, "preview", "email-nope")
+	if code != exitUsage || !strings.Contains(errs, `no template "email-nope"`) || !strings.Contains(errs, "email-leadership") {
+		t.Errorf("unknown template: exit %d %q, want a usage error listing the templates", code, errs)
+	}
+	if code, _, _ := runCheck(t, map[string]string{}, "preview", "a", "b"); code != exitUsage {
+		t.Errorf("two templates: exit %d, want usage", code)
+	}
+}
