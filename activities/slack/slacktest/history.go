@@ -47,13 +47,16 @@ func (s *Server) history(p params) (obj, error) {
 		start = off
 	}
 	oldest, latest := -1.0, -1.0
-	for name, dst := range map[string]*float64{"oldest": &oldest, "latest": &latest} {
-		if v := p[name]; v != "" {
+	for _, b := range []struct {
+		name string
+		dst  *float64
+	}{{"oldest", &oldest}, {"latest", &latest}} {
+		if v := p[b.name]; v != "" {
 			f, err := strconv.ParseFloat(v, 64)
 			if err != nil {
-				return nil, fail("invalid_ts_" + name)
+				return nil, fail("invalid_ts_" + b.name)
 			}
-			*dst = f
+			*b.dst = f
 		}
 	}
 	inclusive := p["inclusive"] == "1" || p["inclusive"] == "true"
