@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
@@ -52,10 +53,6 @@ const (
 	// NotConfiguredType: a repository is set but no GitHub client.
 	NotConfiguredType = "IncidentDocNotConfigured"
 )
-
-// markerRoom is the part of GitHub's body limit kept for the marker and
-// the blank line before it.
-const markerRoom = 300
 
 // Config says where incident documents are kept.
 type Config struct {
@@ -156,7 +153,8 @@ func (a *Activities) syncIssue(ctx context.Context, r workflows.Report) (workflo
 			"incident document: "+EnvRepo+" is set but the worker has no GitHub client", NotConfiguredType, nil)
 	}
 	marker := Marker(r.ID)
-	title, body, err := RenderMax(r, MaxIssueBody-markerRoom)
+	// The body, a blank line and the marker fit GitHub's limit.
+	title, body, err := RenderMax(r, MaxIssueBody-2-utf8.RuneCountInString(marker))
 	if err != nil {
 		return workflows.DocumentResult{}, temporal.NewNonRetryableApplicationError(err.Error(), RenderType, err)
 	}
