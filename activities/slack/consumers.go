@@ -206,11 +206,13 @@ type consumerTarget struct {
 	owners   []string
 }
 
+// label names the channel in outputs and logs: "#name" or its ID.
 func (t *consumerTarget) label() string { return t.ref }
 
+// name is the channel's name without "#", "" for a channel given by ID.
 func (t *consumerTarget) name() string {
-	n, _ := strings.CutPrefix(t.ref, "#")
-	if n == t.ref {
+	n, ok := strings.CutPrefix(t.ref, "#")
+	if !ok {
 		return ""
 	}
 	return n

@@ -306,8 +306,8 @@ func TestNotifyConsumersArchivedAndMissingChannelsFail(t *testing.T) {
 	old := f.srv.AddChannel(slacktest.Channel{Name: "old-finance", IsArchived: true, Members: []string{slacktest.BotUserID}})
 	oldOut := f.srv.AddChannel(slacktest.Channel{Name: "old-growth", IsArchived: true})
 	secret := f.srv.AddChannel(slacktest.Channel{Name: "secret", IsPrivate: true})
-	m := map[string]string{"finance": "#old-finance", "growth": "#old-growth", "sales": "#analytics", "ops": "#nowhere", "exec": "#secret", "legal": oldOut}
-	res, err := f.consumers(m).NotifyConsumers(t.Context(), consumerReq("tell"), consumerIn("finance", "growth", "sales", "ops", "exec", "legal"))
+	m := map[string]string{"finance": "#old-finance", "growth": "#old-growth", "sales": "#analytics", "ops": "#nowhere", "exec": "#secret", "legal": oldOut, "hr": old}
+	res, err := f.consumers(m).NotifyConsumers(t.Context(), consumerReq("tell"), consumerIn("finance", "growth", "sales", "ops", "exec", "legal", "hr"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -320,7 +320,7 @@ func TestNotifyConsumersArchivedAndMissingChannelsFail(t *testing.T) {
 		reasons[fm["channel"].(string)] = fm["reason"].(string)
 	}
 	want := map[string]string{"#old-finance": "is_archived", "#old-growth": "is_archived", "#nowhere": "channel_not_found",
-		"#secret": "channel_not_found", oldOut: "is_archived"}
+		"#secret": "channel_not_found", oldOut: "is_archived", old: "is_archived"}
 	if !reflect.DeepEqual(reasons, want) {
 		t.Fatalf("failed %v, want %v", reasons, want)
 	}
