@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/datasev/datasev/activities/actiontest"
 	"github.com/datasev/datasev/activities/airflow"
 	"github.com/datasev/datasev/activities/airflow/aftest"
 	"github.com/datasev/datasev/runbooks"
@@ -90,17 +91,17 @@ func TestFailedTasksErrors(t *testing.T) {
 		t.Run(api, func(t *testing.T) {
 			f := newFixture(t, api, aftest.Options{})
 			_, err := f.run(t, airflow.FailedTasksName, map[string]any{"dag_id": "missing"})
-			nonRetryable(t, err, airflow.NotFoundType, `airflow.failed_tasks: DAG "missing" not found`)
+			actiontest.NonRetryable(t, err, airflow.NotFoundType, `airflow.failed_tasks: DAG "missing" not found`)
 			_, err = f.run(t, airflow.FailedTasksName, map[string]any{"dag_id": "bad/dag"})
-			nonRetryable(t, err, airflow.BadRequestType, `dag_id "bad/dag"`)
+			actiontest.NonRetryable(t, err, airflow.BadRequestType, `dag_id "bad/dag"`)
 
 			f.srv.SeedRun("d", "r1", map[string]string{"a": "failed"})
 			f.srv.FailNext(1, http.StatusTooManyRequests, "11")
 			_, err = f.run(t, airflow.FailedTasksName, map[string]any{"dag_id": "d", "run_id": "r1"})
-			retryable(t, err, 11*time.Second)
+			actiontest.RetryDelay(t, err, 11*time.Second)
 			f.srv.FailNext(1, http.StatusServiceUnavailable, "")
 			_, err = f.run(t, airflow.FailedTasksName, map[string]any{"dag_id": "d", "run_id": "r1"})
-			retryable(t, err, 0)
+			actiontest.RetryDelay(t, err, 0)
 			if !strings.Contains(err.Error(), "airflow.failed_tasks: unavailable") ||
 				!strings.Contains(err.Error(), "GET /api/"+api+"/dags/d/dagRuns/r1/taskInstances: 503") {
 				t.Errorf("error %q does not name the action", err)
@@ -197,7 +198,7 @@ func TestClearSubsetWithoutDownstream(t *testing.T) {
 				t.Errorf("body %v", body)
 			}
 			_, err := f.run(t, airflow.ClearTasksName, map[string]any{"dag_id": "d", "run_id": "r9"})
-			nonRetryable(t, err, airflow.NotFoundType, `DAG run "r9" of DAG "d" not found`)
+			actiontest.NonRetryable(t, err, airflow.NotFoundType, `DAG run "r9" of DAG "d" not found`)
 		})
 	}
 }
@@ -276,15 +277,15 @@ func TestTriggerRefusesPausedDAG(t *testing.T) {
 			f.srv.SeedDAG("reload", true, "a")
 			for _, dry := range []bool{true, false} {
 				_, err := runReq(t, f.env, airflow.TriggerDAGName, runbooks.ActionRequest{Incident: "i", Step: "s", DryRun: dry, With: map[string]any{"dag_id": "reload"}})
-				nonRetryable(t, err, airflow.PausedType, `DAG "reload" is paused`, "does not unpause")
+				actiontest.NonRetryable(t, err, airflow.PausedType, `DAG "reload" is paused`, "does not unpause")
 			}
 			if n := len(f.srv.RequestsTo(http.MethodPost, "/dagRuns")); n != 0 {
 				t.Errorf("%d trigger requests for a paused DAG", n)
 			}
 			_, err := f.run(t, airflow.TriggerDAGName, map[string]any{"dag_id": "nope"})
-			nonRetryable(t, err, airflow.NotFoundType, `DAG "nope" not found`)
+			actiontest.NonRetryable(t, err, airflow.NotFoundType, `DAG "nope" not found`)
 			_, err = f.run(t, airflow.TriggerDAGName, map[string]any{"dag_id": "reload", "run_id": "has space"})
-			nonRetryable(t, err, airflow.BadRequestType, `run_id "has space"`)
+			actiontest.NonRetryable(t, err, airflow.BadRequestType, `run_id "has space"`)
 		})
 	}
 }
@@ -320,7 +321,7 @@ func TestWithoutClient(t *testing.T) {
 		{airflow.WaitDAGRunName, map[string]any{"dag_id": "d", "run_id": "r"}},
 	} {
 		_, err := runReq(t, e, tc.name, runbooks.ActionRequest{With: tc.with})
-		nonRetryable(t, err, airflow.NotConfiguredType, "no Airflow client", airflow.EnvURL)
+		actiontest.NonRetryable(t, err, airflow.NotConfiguredType, "no Airflow client", airflow.EnvURL)
 	}
 }
 

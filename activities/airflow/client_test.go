@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/datasev/datasev/activities/actiontest"
 	"github.com/datasev/datasev/activities/airflow"
 	"github.com/datasev/datasev/activities/airflow/aftest"
 )
@@ -70,7 +71,7 @@ func TestNotAirflow(t *testing.T) {
 	defer srv.Close()
 	c := newClient(t, airflow.Config{URL: srv.URL + "/not-airflow", Username: "admin", Password: "admin"})
 	_, err := c.Version(t.Context())
-	nonRetryable(t, err, airflow.NotFoundType, "neither /api/v2/version nor /api/v1/version")
+	actiontest.NonRetryable(t, err, airflow.NotFoundType, "neither /api/v2/version nor /api/v1/version")
 }
 
 func TestCredentialsRefused(t *testing.T) {
@@ -88,7 +89,7 @@ func TestCredentialsRefused(t *testing.T) {
 				{airflow.Config{URL: srv.URL, API: api}, "401 Unauthorized"},
 			} {
 				_, err := newClient(t, tc.cfg).GetDAG(t.Context(), "d")
-				nonRetryable(t, err, airflow.CredentialsType, "airflow: credentials refused", tc.status)
+				actiontest.NonRetryable(t, err, airflow.CredentialsType, "airflow: credentials refused", tc.status)
 				if strings.Contains(err.Error(), "wrong") {
 					t.Errorf("error leaks the password: %v", err)
 				}
@@ -177,7 +178,7 @@ func TestJWTRefreshedOnce(t *testing.T) {
 	// A refresh that does not help is final: one new token, no loop.
 	srv.RefuseTokens(true)
 	_, err := c.GetDAG(t.Context(), "d")
-	nonRetryable(t, err, airflow.CredentialsType, "airflow: credentials refused", "401 Unauthorized: Token Expired")
+	actiontest.NonRetryable(t, err, airflow.CredentialsType, "airflow: credentials refused", "401 Unauthorized: Token Expired")
 	if n := srv.TokensIssued(); n != 3 {
 		t.Errorf("tokens issued %d, want 3 (one more refresh)", n)
 	}
@@ -189,11 +190,11 @@ func TestNotFoundNamesWhatIsMissing(t *testing.T) {
 			f := newFixture(t, api, aftest.Options{})
 			f.srv.SeedRun("orders", "r1", map[string]string{"load": "success"})
 			_, err := f.client.GetDAG(t.Context(), "nope")
-			nonRetryable(t, err, airflow.NotFoundType, `airflow: DAG "nope" not found`)
+			actiontest.NonRetryable(t, err, airflow.NotFoundType, `airflow: DAG "nope" not found`)
 			_, err = f.client.GetDAGRun(t.Context(), "orders", "r9")
-			nonRetryable(t, err, airflow.NotFoundType, `DAG run "r9" of DAG "orders" not found`)
+			actiontest.NonRetryable(t, err, airflow.NotFoundType, `DAG run "r9" of DAG "orders" not found`)
 			_, _, err = f.client.ListTaskInstances(t.Context(), "orders", "r9", nil)
-			nonRetryable(t, err, airflow.NotFoundType, `DAG run "r9" of DAG "orders" not found`, "r9")
+			actiontest.NonRetryable(t, err, airflow.NotFoundType, `DAG run "r9" of DAG "orders" not found`, "r9")
 		})
 	}
 }
@@ -220,7 +221,7 @@ func TestThrottlingAndUnavailableAreRetried(t *testing.T) {
 			} {
 				f.srv.FailNext(1, tc.status, tc.retryAfter)
 				_, err := f.client.GetDAG(t.Context(), "d")
-				retryable(t, err, tc.delay)
+				actiontest.RetryDelay(t, err, tc.delay)
 				if !strings.Contains(err.Error(), fmt.Sprint(tc.status)) || airflow.StatusOf(err) != tc.status {
 					t.Errorf("%d: error %v", tc.status, err)
 				}
@@ -240,7 +241,7 @@ func TestDetectionFailureIsRetried(t *testing.T) {
 	c := newClient(t, airflow.Config{URL: srv.URL, Username: "admin", Password: "admin"})
 	srv.FailNext(1, http.StatusServiceUnavailable, "4")
 	_, err := c.GetDAG(t.Context(), "d")
-	retryable(t, err, 4*time.Second)
+	actiontest.RetryDelay(t, err, 4*time.Second)
 	if _, err := c.GetDAG(t.Context(), "d"); err != nil {
 		t.Fatal(err)
 	}
@@ -255,7 +256,7 @@ func TestNetworkErrorIsRetryable(t *testing.T) {
 	srv.Close()
 	c := newClient(t, airflow.Config{URL: url, API: airflow.APIv1, Username: "admin", Password: "admin"})
 	_, err := c.GetDAG(t.Context(), "d")
-	retryable(t, err, 0)
+	actiontest.RetryDelay(t, err, 0)
 	if !strings.Contains(err.Error(), "GET /api/v1/dags/d") {
 		t.Errorf("error %v does not say which request", err)
 	}
@@ -381,7 +382,7 @@ func TestV2StrictBodies(t *testing.T) {
 	}
 	// The client reports a 422 with the server's detail.
 	_, err = f.client.TriggerDAGRun(t.Context(), "d", "bad id!", nil, nil)
-	nonRetryable(t, err, airflow.BadRequestType, "400", "does not match")
+	actiontest.NonRetryable(t, err, airflow.BadRequestType, "400", "does not match")
 }
 
 func (f *fixture) token(t *testing.T) string {

@@ -1,13 +1,9 @@
 package airflow_test
 
 import (
-	"errors"
-	"strings"
 	"testing"
-	"time"
 
 	"go.temporal.io/sdk/activity"
-	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/datasev/datasev/activities/actions"
@@ -93,42 +89,6 @@ func runReq(t *testing.T, e *testsuite.TestActivityEnvironment, action string, r
 		t.Fatal(err)
 	}
 	return res, nil
-}
-
-func nonRetryable(t *testing.T, err error, wantType string, wantMsgs ...string) {
-	t.Helper()
-	var appErr *temporal.ApplicationError
-	if !errors.As(err, &appErr) {
-		t.Fatalf("want a non-retryable application error, got %v", err)
-	}
-	if !appErr.NonRetryable() || appErr.Type() != wantType {
-		t.Errorf("error %v: non-retryable %v type %q, want type %q", err, appErr.NonRetryable(), appErr.Type(), wantType)
-	}
-	for _, m := range wantMsgs {
-		if !strings.Contains(err.Error(), m) {
-			t.Errorf("error %q does not say %q", err, m)
-		}
-	}
-}
-
-// retryable checks err is retryable, with the wanted next retry delay
-// (0: none asked) when it is an application error.
-func retryable(t *testing.T, err error, delay time.Duration) {
-	t.Helper()
-	if err == nil {
-		t.Fatal("want an error")
-	}
-	var appErr *temporal.ApplicationError
-	if errors.As(err, &appErr) {
-		if appErr.NonRetryable() {
-			t.Fatalf("want a retryable error, got non-retryable %v", err)
-		}
-		if appErr.NextRetryDelay() != delay {
-			t.Errorf("next retry delay %s, want %s (%v)", appErr.NextRetryDelay(), delay, err)
-		}
-	} else if delay != 0 {
-		t.Errorf("want an application error with next retry delay %s, got %v", delay, err)
-	}
 }
 
 func want(t *testing.T, out map[string]any, key string, v any) {

@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/interceptor"
 	"go.temporal.io/sdk/worker"
 
+	"github.com/datasev/datasev/activities/actiontest"
 	"github.com/datasev/datasev/activities/airflow"
 	"github.com/datasev/datasev/activities/airflow/aftest"
 	"github.com/datasev/datasev/runbooks"
@@ -78,7 +79,7 @@ func TestWaitDAGRunFails(t *testing.T) {
 			}
 
 			_, err := f.run(t, airflow.WaitDAGRunName, map[string]any{"dag_id": "reload", "run_id": "nope", "poll": "1ms"})
-			nonRetryable(t, err, airflow.NotFoundType, `DAG run "nope" of DAG "reload" not found`)
+			actiontest.NonRetryable(t, err, airflow.NotFoundType, `DAG run "nope" of DAG "reload" not found`)
 		})
 	}
 }

@@ -2,7 +2,6 @@ package core_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -11,10 +10,10 @@ import (
 	"testing"
 	"time"
 
-	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/datasev/datasev/activities/actions"
+	"github.com/datasev/datasev/activities/actiontest"
 	"github.com/datasev/datasev/activities/core"
 	"github.com/datasev/datasev/activities/notify"
 	"github.com/datasev/datasev/runbooks"
@@ -65,31 +64,6 @@ func runReq(t *testing.T, e *testsuite.TestActivityEnvironment, action string, r
 		t.Fatal(err)
 	}
 	return res, nil
-}
-
-func nonRetryable(t *testing.T, err error, wantType, wantMsg string) {
-	t.Helper()
-	var appErr *temporal.ApplicationError
-	if !errors.As(err, &appErr) {
-		t.Fatalf("want a non-retryable application error, got %v", err)
-	}
-	if !appErr.NonRetryable() || appErr.Type() != wantType {
-		t.Errorf("error %v: non-retryable %v type %q, want type %q", err, appErr.NonRetryable(), appErr.Type(), wantType)
-	}
-	if !strings.Contains(err.Error(), wantMsg) {
-		t.Errorf("error %q does not say %q", err, wantMsg)
-	}
-}
-
-func retryable(t *testing.T, err error) {
-	t.Helper()
-	if err == nil {
-		t.Fatal("want an error")
-	}
-	var appErr *temporal.ApplicationError
-	if errors.As(err, &appErr) && appErr.NonRetryable() {
-		t.Fatalf("want a retryable error, got non-retryable %v", err)
-	}
 }
 
 func jsonServer(t *testing.T, status int, body string) *httptest.Server {
@@ -212,7 +186,7 @@ func TestHTTPRedirects(t *testing.T) {
 		t.Fatalf("same-host redirect: %+v %v", res, err)
 	}
 	_, err = run(t, e, "core.http", map[string]any{"url": srv.URL + "/away"})
-	nonRetryable(t, err, core.RedirectRefusedType, "refused redirect from http://"+strings.TrimPrefix(srv.URL, "http://")+" to http://"+strings.TrimPrefix(other.URL, "http://"))
+	actiontest.NonRetryable(t, err, core.RedirectRefusedType, "refused redirect from http://"+strings.TrimPrefix(srv.URL, "http://")+" to http://"+strings.TrimPrefix(other.URL, "http://"))
 }
 
 func TestHTTPOversizeBodyIsTruncated(t *testing.T) {
@@ -262,13 +236,13 @@ func TestHTTPBadRequestsAreNonRetryable(t *testing.T) {
 		{map[string]any{"url": "http://127.0.0.1/", "expect_status": 42}, "not an HTTP status"},
 	} {
 		_, err := run(t, e, "core.http", tc.with)
-		nonRetryable(t, err, core.BadRequestType, tc.msg)
+		actiontest.NonRetryable(t, err, core.BadRequestType, tc.msg)
 		if strings.Contains(fmt.Sprint(err), ":secret@") {
 			t.Errorf("error leaks the password: %v", err)
 		}
 	}
 	_, err := run(t, e, "core.http", map[string]any{"url": "http://127.0.0.1/", "timeout": "soon"})
-	nonRetryable(t, err, actions.InvalidInputType, `input "timeout"`)
+	actiontest.NonRetryable(t, err, actions.InvalidInputType, `input "timeout"`)
 }
 
 func TestHTTPTransportErrorIsRetryable(t *testing.T) {
@@ -277,7 +251,7 @@ func TestHTTPTransportErrorIsRetryable(t *testing.T) {
 	srv.Close() // nothing listens there now
 	e := env(t, actions.Deps{})
 	_, err := run(t, e, "core.http", map[string]any{"url": url})
-	retryable(t, err)
+	actiontest.Retryable(t, err)
 
 	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		select {
@@ -287,7 +261,7 @@ func TestHTTPTransportErrorIsRetryable(t *testing.T) {
 	}))
 	t.Cleanup(slow.Close)
 	_, err = run(t, e, "core.http", map[string]any{"url": slow.URL, "timeout": "50ms"})
-	retryable(t, err)
+	actiontest.Retryable(t, err)
 }
 
 func TestCompileExpect(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"os"
 	"testing"
 
+	"github.com/datasev/datasev/activities/actiontest"
 	s3act "github.com/datasev/datasev/activities/s3"
 	"github.com/datasev/datasev/activities/s3/s3test"
 )
@@ -22,7 +23,7 @@ func TestNoSuchBucketIsNotRetried(t *testing.T) {
 	f := newFixture(t, now)
 	for _, a := range everyAction {
 		_, err := f.run(t, a.name, a.with)
-		nonRetryable(t, err, s3act.NoSuchBucketType, a.name+`: bucket "nope" does not exist`, "s3://nope/")
+		actiontest.NonRetryable(t, err, s3act.NoSuchBucketType, a.name+`: bucket "nope" does not exist`, "s3://nope/")
 	}
 }
 
@@ -32,7 +33,7 @@ func TestAccessDeniedIsNotRetried(t *testing.T) {
 	f.srv.Deny("nope")
 	for _, a := range everyAction {
 		_, err := f.run(t, a.name, a.with)
-		nonRetryable(t, err, s3act.AccessDeniedType, a.name+": access denied", "s3://nope/", "arn:aws:s3:::nope")
+		actiontest.NonRetryable(t, err, s3act.AccessDeniedType, a.name+": access denied", "s3://nope/", "arn:aws:s3:::nope")
 	}
 	f.srv.Allow("nope")
 	res := f.mustRun(t, s3act.InspectPrefixName, everyAction[1].with)
@@ -51,7 +52,7 @@ func TestThrottlingAndServerErrorsAreRetried(t *testing.T) {
 			with["bucket"] = "lake"
 			f.srv.FailNext(1, fault)
 			_, err := f.run(t, a.name, with)
-			retryable(t, err, a.name, "lake")
+			actiontest.Retryable(t, err, a.name, "lake")
 		}
 	}
 	// Once the store recovers, the same step succeeds.
@@ -63,14 +64,14 @@ func TestNetworkErrorsAreRetried(t *testing.T) {
 	f := newFixture(t, now)
 	f.srv.Close() // nothing listens there now
 	_, err := f.run(t, s3act.ObjectHeadName, map[string]any{"bucket": "lake", "key": "k"})
-	retryable(t, err, "s3.object_head: HeadObject s3://lake/k")
+	actiontest.Retryable(t, err, "s3.object_head: HeadObject s3://lake/k")
 }
 
 func TestWithoutClient(t *testing.T) {
 	e := register(s3act.New(nil))
 	for _, a := range everyAction {
 		_, err := run(t, e, a.name, a.with)
-		nonRetryable(t, err, s3act.NotConfiguredType, "no S3 client", s3act.EnvEndpoint)
+		actiontest.NonRetryable(t, err, s3act.NotConfiguredType, "no S3 client", s3act.EnvEndpoint)
 	}
 }
 

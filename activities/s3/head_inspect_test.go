@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/datasev/datasev/activities/actiontest"
 	s3act "github.com/datasev/datasev/activities/s3"
 	"github.com/datasev/datasev/activities/s3/s3test"
 )
@@ -136,5 +137,5 @@ func TestInspectPrefix(t *testing.T) {
 	}
 
 	_, err := f.run(t, s3act.InspectPrefixName, map[string]any{"bucket": "lake", "prefix": "events/", "max_objects": 2_000_000})
-	nonRetryable(t, err, s3act.BadRequestType, "max_objects 2000000")
+	actiontest.NonRetryable(t, err, s3act.BadRequestType, "max_objects 2000000")
 }

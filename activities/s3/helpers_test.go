@@ -2,19 +2,16 @@ package s3act_test
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"go.temporal.io/sdk/log"
-	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/datasev/datasev/activities/actions"
@@ -138,41 +135,6 @@ func (f *fixture) bucket(t testing.TB, names ...string) {
 	t.Helper()
 	if err := f.srv.CreateBucket(names...); err != nil {
 		t.Fatal(err)
-	}
-}
-
-// nonRetryable checks err is a non-retryable application error of type
-// typ whose message says each of says.
-func nonRetryable(t testing.TB, err error, typ string, says ...string) {
-	t.Helper()
-	var appErr *temporal.ApplicationError
-	if !errors.As(err, &appErr) {
-		t.Fatalf("want a non-retryable application error, got %v", err)
-	}
-	if !appErr.NonRetryable() || appErr.Type() != typ {
-		t.Errorf("error %v: non-retryable %v, type %q; want type %q", err, appErr.NonRetryable(), appErr.Type(), typ)
-	}
-	for _, s := range says {
-		if !strings.Contains(err.Error(), s) {
-			t.Errorf("error %q does not say %q", err, s)
-		}
-	}
-}
-
-// retryable checks err would be retried by Temporal.
-func retryable(t testing.TB, err error, says ...string) {
-	t.Helper()
-	if err == nil {
-		t.Fatal("want an error")
-	}
-	var appErr *temporal.ApplicationError
-	if errors.As(err, &appErr) && appErr.NonRetryable() {
-		t.Fatalf("error %v is non-retryable; want it retried", err)
-	}
-	for _, s := range says {
-		if !strings.Contains(err.Error(), s) {
-			t.Errorf("error %q does not say %q", err, s)
-		}
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/datasev/datasev/activities/actiontest"
 	s3act "github.com/datasev/datasev/activities/s3"
 	"github.com/datasev/datasev/activities/s3/s3test"
 )
@@ -260,10 +261,10 @@ func TestLatestPartitionBadInputs(t *testing.T) {
 		{map[string]any{"bucket": "s3://lake/events/"}, `give the bucket's name ("lake")`},
 	} {
 		_, err := f.run(t, s3act.LatestPartitionName, latest(c.with))
-		nonRetryable(t, err, s3act.BadRequestType, c.says)
+		actiontest.NonRetryable(t, err, s3act.BadRequestType, c.says)
 	}
 	_, err := f.run(t, s3act.LatestPartitionName, latest(map[string]any{"cadence": "1h"}))
-	nonRetryable(t, err, actionsInvalidInput, `unknown input "cadence"`)
+	actiontest.NonRetryable(t, err, actionsInvalidInput, `unknown input "cadence"`)
 }
 
 const actionsInvalidInput = "InvalidInput"
