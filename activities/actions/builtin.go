@@ -8,12 +8,14 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/google/go-github/v57/github"
+	"github.com/slack-go/slack"
 
 	"github.com/datasev/datasev/activities/airflow"
 	"github.com/datasev/datasev/activities/core"
 	ghact "github.com/datasev/datasev/activities/github"
 	"github.com/datasev/datasev/activities/lineage"
 	s3act "github.com/datasev/datasev/activities/s3"
+	slackact "github.com/datasev/datasev/activities/slack"
 	"github.com/datasev/datasev/activities/snowflake"
 	"github.com/datasev/datasev/runbooks"
 )
@@ -39,6 +41,12 @@ type Deps struct {
 	// Airflow is the client of the airflow.* actions (airflow.NewClient).
 	// Nil leaves them failing, non-retryably, when they run.
 	Airflow *airflow.Client
+	// Slack is the Web API client of slack.notify_consumers (the notifier
+	// backend's, slackact.Backend.Client); ConsumerChannels maps lineage
+	// owners to channels (slackact.ConsumerChannelsFromEnv). Nil leaves
+	// the action failing, non-retryably, when it runs.
+	Slack            *slack.Client
+	ConsumerChannels map[string]string
 	// Lineage tunes the lineage.* actions' manifest cache
 	// (lineage.CacheOptionsFromEnv); zero for the defaults.
 	Lineage lineage.CacheOptions
@@ -78,6 +86,7 @@ func New(deps Deps) *Registry {
 		Typed(airflow.WaitDAGRunSpec(), af.WaitDAGRun),
 		Typed(lineage.DownstreamSpec(), lin.Downstream),
 		Typed(lineage.UpstreamSpec(), lin.Upstream),
+		Typed(slackact.NotifyConsumersSpec(), slackact.NewConsumers(deps.Slack, deps.ConsumerChannels, deps.Logger).NotifyConsumers),
 		Typed(core.HTTPSpec(), core.NewHTTP(deps.HTTPClient).Check),
 		InWorkflow[core.PageInput](core.PageSpec()),
 		InWorkflow[core.WaitInput](core.WaitSpec()),

@@ -256,6 +256,7 @@ func TestDefaultCatalog(t *testing.T) {
 		"github.comment github.create_issue github.merge_pull_request github.recent_commits github.revert_commit "+
 		"lineage.downstream lineage.upstream "+
 		"s3.inspect_prefix s3.latest_partition s3.object_head "+
+		"slack.notify_consumers "+
 		"snowflake.copy_history snowflake.query_failures snowflake.table_freshness snowflake.task_history" {
 		t.Fatalf("built-ins: %v", names)
 	}

@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -109,6 +111,14 @@ func runDbtDemo(ctx context.Context, c client.Client, out io.Writer, d dbtDemo) 
 	} else {
 		fmt.Fprintf(out, "      (the incident is %s and its runbook %s; leaving it open)\n", st.State, orText(st.RunbookStatus, "running"))
 	}
+	for _, owner := range slices.Sorted(maps.Keys(demoConsumerChannels)) {
+		name := demoConsumerChannels[owner]
+		if ch, ok := d.stand.slack.ChannelByName(strings.TrimPrefix(name, "#")); ok {
+			if msgs := d.stand.slack.Messages(ch.ID); len(msgs) > 0 {
+				fmt.Fprintf(out, "      slack stand-in: %s (%s reads what orders feeds) was told: %s\n", name, owner, clip(oneLine(msgs[0].Text), 90))
+			}
+		}
+	}
 	for _, pr := range d.stand.github.PullRequests(ghtest.DemoRepo) {
 		fmt.Fprintf(out, "      github stand-in: pull request #%d %q %s → %s, merged %v\n", pr.Number, pr.Title, pr.Head, pr.Base, pr.Merged)
 	}
@@ -150,6 +160,9 @@ func showPostmortem(ctx context.Context, c client.Client, out io.Writer, id stri
 	for {
 		st, err := incidents.Status(wctx, c, id)
 		if err == nil && st.Closure.Postmortem != "" {
+			if st.Document != "" {
+				fmt.Fprintf(out, "incident document of %s (kept current with its timeline; the postmortem is attached at closure): %s\n", id, st.Document)
+			}
 			fmt.Fprintf(out, "postmortem of %s: %s\n", id, st.Closure.Postmortem)
 			b, err := os.ReadFile(st.Closure.Postmortem)
 			if err != nil {

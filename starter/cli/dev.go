@@ -148,6 +148,7 @@ func runDev(ctx context.Context, e *env, args []string) error {
 		integrations = stand.workerConfig()
 	}
 	integrations.Postmortem.Dir = filepath.Join(root, ".datasev", "postmortems")
+	integrations.IncidentDoc.Dir = filepath.Join(root, ".datasev", "incidents")
 	stopWorker, err := startWorker(ctx, srv.Client(), e, workerLog, integrations)
 	if err != nil {
 		return fmt.Errorf("dev: worker: %w", err)

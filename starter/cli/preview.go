@@ -9,8 +9,10 @@ import (
 	"time"
 
 	"github.com/datasev/datasev/activities/email"
+	"github.com/datasev/datasev/activities/incidentdoc"
 	"github.com/datasev/datasev/activities/notify"
 	"github.com/datasev/datasev/activities/postmortem"
+	slackact "github.com/datasev/datasev/activities/slack"
 	"github.com/datasev/datasev/starter/incidents"
 	"github.com/datasev/datasev/workflows"
 )
@@ -48,6 +50,20 @@ var previewTemplates = []previewTemplate{
 			}
 		}
 		return previewEmail(n, r.Roles.Commander, html)
+	}},
+	{"slack-consumers", "activities/slack/templates/consumers.tmpl", "the notice slack.notify_consumers posts in the data teams' channels (Slack mrkdwn)", func(r workflows.Report, _ bool) (string, error) {
+		return slackact.RenderConsumerNotice(slackact.ConsumerNotice{
+			Incident: r.ID, Severity: string(r.Severity), Dataset: orText(r.Dataset, r.Service),
+			Message: "The numbers downstream of " + orText(r.Dataset, r.Service) + " may be wrong until the incident's channel says otherwise: " + r.Title + ".",
+			Impact:  impactOf(r), Owners: []string{"finance"},
+		})
+	}},
+	{"document", "activities/incidentdoc/templates/document.md.tmpl", "the incident document (GitHub issue or Markdown file), kept current with the timeline", func(r workflows.Report, _ bool) (string, error) {
+		title, body, err := incidentdoc.Render(r)
+		if err != nil {
+			return "", err
+		}
+		return "Title: " + title + "\n\n" + body, nil
 	}},
 	{"postmortem", "activities/postmortem/render.go", "the postmortem written at closure (`datasev postmortem ID`)", func(r workflows.Report, _ bool) (string, error) {
 		return postmortem.Render(r), nil
@@ -148,6 +164,17 @@ func latestUpdate(r workflows.Report) string {
 		}
 	}
 	return reportDetails(r)
+}
+
+// impactOf is the report's impact finding (a lineage step's summary), or
+// its affected service and dataset.
+func impactOf(r workflows.Report) string {
+	for _, f := range r.Findings {
+		if strings.HasPrefix(f, "impact: ") {
+			return strings.TrimPrefix(f, "impact: ")
+		}
+	}
+	return strings.TrimSpace(r.Service + " " + r.Dataset)
 }
 
 // stateOfUpdate is the state an update of r is sent in: its state while

@@ -24,6 +24,8 @@ func TestPreviewRendersTheSample(t *testing.T) {
 		"email-leadership":    {"Subject: ", "SEV2", "orders revenue 100x the forecast", "Incident document: file:///srv/datasev/incidents/"},
 		"email-status-update": {"Subject: ", "status update: SEV2 mitigating", "The revert of orders.sql is merged"},
 		"email-page":          {"Subject: ", "acknowledge: orders revenue 100x the forecast", "Acknowledge within 15m"},
+		"slack-consumers":     {"incident-orders-revenue", "SEV2", "ANALYTICS.MARTS.ORDERS", "2 exposures"},
+		"document":            {"Title: [SEV2] orders revenue 100x the forecast (closed)", "revert-2", "accepted the handoff from alice", "Postmortem"},
 		"postmortem":          {"# Postmortem: orders revenue 100x the forecast", "revert-1", "denied", "a change to orders.sql reported amounts in cents"},
 	} {
 		code, out, errs := runCheck(t, map[string]string{}, "preview", name)

@@ -49,6 +49,7 @@ type standIns struct {
 	ghcfg     ghact.Config
 	afcfg     airflow.Config
 	slackcfg  slackact.Config
+	consumers map[string]string // lineage owner → channel
 	roster    oncall.Roster
 }
 
@@ -117,6 +118,13 @@ func startStandIns(now time.Time, roster oncall.Roster) (_ *standIns, err error)
 	if s.slackcfg, err = slackact.ConfigFromEnv(mapGetenv(s.slack.Env())); err != nil {
 		return nil, fmt.Errorf("slack stand-in: %w", err)
 	}
+	// The data teams' channels: the owners the demo manifest's lineage
+	// names (finance, growth) read there; data-science has none.
+	s.consumers = map[string]string{}
+	for owner, name := range demoConsumerChannels {
+		s.slack.AddChannel(slacktest.Channel{Name: strings.TrimPrefix(name, "#")})
+		s.consumers[owner] = name
+	}
 	return s, nil
 }
 
@@ -126,9 +134,13 @@ func startStandIns(now time.Time, roster oncall.Roster) (_ *standIns, err error)
 func (s *standIns) workerConfig() service.Config {
 	return service.Config{
 		S3: s.s3, Snowflake: s.snowflake, GitHub: s.ghcfg, Airflow: s.afcfg,
-		Slack: s.slackcfg, Roster: &s.roster,
+		Slack: s.slackcfg, Roster: &s.roster, ConsumerChannels: s.consumers,
 	}
 }
+
+// demoConsumerChannels maps the demo manifest's owners to their teams'
+// channels in the Slack stand-in.
+var demoConsumerChannels = map[string]string{"finance": "#finance-data", "growth": "#growth-analytics"}
 
 // Close stops both stand-ins.
 func (s *standIns) Close() {

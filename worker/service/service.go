@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/google/go-github/v57/github"
+	"github.com/slack-go/slack"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/contrib/envconfig"
 	"go.temporal.io/sdk/log"
@@ -26,6 +27,7 @@ import (
 	"github.com/datasev/datasev/activities/airflow"
 	"github.com/datasev/datasev/activities/email"
 	ghact "github.com/datasev/datasev/activities/github"
+	"github.com/datasev/datasev/activities/incidentdoc"
 	"github.com/datasev/datasev/activities/lineage"
 	"github.com/datasev/datasev/activities/notify"
 	"github.com/datasev/datasev/activities/postmortem"
@@ -121,6 +123,12 @@ type Config struct {
 	Slack slackact.Config
 	// Postmortem says where postmortems are written (DATASEV_POSTMORTEM_DIR).
 	Postmortem postmortem.Config
+	// ConsumerChannels maps lineage owners to the Slack channels
+	// slack.notify_consumers posts to (DATASEV_SLACK_CONSUMER_CHANNELS).
+	ConsumerChannels map[string]string
+	// IncidentDoc says where incident documents are kept
+	// (DATASEV_INCIDENT_DOC_DIR, DATASEV_INCIDENT_DOC_REPO).
+	IncidentDoc incidentdoc.Config
 	// Statuspage configures the public status page (DATASEV_STATUSPAGE_*);
 	// zero when unset, and publishing then fails as not configured.
 	Statuspage statuspage.Config
@@ -208,8 +216,17 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	if cfg.Slack, err = slackact.ConfigFromEnv(getenv); err != nil {
 		return Config{}, fmt.Errorf("slack config: %w", err)
 	}
+	if cfg.ConsumerChannels, err = slackact.ConsumerChannelsFromEnv(getenv); err != nil {
+		return Config{}, fmt.Errorf("slack config: %w", err)
+	}
 	if cfg.Postmortem, err = postmortem.ConfigFromEnv(getenv); err != nil {
 		return Config{}, fmt.Errorf("postmortem config: %w", err)
+	}
+	if cfg.IncidentDoc, err = incidentdoc.ConfigFromEnv(getenv); err != nil {
+		return Config{}, fmt.Errorf("incident document config: %w", err)
+	}
+	if cfg.IncidentDoc.Repo != "" && !cfg.GitHub.Configured() {
+		return Config{}, fmt.Errorf("%s=%s keeps incident documents as GitHub issues, but GitHub is not configured (DATASEV_GITHUB_TOKEN or DATASEV_GITHUB_APP_*)", incidentdoc.EnvRepo, cfg.IncidentDoc.Repo)
 	}
 	if cfg.Statuspage, err = statuspage.ConfigFromEnv(getenv); err != nil {
 		return Config{}, fmt.Errorf("statuspage config: %w", err)
@@ -283,7 +300,8 @@ func New(c client.Client, cfg Config, logger *slog.Logger) worker.Worker {
 	if taskQueue == "" {
 		taskQueue = workflows.TaskQueue
 	}
-	backend := notifier(cfg, logger)
+	sb := slackBackend(cfg, logger)
+	backend := notifier(cfg, sb, logger)
 	opts := worker.Options{
 		WorkerStopTimeout:                      cfg.StopTimeout,
 		MaxConcurrentActivityExecutionSize:     cfg.MaxActivities,
@@ -332,38 +350,79 @@ func New(c client.Client, cfg Config, logger *slog.Logger) worker.Worker {
 		}
 	}
 	actions.New(actions.Deps{
-		HTTPClient:   &http.Client{Timeout: ActionHTTPTimeout},
-		S3:           s3c,
-		Snowflake:    sfDB,
-		GitHub:       gh,
-		GitHubConfig: cfg.GitHub,
-		Airflow:      af,
-		Lineage:      cfg.Lineage,
-		Logger:       logger,
+		HTTPClient:       &http.Client{Timeout: ActionHTTPTimeout},
+		S3:               s3c,
+		Snowflake:        sfDB,
+		GitHub:           gh,
+		GitHubConfig:     cfg.GitHub,
+		Airflow:          af,
+		Lineage:          cfg.Lineage,
+		Slack:            slackClient(sb),
+		ConsumerChannels: cfg.ConsumerChannels,
+		Logger:           logger,
 	}).RegisterWith(w)
 	// Public wording goes to the status page once the Liaison or the
 	// Commander sends it.
 	w.RegisterActivity(&statuspage.Activities{Client: statuspage.New(cfg.Statuspage)})
 	// Action items become issues in the configured repository at closure.
 	postmortem.RegisterIssues(w, &postmortem.Issues{GitHub: ghact.New(gh, cfg.GitHub), Repo: cfg.Postmortem.IssuesRepo})
+	// The incident document: a GitHub issue, or a Markdown file.
+	doccfg := cfg.IncidentDoc
+	if doccfg.Dir == "" {
+		doccfg.Dir = incidentdoc.DefaultDir
+	}
+	var docGH *ghact.Actions
+	if gh != nil {
+		docGH = ghact.New(gh, cfg.GitHub)
+	}
+	docs, err := incidentdoc.New(doccfg, docGH, logger)
+	if err != nil {
+		logger.Error("incident documents fall back to Markdown files", slog.Any("error", err))
+		doccfg.Repo = ""
+		docs, _ = incidentdoc.New(doccfg, nil, logger)
+	}
+	incidentdoc.Register(w, docs)
 	return w
 }
 
-// notifier is the notifier's backend: the structured log, plus Slack and
-// leadership email where they are configured, fanned out.
-func notifier(cfg Config, logger *slog.Logger) notify.Backend {
+// slackClient is sb's Web API client, or nil.
+func slackClient(sb *slackact.Backend) *slack.Client {
+	if sb == nil {
+		return nil
+	}
+	return sb.Client()
+}
+
+// slackBackend is the Slack notifier backend when Slack is configured,
+// else nil.
+func slackBackend(cfg Config, logger *slog.Logger) *slackact.Backend {
+	if !cfg.Slack.Configured() {
+		return nil
+	}
+	var roster oncall.Roster
+	if cfg.Roster != nil {
+		roster = *cfg.Roster
+	}
+	sb, err := slackact.NewBackend(cfg.Slack, roster, logger)
+	if err != nil {
+		logger.Error("no Slack backend: notifications skip Slack", slog.Any("error", err))
+		return nil
+	}
+	logger.Info("slack notifications on")
+	return sb
+}
+
+// notifier is the notifier's backend: the structured log, plus Slack (sb,
+// when not nil) and leadership email where they are configured, fanned
+// out.
+func notifier(cfg Config, sb *slackact.Backend, logger *slog.Logger) notify.Backend {
 	backends := []notify.Backend{notify.LogBackend{Logger: logger}}
 	var roster oncall.Roster
 	if cfg.Roster != nil {
 		roster = *cfg.Roster
 	}
-	if cfg.Slack.Configured() {
-		if sb, err := slackact.NewBackend(cfg.Slack, roster, logger); err != nil {
-			logger.Error("no Slack backend: notifications skip Slack", slog.Any("error", err))
-		} else {
-			logger.Info("slack notifications on")
-			backends = append(backends, sb)
-		}
+	if sb != nil {
+		backends = append(backends, sb)
 	}
 	if cfg.Email.Configured() {
 		if sender, err := email.NewSender(cfg.Email, nil); err != nil {
