@@ -104,7 +104,7 @@ func TestExitCodes(t *testing.T) {
 		stderr string
 		stdout string
 	}{
-		{name: "no args", args: nil, code: 2, stderr: "Usage: datasev COMMAND"},
+		{name: "no args", args: nil, code: 2, stderr: "Usage: datasev [--config FILE] COMMAND"},
 		{name: "help", args: []string{"help"}, code: 0, stdout: "request-approval"},
 		{name: "help for a command", args: []string{"help", "sev"}, code: 0, stderr: "-severity"},
 		{name: "unknown command", args: []string{"frobnicate"}, code: 2, stderr: `unknown command "frobnicate"`},
