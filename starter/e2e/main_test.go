@@ -9,6 +9,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -89,6 +90,8 @@ func (w *world) startWorker(t *testing.T, c client.Client) func() {
 func startWorker(t *testing.T, c client.Client, cfg service.Config) func() {
 	t.Helper()
 	cfg.TaskQueue, cfg.StopTimeout = workflows.TaskQueue, time.Second
+	scratch := t.TempDir() // the worker's files, not in the package
+	cfg.Postmortem.Dir, cfg.IncidentDoc.Dir = filepath.Join(scratch, "postmortems"), filepath.Join(scratch, "incidents")
 	var wrk worker.Worker = service.New(c, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err := wrk.Start(); err != nil {
 		t.Fatalf("worker: %v", err)

@@ -18,6 +18,7 @@ import (
 	"go.temporal.io/sdk/worker"
 
 	"github.com/datasev/datasev/activities/actions"
+	"github.com/datasev/datasev/activities/incidentdoc"
 	"github.com/datasev/datasev/activities/postmortem"
 	s3act "github.com/datasev/datasev/activities/s3"
 	"github.com/datasev/datasev/activities/s3/s3test"
@@ -107,7 +108,7 @@ func startWorker() error {
 		return err
 	}
 	w := service.New(srv.Client(), service.Config{TaskQueue: workflows.TaskQueue, StopTimeout: 2 * time.Second, S3: s3cfg, Snowflake: sfcfg,
-		Postmortem: postmortem.Config{Dir: postmortemDir}},
+		Postmortem: postmortem.Config{Dir: postmortemDir}, IncidentDoc: incidentdoc.Config{Dir: filepath.Join(postmortemDir, "incidents")}},
 		slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err := w.Start(); err != nil {
 		return err

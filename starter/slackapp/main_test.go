@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -22,6 +23,8 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 
+	"github.com/datasev/datasev/activities/incidentdoc"
+	"github.com/datasev/datasev/activities/postmortem"
 	"github.com/datasev/datasev/starter/devstack"
 	"github.com/datasev/datasev/worker/service"
 	"github.com/datasev/datasev/workflows"
@@ -38,12 +41,21 @@ var (
 func TestMain(m *testing.M) {
 	os.Exit(devstack.RunTests(m, func(s *devstack.Server) (func(), error) {
 		srv, tc = s, s.Client()
-		var w worker.Worker = service.New(tc, service.Config{TaskQueue: workflows.TaskQueue, StopTimeout: 2 * time.Second},
+		// The worker's files (incident documents, postmortems) go to a
+		// scratch directory, not the package's.
+		scratch, err := os.MkdirTemp("", "datasev-test-")
+		if err != nil {
+			return nil, err
+		}
+		var w worker.Worker = service.New(tc, service.Config{TaskQueue: workflows.TaskQueue, StopTimeout: 2 * time.Second,
+			Postmortem:  postmortem.Config{Dir: filepath.Join(scratch, "postmortems")},
+			IncidentDoc: incidentdoc.Config{Dir: filepath.Join(scratch, "incidents")}},
 			slog.New(slog.NewTextHandler(io.Discard, nil)))
 		if err := w.Start(); err != nil {
+			os.RemoveAll(scratch)
 			return nil, fmt.Errorf("worker: %w", err)
 		}
-		return w.Stop, nil
+		return func() { w.Stop(); os.RemoveAll(scratch) }, nil
 	}))
 }
 

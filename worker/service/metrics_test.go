@@ -17,7 +17,9 @@ import (
 	sdklog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/datasev/datasev/activities/incidentdoc"
 	"github.com/datasev/datasev/activities/notify"
+	"github.com/datasev/datasev/activities/postmortem"
 	"github.com/datasev/datasev/runbooks"
 	"github.com/datasev/datasev/starter/devstack"
 	"github.com/datasev/datasev/worker/metrics"
@@ -102,7 +104,8 @@ func TestNewRecordsMetrics(t *testing.T) {
 	defer probe.Close()
 
 	taskQueue := "service-metrics-" + t.Name()
-	w := service.New(c, service.Config{TaskQueue: taskQueue, StopTimeout: 2 * time.Second, Metrics: m}, logger)
+	w := service.New(c, service.Config{TaskQueue: taskQueue, StopTimeout: 2 * time.Second, Metrics: m,
+		Postmortem: postmortem.Config{Dir: t.TempDir()}, IncidentDoc: incidentdoc.Config{Dir: t.TempDir()}}, logger)
 	w.RegisterWorkflowWithOptions(checkThenPost, workflow.RegisterOptions{Name: "check-then-post"})
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
@@ -124,21 +127,35 @@ func TestNewRecordsMetrics(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ep.Close(context.Background())
-	body, err := get(t, ep.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, want := range []string{
+	wants := []string{
 		`datasev_action_executions_total{action="core.http",outcome="ok"} 1`,
 		`datasev_action_duration_seconds_count{action="core.http"} 1`,
 		`datasev_notifications_total{backend="log",kind="post",outcome="ok"} 1`,
 		`temporal_workflow_completed_total{.*task_queue="` + taskQueue + `".*workflow_type="check-then-post"} 1`,
 		`temporal_activity_execution_latency_seconds_count{activity_type="core.http",.*} 1`,
 		`temporal_num_pollers{.*poller_type="activity_task".*} [1-9][0-9]*`,
-	} {
-		if !regexp.MustCompile(`(?m)^` + want + `$`).MatchString(body) {
-			t.Errorf("scrape lacks %s", want)
+	}
+	// The worker records a workflow's completion as it reports it, which
+	// may be just after the client saw the result: scrape until every
+	// series is there, for a while.
+	var body string
+	var missing []string
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		if body, err = get(t, ep.URL()); err != nil {
+			t.Fatal(err)
 		}
+		missing = missing[:0]
+		for _, want := range wants {
+			if !regexp.MustCompile(`(?m)^` + want + `$`).MatchString(body) {
+				missing = append(missing, want)
+			}
+		}
+		if len(missing) == 0 || time.Now().After(deadline) {
+			break
+		}
+	}
+	for _, want := range missing {
+		t.Errorf("scrape lacks %s", want)
 	}
 	if strings.Contains(body, "incident-metrics-1") {
 		t.Error("an incident ID is a metric label")
