@@ -69,7 +69,7 @@ func newWorld(t *testing.T) *world {
 
 // startWorker starts a datasev worker wired to w's stand-ins, stopped at
 // cleanup unless the test stops it first (the returned func is idempotent).
-func (w *world) startWorker(t *testing.T, c client.Client) func() {
+func (w *world) startWorker(t *testing.T, c client.Client, adjust ...func(*service.Config)) func() {
 	t.Helper()
 	env := w.gh.Env()
 	env[ghact.EnvAPIURL] = w.proxy.URL() // through the proxy
@@ -81,7 +81,11 @@ func (w *world) startWorker(t *testing.T, c client.Client) func() {
 	if err != nil {
 		t.Fatalf("airflow config: %v", err)
 	}
-	return startWorker(t, c, service.Config{GitHub: ghcfg, Airflow: afcfg})
+	cfg := service.Config{GitHub: ghcfg, Airflow: afcfg}
+	for _, f := range adjust {
+		f(&cfg)
+	}
+	return startWorker(t, c, cfg)
 }
 
 // startWorker starts a datasev worker with the integrations of cfg,
