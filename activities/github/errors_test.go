@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-github/v57/github"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/datasev/datasev/activities/actiontest"
 	ghact "github.com/datasev/datasev/activities/github"
 	"github.com/datasev/datasev/activities/github/ghtest"
 )
@@ -29,7 +30,7 @@ func TestPrimaryRateLimitRetriesAfterReset(t *testing.T) {
 	f.srv.FailNext(1, http.StatusForbidden, map[string]string{
 		"X-RateLimit-Limit": "5000", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": strconv.FormatInt(reset, 10)})
 	_, err := f.run(t, ghact.RecentCommitsName, recent)
-	retryable(t, err, "rate limit", "list commits of acme/analytics")
+	actiontest.Retryable(t, err, "rate limit", "list commits of acme/analytics")
 	appErr := appError(t, err)
 	if appErr.Type() != ghact.RateLimitedType {
 		t.Errorf("type %q", appErr.Type())
@@ -56,7 +57,7 @@ func TestSecondaryRateLimitsHonourRetryAfter(t *testing.T) {
 			f.commit("Ann", "init", time.Hour, map[string]string{"models/a.sql": "a\n"})
 			f.srv.FailNext(1, status, map[string]string{"Retry-After": "42"})
 			_, err := f.run(t, ghact.RecentCommitsName, recent)
-			retryable(t, err, "secondary rate limit")
+			actiontest.Retryable(t, err, "secondary rate limit")
 			appErr := appError(t, err)
 			if appErr.Type() != ghact.RateLimitedType || appErr.NextRetryDelay() != 42*time.Second {
 				t.Errorf("type %q, NextRetryDelay %s; want RateLimited after 42s", appErr.Type(), appErr.NextRetryDelay())
@@ -71,7 +72,7 @@ func TestServerErrorsAreRetried(t *testing.T) {
 	for _, status := range []int{500, 502, 503} {
 		f.srv.FailNext(1, status, nil)
 		_, err := f.run(t, ghact.RecentCommitsName, recent)
-		retryable(t, err, fmt.Sprint(status))
+		actiontest.Retryable(t, err, fmt.Sprint(status))
 	}
 	res := f.mustRun(t, ghact.RecentCommitsName, recent)
 	want(t, res.Output, "count", 1)
@@ -81,22 +82,22 @@ func TestNetworkErrorsAreRetried(t *testing.T) {
 	f := newFixture(t)
 	f.srv.Close()
 	_, err := f.run(t, ghact.RecentCommitsName, recent)
-	retryable(t, err, "list commits of acme/analytics")
+	actiontest.Retryable(t, err, "list commits of acme/analytics")
 }
 
 func TestClientErrorsAreNotRetried(t *testing.T) {
 	f := newFixture(t)
 	f.commit("Ann", "init", time.Hour, map[string]string{"models/a.sql": "a\n"})
 	_, err := f.run(t, ghact.RecentCommitsName, map[string]any{"repo": "acme/missing"})
-	nonRetryable(t, err, ghact.NotFoundType, "get repository acme/missing", "Not Found")
+	actiontest.NonRetryable(t, err, ghact.NotFoundType, "get repository acme/missing", "Not Found")
 	_, err = f.run(t, ghact.MergePullRequestName, map[string]any{"repo": repo, "number": 99})
-	nonRetryable(t, err, ghact.NotFoundType, "pull request #99 of acme/analytics")
+	actiontest.NonRetryable(t, err, ghact.NotFoundType, "pull request #99 of acme/analytics")
 	f.srv.FailNextWith(1, ghtest.Fault{Status: 422, Message: "Validation Failed"})
 	_, err = f.run(t, ghact.CreateIssueName, map[string]any{"repo": repo, "title": "x"})
-	nonRetryable(t, err, ghact.UnprocessableType, "Validation Failed", "acme/analytics")
+	actiontest.NonRetryable(t, err, ghact.UnprocessableType, "Validation Failed", "acme/analytics")
 	f.srv.FailNextWith(1, ghtest.Fault{Status: 403, Message: "Resource not accessible by integration"})
 	_, err = f.run(t, ghact.RecentCommitsName, recent)
-	nonRetryable(t, err, ghact.ForbiddenType, "Resource not accessible by integration")
+	actiontest.NonRetryable(t, err, ghact.ForbiddenType, "Resource not accessible by integration")
 }
 
 func TestBadCredentials(t *testing.T) {
@@ -105,7 +106,7 @@ func TestBadCredentials(t *testing.T) {
 	env[ghact.EnvToken] = "ghp_wrong"
 	f = fixtureFor(t, f.srv, env, 0)
 	_, err := f.run(t, ghact.RecentCommitsName, recent)
-	nonRetryable(t, err, ghact.BadCredentialsType, "Bad credentials", ghact.EnvToken)
+	actiontest.NonRetryable(t, err, ghact.BadCredentialsType, "Bad credentials", ghact.EnvToken)
 	if strings.Contains(err.Error(), "ghp_wrong") {
 		t.Error("the error shows the token")
 	}
@@ -122,7 +123,7 @@ func TestWithoutClient(t *testing.T) {
 		ghact.CreateIssueName:      {"repo": repo, "title": "x"},
 	} {
 		_, err := f.run(t, name, with)
-		nonRetryable(t, err, ghact.NotConfiguredType, "no GitHub client", ghact.EnvToken, ghact.EnvAppID)
+		actiontest.NonRetryable(t, err, ghact.NotConfiguredType, "no GitHub client", ghact.EnvToken, ghact.EnvAppID)
 	}
 }
 
@@ -170,7 +171,7 @@ func TestAppAuthEndToEnd(t *testing.T) {
 	env[ghact.EnvAppInstallationID] = "999"
 	f = fixtureFor(t, srv, env, 0)
 	_, err := f.run(t, ghact.RecentCommitsName, recent)
-	nonRetryable(t, err, ghact.BadCredentialsType, "installation token", ghact.EnvAppInstallationID)
+	actiontest.NonRetryable(t, err, ghact.BadCredentialsType, "installation token", ghact.EnvAppInstallationID)
 }
 
 func TestStandInEnvNamesAgree(t *testing.T) {

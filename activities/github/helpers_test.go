@@ -3,7 +3,6 @@ package ghact_test
 import (
 	"errors"
 	"log/slog"
-	"strings"
 	"testing"
 	"time"
 
@@ -119,38 +118,6 @@ func appError(t testing.TB, err error) *temporal.ApplicationError {
 		t.Fatalf("want an application error, got %v", err)
 	}
 	return appErr
-}
-
-// nonRetryable checks err is a non-retryable application error of type
-// typ whose message says each of says.
-func nonRetryable(t testing.TB, err error, typ string, says ...string) {
-	t.Helper()
-	appErr := appError(t, err)
-	if !appErr.NonRetryable() || appErr.Type() != typ {
-		t.Errorf("error %v: non-retryable %v, type %q; want type %q", err, appErr.NonRetryable(), appErr.Type(), typ)
-	}
-	for _, s := range says {
-		if !strings.Contains(err.Error(), s) {
-			t.Errorf("error %q does not say %q", err, s)
-		}
-	}
-}
-
-// retryable checks err would be retried by Temporal.
-func retryable(t testing.TB, err error, says ...string) {
-	t.Helper()
-	if err == nil {
-		t.Fatal("want an error")
-	}
-	var appErr *temporal.ApplicationError
-	if errors.As(err, &appErr) && appErr.NonRetryable() {
-		t.Fatalf("error %v is non-retryable; want it retried", err)
-	}
-	for _, s := range says {
-		if !strings.Contains(err.Error(), s) {
-			t.Errorf("error %q does not say %q", err, s)
-		}
-	}
 }
 
 func want(t testing.TB, out map[string]any, key string, v any) {

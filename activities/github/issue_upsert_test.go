@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/datasev/datasev/activities/actiontest"
 	ghact "github.com/datasev/datasev/activities/github"
 	"github.com/datasev/datasev/activities/github/ghtest"
 )
@@ -174,7 +175,7 @@ func TestUpsertIssueLostCreateAnswer(t *testing.T) {
 	f := newFixture(t)
 	f.srv.LoseResponse(routeCreate, 1)
 	_, err := f.actions.UpsertIssue(t.Context(), upsertIn("doc", "v1", false))
-	retryable(t, err, "open an issue in "+repo)
+	actiontest.Retryable(t, err, "open an issue in "+repo)
 	if len(f.srv.Issues(repo)) != 1 {
 		t.Fatalf("the lost create did not happen: %+v", f.srv.Issues(repo))
 	}
@@ -196,7 +197,7 @@ func TestUpsertIssueErrors(t *testing.T) {
 	in := upsertIn("doc", "v1", false)
 	in.Repo = "acme/nope"
 	_, err := f.actions.UpsertIssue(t.Context(), in)
-	nonRetryable(t, err, ghact.NotFoundType, "acme/nope")
+	actiontest.NonRetryable(t, err, ghact.NotFoundType, "acme/nope")
 
 	for _, bad := range []ghact.UpsertIssueInput{
 		{Repo: "https://github.com/acme/x", Marker: upsertMarker, Title: "t"},
@@ -204,30 +205,30 @@ func TestUpsertIssueErrors(t *testing.T) {
 		{Repo: repo, Marker: upsertMarker, Title: " "},
 	} {
 		_, err := f.actions.UpsertIssue(t.Context(), bad)
-		nonRetryable(t, err, ghact.BadRequestType)
+		actiontest.NonRetryable(t, err, ghact.BadRequestType)
 	}
 
 	_, err = f.actions.UpsertIssue(t.Context(), upsertIn("doc", strings.Repeat("x", ghtest.MaxIssueBody), false))
-	nonRetryable(t, err, ghact.UnprocessableType, "body is too long")
+	actiontest.NonRetryable(t, err, ghact.UnprocessableType, "body is too long")
 
 	f.srv.FailRoute(routeCreate, 1, ghtest.Fault{Status: http.StatusTooManyRequests, Headers: map[string]string{"Retry-After": "42"}})
 	_, err = f.actions.UpsertIssue(t.Context(), upsertIn("doc", "v1", false))
-	retryable(t, err, "secondary rate limit")
+	actiontest.Retryable(t, err, "secondary rate limit")
 	if d := appError(t, err).NextRetryDelay(); d.Seconds() != 42 {
 		t.Errorf("NextRetryDelay %s, want 42s", d)
 	}
 
 	f.srv.FailRoute(routeList, 1, ghtest.Fault{Status: http.StatusForbidden, Message: "Resource not accessible by integration"})
 	_, err = f.actions.UpsertIssue(t.Context(), upsertIn("doc", "v1", false))
-	nonRetryable(t, err, ghact.ForbiddenType, "Resource not accessible by integration")
+	actiontest.NonRetryable(t, err, ghact.ForbiddenType, "Resource not accessible by integration")
 
 	f.srv.Token = "ghp_other"
 	_, err = f.actions.UpsertIssue(t.Context(), upsertIn("doc", "v1", false))
-	nonRetryable(t, err, ghact.BadCredentialsType)
+	actiontest.NonRetryable(t, err, ghact.BadCredentialsType)
 
 	var none *ghact.Actions
 	_, err = none.UpsertIssue(t.Context(), upsertIn("doc", "v1", false))
-	nonRetryable(t, err, ghact.NotConfiguredType)
+	actiontest.NonRetryable(t, err, ghact.NotConfiguredType)
 	if len(f.srv.Issues(repo)) != 0 {
 		t.Fatalf("issues %+v", f.srv.Issues(repo))
 	}

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/datasev/datasev/activities/actiontest"
 	ghact "github.com/datasev/datasev/activities/github"
 	"github.com/datasev/datasev/activities/github/ghtest"
 	"github.com/datasev/datasev/runbooks"
@@ -36,7 +37,7 @@ func TestMergePullRequest(t *testing.T) {
 	}
 
 	_, err := f.run(t, ghact.MergePullRequestName, map[string]any{"repo": repo, "number": n, "sha": "0000000"})
-	nonRetryable(t, err, ghact.ConflictType, "moved")
+	actiontest.NonRetryable(t, err, ghact.ConflictType, "moved")
 
 	res := f.mustRun(t, ghact.MergePullRequestName, map[string]any{"repo": repo, "number": n})
 	want(t, res.Output, "merged", true)
@@ -67,12 +68,12 @@ func TestMergePullRequestRefusals(t *testing.T) {
 	f := newFixture(t)
 	n, _ := openRevertPR(t, f)
 	_, err := f.run(t, ghact.MergePullRequestName, map[string]any{"repo": repo, "number": n, "method": "octopus"})
-	nonRetryable(t, err, ghact.BadRequestType, "octopus")
+	actiontest.NonRetryable(t, err, ghact.BadRequestType, "octopus")
 	f.srv.Protect(repo, "main", ghtest.Protection{RequiredApprovingReviews: 1})
 	dry := f.dryRun(t, ghact.MergePullRequestName, map[string]any{"repo": repo, "number": n})
 	want(t, dry.Output, "mergeable_state", "blocked")
 	_, err = f.run(t, ghact.MergePullRequestName, map[string]any{"repo": repo, "number": n, "method": "merge"})
-	nonRetryable(t, err, ghact.ConflictType, "approving review")
+	actiontest.NonRetryable(t, err, ghact.ConflictType, "approving review")
 	if prs := f.srv.PullRequests(repo); prs[0].Merged {
 		t.Error("merged despite the protection")
 	}
@@ -105,7 +106,7 @@ func TestCommentOncePerStep(t *testing.T) {
 	}
 	want(t, res.Output, "created", true)
 	_, err = f.run(t, ghact.CommentName, map[string]any{"repo": repo, "number": 404, "body": "x"})
-	nonRetryable(t, err, ghact.NotFoundType, "#404 of acme/analytics")
+	actiontest.NonRetryable(t, err, ghact.NotFoundType, "#404 of acme/analytics")
 }
 
 func TestCommentFindsMarkerOnLaterPage(t *testing.T) {

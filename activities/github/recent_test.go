@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/datasev/datasev/activities/actiontest"
 	ghact "github.com/datasev/datasev/activities/github"
 )
 
@@ -87,9 +88,9 @@ func TestRecentCommitsInputs(t *testing.T) {
 	f := newFixture(t)
 	f.commit("Ann", "init", time.Hour, map[string]string{"a": "a\n"})
 	_, err := f.run(t, ghact.RecentCommitsName, map[string]any{"repo": repo, "limit": 500})
-	nonRetryable(t, err, ghact.BadRequestType, "limit 500")
+	actiontest.NonRetryable(t, err, ghact.BadRequestType, "limit 500")
 	_, err = f.run(t, ghact.RecentCommitsName, map[string]any{"repo": "analytics"})
-	nonRetryable(t, err, ghact.BadRequestType, "owner/name")
+	actiontest.NonRetryable(t, err, ghact.BadRequestType, "owner/name")
 	_, err = f.run(t, ghact.RecentCommitsName, map[string]any{"repo": repo, "branch": "nope"})
-	nonRetryable(t, err, ghact.NotFoundType, "list commits of acme/analytics on nope")
+	actiontest.NonRetryable(t, err, ghact.NotFoundType, "list commits of acme/analytics on nope")
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/datasev/datasev/activities/actiontest"
 	ghact "github.com/datasev/datasev/activities/github"
 	"github.com/datasev/datasev/activities/github/ghtest"
 )
@@ -122,7 +123,7 @@ func TestRevertRefusesLaterChangeToSameFile(t *testing.T) {
 	bad := history(f)
 	f.commit("Di", "orders: fix typo", time.Hour, map[string]string{"models/marts/orders.sql": ordersV2 + "-- ok\n"})
 	_, err := f.run(t, ghact.RevertCommitName, map[string]any{"repo": repo, "sha": bad})
-	nonRetryable(t, err, ghact.RevertRefusedType, "models/marts/orders.sql changed on main after "+bad[:7], "a human must revert")
+	actiontest.NonRetryable(t, err, ghact.RevertRefusedType, "models/marts/orders.sql changed on main after "+bad[:7], "a human must revert")
 	if f.srv.Writes() != 0 || len(f.srv.PullRequests(repo)) != 0 {
 		t.Error("a refused revert wrote")
 	}
@@ -138,7 +139,7 @@ func TestRevertRefusesLockedBranch(t *testing.T) {
 	bad := history(f)
 	f.srv.Protect(repo, "main", ghtest.Protection{LockBranch: true})
 	_, err := f.run(t, ghact.RevertCommitName, map[string]any{"repo": repo, "sha": bad})
-	nonRetryable(t, err, ghact.RevertRefusedType, "main is locked")
+	actiontest.NonRetryable(t, err, ghact.RevertRefusedType, "main is locked")
 	// Required reviews alone do not stop a pull request.
 	f.srv.Protect(repo, "main", ghtest.Protection{RequiredApprovingReviews: 1})
 	res := f.mustRun(t, ghact.RevertCommitName, map[string]any{"repo": repo, "sha": bad})
@@ -154,9 +155,9 @@ func TestRevertMergeCommit(t *testing.T) {
 	f.commit("Di", "later", 5*time.Hour, map[string]string{"models/a.sql": "a2\n"})
 
 	_, err := f.run(t, ghact.RevertCommitName, map[string]any{"repo": repo, "sha": merge})
-	nonRetryable(t, err, ghact.RevertRefusedType, "merge commit", "parent")
+	actiontest.NonRetryable(t, err, ghact.RevertRefusedType, "merge commit", "parent")
 	_, err = f.run(t, ghact.RevertCommitName, map[string]any{"repo": repo, "sha": merge, "parent": 3})
-	nonRetryable(t, err, ghact.BadRequestType, "has 2 parent")
+	actiontest.NonRetryable(t, err, ghact.BadRequestType, "has 2 parent")
 
 	res := f.mustRun(t, ghact.RevertCommitName, map[string]any{"repo": repo, "sha": merge, "parent": 1})
 	files := f.srv.Files(repo, res.Output["branch"].(string))
@@ -174,7 +175,7 @@ func TestRevertMergeConflictRefuses(t *testing.T) {
 	// The base moves between the check and the merge; GitHub answers 409.
 	f.srv.FailRoute("POST /repos/{owner}/{repo}/merges", 1, ghtest.Fault{Status: 409, Message: "Merge conflict"})
 	_, err := f.run(t, ghact.RevertCommitName, map[string]any{"repo": repo, "sha": bad})
-	nonRetryable(t, err, ghact.RevertRefusedType, "merge conflict", "a human must revert")
+	actiontest.NonRetryable(t, err, ghact.RevertRefusedType, "merge conflict", "a human must revert")
 	if _, ok := f.srv.BranchHead(repo, "datasev/revert-inc-42-"+bad[:7]); ok {
 		t.Error("the revert branch was left behind")
 	}
@@ -206,11 +207,11 @@ func TestRevertBadInputs(t *testing.T) {
 	f := newFixture(t)
 	history(f)
 	_, err := f.run(t, ghact.RevertCommitName, map[string]any{"repo": repo, "sha": "not-a-sha"})
-	nonRetryable(t, err, ghact.BadRequestType, "not-a-sha")
+	actiontest.NonRetryable(t, err, ghact.BadRequestType, "not-a-sha")
 	_, err = f.run(t, ghact.RevertCommitName, map[string]any{"repo": "https://github.com/acme/analytics", "sha": "abcdef0"})
-	nonRetryable(t, err, ghact.BadRequestType, "owner/name")
+	actiontest.NonRetryable(t, err, ghact.BadRequestType, "owner/name")
 	_, err = f.run(t, ghact.RevertCommitName, map[string]any{"repo": repo, "sha": "abcdef0123"})
-	nonRetryable(t, err, ghact.UnprocessableType, "abcdef0123", repo)
+	actiontest.NonRetryable(t, err, ghact.UnprocessableType, "abcdef0123", repo)
 	_, err = f.run(t, ghact.RevertCommitName, map[string]any{"repo": "acme/nope", "sha": "abcdef0123"})
-	nonRetryable(t, err, ghact.NotFoundType, "acme/nope")
+	actiontest.NonRetryable(t, err, ghact.NotFoundType, "acme/nope")
 }

@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
+	"github.com/datasev/datasev/activities/actiontest"
 	ghact "github.com/datasev/datasev/activities/github"
 	"github.com/datasev/datasev/activities/github/ghtest"
 	"github.com/datasev/datasev/workflows"
@@ -40,22 +41,6 @@ func sync(t *testing.T, a *Activities, r workflows.Report) (workflows.DocumentRe
 }
 
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
-
-func nonRetryable(t *testing.T, err error, typ string, says ...string) {
-	t.Helper()
-	var appErr *temporal.ApplicationError
-	if !errors.As(err, &appErr) {
-		t.Fatalf("want an application error, got %v", err)
-	}
-	if !appErr.NonRetryable() || appErr.Type() != typ {
-		t.Errorf("error %v: non-retryable %v, type %q; want non-retryable %q", err, appErr.NonRetryable(), appErr.Type(), typ)
-	}
-	for _, s := range says {
-		if !strings.Contains(err.Error(), s) {
-			t.Errorf("error %q does not say %q", err, s)
-		}
-	}
-}
 
 func TestConfigFromEnv(t *testing.T) {
 	env := map[string]string{}
@@ -177,11 +162,11 @@ func TestFileStoreErrors(t *testing.T) {
 	for _, dir := range []string{blocker, filepath.Join(blocker, "sub")} {
 		a, _ := New(Config{Dir: dir}, nil, quiet())
 		_, err := sync(t, a, sev2Report())
-		nonRetryable(t, err, BadDirType, dir, EnvDir)
+		actiontest.NonRetryable(t, err, BadDirType, dir, EnvDir)
 	}
 	a, _ := New(Config{Dir: t.TempDir()}, nil, quiet())
 	_, err := sync(t, a, workflows.Report{Title: "no id"})
-	nonRetryable(t, err, BadReportType)
+	actiontest.NonRetryable(t, err, BadReportType)
 }
 
 func TestFileStoreUnwritableDir(t *testing.T) {
@@ -195,7 +180,7 @@ func TestFileStoreUnwritableDir(t *testing.T) {
 	t.Cleanup(func() { _ = os.Chmod(dir, 0o755) })
 	a, _ := New(Config{Dir: dir}, nil, quiet())
 	_, err := sync(t, a, sev2Report())
-	nonRetryable(t, err, BadDirType, dir)
+	actiontest.NonRetryable(t, err, BadDirType, dir)
 }
 
 // githubFixture is a GitHub stand-in with the documents' repository and
@@ -345,7 +330,7 @@ func TestGitHubStoreMissingRepo(t *testing.T) {
 	srv, a := githubFixture(t)
 	a.cfg.Repo = "acme/gone"
 	_, err := sync(t, a, sev2Report())
-	nonRetryable(t, err, ghact.NotFoundType, "acme/gone")
+	actiontest.NonRetryable(t, err, ghact.NotFoundType, "acme/gone")
 	if len(srv.Issues(docRepo)) != 0 {
 		t.Error("an issue was opened elsewhere")
 	}

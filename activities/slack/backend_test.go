@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
+	"github.com/datasev/datasev/activities/actiontest"
 	"github.com/datasev/datasev/activities/notify"
 	slackact "github.com/datasev/datasev/activities/slack"
 	"github.com/datasev/datasev/activities/slack/slacktest"
@@ -240,7 +241,7 @@ func TestNameTakenByInvisiblePrivateChannel(t *testing.T) {
 	srv.AddChannel(slacktest.Channel{Name: slackact.ChannelName(id), IsPrivate: true})
 	b := newBackend(t, srv)
 	err := b.Deliver(t.Context(), post(id, "x", ""))
-	assertNonRetryable(t, err, slackact.ChannelType)
+	actiontest.NonRetryable(t, err, slackact.ChannelType)
 	if !strings.Contains(err.Error(), "#"+slackact.ChannelName(id)) {
 		t.Errorf("error does not name the channel: %v", err)
 	}
@@ -394,7 +395,7 @@ func TestAuthErrorsAreNonRetryable(t *testing.T) {
 	srv := newServer(t)
 	b := newBackend(t, srv, func(c *slackact.Config) { c.Token = "xoxb-wrong" })
 	err := b.Deliver(t.Context(), post("incident-auth", "x", ""))
-	assertNonRetryable(t, err, slackact.AuthType)
+	actiontest.NonRetryable(t, err, slackact.AuthType)
 	if !strings.Contains(err.Error(), "invalid_auth") {
 		t.Errorf("err = %v", err)
 	}
@@ -402,7 +403,7 @@ func TestAuthErrorsAreNonRetryable(t *testing.T) {
 	b = newBackend(t, srv)
 	srv.Fail(slacktest.Fault{Method: "conversations.create", Error: "missing_scope", Needed: "channels:manage"})
 	err = b.Deliver(t.Context(), post("incident-scope", "x", ""))
-	assertNonRetryable(t, err, slackact.AuthType)
+	actiontest.NonRetryable(t, err, slackact.AuthType)
 	if !strings.Contains(err.Error(), "channels:manage") {
 		t.Errorf("err = %v, want the missing scope named", err)
 	}
@@ -428,10 +429,10 @@ func TestServerErrorIsRetryable(t *testing.T) {
 func TestBadNotificationsAndNoClient(t *testing.T) {
 	srv := newServer(t)
 	b := newBackend(t, srv)
-	assertNonRetryable(t, b.Deliver(t.Context(), notify.Notification{Kind: notify.Post, Subject: "x"}), slackact.BadRequestType)
-	assertNonRetryable(t, b.Deliver(t.Context(), notify.Notification{Kind: "shout", Incident: "incident-x"}), slackact.BadRequestType)
+	actiontest.NonRetryable(t, b.Deliver(t.Context(), notify.Notification{Kind: notify.Post, Subject: "x"}), slackact.BadRequestType)
+	actiontest.NonRetryable(t, b.Deliver(t.Context(), notify.Notification{Kind: "shout", Incident: "incident-x"}), slackact.BadRequestType)
 	var nilB *slackact.Backend
-	assertNonRetryable(t, nilB.Deliver(t.Context(), post("incident-x", "x", "")), slackact.NotConfiguredType)
+	actiontest.NonRetryable(t, nilB.Deliver(t.Context(), post("incident-x", "x", "")), slackact.NotConfiguredType)
 	if _, err := slackact.NewBackend(slackact.Config{}, roster, nil); err == nil {
 		t.Error("NewBackend without a token succeeded")
 	}
@@ -508,7 +509,7 @@ func TestFanout(t *testing.T) {
 	failing := &recorder{name: "first", err: temporal.NewNonRetryableApplicationError("no", "X", nil)}
 	after := &recorder{name: "after"}
 	err := notify.NewFanout(failing, after).Deliver(t.Context(), n)
-	assertNonRetryable(t, err, "X")
+	actiontest.NonRetryable(t, err, "X")
 	if len(after.got) != 1 {
 		t.Error("a backend after the failing one was skipped")
 	}
@@ -517,17 +518,6 @@ func TestFanout(t *testing.T) {
 	err = notify.NewFanout(failing, other).Deliver(t.Context(), n)
 	if err == nil || !strings.Contains(err.Error(), "first") || !strings.Contains(err.Error(), "boom") {
 		t.Errorf("err = %v", err)
-	}
-}
-
-func assertNonRetryable(t *testing.T, err error, typ string) {
-	t.Helper()
-	var appErr *temporal.ApplicationError
-	if !errors.As(err, &appErr) {
-		t.Fatalf("err = %v, want an application error of type %s", err, typ)
-	}
-	if !appErr.NonRetryable() || appErr.Type() != typ {
-		t.Errorf("err = %v: type %s non-retryable %v, want %s non-retryable", err, appErr.Type(), appErr.NonRetryable(), typ)
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/datasev/datasev/activities/actions"
+	"github.com/datasev/datasev/activities/actiontest"
 	slackact "github.com/datasev/datasev/activities/slack"
 	"github.com/datasev/datasev/activities/slack/slacktest"
 	"github.com/datasev/datasev/runbooks"
@@ -210,7 +211,7 @@ func TestNotifyConsumersUnmappedAndChannelOwners(t *testing.T) {
 	}
 	// A malformed #name is bad input.
 	_, err = f.consumers(nil).NotifyConsumers(t.Context(), consumerReq("tell"), consumerIn("#no spaces"))
-	assertNonRetryable(t, err, slackact.BadRequestType)
+	actiontest.NonRetryable(t, err, slackact.BadRequestType)
 }
 
 func TestNotifyConsumersChannelByID(t *testing.T) {
@@ -335,9 +336,9 @@ func TestNotifyConsumersArchivedAndMissingChannelsFail(t *testing.T) {
 func TestNotifyConsumersErrors(t *testing.T) {
 	var nilC *slackact.Consumers
 	_, err := nilC.NotifyConsumers(t.Context(), consumerReq("tell"), consumerIn("finance"))
-	assertNonRetryable(t, err, slackact.NotConfiguredType)
+	actiontest.NonRetryable(t, err, slackact.NotConfiguredType)
 	_, err = slackact.NewConsumers(nil, consumerMap, nil).NotifyConsumers(t.Context(), consumerReq("tell"), consumerIn("finance"))
-	assertNonRetryable(t, err, slackact.NotConfiguredType)
+	actiontest.NonRetryable(t, err, slackact.NotConfiguredType)
 	if !strings.Contains(err.Error(), "Slack not configured") {
 		t.Errorf("err = %v", err)
 	}
@@ -345,11 +346,11 @@ func TestNotifyConsumersErrors(t *testing.T) {
 	f := newConsumerFixture(t)
 	bad := slackact.NewConsumers(slack.New("xoxb-wrong", slack.OptionAPIURL(f.srv.APIURL())), consumerMap, nil)
 	_, err = bad.NotifyConsumers(t.Context(), consumerReq("tell"), consumerIn("finance"))
-	assertNonRetryable(t, err, slackact.AuthType)
+	actiontest.NonRetryable(t, err, slackact.AuthType)
 
 	f.srv.Fail(slacktest.Fault{Method: "conversations.history", Error: "missing_scope", Needed: "channels:history"})
 	_, err = f.consumers(consumerMap).NotifyConsumers(t.Context(), consumerReq("tell"), consumerIn("finance"))
-	assertNonRetryable(t, err, slackact.AuthType)
+	actiontest.NonRetryable(t, err, slackact.AuthType)
 	if !strings.Contains(err.Error(), "channels:history") {
 		t.Errorf("err = %v, want the scope named", err)
 	}
@@ -395,7 +396,7 @@ func TestNotifyConsumersThroughTyped(t *testing.T) {
 	}
 	req.With = map[string]any{"owners": "finance"}
 	_, err = a.Fn(t.Context(), req)
-	assertNonRetryable(t, err, actions.InvalidInputType)
+	actiontest.NonRetryable(t, err, actions.InvalidInputType)
 }
 
 func TestRenderConsumerNotice(t *testing.T) {
