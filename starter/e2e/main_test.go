@@ -2,21 +2,19 @@ package e2e
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/datasev/datasev/worker/service/servicetest"
+
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/worker"
 
 	"github.com/datasev/datasev/activities/airflow"
 	"github.com/datasev/datasev/activities/airflow/aftest"
@@ -25,7 +23,6 @@ import (
 	"github.com/datasev/datasev/activities/lineage/manifesttest"
 	"github.com/datasev/datasev/starter/devstack"
 	"github.com/datasev/datasev/worker/service"
-	"github.com/datasev/datasev/workflows"
 )
 
 // One dev server serves the package; each test starts the workers it needs
@@ -93,15 +90,13 @@ func (w *world) startWorker(t *testing.T, c client.Client, adjust ...func(*servi
 // idempotent).
 func startWorker(t *testing.T, c client.Client, cfg service.Config) func() {
 	t.Helper()
-	cfg.TaskQueue, cfg.StopTimeout = workflows.TaskQueue, time.Second
-	scratch := t.TempDir() // the worker's files, not in the package
-	cfg.Postmortem.Dir, cfg.IncidentDoc.Dir = filepath.Join(scratch, "postmortems"), filepath.Join(scratch, "incidents")
-	var wrk worker.Worker = service.New(c, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err := wrk.Start(); err != nil {
-		t.Fatalf("worker: %v", err)
+	cfg.StopTimeout = time.Second
+	stopWorker, err := servicetest.Start(c, cfg, nil)
+	if err != nil {
+		t.Fatal(err)
 	}
 	var once sync.Once
-	stop := func() { once.Do(wrk.Stop) }
+	stop := func() { once.Do(stopWorker) }
 	t.Cleanup(stop)
 	return stop
 }

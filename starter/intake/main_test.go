@@ -5,21 +5,17 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/worker"
+	"github.com/datasev/datasev/worker/service/servicetest"
 
-	"github.com/datasev/datasev/activities/incidentdoc"
-	"github.com/datasev/datasev/activities/postmortem"
+	"go.temporal.io/sdk/client"
+
 	"github.com/datasev/datasev/starter/devstack"
 	"github.com/datasev/datasev/starter/intake"
 	"github.com/datasev/datasev/worker/service"
@@ -37,21 +33,7 @@ var (
 func TestMain(m *testing.M) {
 	os.Exit(devstack.RunTests(m, func(s *devstack.Server) (func(), error) {
 		srv, tc = s, s.Client()
-		// The worker's files (incident documents, postmortems) go to a
-		// scratch directory, not the package's.
-		scratch, err := os.MkdirTemp("", "datasev-test-")
-		if err != nil {
-			return nil, err
-		}
-		var w worker.Worker = service.New(tc, service.Config{TaskQueue: workflows.TaskQueue, StopTimeout: 2 * time.Second,
-			Postmortem:  postmortem.Config{Dir: filepath.Join(scratch, "postmortems")},
-			IncidentDoc: incidentdoc.Config{Dir: filepath.Join(scratch, "incidents")}},
-			slog.New(slog.NewTextHandler(io.Discard, nil)))
-		if err := w.Start(); err != nil {
-			os.RemoveAll(scratch)
-			return nil, fmt.Errorf("worker: %w", err)
-		}
-		return func() { w.Stop(); os.RemoveAll(scratch) }, nil
+		return servicetest.Start(tc, service.Config{}, nil)
 	}))
 }
 
