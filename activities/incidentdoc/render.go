@@ -18,6 +18,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/datasev/datasev/activities/mdtext"
+
 	"github.com/datasev/datasev/activities/postmortem"
 	"github.com/datasev/datasev/workflows"
 )
@@ -34,19 +36,19 @@ const maxTitle = 256
 var documentTemplate string
 
 var tmpl = template.Must(template.New("document.md.tmpl").Funcs(template.FuncMap{
-	"inline":      inline,
-	"cell":        cell,
-	"code":        code,
+	"inline":      mdtext.Inline,
+	"cell":        mdtext.Cell,
+	"code":        mdtext.Code,
 	"para":        block,
-	"link":        link,
+	"link":        mdtext.Link,
 	"when":        when,
 	"either":      or,
-	"decision":    decision,
-	"attribution": attribution,
+	"decision":    postmortem.Decision,
+	"attribution": mdtext.Attribution,
 	"join": func(names []string) string {
 		out := make([]string, len(names))
 		for i, n := range names {
-			out[i] = inline(n)
+			out[i] = mdtext.Inline(n)
 		}
 		return strings.Join(out, ", ")
 	},
@@ -82,7 +84,7 @@ func Title(r workflows.Report) string {
 	if sev == "" {
 		sev = "SEV?"
 	}
-	t := fmt.Sprintf("[%s] %s (%s)", oneLine(sev), oneLine(or(r.Title, r.ID, "untitled incident")), oneLine(or(string(r.State), "unknown")))
+	t := fmt.Sprintf("[%s] %s (%s)", mdtext.OneLine(sev), mdtext.OneLine(or(r.Title, r.ID, "untitled incident")), mdtext.OneLine(or(string(r.State), "unknown")))
 	if utf8.RuneCountInString(t) > maxTitle {
 		t = string([]rune(t)[:maxTitle-1]) + "…"
 	}
@@ -220,22 +222,6 @@ func newView(r workflows.Report) view {
 	return v
 }
 
-// decision is how an approval stands: approved, denied, expired (denied
-// by datasev at its deadline), pending or pending (escalated).
-func decision(ap workflows.Approval) string {
-	switch ap.Status {
-	case workflows.ApprovalDenied:
-		if ap.DecidedBy == "datasev" && !ap.Deadline.IsZero() && !ap.DecidedAt.Before(ap.Deadline) {
-			return "expired"
-		}
-	case workflows.ApprovalPending:
-		if ap.Escalated {
-			return "pending (escalated)"
-		}
-	}
-	return inline(string(ap.Status))
-}
-
 // demote moves every ATX heading of md down one level (# → ##), outside
 // fenced code blocks; a level-6 heading becomes bold text.
 func demote(md string) string {
@@ -280,30 +266,10 @@ func demote(md string) string {
 
 // ---- escaping ----
 
-var (
-	htmlEscaper = strings.NewReplacer("<", "&lt;", ">", "&gt;")
-	cellEscaper = strings.NewReplacer(
-		`\`, `\\`, "|", `\|`, "<", "&lt;", ">", "&gt;",
-		"\r\n", "<br>", "\n", "<br>", "\r", "<br>",
-	)
-)
-
-// oneLine collapses white space runs (newlines included) to one space.
-func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
-
-// inline makes s safe on one Markdown line: one line, and angle brackets
-// cannot open HTML (or a comment that would pass for a marker).
-func inline(s string) string { return htmlEscaper.Replace(oneLine(s)) }
-
-// cell makes s safe in one table cell: backslashes and pipes escaped,
-// newlines as <br>, no HTML.
-func cell(s string) string { return cellEscaper.Replace(strings.TrimSpace(s)) }
-
-// block keeps s's paragraphs, stops it opening HTML, and escapes a '#'
-// that would start a heading, so the document keeps one H1.
+// block is mdtext.Block that also escapes a '#' that would start a
+// heading, so the document keeps one H1.
 func block(s string) string {
-	s = strings.ReplaceAll(strings.ReplaceAll(strings.TrimSpace(s), "\r\n", "\n"), "\r", "\n")
-	lines := strings.Split(htmlEscaper.Replace(s), "\n")
+	lines := strings.Split(mdtext.Block(strings.TrimSpace(s)), "\n")
 	for i, l := range lines {
 		if t := strings.TrimLeft(l, " \t"); strings.HasPrefix(t, "#") {
 			lines[i] = `\` + t
@@ -312,52 +278,12 @@ func block(s string) string {
 	return strings.Join(lines, "\n")
 }
 
-// code wraps s in a code span long enough not to be closed by s.
-func code(s string) string {
-	s = oneLine(s)
-	if s == "" {
-		return "`-`"
-	}
-	fence := "`"
-	for strings.Contains(s, fence) {
-		fence += "`"
-	}
-	if strings.HasPrefix(s, "`") || strings.HasSuffix(s, "`") {
-		s = " " + s + " "
-	}
-	return fence + s + fence
-}
-
-// link is an autolink for an http(s) URL, otherwise the text inline.
-func link(s string) string {
-	s = strings.TrimSpace(s)
-	if (strings.HasPrefix(s, "https://") || strings.HasPrefix(s, "http://")) && !strings.ContainsAny(s, " <>\n\r\t") {
-		return "<" + s + ">"
-	}
-	return inline(s)
-}
-
 // when is a time as "2006-01-02 15:04:05" in UTC, or "" when zero.
 func when(t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
 	return t.UTC().Format(time.DateTime)
-}
-
-// attribution is " _(by alice, 2026-03-02 15:20 UTC)_" or less.
-func attribution(by string, at time.Time) string {
-	var p []string
-	if by != "" {
-		p = append(p, "by "+inline(by))
-	}
-	if !at.IsZero() {
-		p = append(p, at.UTC().Format("2006-01-02 15:04")+" UTC")
-	}
-	if len(p) == 0 {
-		return ""
-	}
-	return " _(" + strings.Join(p, ", ") + ")_"
 }
 
 // or is the first non-blank value, or "".

@@ -16,6 +16,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/datasev/datasev/activities/mdtext"
+
 	"github.com/datasev/datasev/workflows"
 )
 
@@ -43,18 +45,18 @@ func Render(r workflows.Report) string {
 }
 
 func writeTitle(b *strings.Builder, r workflows.Report) {
-	fmt.Fprintf(b, "# Postmortem: %s\n\n", inline(or(r.Title, r.ID, "untitled incident")))
-	parts := []string{fmt.Sprintf("**%s** (%s)", inline(or(string(r.Severity), "no severity")), r.Severity.Describe())}
+	fmt.Fprintf(b, "# Postmortem: %s\n\n", mdtext.Inline(or(r.Title, r.ID, "untitled incident")))
+	parts := []string{fmt.Sprintf("**%s** (%s)", mdtext.Inline(or(string(r.Severity), "no severity")), r.Severity.Describe())}
 	if a := affected(r); a != "" {
 		parts = append(parts, a)
 	}
-	parts = append(parts, window(r), "state: "+inline(or(string(r.State), "unknown")), "incident "+code(r.ID))
+	parts = append(parts, window(r), "state: "+mdtext.Inline(or(string(r.State), "unknown")), "incident "+mdtext.Code(r.ID))
 	b.WriteString(strings.Join(parts, " · ") + "\n\n")
 	if r.Document != "" {
-		fmt.Fprintf(b, "Incident document: %s\n\n", link(r.Document))
+		fmt.Fprintf(b, "Incident document: %s\n\n", mdtext.Link(r.Document))
 	}
 	if r.State.Open() {
-		fmt.Fprintf(b, "> **Draft:** the incident is still %s; this postmortem is incomplete.\n\n", inline(or(string(r.State), "open")))
+		fmt.Fprintf(b, "> **Draft:** the incident is still %s; this postmortem is incomplete.\n\n", mdtext.Inline(or(string(r.State), "open")))
 	} else if r.State == workflows.Resolved {
 		b.WriteString("> **Draft:** the incident is resolved but not yet closed; closure inputs may still be added.\n\n")
 	}
@@ -64,10 +66,10 @@ func writeTitle(b *strings.Builder, r workflows.Report) {
 func affected(r workflows.Report) string {
 	var p []string
 	if r.Service != "" {
-		p = append(p, inline(r.Service))
+		p = append(p, mdtext.Inline(r.Service))
 	}
 	if r.Dataset != "" {
-		p = append(p, inline(r.Dataset))
+		p = append(p, mdtext.Inline(r.Dataset))
 	}
 	return strings.Join(p, " / ")
 }
@@ -89,7 +91,7 @@ func writeSummary(b *strings.Builder, r workflows.Report) {
 	b.WriteString("## Summary\n\n")
 	var s []string
 	first := fmt.Sprintf("On %s the alert “%s” opened a %s incident (%s)",
-		stamp(r.TriggeredAt), inline(or(r.Title, r.ID)), inline(or(string(r.Severity), "unrated")), lowerFirst(r.Severity.Describe()))
+		stamp(r.TriggeredAt), mdtext.Inline(or(r.Title, r.ID)), mdtext.Inline(or(string(r.Severity), "unrated")), lowerFirst(r.Severity.Describe()))
 	if a := affected(r); a != "" {
 		first += " affecting " + a
 	}
@@ -99,14 +101,14 @@ func writeSummary(b *strings.Builder, r workflows.Report) {
 	s = append(s, first+".")
 	var run string
 	if r.Runbook != "" {
-		run = fmt.Sprintf("The runbook %s ran automatically (status: %s)", code(r.Runbook), inline(or(r.RunbookStatus, "unknown")))
+		run = fmt.Sprintf("The runbook %s ran automatically (status: %s)", mdtext.Code(r.Runbook), mdtext.Inline(or(r.RunbookStatus, "unknown")))
 	} else {
 		run = "No runbook ran; responders handled it by hand"
 	}
 	if n := len(r.Approvals); n > 0 {
 		counts := map[string]int{}
 		for _, ap := range r.Approvals {
-			counts[decision(ap)]++
+			counts[Decision(ap)]++
 		}
 		var parts []string
 		for _, k := range []string{"approved", "denied", "expired", "pending", "pending (escalated)"} {
@@ -120,12 +122,12 @@ func writeSummary(b *strings.Builder, r workflows.Report) {
 	if rc := strings.TrimSpace(r.Closure.RootCause); rc != "" {
 		// The first paragraph; the Root cause section has it all.
 		rc, _, _ = strings.Cut(strings.ReplaceAll(rc, "\r\n", "\n"), "\n\n")
-		s = append(s, "Root cause: "+strings.TrimRight(inline(rc), ".")+".")
+		s = append(s, "Root cause: "+strings.TrimRight(mdtext.Inline(rc), ".")+".")
 	} else {
 		s = append(s, "No root cause has been recorded.")
 	}
 	if r.ResolvedAt.IsZero() {
-		s = append(s, fmt.Sprintf("It is not resolved yet (state: %s).", inline(or(string(r.State), "unknown"))))
+		s = append(s, fmt.Sprintf("It is not resolved yet (state: %s).", mdtext.Inline(or(string(r.State), "unknown"))))
 	} else {
 		s = append(s, fmt.Sprintf("It was resolved %s after it was triggered.", since(r.TriggeredAt, r.ResolvedAt)))
 	}
@@ -134,9 +136,9 @@ func writeSummary(b *strings.Builder, r workflows.Report) {
 
 func writeImpact(b *strings.Builder, r workflows.Report) {
 	b.WriteString("## Impact\n\n")
-	fmt.Fprintf(b, "- **Severity:** %s — %s\n", inline(or(string(r.Severity), "none")), r.Severity.Describe())
-	fmt.Fprintf(b, "- **Service:** %s\n", inline(or(r.Service, "not recorded")))
-	fmt.Fprintf(b, "- **Dataset:** %s\n", inline(or(r.Dataset, "not recorded")))
+	fmt.Fprintf(b, "- **Severity:** %s — %s\n", mdtext.Inline(or(string(r.Severity), "none")), r.Severity.Describe())
+	fmt.Fprintf(b, "- **Service:** %s\n", mdtext.Inline(or(r.Service, "not recorded")))
+	fmt.Fprintf(b, "- **Dataset:** %s\n", mdtext.Inline(or(r.Dataset, "not recorded")))
 	if r.ResolvedAt.IsZero() {
 		b.WriteString("- **Duration:** not resolved yet\n")
 	} else {
@@ -148,13 +150,13 @@ func writeImpact(b *strings.Builder, r workflows.Report) {
 	for _, t := range r.Timeline {
 		switch {
 		case t.Kind == workflows.KindFinding:
-			line := inline(t.What)
+			line := mdtext.Inline(t.What)
 			if t.Why != "" {
-				line += " — " + inline(t.Why)
+				line += " — " + mdtext.Inline(t.Why)
 			}
 			auto = append(auto, line)
 		case t.Kind == workflows.KindAct && strings.HasPrefix(t.What, "finding: "):
-			people = append(people, inline(t.Who)+": "+inline(strings.TrimPrefix(t.What, "finding: ")))
+			people = append(people, mdtext.Inline(t.Who)+": "+mdtext.Inline(strings.TrimPrefix(t.What, "finding: ")))
 		}
 	}
 	if len(auto) == 0 && len(people) == 0 && len(r.Findings) > 0 {
@@ -197,14 +199,14 @@ func writeTiming(b *strings.Builder, r workflows.Report) {
 
 func writeRoles(b *strings.Builder, r workflows.Report) {
 	b.WriteString("## Roles\n\n")
-	fmt.Fprintf(b, "- **Commander:** %s\n", inline(or(r.Roles.Commander, "none assigned")))
-	fmt.Fprintf(b, "- **Scribe:** %s\n", inline(or(r.Roles.Scribe, "none assigned")))
-	fmt.Fprintf(b, "- **Liaison:** %s\n", inline(or(r.Roles.Liaison, "none assigned")))
-	fmt.Fprintf(b, "- **SMEs:** %s\n\n", inline(or(strings.Join(r.Roles.SMEs, ", "), "none assigned")))
+	fmt.Fprintf(b, "- **Commander:** %s\n", mdtext.Inline(or(r.Roles.Commander, "none assigned")))
+	fmt.Fprintf(b, "- **Scribe:** %s\n", mdtext.Inline(or(r.Roles.Scribe, "none assigned")))
+	fmt.Fprintf(b, "- **Liaison:** %s\n", mdtext.Inline(or(r.Roles.Liaison, "none assigned")))
+	fmt.Fprintf(b, "- **SMEs:** %s\n\n", mdtext.Inline(or(strings.Join(r.Roles.SMEs, ", "), "none assigned")))
 	var handoffs []string
 	for _, t := range r.Timeline {
 		if strings.Contains(strings.ToLower(t.What), "handoff") {
-			handoffs = append(handoffs, fmt.Sprintf("%s — %s: %s", stamp(t.At), inline(t.Who), inline(t.What)))
+			handoffs = append(handoffs, fmt.Sprintf("%s — %s: %s", stamp(t.At), mdtext.Inline(t.Who), mdtext.Inline(t.What)))
 		}
 	}
 	if len(handoffs) > 0 {
@@ -213,9 +215,9 @@ func writeRoles(b *strings.Builder, r workflows.Report) {
 	}
 }
 
-// decision is how an approval ended: approved, denied, expired (denied by
+// Decision is how an approval ended: approved, denied, expired (denied by
 // datasev at its deadline), pending or pending (escalated).
-func decision(ap workflows.Approval) string {
+func Decision(ap workflows.Approval) string {
 	switch ap.Status {
 	case workflows.ApprovalApproved:
 		return "approved"
@@ -246,8 +248,8 @@ func writeDecisions(b *strings.Builder, r workflows.Report) {
 			decided = ap.DecidedAt.UTC().Format(time.DateTime)
 		}
 		fmt.Fprintf(b, "| %d | %s | %s | %s | %s | %s | **%s** | %s | %s |\n", i+1,
-			ap.RequestedAt.UTC().Format(time.DateTime), cell(ap.ID), cell(ap.Action), cell(ap.RequestedBy),
-			cell(ap.DecidedBy), decision(ap), cell(ap.Reason), decided)
+			ap.RequestedAt.UTC().Format(time.DateTime), mdtext.Cell(ap.ID), mdtext.Cell(ap.Action), mdtext.Cell(ap.RequestedBy),
+			mdtext.Cell(ap.DecidedBy), Decision(ap), mdtext.Cell(ap.Reason), decided)
 	}
 	b.WriteString("\n")
 }
@@ -267,7 +269,7 @@ func writeTimeline(b *strings.Builder, r workflows.Report) {
 			day = d
 			when = d + " " + when
 		}
-		fmt.Fprintf(b, "| %s | %s | %s | %s | %s |\n", when, cell(t.Who), cell(t.Via), cell(t.What), cell(t.Why))
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %s |\n", when, mdtext.Cell(t.Who), mdtext.Cell(t.Via), mdtext.Cell(t.What), mdtext.Cell(t.Why))
 	}
 	b.WriteString("\n")
 }
@@ -276,9 +278,9 @@ func writeClosure(b *strings.Builder, r workflows.Report) {
 	c := r.Closure
 	b.WriteString("## Root cause\n\n")
 	if rc := strings.TrimSpace(c.RootCause); rc != "" {
-		b.WriteString(block(rc) + "\n\n")
+		b.WriteString(mdtext.Block(rc) + "\n\n")
 		if c.RootCauseBy != "" {
-			fmt.Fprintf(b, "_Given by %s._\n\n", inline(c.RootCauseBy))
+			fmt.Fprintf(b, "_Given by %s._\n\n", mdtext.Inline(c.RootCauseBy))
 		}
 	} else {
 		b.WriteString(noneRecorded + "\n\n")
@@ -290,7 +292,7 @@ func writeClosure(b *strings.Builder, r workflows.Report) {
 	} else {
 		var items []string
 		for _, f := range c.Factors {
-			items = append(items, inline(f.Text)+attribution(f.By, f.At))
+			items = append(items, mdtext.Inline(f.Text)+mdtext.Attribution(f.By, f.At))
 		}
 		writeList(b, items)
 	}
@@ -301,33 +303,18 @@ func writeClosure(b *strings.Builder, r workflows.Report) {
 		return
 	}
 	for _, it := range c.ActionItems {
-		line := "- [ ] " + inline(it.Text)
+		line := "- [ ] " + mdtext.Inline(it.Text)
 		if it.Owner != "" {
-			line += " — owner: " + inline(it.Owner)
+			line += " — owner: " + mdtext.Inline(it.Owner)
 		} else {
 			line += " — owner: unassigned"
 		}
 		if it.Issue != "" {
-			line += " — issue: " + link(it.Issue)
+			line += " — issue: " + mdtext.Link(it.Issue)
 		}
-		b.WriteString(line + attribution(it.By, it.At) + "\n")
+		b.WriteString(line + mdtext.Attribution(it.By, it.At) + "\n")
 	}
 	b.WriteString("\n")
-}
-
-// attribution is " (by alice, 2026-03-02 15:20 UTC)" or less.
-func attribution(by string, at time.Time) string {
-	var p []string
-	if by != "" {
-		p = append(p, "by "+inline(by))
-	}
-	if !at.IsZero() {
-		p = append(p, at.UTC().Format("2006-01-02 15:04")+" UTC")
-	}
-	if len(p) == 0 {
-		return ""
-	}
-	return " _(" + strings.Join(p, ", ") + ")_"
 }
 
 func writeList(b *strings.Builder, items []string) {
@@ -340,7 +327,7 @@ func writeList(b *strings.Builder, items []string) {
 func mapInline(in []string) []string {
 	out := make([]string, len(in))
 	for i, s := range in {
-		out[i] = inline(s)
+		out[i] = mdtext.Inline(s)
 	}
 	return out
 }
@@ -415,57 +402,4 @@ func lowerFirst(s string) string {
 		return s
 	}
 	return strings.ToLower(s[:1]) + s[1:]
-}
-
-// inline makes s safe on one Markdown line: runs of white space (newlines
-// included) become one space and angle brackets cannot open HTML.
-func inline(s string) string {
-	return htmlEscaper.Replace(strings.Join(strings.Fields(s), " "))
-}
-
-// Replacers are built once: building one costs far more than using it.
-var (
-	htmlEscaper = strings.NewReplacer("<", "&lt;", ">", "&gt;")
-	cellEscaper = strings.NewReplacer(
-		`\`, `\\`, "|", `\|`, "<", "&lt;", ">", "&gt;",
-		"\r\n", "<br>", "\n", "<br>", "\r", "<br>",
-	)
-)
-
-// block keeps s's paragraphs but stops it from opening HTML.
-func block(s string) string {
-	s = strings.ReplaceAll(strings.ReplaceAll(s, "\r\n", "\n"), "\r", "\n")
-	return htmlEscaper.Replace(s)
-}
-
-// cell makes s safe in one table cell: backslashes and pipes are escaped,
-// newlines become <br>.
-func cell(s string) string {
-	return cellEscaper.Replace(strings.TrimSpace(s))
-}
-
-// code wraps s in a code span long enough not to be closed by s.
-func code(s string) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if s == "" {
-		return "`-`"
-	}
-	fence := "`"
-	for strings.Contains(s, fence) {
-		fence += "`"
-	}
-	pad := ""
-	if strings.HasPrefix(s, "`") || strings.HasSuffix(s, "`") {
-		pad = " "
-	}
-	return fence + pad + s + pad + fence
-}
-
-// link is an autolink for an http(s) URL, otherwise the text as is.
-func link(s string) string {
-	s = strings.TrimSpace(s)
-	if (strings.HasPrefix(s, "https://") || strings.HasPrefix(s, "http://")) && !strings.ContainsAny(s, " <>\n\r\t") {
-		return "<" + s + ">"
-	}
-	return inline(s)
 }
