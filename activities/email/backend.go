@@ -64,7 +64,8 @@ func IsLeadership(n notify.Notification) bool {
 // (the activity's workflow, run and activity ID, which Temporal's retries
 // share; outside an activity a hash of the notification), so a retried
 // delivery carries the same Message-ID and receivers can drop the
-// duplicate.
+// duplicate. (Behind notify.Fanout a retry caused by another backend does
+// not send the email again at all.)
 type LeadershipBackend struct {
 	sender *Sender
 	roster oncall.Roster

@@ -4,16 +4,21 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
+
+	"go.temporal.io/sdk/activity"
 )
 
 // Fanout is a Backend that delivers every notification to several
 // backends, e.g. the log and Slack. It tries them all, in order, and
 // returns their errors: a single failing backend's error as it is (so a
 // typed, non-retryable or rate-limited error keeps its type), several
-// joined. A Temporal retry delivers to all of them again; each backend
-// handles its own repeats (the Slack backend skips the parts it already
-// posted; an email is sent again with the same Message-ID).
+// joined. Inside an activity it records the backends that delivered in
+// the attempt's heartbeat details, which Temporal hands to the next
+// attempt: a retry delivers only to the backends that failed, so one
+// failing backend does not make the others repeat themselves (a second
+// email to leadership, a second line in the log).
 type Fanout []Backend
 
 // NewFanout returns a Fanout of the non-nil backends.
@@ -41,10 +46,25 @@ func (f Fanout) Deliver(ctx context.Context, n Notification) error {
 	if len(f) == 0 {
 		return errors.New("fanout: no backends")
 	}
+	inActivity := activity.IsActivity(ctx)
+	var delivered []string
+	if inActivity && activity.HasHeartbeatDetails(ctx) {
+		// A retry: what the earlier attempts delivered. Unreadable
+		// details deliver to every backend again, as before.
+		_ = activity.GetHeartbeatDetails(ctx, &delivered)
+	}
 	var errs []error
 	for _, b := range f {
+		if slices.Contains(delivered, b.Name()) {
+			continue
+		}
 		if err := b.Deliver(ctx, n); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", b.Name(), err))
+			continue
+		}
+		delivered = append(delivered, b.Name())
+		if inActivity {
+			activity.RecordHeartbeat(ctx, delivered)
 		}
 	}
 	switch len(errs) {
