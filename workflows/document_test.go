@@ -123,3 +123,16 @@ func timelineText(tl []workflows.TimelineEntry) string {
 	}
 	return b.String()
 }
+
+// What datasev writes outside Temporal is named by the occurrence: the ID
+// for the first, the ID and the trigger time for a recurrence.
+func TestReportKey(t *testing.T) {
+	r := workflows.Report{ID: "incident-orders-load", TriggeredAt: time.Date(2026, 11, 25, 13, 2, 13, 0, time.FixedZone("CET", 3600))}
+	if got := r.Key(); got != "incident-orders-load" {
+		t.Errorf("first occurrence: %q", got)
+	}
+	r.PreviousRunID = "0b7c…"
+	if got := r.Key(); got != "incident-orders-load@20261125T120213Z" {
+		t.Errorf("recurrence: %q", got)
+	}
+}

@@ -402,7 +402,7 @@ func (inc *incident) report() Report {
 		Runbook: s.Runbook, RunbookStatus: s.RunbookStatus, Roles: s.Roles, AlertCount: s.AlertCount,
 		TriggeredAt: s.TriggeredAt, AckedAt: s.AckedAt, MitigatedAt: s.MitigatedAt, ResolvedAt: s.ResolvedAt, ClosedAt: s.ClosedAt,
 		Approvals: slices.Clone(s.Approvals), Findings: slices.Clone(s.Findings), Closure: s.Closure,
-		Timeline: slices.Clone(s.Timeline), Document: s.Document.URL,
+		Timeline: slices.Clone(s.Timeline), Document: s.Document.URL, PreviousRunID: s.PreviousRunID,
 	}
 }
 

@@ -535,6 +535,21 @@ type Report struct {
 	Timeline      []TimelineEntry `json:"timeline"`
 	// Document is the incident document's URL, once it exists.
 	Document string `json:"document,omitempty"`
+	// PreviousRunID, for a recurrence, is the run of the closed incident
+	// with the same ID that it follows.
+	PreviousRunID string `json:"previous_run_id,omitempty"`
+}
+
+// Key names this occurrence of the incident for what is written outside
+// Temporal (postmortem and document files, issue markers): the incident ID,
+// and for a recurrence — a later run of the same ID, once the first has
+// closed — the ID with the time it was triggered, so a recurrence never
+// overwrites what the earlier occurrence left.
+func (r Report) Key() string {
+	if r.PreviousRunID == "" || r.TriggeredAt.IsZero() {
+		return r.ID
+	}
+	return r.ID + "@" + r.TriggeredAt.UTC().Format("20060102T150405Z")
 }
 
 // TimelineEntry is one line of the incident log: who did what, when, why.

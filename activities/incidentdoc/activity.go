@@ -133,9 +133,10 @@ func Marker(id string) string {
 // current rendering, and says where it is. It is idempotent: an unchanged
 // document is not written again, and a retry after a lost answer updates
 // the document the first attempt created. With a repository the document
-// is the issue carrying Marker(r.ID), labelled Label, closed (completed)
+// is the issue carrying Marker(r.Key()) (a recurrence gets its own),
+// labelled Label, closed (completed)
 // once r is closed, its body kept under GitHub's limit (RenderMax); the URL
-// is its html_url. Otherwise it is <Dir>/<postmortem.FileName(r.ID)>,
+// is its html_url. Otherwise it is <Dir>/<postmortem.FileName(r.Key())>,
 // written atomically, whole; the URL is file://<path>.
 func (a *Activities) Sync(ctx context.Context, r workflows.Report) (workflows.DocumentResult, error) {
 	if strings.TrimSpace(r.ID) == "" {
@@ -152,7 +153,7 @@ func (a *Activities) syncIssue(ctx context.Context, r workflows.Report) (workflo
 		return workflows.DocumentResult{}, temporal.NewNonRetryableApplicationError(
 			"incident document: "+EnvRepo+" is set but the worker has no GitHub client", NotConfiguredType, nil)
 	}
-	marker := Marker(r.ID)
+	marker := Marker(r.Key())
 	// The body, a blank line and the marker fit GitHub's limit.
 	title, body, err := RenderMax(r, MaxIssueBody-2-utf8.RuneCountInString(marker))
 	if err != nil {
@@ -216,7 +217,7 @@ func (a *Activities) syncFile(ctx context.Context, r workflows.Report) (workflow
 	} else if !fi.IsDir() {
 		return workflows.DocumentResult{}, badDir(dir, "not a directory", nil)
 	}
-	path := filepath.Join(dir, postmortem.FileName(r.ID))
+	path := filepath.Join(dir, postmortem.FileName(r.Key()))
 	if abs, err := filepath.Abs(path); err == nil {
 		path = abs
 	}

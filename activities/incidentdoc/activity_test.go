@@ -362,3 +362,48 @@ func TestMarker(t *testing.T) {
 		t.Errorf("marker %q can be closed early", got)
 	}
 }
+
+// A recurrence (a later run of the same incident ID) keeps a document of
+// its own, in the repository and on disk: the first occurrence's, closed,
+// is left as it was.
+func TestRecurrenceHasItsOwnDocument(t *testing.T) {
+	srv, a := githubFixture(t)
+	first := closedReport()
+	again := sev2Report()
+	again.ID = first.ID
+	again.PreviousRunID = "run-1"
+	again.TriggeredAt = first.ClosedAt.Add(48 * time.Hour)
+	if Marker(again.Key()) == Marker(first.ID) {
+		t.Fatal("a recurrence's marker is the first occurrence's")
+	}
+	r1, err := sync(t, a, first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2, err := sync(t, a, again)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r1.URL == r2.URL {
+		t.Fatalf("both occurrences in %s", r1.URL)
+	}
+	if is := docIssues(srv, first.ID); len(is) != 1 || is[0].State != "closed" {
+		t.Errorf("the first occurrence's issue: %+v; want it alone and still closed", is)
+	}
+
+	files, err := New(Config{Dir: t.TempDir()}, nil, quiet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f1, err := sync(t, files, first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f2, err := sync(t, files, again)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f1.URL == f2.URL || !strings.Contains(f2.URL, "_"+again.TriggeredAt.UTC().Format("20060102T150405Z")+".md") {
+		t.Errorf("files %s and %s; want the recurrence's named with its trigger time", f1.URL, f2.URL)
+	}
+}

@@ -113,7 +113,8 @@ func FileName(id string) string {
 	return name + ".md"
 }
 
-// WritePostmortem renders r and writes it to <Dir>/<FileName(r.ID)>
+// WritePostmortem renders r and writes it to <Dir>/<FileName(r.Key())>
+// (a recurrence's file is named with its trigger time, beside the first's)
 // atomically (a temporary file renamed into place), and returns the path.
 // A retry writes the same bytes; an unchanged file is left alone. A
 // directory that cannot be created or written, or a report without an ID,
@@ -137,7 +138,7 @@ func (a *Activities) WritePostmortem(ctx context.Context, r workflows.Report) (s
 	} else if !fi.IsDir() {
 		return "", badDir(dir, "not a directory", nil)
 	}
-	path := filepath.Join(dir, FileName(r.ID))
+	path := filepath.Join(dir, FileName(r.Key()))
 	content := []byte(Render(r))
 	if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, content) {
 		a.logger().Info("postmortem unchanged", "incident", r.ID, "path", path)

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
@@ -154,5 +155,35 @@ func TestConfigFromEnv(t *testing.T) {
 	})
 	if err != nil || cfg.Dir != "/srv/pm" {
 		t.Errorf("got %q, %v; want /srv/pm", cfg.Dir, err)
+	}
+}
+
+// A recurrence's postmortem is written beside the first occurrence's, not
+// over it.
+func TestWritePostmortemRecurrence(t *testing.T) {
+	dir := t.TempDir()
+	a := New(Config{Dir: dir}, quiet())
+	first := fullReport()
+	again := fullReport()
+	again.PreviousRunID = "run-1"
+	again.TriggeredAt = again.TriggeredAt.Add(72 * time.Hour)
+	again.Title = "fct_orders revenue off again"
+	p1, err := run(t, a, first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p2, err := run(t, a, again)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := filepath.Join(dir, "incident-dbt_fct_orders_20260305T224105Z.md"); p2 != want || p1 == p2 {
+		t.Fatalf("paths %q and %q; want the recurrence at %q", p1, p2, want)
+	}
+	b1, err := os.ReadFile(p1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(b1) != Render(first) {
+		t.Error("the recurrence overwrote the first occurrence's postmortem")
 	}
 }

@@ -61,7 +61,8 @@ func (i *Issues) FileActionItems(ctx context.Context, r workflows.Report) ([]str
 			body += "\n\nOwner: " + item.Owner
 		}
 		body += fmt.Sprintf("\n\nAdded by %s. The postmortem lists it with this issue.", item.By)
-		req := runbooks.ActionRequest{Incident: r.ID, Runbook: "closure", Step: fmt.Sprintf("action-item-%d", n+1)}
+		// The marker names the occurrence: a recurrence files its own.
+		req := runbooks.ActionRequest{Incident: r.Key(), Runbook: "closure", Step: fmt.Sprintf("action-item-%d", n+1)}
 		res, err := i.GitHub.CreateIssue(ctx, req, ghact.CreateIssueInput{
 			Repo: i.Repo, Title: item.Text, Body: body, Labels: IssueLabels,
 		})

@@ -3,6 +3,7 @@ package postmortem_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	ghact "github.com/datasev/datasev/activities/github"
 	"github.com/datasev/datasev/activities/github/ghtest"
@@ -57,5 +58,43 @@ func TestFileActionItems(t *testing.T) {
 	none, err := (&postmortem.Issues{}).FileActionItems(t.Context(), r)
 	if err != nil || len(none) != 3 || none[0] != "" {
 		t.Errorf("without a repository: %q, %v; want nothing filed", none, err)
+	}
+}
+
+// A recurrence (a later run of the same incident ID) files its own action
+// items: the markers name the occurrence, so the first occurrence's issues
+// are neither found nor reused.
+func TestFileActionItemsRecurrence(t *testing.T) {
+	gh := ghtest.New()
+	t.Cleanup(gh.Close)
+	gh.CreateRepo("acme/incidents", "main")
+	env := gh.Env()
+	cfg, err := ghact.ConfigFromEnv(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := ghact.NewClient(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	issues := &postmortem.Issues{GitHub: ghact.New(c, cfg), Repo: "acme/incidents"}
+	first := workflows.Report{ID: "incident-orders-load", Title: "orders load failing", Severity: workflows.SEV2,
+		TriggeredAt: time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC),
+		Closure:     workflows.Closure{ActionItems: []workflows.ActionItem{{Text: "validate landing schemas", By: "alice"}}}}
+	again := first
+	again.PreviousRunID, again.TriggeredAt = "run-1", time.Date(2026, 11, 20, 14, 30, 0, 0, time.UTC)
+	u1, err := issues.FileActionItems(t.Context(), first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u2, err := issues.FileActionItems(t.Context(), again)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u1[0] == "" || u2[0] == "" || u1[0] == u2[0] {
+		t.Errorf("first occurrence filed %q, the recurrence %q; want two issues", u1[0], u2[0])
+	}
+	if n := len(gh.Issues("acme/incidents")); n != 2 {
+		t.Errorf("%d issues, want 2 (one per occurrence)", n)
 	}
 }
