@@ -290,6 +290,12 @@ func printStatus(w io.Writer, st workflows.Status) {
 	for _, f := range st.LastFindings {
 		fmt.Fprintf(w, "  finding    %s\n", f)
 	}
+	if st.Document != "" {
+		fmt.Fprintf(w, "  document   %s\n", st.Document)
+	}
+	if st.Closure.Postmortem != "" {
+		fmt.Fprintf(w, "  postmortem %s\n", st.Closure.Postmortem)
+	}
 }
 
 func printTimeline(w io.Writer, tl []workflows.TimelineEntry) {

@@ -3,6 +3,8 @@ package cli
 import (
 	"strings"
 	"testing"
+
+	"github.com/datasev/datasev/workflows"
 )
 
 func TestPreviewListsEveryTemplate(t *testing.T) {
@@ -53,5 +55,18 @@ func TestPreviewRejectsUnknownTemplate(t *testing.T) {
 	}
 	if code, _, _ := runCheck(t, map[string]string{}, "preview", "a", "b"); code != exitUsage {
 		t.Errorf("two templates: exit %d, want usage", code)
+	}
+}
+
+// show prints where the incident document and the postmortem are.
+func TestPrintStatusShowsDocumentAndPostmortem(t *testing.T) {
+	var b strings.Builder
+	st := workflows.Status{ID: "incident-x", Title: "orders late", State: workflows.Closed, Severity: workflows.SEV3,
+		Document: "file:///srv/incidents/incident-x.md", Closure: workflows.Closure{Postmortem: "/srv/postmortems/incident-x.md"}}
+	printStatus(&b, st)
+	for _, want := range []string{"  document   file:///srv/incidents/incident-x.md\n", "  postmortem /srv/postmortems/incident-x.md\n"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("show lacks %q:\n%s", want, b.String())
+		}
 	}
 }
