@@ -256,3 +256,15 @@ func FuzzDecodeInteraction(f *testing.F) {
 		}
 	})
 }
+
+// /incident status names the incident document once there is one.
+func TestFormatStatusLinksTheDocument(t *testing.T) {
+	st := workflows.Status{ID: "incident-x", Title: "orders late", State: workflows.Diagnosing, Severity: workflows.SEV3}
+	if strings.Contains(formatStatus(st), "Incident document") {
+		t.Error("a document line before there is a document")
+	}
+	st.Document = "https://github.com/acme/incidents/issues/7"
+	if !strings.Contains(formatStatus(st), "Incident document: https://github.com/acme/incidents/issues/7") {
+		t.Errorf("status lacks the document:\n%s", formatStatus(st))
+	}
+}

@@ -494,6 +494,9 @@ func formatStatus(st workflows.Status) string {
 	for _, f := range st.LastFindings {
 		fmt.Fprintf(&b, "• %s\n", f)
 	}
+	if st.Document != "" {
+		fmt.Fprintf(&b, "Incident document: %s\n", st.Document)
+	}
 	return strings.TrimRight(b.String(), "\n")
 }
 
