@@ -17,6 +17,14 @@ const versionDocument = "incident-document"
 // and at once while the incident is closing (docFlush).
 func (inc *incident) documentLoop(ctx workflow.Context) {
 	d := &inc.s.Document
+	if d.LastSync.IsZero() {
+		// People first: the document is first written once the first
+		// page or post has gone out, which keeps it off the path from the
+		// alert to the incident's first action.
+		if err := workflow.Await(ctx, func() bool { return inc.notified || len(inc.s.Outbox) == 0 || inc.docFlush }); err != nil {
+			return
+		}
+	}
 	for {
 		if err := workflow.Await(ctx, func() bool { return len(inc.s.Timeline) > d.Synced }); err != nil {
 			return

@@ -43,6 +43,7 @@ type incident struct {
 	delivering bool                    // the notifier coroutine is running
 	docBusy    bool                    // the document coroutine has an activity in flight
 	docFlush   bool                    // the run is ending: sync the document without waiting
+	notified   bool                    // a notification was delivered (or failed) in this run
 
 	published struct {
 		attrs   [5]string
@@ -477,7 +478,7 @@ func (inc *incident) deliver(ctx workflow.Context) {
 		})
 		err := workflow.ExecuteActivity(actx, notifier.Notify, n).Get(ctx, nil)
 		inc.s.Outbox = inc.s.Outbox[1:]
-		inc.sending = false
+		inc.sending, inc.notified = false, true
 		if err != nil {
 			inc.record(workflow.Now(ctx), "datasev", KindNotify, "notification failed: "+n.Summary(), err.Error())
 			inc.kick.SendAsync(struct{}{})
