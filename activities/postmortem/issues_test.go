@@ -16,19 +16,7 @@ import (
 // finds the same issues; an item already filed is left alone; without a
 // repository nothing is filed.
 func TestFileActionItems(t *testing.T) {
-	gh := ghtest.New()
-	t.Cleanup(gh.Close)
-	gh.CreateRepo("acme/incidents", "main")
-	env := gh.Env()
-	cfg, err := ghact.ConfigFromEnv(func(k string) string { return env[k] })
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := ghact.NewClient(cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	issues := &postmortem.Issues{GitHub: ghact.New(c, cfg), Repo: "acme/incidents"}
+	gh, issues := issuesFixture(t)
 	r := workflows.Report{ID: "incident-orders-load", Title: "orders load failing", Severity: workflows.SEV2,
 		Closure: workflows.Closure{ActionItems: []workflows.ActionItem{
 			{Text: "validate landing schemas", Owner: "erin", By: "alice"},
@@ -65,19 +53,7 @@ func TestFileActionItems(t *testing.T) {
 // items: the markers name the occurrence, so the first occurrence's issues
 // are neither found nor reused.
 func TestFileActionItemsRecurrence(t *testing.T) {
-	gh := ghtest.New()
-	t.Cleanup(gh.Close)
-	gh.CreateRepo("acme/incidents", "main")
-	env := gh.Env()
-	cfg, err := ghact.ConfigFromEnv(func(k string) string { return env[k] })
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := ghact.NewClient(cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	issues := &postmortem.Issues{GitHub: ghact.New(c, cfg), Repo: "acme/incidents"}
+	gh, issues := issuesFixture(t)
 	first := workflows.Report{ID: "incident-orders-load", Title: "orders load failing", Severity: workflows.SEV2,
 		TriggeredAt: time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC),
 		Closure:     workflows.Closure{ActionItems: []workflows.ActionItem{{Text: "validate landing schemas", By: "alice"}}}}
@@ -97,4 +73,23 @@ func TestFileActionItemsRecurrence(t *testing.T) {
 	if n := len(gh.Issues("acme/incidents")); n != 2 {
 		t.Errorf("%d issues, want 2 (one per occurrence)", n)
 	}
+}
+
+// issuesFixture is a GitHub stand-in with the repository acme/incidents and
+// the Issues filing there through go-github.
+func issuesFixture(t *testing.T) (*ghtest.Server, *postmortem.Issues) {
+	t.Helper()
+	gh := ghtest.New()
+	t.Cleanup(gh.Close)
+	gh.CreateRepo("acme/incidents", "main")
+	env := gh.Env()
+	cfg, err := ghact.ConfigFromEnv(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := ghact.NewClient(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return gh, &postmortem.Issues{GitHub: ghact.New(c, cfg), Repo: "acme/incidents"}
 }
