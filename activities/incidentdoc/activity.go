@@ -68,27 +68,16 @@ type Config struct {
 // the working directory) and EnvRepo (owner/name). The directory may not
 // be the postmortems' (postmortem.EnvDir): both name files by incident.
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
-	dir := strings.TrimSpace(getenv(EnvDir))
-	if dir == "" {
-		dir = DefaultDir
-	}
-	abs, err := filepath.Abs(dir)
+	abs, err := postmortem.DirFromEnv(getenv, EnvDir, DefaultDir)
 	if err != nil {
-		return Config{}, fmt.Errorf("%s=%q: %w", EnvDir, dir, err)
+		return Config{}, err
 	}
-	pm := strings.TrimSpace(getenv(postmortem.EnvDir))
-	if pm == "" {
-		pm = postmortem.DefaultDir
+	if pm, err := postmortem.DirFromEnv(getenv, postmortem.EnvDir, postmortem.DefaultDir); err == nil && pm == abs {
+		return Config{}, fmt.Errorf("%s=%q is the postmortem directory (%s); give the incident documents their own", EnvDir, getenv(EnvDir), postmortem.EnvDir)
 	}
-	if pmAbs, err := filepath.Abs(pm); err == nil && pmAbs == abs {
-		return Config{}, fmt.Errorf("%s=%q is the postmortem directory (%s); give the incident documents their own", EnvDir, dir, postmortem.EnvDir)
-	}
-	repo := strings.TrimSpace(getenv(EnvRepo))
-	if repo != "" {
-		owner, name, ok := strings.Cut(repo, "/")
-		if !ok || owner == "" || name == "" || strings.Contains(name, "/") || strings.ContainsAny(repo, " \t:@") {
-			return Config{}, fmt.Errorf("%s=%q: want owner/name, e.g. acme/incidents", EnvRepo, repo)
-		}
+	repo, err := postmortem.RepoFromEnv(getenv, EnvRepo)
+	if err != nil {
+		return Config{}, err
 	}
 	return Config{Dir: abs, Repo: repo}, nil
 }

@@ -52,19 +52,44 @@ type Config struct {
 // move the postmortems. The directory is created when a postmortem is
 // written.
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
-	dir := strings.TrimSpace(getenv(EnvDir))
+	abs, err := DirFromEnv(getenv, EnvDir, DefaultDir)
+	if err != nil {
+		return Config{}, err
+	}
+	repo, err := RepoFromEnv(getenv, EnvIssuesRepo)
+	if err != nil {
+		return Config{}, err
+	}
+	return Config{Dir: abs, IssuesRepo: repo}, nil
+}
+
+// DirFromEnv reads the directory the variable name holds (def when unset)
+// and makes it absolute against the working directory, so that a later
+// change of directory does not move what is written there.
+func DirFromEnv(getenv func(string) string, name, def string) (string, error) {
+	dir := strings.TrimSpace(getenv(name))
 	if dir == "" {
-		dir = DefaultDir
+		dir = def
 	}
 	abs, err := filepath.Abs(dir)
 	if err != nil {
-		return Config{}, fmt.Errorf("%s=%q: %w", EnvDir, dir, err)
+		return "", fmt.Errorf("%s=%q: %w", name, dir, err)
 	}
-	repo := strings.TrimSpace(getenv(EnvIssuesRepo))
-	if repo != "" && strings.Count(repo, "/") != 1 {
-		return Config{}, fmt.Errorf("%s=%q: want owner/name", EnvIssuesRepo, repo)
+	return abs, nil
+}
+
+// RepoFromEnv reads a GitHub repository, owner/name, from the variable
+// name; "" when unset.
+func RepoFromEnv(getenv func(string) string, name string) (string, error) {
+	repo := strings.TrimSpace(getenv(name))
+	if repo == "" {
+		return "", nil
 	}
-	return Config{Dir: abs, IssuesRepo: repo}, nil
+	owner, rest, ok := strings.Cut(repo, "/")
+	if !ok || owner == "" || rest == "" || strings.Contains(rest, "/") || strings.ContainsAny(repo, " \t:@") {
+		return "", fmt.Errorf("%s=%q: want owner/name, e.g. acme/incidents", name, repo)
+	}
+	return repo, nil
 }
 
 // Activities writes postmortems.
