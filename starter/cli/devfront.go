@@ -70,7 +70,7 @@ func startDevFront(c client.Client, o devFrontOptions) (*devFront, error) {
 		return nil, err
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/slack/", f.slack)
+	mux.Handle("/slack/", h.Metrics().Count("slack", f.slack))
 	mux.Handle("/", h)
 	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {

@@ -85,7 +85,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		}
 		defer slack.Close()
 		mux := http.NewServeMux()
-		mux.Handle("/slack/", slack)
+		mux.Handle("/slack/", h.Metrics().Count("slack", slack))
 		mux.Handle("/", h)
 		root = mux
 	}

@@ -12,7 +12,7 @@ import (
 // Metrics counts what the intake did, served in the Prometheus text format
 // (no client library: three counter families are all there is).
 //
-//	datasev_intake_requests_total{source,code}
+//	datasev_intake_requests_total{source,code}        source: an alert source, or slack
 //	datasev_intake_rejections_total{source,reason}
 //	datasev_intake_incidents_total{source,outcome}   outcome: started, joined, ignored
 type Metrics struct {
@@ -37,6 +37,24 @@ func (m *Metrics) request(src string, code int) { m.add(m.requests, src, strconv
 func (m *Metrics) rejection(src, reason string) { m.add(m.rejections, src, reason) }
 func (m *Metrics) incident(src, outcome string) { m.add(m.incidents, src, outcome) }
 
+// Count wraps next (another front-door route sharing the listener, such as
+// the Slack app's) so that its requests are counted in
+// datasev_intake_requests_total under source, by HTTP status code.
+func (m *Metrics) Count(source string, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
+		defer func() { m.request(source, rec.code) }()
+		next.ServeHTTP(rec, r)
+	})
+}
+
+// Requests returns the requests counter for a source and status code.
+func (m *Metrics) Requests(src string, code int) uint64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.requests[[2]string{src, strconv.Itoa(code)}]
+}
+
 // Incidents returns the incidents counter for a source and outcome.
 func (m *Metrics) Incidents(src, outcome string) uint64 {
 	m.mu.Lock()
@@ -55,7 +73,7 @@ func (m *Metrics) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 	var b strings.Builder
 	m.mu.Lock()
-	family(&b, "datasev_intake_requests_total", "Alert requests by source and HTTP status code.", "source", "code", m.requests)
+	family(&b, "datasev_intake_requests_total", "Requests by source (an alert webhook, or slack) and HTTP status code.", "source", "code", m.requests)
 	family(&b, "datasev_intake_rejections_total", "Rejected alert requests by source and reason.", "source", "reason", m.rejections)
 	family(&b, "datasev_intake_incidents_total", "Alerts declared, by source and outcome (started a new incident, joined an open one, ignored).", "source", "outcome", m.incidents)
 	m.mu.Unlock()
