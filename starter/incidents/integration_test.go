@@ -308,6 +308,12 @@ func TestRejectedUpdateChangesNothing(t *testing.T) {
 	id := d.WorkflowID
 	act(t, ctx, id, workflows.ActAcknowledge, workflows.Act{By: "alice"})
 	act(t, ctx, id, workflows.ActRequestApproval, workflows.Act{By: "erin", Approval: "rerun-1", Action: "re-run load_orders"})
+	// Let the incident settle: the document's first write records its
+	// place in the timeline on its own schedule.
+	eventually(t, 15*time.Second, "the incident document", func() (bool, string) {
+		st := status(t, ctx, id)
+		return st.Document != "", "no document yet"
+	})
 	before, tlBefore := status(t, ctx, id), timeline(t, ctx, id)
 
 	_, err := incidents.Act(ctx, tc, id, workflows.ActApprove, workflows.Act{By: "erin", Approval: "rerun-1"})
