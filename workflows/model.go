@@ -266,47 +266,28 @@ type Options struct {
 	DocumentInterval time.Duration `json:"document_interval,omitempty"`
 }
 
-func (o Options) documentInterval() time.Duration {
-	if o.DocumentInterval <= 0 {
-		return time.Minute
+// positiveOr is v when it is set (positive), else def: the Options'
+// defaults.
+func positiveOr[T int | time.Duration](v, def T) T {
+	if v > 0 {
+		return v
 	}
-	return o.DocumentInterval
+	return def
 }
 
-func (o Options) closureTimeout() time.Duration {
-	if o.ClosureTimeout <= 0 {
-		return 72 * time.Hour
-	}
-	return o.ClosureTimeout
-}
+func (o Options) documentInterval() time.Duration { return positiveOr(o.DocumentInterval, time.Minute) }
 
-func (o Options) closureReminder() time.Duration {
-	if o.ClosureReminder <= 0 {
-		return 24 * time.Hour
-	}
-	return o.ClosureReminder
-}
+func (o Options) closureTimeout() time.Duration { return positiveOr(o.ClosureTimeout, 72*time.Hour) }
 
-func (o Options) closeAfter() time.Duration {
-	if o.CloseAfter <= 0 {
-		return 30 * time.Minute
-	}
-	return o.CloseAfter
-}
+func (o Options) closureReminder() time.Duration { return positiveOr(o.ClosureReminder, 24*time.Hour) }
+
+func (o Options) closeAfter() time.Duration { return positiveOr(o.CloseAfter, 30*time.Minute) }
 
 func (o Options) approvalTimeout() time.Duration {
-	if o.ApprovalTimeout <= 0 {
-		return 30 * time.Minute
-	}
-	return o.ApprovalTimeout
+	return positiveOr(o.ApprovalTimeout, 30*time.Minute)
 }
 
-func (o Options) historyThreshold() int {
-	if o.HistoryThreshold <= 0 {
-		return 10_000
-	}
-	return o.HistoryThreshold
-}
+func (o Options) historyThreshold() int { return positiveOr(o.HistoryThreshold, 10_000) }
 
 // IncidentInput starts (or continues) an incident workflow.
 type IncidentInput struct {
