@@ -1,6 +1,7 @@
 package runbooks
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -36,8 +37,8 @@ import (
 //
 // Evaluation is deterministic and pure, so it may run inside workflow code:
 // no function reads the clock or anything else outside its arguments, maps
-// are iterated in sorted key order, and every evaluation is bounded by a
-// cost limit.
+// are iterated in sorted key order, and every evaluation is bounded in
+// cost, size and time (see CostLimit).
 //
 // Vars are the values an expression sees. Nil maps are empty.
 type Vars struct {
@@ -69,11 +70,6 @@ const (
 	StatusSkipped = "skipped"
 	StatusDenied  = "denied"
 )
-
-// CostLimit bounds one evaluation, in CEL's cost units (about one per
-// operation, more for work proportional to a string's or list's size). An
-// expression that exceeds it fails instead of running away.
-const CostLimit = 1_000_000
 
 // Limits on expression text.
 const (
@@ -153,16 +149,25 @@ func newEnv(withOutput bool) (*cel.Env, error) {
 		// environment or a random source.
 		ext.Strings(),
 		ext.Math(),
-		ext.Lists(),
+		ext.Lists(ext.ListsMaxRangeSize(MaxRangeSize)),
 		ext.Sets(),
 		// base64 and json.encode; json.parse (version 2) is left out: its
 		// cost estimate alone exceeds the limit.
 		ext.Encoders(ext.EncodersVersion(1)),
+		costModels(),
 	}
 	if withOutput {
 		opts = append(opts, cel.Variable("output", mapType))
 	}
-	return cel.NewEnv(opts...)
+	env, err := cel.NewEnv(opts...)
+	if err != nil {
+		return nil, err
+	}
+	g, err := guarded(env)
+	if err != nil {
+		return nil, err
+	}
+	return env.Extend(g...)
 }
 
 // compiled is a checked expression and its programs.
@@ -182,7 +187,10 @@ type compiled struct {
 func programOptions() []cel.ProgramOption {
 	return []cel.ProgramOption{
 		cel.CostLimit(CostLimit),
+		cel.InterruptCheckFrequency(interruptEvery),
 		cel.CustomDecoratorV2(sortMapLiterals),
+		cel.CustomDecoratorV2(guardMatches),
+		cel.CustomDecoratorV2(chargeDynamicAdd),
 	}
 }
 
@@ -238,7 +246,11 @@ func compileUncached(kind exprKind, text string) *compiled {
 	if err != nil {
 		return &compiled{err: &ExprError{Text: text, Offset: -1, Msg: err.Error()}}
 	}
-	return &compiled{env: env, ast: ast, prog: prog}
+	c := &compiled{env: env, ast: ast, prog: prog}
+	if msg := estimateProblem(c); msg != "" {
+		return &compiled{err: &ExprError{Text: text, Offset: -1, Msg: msg}}
+	}
+	return c
 }
 
 // issueError turns CEL's first issue into an ExprError whose offset is a
@@ -294,7 +306,9 @@ func Eval(expr string, vars Vars) (any, error) {
 	if c.err != nil {
 		return nil, c.err
 	}
-	return run(c, expr, vars)
+	ctx, cancel := evalContext()
+	defer cancel()
+	return run(ctx, c, expr, vars)
 }
 
 // EvalBool evaluates a condition: the expression must yield true or false.
@@ -310,10 +324,13 @@ func EvalBool(expr string, vars Vars) (bool, error) {
 	return b, nil
 }
 
-func run(c *compiled, text string, vars Vars) (any, error) {
-	val, _, err := c.prog.Eval(activation(vars))
+func run(ctx context.Context, c *compiled, text string, vars Vars) (any, error) {
+	val, _, err := c.prog.ContextEval(ctx, activation(vars))
 	if err != nil {
 		return nil, &ExprError{Text: text, Offset: -1, Msg: evalMessage(err)}
+	}
+	if err := checkValueSize(val); err != nil {
+		return nil, &ExprError{Text: text, Offset: -1, Msg: err.Error()}
 	}
 	out, err := toNative(val)
 	if err != nil {
@@ -324,7 +341,7 @@ func run(c *compiled, text string, vars Vars) (any, error) {
 
 // runPartial evaluates with steps and output unknown, as a dry run sees
 // them: a value that depends on them is Unknown.
-func runPartial(c *compiled, text string, vars Vars) (any, error) {
+func runPartial(ctx context.Context, c *compiled, text string, vars Vars) (any, error) {
 	c.partialOnce.Do(func() {
 		c.partial, c.partialErr = c.env.Program(c.ast, append(programOptions(), cel.EvalOptions(cel.OptPartialEval))...)
 	})
@@ -338,12 +355,15 @@ func runPartial(c *compiled, text string, vars Vars) (any, error) {
 	if err != nil {
 		return nil, &ExprError{Text: text, Offset: -1, Msg: err.Error()}
 	}
-	val, _, err := c.partial.Eval(act)
+	val, _, err := c.partial.ContextEval(ctx, act)
 	if types.IsUnknown(val) {
 		return Unknown{}, nil
 	}
 	if err != nil {
 		return nil, &ExprError{Text: text, Offset: -1, Msg: evalMessage(err)}
+	}
+	if err := checkValueSize(val); err != nil {
+		return nil, &ExprError{Text: text, Offset: -1, Msg: err.Error()}
 	}
 	out, err := toNative(val)
 	if err != nil {
@@ -370,7 +390,9 @@ func EvalPartial(expr string, vars Vars) (any, error) {
 	if c.err != nil {
 		return nil, c.err
 	}
-	return runPartial(c, expr, vars)
+	ctx, cancel := evalContext()
+	defer cancel()
+	return runPartial(ctx, c, expr, vars)
 }
 
 // RenderPartial renders inputs as a dry run does (see EvalPartial): an
@@ -380,6 +402,9 @@ func RenderPartial(with map[string]any, vars Vars) (map[string]any, error) {
 }
 
 func evalMessage(err error) string {
+	if msg := limitMessage(err); msg != "" {
+		return msg
+	}
 	msg := err.Error()
 	if strings.HasPrefix(msg, "no such overload") {
 		return msg + ": the operands' types do not fit (numbers in step outputs are JSON numbers, i.e. doubles: convert with int() or compare instead)"
@@ -420,7 +445,9 @@ func renderInputs(with map[string]any, vars Vars, partial bool) (map[string]any,
 	if with == nil {
 		return nil, nil
 	}
-	v, err := renderValue(with, vars, "", partial)
+	ctx, cancel := evalContext()
+	defer cancel()
+	v, err := renderValue(ctx, with, vars, "", partial)
 	if err != nil {
 		return nil, err
 	}
@@ -429,13 +456,15 @@ func renderInputs(with map[string]any, vars Vars, partial bool) (map[string]any,
 
 // RenderString renders one string as Render does.
 func RenderString(s string, vars Vars) (any, error) {
-	return renderString(s, vars, false)
+	ctx, cancel := evalContext()
+	defer cancel()
+	return renderString(ctx, s, vars, false)
 }
 
-func renderValue(v any, vars Vars, path string, partial bool) (any, error) {
+func renderValue(ctx context.Context, v any, vars Vars, path string, partial bool) (any, error) {
 	switch x := v.(type) {
 	case string:
-		r, err := renderString(x, vars, partial)
+		r, err := renderString(ctx, x, vars, partial)
 		if err != nil {
 			return nil, inputError(path, err)
 		}
@@ -443,7 +472,7 @@ func renderValue(v any, vars Vars, path string, partial bool) (any, error) {
 	case map[string]any:
 		out := make(map[string]any, len(x))
 		for _, k := range sortedKeys(x) {
-			r, err := renderValue(x[k], vars, joinPath(path, k), partial)
+			r, err := renderValue(ctx, x[k], vars, joinPath(path, k), partial)
 			if err != nil {
 				return nil, err
 			}
@@ -453,7 +482,7 @@ func renderValue(v any, vars Vars, path string, partial bool) (any, error) {
 	case []any:
 		out := make([]any, len(x))
 		for i, e := range x {
-			r, err := renderValue(e, vars, fmt.Sprintf("%s[%d]", path, i), partial)
+			r, err := renderValue(ctx, e, vars, fmt.Sprintf("%s[%d]", path, i), partial)
 			if err != nil {
 				return nil, err
 			}
@@ -491,7 +520,7 @@ func inputError(path string, err error) error {
 
 // renderString renders s. When partial is set, steps and output are
 // unknown: values that depend on them come back as Unknown (dry runs).
-func renderString(s string, vars Vars, partial bool) (any, error) {
+func renderString(ctx context.Context, s string, vars Vars, partial bool) (any, error) {
 	segs, err := parseTemplate(s)
 	if err != nil {
 		return nil, err
@@ -514,9 +543,9 @@ func renderString(s string, vars Vars, partial bool) (any, error) {
 			err error
 		)
 		if partial {
-			v, err = runPartial(c, sg.expr, vars)
+			v, err = runPartial(ctx, c, sg.expr, vars)
 		} else {
-			v, err = run(c, sg.expr, vars)
+			v, err = run(ctx, c, sg.expr, vars)
 		}
 		if err != nil {
 			var ee *ExprError
@@ -546,6 +575,9 @@ func renderString(s string, vars Vars, partial bool) (any, error) {
 			return u, nil
 		}
 		b.WriteString(formatValue(v))
+		if b.Len() > MaxValueSize {
+			return nil, &ExprError{Text: s, Offset: -1, Msg: fmt.Sprintf("template too large: its text is more than the limit of %d bytes", MaxValueSize)}
+		}
 	}
 	return b.String(), nil
 }
