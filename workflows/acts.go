@@ -22,13 +22,18 @@ const maxFindings = 5
 // validate is the one validation function for every human act, shared by
 // the Update validators and the Signal path. It reads state and never
 // changes it. Its errors are sentences a person can act on.
-func (inc *incident) validate(name string, act Act) error {
+func (inc *incident) validate(ctx workflow.Context, name string, act Act) error {
 	s := &inc.s
 	if act.By == "" {
 		return errors.New("who is acting? set by to your roster ID")
 	}
 	if _, ok := inc.in.Roster.Person(act.By); !ok {
 		return fmt.Errorf("%q is not on the %s roster", act.By, inc.in.Roster.Team)
+	}
+	if s.Trust.Enabled && slices.Contains(ActNames, name) {
+		if _, err := verify(&inc.in.Roster, s.ID, name, act, workflow.Now(ctx)); err != nil {
+			return fmt.Errorf("%s by %s refused: %w", name, act.By, err)
+		}
 	}
 	if act.ID != "" && slices.Contains(s.SeenActIDs, act.ID) {
 		return nil // a redelivery: answered again, applied once
@@ -200,8 +205,9 @@ func (inc *incident) apply(ctx workflow.Context, name string, act Act) string {
 		s.SeenActIDs = remember(s.SeenActIDs, act.ID)
 	}
 	now := workflow.Now(ctx)
+	verified := inc.verification(ctx, name, act)
 	note := func(what string) {
-		inc.recordVia(now, act.By, act.Via, KindAct, what, act.Reason)
+		inc.recordAct(now, act, verified, what)
 	}
 	switch name {
 	case ActAcknowledge:
@@ -276,13 +282,13 @@ func (inc *incident) apply(ctx workflow.Context, name string, act Act) string {
 				s.Findings = slices.Clone(s.Findings[len(s.Findings)-maxFindings:])
 			}
 		}
-		inc.recordVia(now, act.By, act.Via, KindAct, kind+": "+act.Note, act.Reason)
+		note(kind + ": " + act.Note)
 		return kind + " added"
 	case ActRequestApproval:
 		ap := Approval{
 			ID: act.Approval, Action: act.Action, Detail: act.Detail, Approver: Commander,
 			RequestedBy: act.By, RequestedAt: now, Deadline: now.Add(inc.in.Options.approvalTimeout()),
-			Status: ApprovalPending,
+			Status: ApprovalPending, RequestVerified: verified,
 		}
 		s.Approvals = append(s.Approvals, ap)
 		note(fmt.Sprintf("requested approval %s: %s", ap.ID, ap.Action))
@@ -290,7 +296,7 @@ func (inc *incident) apply(ctx workflow.Context, name string, act Act) string {
 		return fmt.Sprintf("approval %s requested; waiting for the Commander (%s) until %s", ap.ID, s.Roles.Commander, ap.Deadline.Format(time.RFC3339))
 	case ActApprove, ActDeny:
 		ap := inc.approval(act.Approval)
-		ap.DecidedBy, ap.DecidedAt, ap.Reason = act.By, now, act.Reason
+		ap.DecidedBy, ap.DecidedAt, ap.Reason, ap.DecisionVerified = act.By, now, act.Reason, verified
 		if name == ActApprove {
 			ap.Status = ApprovalApproved
 			note(fmt.Sprintf("approved %s: %s", ap.ID, ap.Action))
@@ -343,13 +349,13 @@ func (inc *incident) apply(ctx workflow.Context, name string, act Act) string {
 		}
 		return fmt.Sprintf("resolved; waiting for the root cause and action items until %s, then the postmortem is written and the incident closes", s.Closure.Deadline.Format(time.RFC3339))
 	case ActPublishStatus:
-		return inc.publishStatus(ctx, act)
+		return inc.publishStatus(ctx, act, verified)
 	case ActPostUpdate:
 		s.Updates.Last, s.Updates.LastBy, s.Updates.DueSince = now, act.By, time.Time{}
 		if c := s.Severity.UpdateCadence(); c > 0 && s.State != Triggered {
 			s.NextUpdateAt = now.Add(c)
 		}
-		inc.recordVia(now, act.By, act.Via, KindAct, "status update: "+act.Note, act.Reason)
+		note("status update: " + act.Note)
 		inc.postKind(notify.StatusUpdate, fmt.Sprintf("status update: %s %s", s.Severity, s.State), act.Note+"\n\n"+inc.details())
 		if s.NextUpdateAt.IsZero() {
 			return "status update posted"
@@ -357,11 +363,11 @@ func (inc *incident) apply(ctx workflow.Context, name string, act Act) string {
 		return "status update posted; the next is due at " + s.NextUpdateAt.Format(time.RFC3339)
 	case ActRootCause:
 		s.Closure.RootCause, s.Closure.RootCauseBy = act.Note, act.By
-		inc.recordVia(now, act.By, act.Via, KindAct, "root cause: "+act.Note, act.Reason)
+		note("root cause: " + act.Note)
 		return "root cause recorded" + inc.closureProgress()
 	case ActContributingFactor:
 		s.Closure.Factors = append(s.Closure.Factors, ClosureNote{Text: act.Note, By: act.By, At: now})
-		inc.recordVia(now, act.By, act.Via, KindAct, "contributing factor: "+act.Note, act.Reason)
+		note("contributing factor: " + act.Note)
 		return "contributing factor recorded" + inc.closureProgress()
 	case ActActionItem:
 		s.Closure.ActionItems = append(s.Closure.ActionItems, ActionItem{Text: act.Note, Owner: act.Person, By: act.By, At: now})
@@ -369,7 +375,7 @@ func (inc *incident) apply(ctx workflow.Context, name string, act Act) string {
 		if act.Person != "" {
 			what += " (owner " + act.Person + ")"
 		}
-		inc.recordVia(now, act.By, act.Via, KindAct, what, act.Reason)
+		note(what)
 		return "action item recorded" + inc.closureProgress()
 	case ActAcceptHandoff:
 		h := s.Handoff

@@ -17,6 +17,7 @@ import (
 
 	"github.com/datasev/datasev/activities/actions"
 	"github.com/datasev/datasev/activities/notify"
+	"github.com/datasev/datasev/activities/seal"
 	"github.com/datasev/datasev/starter/devstack"
 	"github.com/datasev/datasev/starter/incidents"
 	"github.com/datasev/datasev/workflows"
@@ -43,7 +44,12 @@ func TestMain(m *testing.M) {
 // devClient starts (once for the package) a real dev server from the pinned
 // CLI, with continue-as-new suggested early, and a worker for the incident
 // workflow on a task queue of the test's own.
-func devClient(t *testing.T) (client.Client, string) {
+// registrar is where a test registers its own activities.
+type registrar interface {
+	RegisterActivityWithOptions(a any, options activity.RegisterOptions)
+}
+
+func devClient(t *testing.T, extra ...func(registrar)) (client.Client, string) {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("needs the Temporal dev server; skipped in -short mode")
@@ -65,10 +71,14 @@ func devClient(t *testing.T) (client.Client, string) {
 	w.RegisterWorkflowWithOptions(workflows.RunbookRun, workflow.RegisterOptions{Name: workflows.RunbookWorkflowName})
 	rec := &recorder{}
 	w.RegisterActivity(&notify.Activities{Backend: rec})
+	seal.Register(w, testSealer(t))
 	w.RegisterActivityWithOptions(rec.writePostmortem, activity.RegisterOptions{Name: workflows.PostmortemActivityName})
 	w.RegisterActivityWithOptions(rec.fileActionItems, activity.RegisterOptions{Name: workflows.ActionItemsActivityName})
 	w.RegisterActivityWithOptions(rec.syncDocument, activity.RegisterOptions{Name: workflows.DocumentActivityName})
 	actions.New(actions.Deps{}).RegisterWith(w)
+	for _, register := range extra {
+		register(w)
+	}
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -79,8 +89,15 @@ func devClient(t *testing.T) (client.Client, string) {
 func startIncident(t *testing.T, c client.Client, queue, key string, opts workflows.Options) client.WorkflowRun {
 	t.Helper()
 	in := input(t, workflows.SEV2)
-	in.Alert.DedupeKey = key
 	in.Options = opts
+	return startIncidentWith(t, c, queue, key, in)
+}
+
+// startIncidentWith starts an incident from in, with its key, on one shift
+// in UTC, the way the intake starts one.
+func startIncidentWith(t *testing.T, c client.Client, queue, key string, in workflows.IncidentInput) client.WorkflowRun {
+	t.Helper()
+	in.Alert.DedupeKey = key
 	in.Roster.TimeZone = "UTC"
 	in.Roster.Shifts = in.Roster.Shifts[:1]
 	in.Roster.Shifts[0].Start, in.Roster.Shifts[0].End = "00:00", "00:00" // one shift all day: no handoff mid-test

@@ -96,7 +96,7 @@ func (inc *incident) setup(ctx workflow.Context) error {
 			},
 			workflow.UpdateHandlerOptions{
 				Validator: func(ctx workflow.Context, act Act) error {
-					return inc.validate(name, act)
+					return inc.validate(ctx, name, act)
 				},
 				Description: "datasev act " + name,
 			})
@@ -153,6 +153,7 @@ func (inc *incident) open(ctx workflow.Context) error {
 	inc.s.Updates.ByPeople = workflow.GetVersion(ctx, versionLiaisonUpdates, workflow.DefaultVersion, 1) == 1
 	// Incidents opened by this version keep an incident document.
 	inc.s.Document.Enabled = workflow.GetVersion(ctx, versionDocument, workflow.DefaultVersion, 1) == 1
+	inc.s.Trust.Enabled = workflow.GetVersion(ctx, versionVerifiedActs, workflow.DefaultVersion, 1) == 1
 	inc.record(now, a.Source, KindAlert, fmt.Sprintf("incident opened: %s (%s, suggested %s)", a.Title, a.Source, sev), a.Description)
 	if inc.in.PreviousRunID != "" {
 		inc.record(now, "datasev", KindSystem, "recurrence of a closed incident (previous run "+inc.in.PreviousRunID+")", "")
@@ -489,7 +490,7 @@ func (inc *incident) deliver(ctx workflow.Context) {
 // signal validates and applies an act that arrived as a Signal. A rejected
 // signal is recorded in the timeline and changes nothing else.
 func (inc *incident) signal(ctx workflow.Context, name string, act Act) {
-	if err := inc.validate(name, act); err != nil {
+	if err := inc.validate(ctx, name, act); err != nil {
 		who := act.By
 		if who == "" {
 			who = "unknown"
@@ -733,6 +734,12 @@ func (inc *incident) record(at time.Time, who, kind, what, why string) {
 // (cli, slack, ui).
 func (inc *incident) recordVia(at time.Time, who, via, kind, what, why string) {
 	inc.s.Timeline = append(inc.s.Timeline, TimelineEntry{At: at, Who: who, Via: via, Kind: kind, What: what, Why: why})
+}
+
+// recordAct appends a timeline entry for an act, with how its actor was
+// verified.
+func (inc *incident) recordAct(at time.Time, act Act, verified, what string) {
+	inc.s.Timeline = append(inc.s.Timeline, TimelineEntry{At: at, Who: act.By, Via: act.Via, Verified: verified, Kind: KindAct, What: what, Why: act.Reason})
 }
 
 // page queues a page for one person.

@@ -31,10 +31,15 @@ func (inc *incident) startRunbook(ctx workflow.Context) {
 		ParentClosePolicy: enumspb.PARENT_CLOSE_POLICY_ABANDON,
 		StaticSummary:     fmt.Sprintf("runbook %s for %s", spec.Name, inc.s.ID),
 	})
-	in := RunbookInput{Incident: inc.s.ID, Runbook: *spec, Alert: inc.in.Alert, Severity: inc.s.Severity}
+	in := RunbookInput{Incident: inc.s.ID, Runbook: *spec, Alert: inc.in.Alert, Severity: inc.s.Severity, Sealed: inc.s.Trust.Enabled}
 	f := workflow.ExecuteChildWorkflow(cctx, RunbookWorkflowName, in)
 	workflow.Go(ctx, func(ctx workflow.Context) {
-		if err := f.GetChildWorkflowExecution().Get(ctx, nil); err != nil {
+		var exec workflow.Execution
+		err := f.GetChildWorkflowExecution().Get(ctx, &exec)
+		if err == nil && in.Sealed {
+			inc.s.Trust.RunbookRun = exec.RunID
+		}
+		if err != nil {
 			now := workflow.Now(ctx)
 			inc.s.RunbookStatus = "failed to start"
 			inc.record(now, "datasev", KindSystem, "runbook "+spec.Name+" could not start", err.Error())
@@ -46,10 +51,18 @@ func (inc *incident) startRunbook(ctx workflow.Context) {
 
 // runbookEvent applies what the runbook reports.
 func (inc *incident) runbookEvent(ctx workflow.Context, ev RunbookEvent) {
-	now := workflow.Now(ctx)
 	s := &inc.s
+	if s.Trust.Enabled {
+		if why := inc.checkEvent(ctx, ev); why != "" {
+			inc.rejectInternal(workflow.Now(ctx), fmt.Sprintf("%s (signal, kind %q, runbook %q) rejected", SignalRunbookEvent, ev.Kind, ev.Runbook), why)
+			return
+		}
+	}
+	now := workflow.Now(ctx)
 	who := "runbook " + ev.Runbook
 	switch ev.Kind {
+	case "rejected":
+		inc.record(now, who, KindRejected, ev.Message, "")
 	case "started":
 		s.RunbookStatus = "running"
 		inc.record(now, who, KindSystem, "runbook "+ev.Runbook+" started", ev.Message)
@@ -121,6 +134,45 @@ func (inc *incident) runbookEvent(ctx workflow.Context, ev RunbookEvent) {
 	}
 }
 
+// checkEvent says why a runbook event must be refused, or "" to take it:
+// it must be sealed by this incident's runbook run, next in its sequence.
+func (inc *incident) checkEvent(ctx workflow.Context, ev RunbookEvent) string {
+	t := &inc.s.Trust
+	if ev.Seal == nil {
+		return "not sealed by the incident's runbook (runbook events come only from it)"
+	}
+	if t.RunbookRun == "" && inc.s.RunbookStatus == "starting" {
+		// The child's first event can come before its start is known here.
+		_ = workflow.Await(ctx, func() bool { return t.RunbookRun != "" || inc.s.RunbookStatus != "starting" })
+	}
+	switch {
+	case t.RunbookRun == "":
+		return "this incident has no runbook running"
+	case ev.Seal.Run != t.RunbookRun:
+		return "sealed for another runbook run"
+	case ev.Seal.Seq <= t.RunbookSeq:
+		return fmt.Sprintf("a replay: event %d was already taken (the last was %d)", ev.Seal.Seq, t.RunbookSeq)
+	}
+	if !checkSeal(ctx, eventMessage(inc.s.ID, t.RunbookRun, ev.Seal.Seq, ev), ev.Seal.MAC) {
+		return "its seal does not verify: not sent by the incident's runbook"
+	}
+	t.RunbookSeq = ev.Seal.Seq
+	return ""
+}
+
+// rejectInternal records a refused internal message; beyond
+// maxRejectedRecorded they are only counted.
+func (inc *incident) rejectInternal(now time.Time, what, why string) {
+	t := &inc.s.Trust
+	t.Rejected++
+	switch {
+	case t.Rejected < maxRejectedRecorded:
+		inc.record(now, "unknown", KindRejected, what, why)
+	case t.Rejected == maxRejectedRecorded:
+		inc.record(now, "unknown", KindRejected, what, why+"; further forged messages are refused and only counted (status: rejected_messages)")
+	}
+}
+
 // holder returns who holds a role now (the first SME for sme).
 func (inc *incident) holder(r Role) string {
 	switch r {
@@ -153,7 +205,7 @@ func (inc *incident) relay(ap Approval) {
 	if !ap.FromRunbook || ap.Status == ApprovalPending {
 		return
 	}
-	inc.s.Relay = append(inc.s.Relay, ApprovalDecision{ID: ap.ID, Approved: ap.Status == ApprovalApproved, By: ap.DecidedBy, Reason: ap.Reason})
+	inc.s.Relay = append(inc.s.Relay, ApprovalDecision{ID: ap.ID, Approved: ap.Status == ApprovalApproved, By: ap.DecidedBy, Reason: ap.Reason, Verified: ap.DecisionVerified})
 }
 
 // relayLoop sends queued decisions, and the cancellation on resolution, to
@@ -167,6 +219,13 @@ func (inc *incident) relayLoop(ctx workflow.Context) {
 		id := runbookID(inc.s.ID)
 		if len(inc.s.Relay) > 0 {
 			d := inc.s.Relay[0]
+			if run := inc.s.Trust.RunbookRun; inc.s.Trust.Enabled && run != "" {
+				mac, err := sealMessage(ctx, decisionMessage(id, run, d))
+				if err != nil {
+					inc.record(workflow.Now(ctx), "datasev", KindSystem, "decision on "+d.ID+" not sealed for the runbook", err.Error())
+				}
+				d.Seal = &Seal{Run: run, MAC: mac}
+			}
 			if err := workflow.SignalExternalWorkflow(ctx, id, "", SignalApprovalDecision, d).Get(ctx, nil); err != nil {
 				inc.record(workflow.Now(ctx), "datasev", KindSystem, "decision on "+d.ID+" not delivered to the runbook", err.Error())
 			}

@@ -19,6 +19,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/datasev/datasev/activities/notify"
+	"github.com/datasev/datasev/activities/seal"
 	"github.com/datasev/datasev/workflows"
 	"github.com/datasev/datasev/workflows/oncall"
 )
@@ -53,6 +54,8 @@ shifts:
     commander: grace
     secondary: heidi
     smes: [ivan]
+trust:
+  unsigned: ["*"] # these tests play the acts unsigned; trust_test.go checks verification
 `
 
 // recorder is a notifier backend that keeps what it was asked to deliver.
@@ -180,6 +183,7 @@ func newHarness(t *testing.T, start string) *harness {
 	rec := &recorder{}
 	env.RegisterWorkflowWithOptions(workflows.Incident, workflow.RegisterOptions{Name: workflows.IncidentWorkflowName})
 	env.RegisterActivity(&notify.Activities{Backend: rec})
+	seal.Register(env, testSealer(t))
 	env.RegisterActivityWithOptions(rec.writePostmortem, activity.RegisterOptions{Name: workflows.PostmortemActivityName})
 	env.RegisterActivityWithOptions(rec.fileActionItems, activity.RegisterOptions{Name: workflows.ActionItemsActivityName})
 	env.RegisterActivityWithOptions(rec.syncDocument, activity.RegisterOptions{Name: workflows.DocumentActivityName})

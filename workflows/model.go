@@ -380,6 +380,10 @@ type Approval struct {
 	DecidedBy string    `json:"decided_by,omitempty"`
 	DecidedAt time.Time `json:"decided_at,omitzero"`
 	Reason    string    `json:"reason,omitempty"`
+	// RequestVerified and DecisionVerified say how the requester's and the
+	// decider's identities were verified (see TimelineEntry.Verified).
+	RequestVerified  string `json:"request_verified,omitempty"`
+	DecisionVerified string `json:"decision_verified,omitempty"`
 }
 
 // Handoff is a shift handoff in progress.
@@ -538,10 +542,14 @@ type TimelineEntry struct {
 	At  time.Time `json:"at"`
 	Who string    `json:"who"`
 	// Via is where a human act came from (cli, slack, ui), when known.
-	Via  string `json:"via,omitempty"`
-	Kind string `json:"kind"`
-	What string `json:"what"`
-	Why  string `json:"why,omitempty"`
+	Via string `json:"via,omitempty"`
+	// Verified says how the actor's identity was verified: "key SHA256:…"
+	// (their own key), "slack:U… via slack" (a front door vouched), or
+	// "unsigned" (the roster's policy takes the act unsigned).
+	Verified string `json:"verified,omitempty"`
+	Kind     string `json:"kind"`
+	What     string `json:"what"`
+	Why      string `json:"why,omitempty"`
 }
 
 // Timeline entry kinds.
@@ -598,6 +606,7 @@ type Snapshot struct {
 	SeenActIDs    []string              `json:"seen_act_ids,omitempty"`
 	Closure       Closure               `json:"closure,omitzero"`
 	Document      Document              `json:"document,omitzero"`
+	Trust         Trust                 `json:"trust,omitzero"`
 }
 
 // Status is what the status query returns: the snapshot without the
@@ -661,6 +670,10 @@ type Act struct {
 	// Action and Detail describe the remediation, for request_approval.
 	Action string `json:"action,omitempty"`
 	Detail string `json:"detail,omitempty"`
+	// Sig proves who sent the act: signed by the person's key (the CLI) or
+	// by a front door that verified the person (the Slack app). Acts that
+	// decide need it unless the roster's trust.unsigned takes them.
+	Sig *Signature `json:"sig,omitempty"`
 }
 
 // ActResult is what an Update answers.

@@ -37,7 +37,7 @@ func publicOptions(ctx workflow.Context, what string) workflow.Context {
 
 // publishStatus publishes the wording the Liaison or the Commander
 // approved (by sending it) on the status page, and answers where.
-func (inc *incident) publishStatus(ctx workflow.Context, act Act) string {
+func (inc *incident) publishStatus(ctx workflow.Context, act Act, verified string) string {
 	s := &inc.s
 	status := act.Action
 	if status == "" {
@@ -59,11 +59,12 @@ func (inc *incident) publishStatus(ctx workflow.Context, act Act) string {
 	err := workflow.ExecuteActivity(publicOptions(ctx, "publish status "+status+" for "+s.ID), StatuspagePublishActivity, req).Get(ctx, &res)
 	now := workflow.Now(ctx)
 	if err != nil {
-		inc.recordVia(now, act.By, act.Via, KindAct, "public status ("+status+") approved but not published", err.Error())
+		inc.s.Timeline = append(inc.s.Timeline, TimelineEntry{At: now, Who: act.By, Via: act.Via, Verified: verified, Kind: KindAct,
+			What: "public status (" + status + ") approved but not published", Why: err.Error()})
 		return "not published: " + err.Error()
 	}
 	s.Public = PublicStatus{ID: res.ID, URL: res.URL, Status: status}
-	inc.recordVia(now, act.By, act.Via, KindAct, fmt.Sprintf("public status %s published (%s): %s", status, orText(res.URL, res.ID), act.Note), act.Reason)
+	inc.recordAct(now, act, verified, fmt.Sprintf("public status %s published (%s): %s", status, orText(res.URL, res.ID), act.Note))
 	inc.post("public status "+status+": "+s.Title, act.Note+"\n\n"+orText(res.URL, ""))
 	return "published on the status page: " + orText(res.URL, res.ID)
 }

@@ -53,6 +53,9 @@ type RunbookInput struct {
 	Alert Alert `json:"alert"`
 	// Severity is the incident's severity at start.
 	Severity Severity `json:"severity"`
+	// Sealed is true when the incident and the runbook seal the messages
+	// they send each other (incidents opened with verified acts).
+	Sealed bool `json:"sealed,omitempty"`
 }
 
 // StepResult is what one step did.
@@ -92,6 +95,8 @@ type RunbookEvent struct {
 	Message string `json:"message,omitempty"`
 	// Status is the runbook's outcome, for kind finished.
 	Status string `json:"status,omitempty"`
+	// Seal proves the event came from the incident's runbook.
+	Seal *Seal `json:"seal,omitempty"`
 }
 
 // ApprovalRequest asks the incident to gate a remediation.
@@ -119,19 +124,32 @@ type ApprovalDecision struct {
 	Approved bool   `json:"approved"`
 	By       string `json:"by"`
 	Reason   string `json:"reason,omitempty"`
+	// Verified says how the decider's identity was verified.
+	Verified string `json:"verified,omitempty"`
+	// Seal proves the decision came from the incident.
+	Seal *Seal `json:"seal,omitempty"`
 }
 
 // RunbookRun executes a runbook's steps for an incident. It reports every
 // step, approval request and page to the incident, and waits for approval
 // decisions from it.
 func RunbookRun(ctx workflow.Context, in RunbookInput) (RunbookResult, error) {
-	r := &runner{in: in, results: map[string]StepResult{}, decisions: map[string]ApprovalDecision{}}
+	r := &runner{in: in, results: map[string]StepResult{}, decisions: map[string]ApprovalDecision{}, asked: map[string]bool{}}
+	if in.Sealed {
+		r.run = workflow.GetInfo(ctx).WorkflowExecution.RunID
+	}
 	decisions := workflow.GetSignalChannel(ctx, SignalApprovalDecision)
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		for {
 			var d ApprovalDecision
 			if !decisions.Receive(ctx, &d) {
 				return
+			}
+			if in.Sealed {
+				if why := r.checkDecision(ctx, d); why != "" {
+					r.reject(ctx, d, why)
+					continue
+				}
 			}
 			r.decisions[d.ID] = d
 		}
@@ -165,6 +183,47 @@ type runner struct {
 	results   map[string]StepResult // by step ID, read by expressions
 	order     []StepResult          // in completion order, for the result
 	decisions map[string]ApprovalDecision
+	asked     map[string]bool // approvals this run has asked for
+	run       string          // this run's ID, when messages are sealed
+	seq       int             // the last sealed event's number
+	emitting  bool            // an event is being sealed and sent
+	rejected  int             // forged decisions refused
+}
+
+// checkDecision says why a decision must be refused, or "" to take it: it
+// must be sealed by the incident for this run, and answer an approval this
+// run asked for and has not had answered.
+func (r *runner) checkDecision(ctx workflow.Context, d ApprovalDecision) string {
+	switch {
+	case d.Seal == nil:
+		return "not sealed by the incident (decisions come from the incident's approve and deny acts)"
+	case d.Seal.Run != r.run:
+		return "sealed for another run of the runbook"
+	case !r.asked[d.ID]:
+		return "no approval named " + d.ID + " is waiting in this runbook"
+	}
+	if _, done := r.decisions[d.ID]; done {
+		return "approval " + d.ID + " is already decided"
+	}
+	if !checkSeal(ctx, decisionMessage(runbookID(r.in.Incident), r.run, d), d.Seal.MAC) {
+		return "its seal does not verify: not sent by the incident"
+	}
+	return ""
+}
+
+// reject tells the incident that a forged decision was refused, so its
+// timeline records it; beyond maxRejectedRecorded they are only logged.
+func (r *runner) reject(ctx workflow.Context, d ApprovalDecision, why string) {
+	r.rejected++
+	workflow.GetLogger(ctx).Warn("approval decision refused", "approval", d.ID, "reason", why)
+	if r.rejected > maxRejectedRecorded {
+		return
+	}
+	msg := fmt.Sprintf("%s (signal to the runbook, approval %q, approved=%t, by %q) rejected: %s", SignalApprovalDecision, d.ID, d.Approved, d.By, why)
+	if r.rejected == maxRejectedRecorded {
+		msg += "; further forged decisions are refused without being recorded"
+	}
+	r.emit(ctx, RunbookEvent{Kind: "rejected", Message: msg})
 }
 
 func failed(r StepResult) bool { return r.Status == StepFailed || r.Status == StepDenied }
@@ -330,6 +389,7 @@ func (r *runner) remediate(ctx workflow.Context, step runbooks.Step, res StepRes
 		timeout = 30 * time.Minute
 	}
 	id := r.in.Runbook.Name + "/" + step.ID
+	r.asked[id] = true
 	with, _ := r.render(ctx, rem.With) // for the approver; the call renders again when it runs
 	action := strings.TrimSpace(rem.Action + " " + inputSummary(with))
 	if step.Description != "" {
@@ -554,6 +614,21 @@ func (r *runner) vars(output map[string]any) runbooks.Vars {
 // the signal goes to its latest run.
 func (r *runner) emit(ctx workflow.Context, ev RunbookEvent) {
 	ev.Runbook = r.in.Runbook.Name
+	if r.in.Sealed {
+		// One event at a time, so the incident sees them in sequence.
+		if err := workflow.Await(ctx, func() bool { return !r.emitting }); err != nil {
+			return
+		}
+		r.emitting = true
+		defer func() { r.emitting = false }()
+		r.seq++
+		mac, err := sealMessage(ctx, eventMessage(r.in.Incident, r.run, r.seq, ev))
+		if err != nil {
+			workflow.GetLogger(ctx).Error("runbook event not sealed", "kind", ev.Kind, "error", err)
+			return
+		}
+		ev.Seal = &Seal{Run: r.run, Seq: r.seq, MAC: mac}
+	}
 	if err := workflow.SignalExternalWorkflow(ctx, r.in.Incident, "", SignalRunbookEvent, ev).Get(ctx, nil); err != nil {
 		workflow.GetLogger(ctx).Warn("runbook event not delivered", "kind", ev.Kind, "error", err)
 	}

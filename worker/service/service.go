@@ -5,6 +5,7 @@ package service
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
 	"fmt"
 	"io"
@@ -32,6 +33,7 @@ import (
 	"github.com/datasev/datasev/activities/notify"
 	"github.com/datasev/datasev/activities/postmortem"
 	s3act "github.com/datasev/datasev/activities/s3"
+	"github.com/datasev/datasev/activities/seal"
 	slackact "github.com/datasev/datasev/activities/slack"
 	"github.com/datasev/datasev/activities/snowflake"
 	"github.com/datasev/datasev/activities/statuspage"
@@ -42,6 +44,10 @@ import (
 	"github.com/datasev/datasev/workflows"
 	"github.com/datasev/datasev/workflows/oncall"
 )
+
+// DefaultSealKeyFile is the sealing key's file when DATASEV_SEAL_KEY_FILE
+// is unset, relative to the worker's working directory.
+const DefaultSealKeyFile = ".datasev/seal.key"
 
 // Environment variables read by LoadConfig besides Temporal's own.
 const (
@@ -57,6 +63,11 @@ const (
 	// EnvRoster is the roster file; the Slack backend maps roster people to
 	// Slack users with it. Required when Slack is configured.
 	EnvRoster = "DATASEV_ROSTER"
+	// EnvSealKeyFile is the file holding the key that seals the messages
+	// between an incident and its runbook (64 hex characters). Every
+	// worker of a deployment must read the same file; when unset,
+	// DefaultSealKeyFile is used, created on first start.
+	EnvSealKeyFile = "DATASEV_SEAL_KEY_FILE"
 	// EnvMetricsAddr is the host:port of the Prometheus endpoint (GET
 	// /metrics), e.g. 127.0.0.1:9464; unset serves no endpoint.
 	EnvMetricsAddr = "DATASEV_METRICS_ADDR"
@@ -138,6 +149,10 @@ type Config struct {
 	// Roster maps roster people to Slack users for the Slack backend
 	// (DATASEV_ROSTER). Nil when no roster file is given.
 	Roster *oncall.Roster
+	// SealKey seals the messages between an incident and its runbook
+	// (DATASEV_SEAL_KEY_FILE). Nil makes New use a key of its own for the
+	// process, which is only right for tests.
+	SealKey []byte
 	// Keyring encrypts payloads (DATASEV_CODEC_*); nil leaves them plain.
 	// LoadConfig also sets Client's data and failure converters from it.
 	Keyring *codec.Keyring
@@ -243,6 +258,13 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	} else if cfg.Slack.Configured() {
 		return Config{}, fmt.Errorf("slack is configured but %s is not set: the Slack backend needs the roster to find people's Slack IDs", EnvRoster)
 	}
+	sealFile := strings.TrimSpace(getenv(EnvSealKeyFile))
+	if sealFile == "" {
+		sealFile = DefaultSealKeyFile
+	}
+	if cfg.SealKey, err = seal.LoadOrCreateKey(sealFile); err != nil {
+		return Config{}, fmt.Errorf("%s: %w", EnvSealKeyFile, err)
+	}
 	k, on, err := codec.KeyringFromEnv(getenv)
 	if err != nil {
 		return Config{}, fmt.Errorf("payload encryption: %w", err)
@@ -283,6 +305,21 @@ func (c Config) Namespace() string {
 	return client.DefaultNamespace
 }
 
+// sealer returns the sealing activities for key, or for a key made up for
+// this process when there is none.
+func sealer(key []byte, logger *slog.Logger) *seal.Activities {
+	if key == nil {
+		key = make([]byte, seal.KeySize)
+		_, _ = rand.Read(key)
+		logger.Warn("no sealing key configured: using one for this process only; runbooks will not survive a restart (set " + EnvSealKeyFile + ")")
+	}
+	a, err := seal.New(key)
+	if err != nil { // LoadConfig checked the size
+		panic(err)
+	}
+	return a
+}
+
 // NewLogger returns the structured logger cfg asks for, writing to w.
 func NewLogger(w io.Writer, cfg Config) *slog.Logger {
 	ho := &slog.HandlerOptions{Level: cfg.LogLevel}
@@ -316,6 +353,7 @@ func New(c client.Client, cfg Config, logger *slog.Logger) worker.Worker {
 	w.RegisterWorkflowWithOptions(workflows.Incident, workflow.RegisterOptions{Name: workflows.IncidentWorkflowName})
 	w.RegisterWorkflowWithOptions(workflows.RunbookRun, workflow.RegisterOptions{Name: workflows.RunbookWorkflowName})
 	w.RegisterActivity(&notify.Activities{Backend: backend})
+	seal.Register(w, sealer(cfg.SealKey, logger))
 	pmcfg := cfg.Postmortem
 	if pmcfg.Dir == "" {
 		pmcfg.Dir = postmortem.DefaultDir

@@ -19,6 +19,7 @@ import (
 	"github.com/goccy/go-yaml"
 
 	"github.com/datasev/datasev/runbooks"
+	"github.com/datasev/datasev/workflows/signing"
 )
 
 // Person is someone who can hold a role in an incident.
@@ -33,6 +34,41 @@ type Person struct {
 	Slack string `json:"slack,omitempty" yaml:"slack"`
 	// Email is where email notifications go. Optional.
 	Email string `json:"email,omitempty" yaml:"email"`
+	// Keys are the person's public keys, each "ed25519:<base64>" as
+	// `datasev keygen` prints it. An act signed with one of them is verified
+	// as this person's. List the new key beside the old one while rotating:
+	// a running incident keeps the roster it started with. Optional.
+	Keys []string `json:"keys,omitempty" yaml:"keys"`
+}
+
+// Trust says how acts prove who sent them. Temporal does not tell a
+// workflow who sent a signal, so an act's By is only a claim; a signature
+// by the person's key, or by a front door that verified the person itself,
+// turns it into a verified identity.
+type Trust struct {
+	// Unsigned lists the act kinds the incident takes without a signature
+	// (a raw "Send a Signal" from the Temporal UI, a CLI without a key).
+	// Optional; when absent: add_note, root_cause, contributing_factor and
+	// action_item, which decide nothing. "*" takes every kind unsigned:
+	// only for a namespace behind SSO with per-user authorization, where
+	// who may signal is already controlled.
+	Unsigned []string `json:"unsigned" yaml:"unsigned"`
+	// Services are front doors that verify a platform's identity and sign
+	// acts as themselves, vouching for the person (the Slack app).
+	Services []Service `json:"services,omitempty" yaml:"services"`
+}
+
+// Service is a front door that signs acts on behalf of the people it
+// verified.
+type Service struct {
+	// Name names the service in timelines ("slack"). Required and unique.
+	Name string `json:"name" yaml:"name"`
+	// Key is the service's public key, "ed25519:<base64>". Required.
+	Key string `json:"key" yaml:"key"`
+	// Claims lists the identity kinds the service may vouch for: "slack"
+	// lets it sign an act claiming "slack:U…" for the person whose slack
+	// ID that is. Required.
+	Claims []string `json:"claims" yaml:"claims"`
 }
 
 // Shift is a recurring daily window, in the team's time zone, with the people
@@ -75,6 +111,10 @@ type Roster struct {
 	People []Person `json:"people" yaml:"people"`
 	// Shifts cover the day; together they must leave no gap and not overlap.
 	Shifts []Shift `json:"shifts" yaml:"shifts"`
+	// Trust says which acts need a signature and which front doors may
+	// vouch for people. Optional; the default takes no deciding act
+	// unsigned.
+	Trust Trust `json:"trust,omitzero" yaml:"trust"`
 }
 
 // Duration is a time.Duration written as "15m" in YAML and JSON, the same
@@ -168,7 +208,13 @@ func (r *Roster) Validate() error {
 			errs = append(errs, fmt.Errorf("people[%d].id: duplicate id %q", i, p.ID))
 		}
 		ids[p.ID] = true
+		for j, k := range p.Keys {
+			if _, err := signing.ParsePublicKey(k); err != nil {
+				errs = append(errs, fmt.Errorf("people[%d].keys[%d]: %w", i, j, err))
+			}
+		}
 	}
+	errs = append(errs, r.Trust.validate()...)
 	if len(r.Shifts) == 0 {
 		errs = append(errs, errors.New("shifts: at least one shift is required"))
 	}
@@ -228,6 +274,63 @@ func (r *Roster) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// validate reports every problem with the trust section.
+func (t Trust) validate() []error {
+	var errs []error
+	for i, k := range t.Unsigned {
+		if k != "*" && !validKind(k) {
+			errs = append(errs, fmt.Errorf("trust.unsigned[%d]: %q is not an act name (acknowledge, add_note, approve, ...) or *", i, k))
+		}
+	}
+	names := map[string]bool{}
+	for i, s := range t.Services {
+		at := fmt.Sprintf("trust.services[%d]", i)
+		switch {
+		case s.Name == "":
+			errs = append(errs, fmt.Errorf("%s.name: required", at))
+		case names[s.Name]:
+			errs = append(errs, fmt.Errorf("%s.name: duplicate service %q", at, s.Name))
+		}
+		names[s.Name] = true
+		if _, err := signing.ParsePublicKey(s.Key); err != nil {
+			errs = append(errs, fmt.Errorf("%s.key: %w", at, err))
+		}
+		if len(s.Claims) == 0 {
+			errs = append(errs, fmt.Errorf("%s.claims: required: which identities it vouches for (slack)", at))
+		}
+		for j, c := range s.Claims {
+			if c != "slack" {
+				errs = append(errs, fmt.Errorf("%s.claims[%d]: %q: the claims a service can make are: slack", at, j, c))
+			}
+		}
+	}
+	return errs
+}
+
+// validKind reports whether k looks like an act name: lower case letters
+// and underscores. The incident refuses names it does not know.
+func validKind(k string) bool {
+	if k == "" || len(k) > 40 {
+		return false
+	}
+	for _, c := range k {
+		if (c < 'a' || c > 'z') && c != '_' {
+			return false
+		}
+	}
+	return true
+}
+
+// ServiceByName returns the service with the given name.
+func (t Trust) ServiceByName(name string) (Service, bool) {
+	for _, s := range t.Services {
+		if s.Name == name {
+			return s, true
+		}
+	}
+	return Service{}, false
 }
 
 // parseClock turns "HH:MM" into minutes after midnight.
