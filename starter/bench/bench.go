@@ -19,6 +19,7 @@ package bench
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -43,6 +44,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/datasev/datasev/activities/notify"
+	"github.com/datasev/datasev/activities/seal"
 	"github.com/datasev/datasev/starter/devstack"
 	"github.com/datasev/datasev/starter/incidents"
 	"github.com/datasev/datasev/workflows"
@@ -254,6 +256,14 @@ func Run(ctx context.Context, opts Options, out io.Writer) (Report, error) {
 	})
 	w.RegisterWorkflowWithOptions(workflows.Incident, workflow.RegisterOptions{Name: workflows.IncidentWorkflowName})
 	w.RegisterActivity(&notify.Activities{Backend: discardBackend{}})
+	// The incident seals what it sends its runbook (and checks what comes
+	// back) through these; the bench's incidents run no runbook, but a
+	// worker of the incident workflow registers them all the same.
+	sealer, err := seal.New(sealKey())
+	if err != nil {
+		return Report{}, fmt.Errorf("bench: %w", err)
+	}
+	seal.Register(w, sealer)
 	w.RegisterActivityWithOptions(discardDocument, activity.RegisterOptions{Name: workflows.DocumentActivityName})
 	w.RegisterWorkflowWithOptions(FloorWorkflow, workflow.RegisterOptions{Name: FloorWorkflowName})
 	w.RegisterActivityWithOptions(FloorActivity, activity.RegisterOptions{Name: FloorActivityName})
@@ -720,4 +730,12 @@ func (t *tailBuffer) String() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return strings.TrimSpace(string(t.b))
+}
+
+// sealKey is a sealing key for this bench run only: nothing it seals
+// outlives the run.
+func sealKey() []byte {
+	k := make([]byte, seal.KeySize)
+	_, _ = rand.Read(k)
+	return k
 }
