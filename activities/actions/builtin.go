@@ -1,6 +1,7 @@
 package actions
 
 import (
+	"context"
 	"database/sql"
 	"log/slog"
 	"net/http"
@@ -17,6 +18,7 @@ import (
 	s3act "github.com/datasev/datasev/activities/s3"
 	slackact "github.com/datasev/datasev/activities/slack"
 	"github.com/datasev/datasev/activities/snowflake"
+	"github.com/datasev/datasev/activities/target"
 	"github.com/datasev/datasev/runbooks"
 )
 
@@ -53,20 +55,28 @@ type Deps struct {
 	// Logger receives the actions' own log lines (a manifest loaded);
 	// nil means slog.Default().
 	Logger *slog.Logger
+	// Targets is the target policy (target.FromEnv): what the actions may
+	// touch. Nil is no policy: the actions that change something refuse
+	// to run, and the diagnostic reads may read any target.
+	Targets *target.Policy
+	// SnowflakeDatabase is the Snowflake session's database
+	// (DATASEV_SNOWFLAKE_DATABASE), which the target policy checks when a
+	// step's name gives none.
+	SnowflakeDatabase string
 }
 
 // New returns the registry of every built-in action, using deps' clients.
 func New(deps Deps) *Registry {
 	r := NewRegistry()
-	s3a := s3act.New(deps.S3)
-	sf := snowflake.New(deps.Snowflake)
-	gh := ghact.New(deps.GitHub, deps.GitHubConfig)
-	af := airflow.New(deps.Airflow)
+	s3a := s3act.New(deps.S3).WithTargets(deps.Targets)
+	sf := snowflake.New(deps.Snowflake).WithTargets(deps.Targets, deps.SnowflakeDatabase)
+	gh := ghact.New(deps.GitHub, deps.GitHubConfig).WithTargets(deps.Targets)
+	af := airflow.New(deps.Airflow).WithTargets(deps.Targets)
 	lopts := deps.Lineage
 	if lopts.Logger == nil {
 		lopts.Logger = deps.Logger
 	}
-	lin := lineage.NewWithCache(lineage.NewCache(lineage.Sources{S3: deps.S3, GitHub: deps.GitHub}, lopts))
+	lin := lineage.NewWithCache(lineage.NewCache(lineage.Sources{S3: deps.S3, GitHub: deps.GitHub, Targets: deps.Targets}, lopts))
 	r.Add(
 		Typed(snowflake.QueryFailuresSpec(), sf.QueryFailures),
 		Typed(snowflake.CopyHistorySpec(), sf.CopyHistory),
@@ -87,11 +97,32 @@ func New(deps Deps) *Registry {
 		Typed(lineage.DownstreamSpec(), lin.Downstream),
 		Typed(lineage.UpstreamSpec(), lin.Upstream),
 		Typed(slackact.NotifyConsumersSpec(), slackact.NewConsumers(deps.Slack, deps.ConsumerChannels, deps.Logger).NotifyConsumers),
-		Typed(core.HTTPSpec(), core.NewHTTP(deps.HTTPClient).Check),
+		Typed(core.HTTPSpec(), core.NewHTTP(deps.HTTPClient, deps.Targets).Check),
 		InWorkflow[core.PageInput](core.PageSpec()),
 		InWorkflow[core.WaitInput](core.WaitSpec()),
 	)
+	gateRemediations(r, deps.Targets)
 	return r
+}
+
+// gateRemediations makes every action that changes the outside world
+// refuse to run, before anything else, when no target policy is
+// configured. Each action group checks its own targets as well; this
+// gate also holds for an action that forgets to.
+func gateRemediations(r *Registry, p *target.Policy) {
+	for name, a := range r.actions {
+		if !a.Spec.Changes || a.Fn == nil {
+			continue
+		}
+		fn := a.Fn
+		a.Fn = func(ctx context.Context, req runbooks.ActionRequest) (runbooks.ActionResult, error) {
+			if err := p.Remediation(name); err != nil {
+				return runbooks.ActionResult{}, err
+			}
+			return fn(ctx, req)
+		}
+		r.actions[name] = a
+	}
 }
 
 var defaultCatalog = sync.OnceValue(func() *Registry { return New(Deps{}) })

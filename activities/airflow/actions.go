@@ -15,6 +15,7 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/datasev/datasev/activities/target"
 	"github.com/datasev/datasev/runbooks"
 )
 
@@ -37,8 +38,9 @@ const (
 
 // Actions carries out the Airflow actions with one client.
 type Actions struct {
-	client *Client
-	now    func() time.Time
+	client  *Client
+	now     func() time.Time
+	targets *target.Policy
 }
 
 // New returns the Airflow actions using c. A nil c gives actions that
@@ -53,6 +55,28 @@ func (a *Actions) WithClock(now func() time.Time) *Actions {
 	cp := *a
 	cp.now = now
 	return &cp
+}
+
+// WithTargets returns a copy of a that checks DAG IDs against the target
+// policy p (targets.airflow.dags). With a nil p (no policy) the diagnostic
+// actions run on any DAG and the remediations (airflow.clear_tasks,
+// airflow.trigger_dag) refuse to run.
+func (a *Actions) WithTargets(p *target.Policy) *Actions {
+	cp := *a
+	cp.targets = p
+	return &cp
+}
+
+// dag checks a DAG ID's form, then the target policy.
+func (a *Actions) dag(action, dagID string) (string, error) {
+	d, err := checkDAG(action, dagID)
+	if err != nil {
+		return "", err
+	}
+	if err := a.targets.DAG(d); err != nil {
+		return "", wrap(action, err)
+	}
+	return d, nil
 }
 
 func (a *Actions) ready(action string) error {
@@ -88,6 +112,11 @@ func checkDAG(action, dagID string) (string, error) {
 	d := strings.TrimSpace(dagID)
 	if !dagIDPattern.MatchString(d) || len(d) > 250 {
 		return "", badRequest(action, "dag_id %q is not a DAG ID (letters, digits, _ . - only)", dagID)
+	}
+	if strings.Contains(d, "..") {
+		// Airflow's own DAG IDs may not hold "..", and in a URL path it
+		// could climb out of /dags/.
+		return "", badRequest(action, "dag_id %q contains \"..\", which no DAG ID may", dagID)
 	}
 	return d, nil
 }
@@ -174,7 +203,7 @@ func (a *Actions) FailedTasks(ctx context.Context, _ runbooks.ActionRequest, in 
 	if err := a.ready(name); err != nil {
 		return runbooks.ActionResult{}, err
 	}
-	dagID, err := checkDAG(name, in.DAGID)
+	dagID, err := a.dag(name, in.DAGID)
 	if err != nil {
 		return runbooks.ActionResult{}, err
 	}
@@ -294,7 +323,10 @@ func (a *Actions) ClearTasks(ctx context.Context, req runbooks.ActionRequest, in
 	if err := a.ready(name); err != nil {
 		return runbooks.ActionResult{}, err
 	}
-	dagID, err := checkDAG(name, in.DAGID)
+	if err := a.targets.Remediation(name); err != nil {
+		return runbooks.ActionResult{}, wrap(name, err)
+	}
+	dagID, err := a.dag(name, in.DAGID)
 	if err != nil {
 		return runbooks.ActionResult{}, err
 	}
@@ -393,7 +425,10 @@ func (a *Actions) TriggerDAG(ctx context.Context, req runbooks.ActionRequest, in
 	if err := a.ready(name); err != nil {
 		return runbooks.ActionResult{}, err
 	}
-	dagID, err := checkDAG(name, in.DAGID)
+	if err := a.targets.Remediation(name); err != nil {
+		return runbooks.ActionResult{}, wrap(name, err)
+	}
+	dagID, err := a.dag(name, in.DAGID)
 	if err != nil {
 		return runbooks.ActionResult{}, err
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/datasev/datasev/activities/actions"
 	"github.com/datasev/datasev/activities/airflow"
 	"github.com/datasev/datasev/activities/airflow/aftest"
+	"github.com/datasev/datasev/activities/target"
 	"github.com/datasev/datasev/runbooks"
 )
 
@@ -40,9 +41,19 @@ func newFixture(t *testing.T, api string, opts aftest.Options) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{api: api, srv: srv, client: c, acts: airflow.New(c)}
+	f := &fixture{api: api, srv: srv, client: c, acts: airflow.New(c).WithTargets(anyDAG(t))}
 	f.env = register(f.acts)
 	return f
+}
+
+// anyDAG is a target policy that allows every DAG.
+func anyDAG(t *testing.T) *target.Policy {
+	t.Helper()
+	p, err := target.Parse(map[string]string{target.KeyAirflowDAGs: "*"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 func register(a *airflow.Actions) *testsuite.TestActivityEnvironment {

@@ -59,7 +59,7 @@ func (a *Actions) WaitDAGRun(ctx context.Context, _ runbooks.ActionRequest, in W
 	if err := a.ready(name); err != nil {
 		return runbooks.ActionResult{}, err
 	}
-	dagID, err := checkDAG(name, in.DAGID)
+	dagID, err := a.dag(name, in.DAGID)
 	if err != nil {
 		return runbooks.ActionResult{}, err
 	}

@@ -3,10 +3,12 @@ package core_test
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -16,6 +18,7 @@ import (
 	"github.com/datasev/datasev/activities/actiontest"
 	"github.com/datasev/datasev/activities/core"
 	"github.com/datasev/datasev/activities/notify"
+	"github.com/datasev/datasev/activities/target"
 	"github.com/datasev/datasev/runbooks"
 )
 
@@ -82,7 +85,7 @@ func jsonServer(t *testing.T, status int, body string) *httptest.Server {
 
 func TestHTTPJSONExpectPasses(t *testing.T) {
 	srv := jsonServer(t, 200, `{"state":"success","count":5,"ratio":0.5,"runs":[{"id":"a"}]}`)
-	e := env(t, actions.Deps{HTTPClient: srv.Client()})
+	e := env(t, actions.Deps{Targets: local(t), HTTPClient: srv.Client()})
 	res, err := run(t, e, "core.http", map[string]any{
 		"url":    srv.URL + "/api/dag",
 		"expect": `body.state == "success" && body.count == 5 && body.count > 4 && body.ratio < 1.0 && size(body.runs) == 1 && headers["x-run-state"] == "done" && status == 200`,
@@ -109,7 +112,7 @@ func TestHTTPJSONExpectPasses(t *testing.T) {
 
 func TestHTTPJSONExpectFailsWithoutError(t *testing.T) {
 	srv := jsonServer(t, 200, `{"state":"running"}`)
-	e := env(t, actions.Deps{HTTPClient: srv.Client()})
+	e := env(t, actions.Deps{Targets: local(t), HTTPClient: srv.Client()})
 	for expect, reason := range map[string]string{
 		`body.state == "success"`: `expect body.state == "success" is false`,
 		`body.finished_at != ""`:  `no such key: finished_at`,
@@ -132,7 +135,7 @@ func TestHTTPJSONExpectFailsWithoutError(t *testing.T) {
 
 func TestHTTPStatusMismatchIsNotOK(t *testing.T) {
 	srv := jsonServer(t, 500, `{"error":"boom"}`)
-	e := env(t, actions.Deps{HTTPClient: srv.Client()})
+	e := env(t, actions.Deps{Targets: local(t), HTTPClient: srv.Client()})
 	res, err := run(t, e, "core.http", map[string]any{"url": srv.URL, "expect": `body.state == "success"`})
 	if err != nil {
 		t.Fatal(err)
@@ -158,7 +161,7 @@ func TestHTTPTextBody(t *testing.T) {
 		fmt.Fprint(w, "healthy")
 	}))
 	t.Cleanup(srv.Close)
-	e := env(t, actions.Deps{HTTPClient: srv.Client()})
+	e := env(t, actions.Deps{Targets: local(t), HTTPClient: srv.Client()})
 	res, err := run(t, e, "core.http", map[string]any{"url": srv.URL, "expect": `body.startsWith("heal") && body.upperAscii() == "HEALTHY"`})
 	if err != nil || res.Output["ok"] != true || res.Output["body"] != "healthy" {
 		t.Fatalf("%+v %v", res, err)
@@ -179,7 +182,7 @@ func TestHTTPRedirects(t *testing.T) {
 		}
 	}))
 	t.Cleanup(srv.Close)
-	e := env(t, actions.Deps{HTTPClient: &http.Client{Timeout: 5 * time.Second}})
+	e := env(t, actions.Deps{Targets: local(t), HTTPClient: &http.Client{Timeout: 5 * time.Second}})
 
 	res, err := run(t, e, "core.http", map[string]any{"url": srv.URL + "/here", "expect": `body.state == "success"`})
 	if err != nil || res.Output["ok"] != true {
@@ -196,7 +199,7 @@ func TestHTTPOversizeBodyIsTruncated(t *testing.T) {
 		fmt.Fprintf(w, `{"state":"success","pad":"%s"}`, big)
 	}))
 	t.Cleanup(srv.Close)
-	e := env(t, actions.Deps{HTTPClient: srv.Client()})
+	e := env(t, actions.Deps{Targets: local(t), HTTPClient: srv.Client()})
 	res, err := run(t, e, "core.http", map[string]any{"url": srv.URL, "expect": `body.startsWith("{\"state\":\"success\"")`})
 	if err != nil {
 		t.Fatal(err)
@@ -249,7 +252,7 @@ func TestHTTPTransportErrorIsRetryable(t *testing.T) {
 	srv := httptest.NewServer(http.NotFoundHandler())
 	url := srv.URL
 	srv.Close() // nothing listens there now
-	e := env(t, actions.Deps{})
+	e := env(t, actions.Deps{Targets: local(t)})
 	_, err := run(t, e, "core.http", map[string]any{"url": url})
 	actiontest.Retryable(t, err)
 
@@ -299,5 +302,98 @@ func TestWaitIsATimer(t *testing.T) {
 	e := env(t, actions.Deps{})
 	if _, err := run(t, e, "core.wait", map[string]any{"duration": "1s"}); err == nil {
 		t.Fatal("core.wait must not be an activity")
+	}
+}
+
+// local is a target policy that lets core.http reach the tests' loopback
+// servers.
+func local(t *testing.T) *target.Policy {
+	t.Helper()
+	p, err := target.Parse(map[string]string{
+		target.KeyHTTPHosts:          "*",
+		target.KeyHTTPAllowAddresses: "127.0.0.0/8, ::1",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// counting is a loopback server that counts the requests it gets.
+func counting(t *testing.T) (*httptest.Server, *atomic.Int64) {
+	t.Helper()
+	var n atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n.Add(1)
+		switch r.URL.Path {
+		case "/api/r":
+			http.Redirect(w, r, "/admin", http.StatusFound)
+			return
+		}
+		fmt.Fprint(w, "secret-ish")
+	}))
+	t.Cleanup(srv.Close)
+	return srv, &n
+}
+
+func TestHTTPRefusesMetadataLinkLocalAndLoopbackByDefault(t *testing.T) {
+	srv, hits := counting(t)
+	port := srv.Listener.Addr().(*net.TCPAddr).Port
+	e := env(t, actions.Deps{}) // no policy at all
+	for url, says := range map[string]string{
+		"http://169.254.169.254/latest/meta-data/iam/security-credentials/": "address 169.254.169.254:80 is cloud metadata",
+		"http://[fd00:ec2::254]/latest/meta-data/":                          "address [fd00:ec2::254]:80 is AWS metadata (IPv6)",
+		"http://metadata.google.internal/computeMetadata/v1/":               `host "metadata.google.internal" is a cloud metadata service`,
+		"http://localhost:7233/":                                            "address 127.0.0.1:7233 is loopback", // resolved, refused at dial
+		srv.URL + "/":                                                       fmt.Sprintf("address 127.0.0.1:%d is loopback", port),
+		fmt.Sprintf("http://localhost:%d/", port):                           fmt.Sprintf("address 127.0.0.1:%d is loopback", port),
+		fmt.Sprintf("http://[::ffff:127.0.0.1]:%d/", port):                  "is loopback",
+		fmt.Sprintf("http://0.0.0.0:%d/", port):                             "is unspecified",
+		"http://[fe80::1%25lo]:80/":                                         "is link-local",
+	} {
+		_, err := run(t, e, "core.http", map[string]any{"url": url})
+		actiontest.NonRetryable(t, err, target.RefusedType, "core.http", "target policy:", says)
+	}
+	if n := hits.Load(); n != 0 {
+		t.Errorf("the loopback server got %d requests", n)
+	}
+}
+
+func TestHTTPPolicyHostsPrefixesAndAddresses(t *testing.T) {
+	srv, hits := counting(t)
+	other, otherHits := counting(t)
+	addr := srv.Listener.Addr().String()
+	p, err := target.Parse(map[string]string{
+		target.KeyHTTPURLPrefixes:    srv.URL + "/api/",
+		target.KeyHTTPHosts:          "localhost",
+		target.KeyHTTPAllowAddresses: addr + "," + other.Listener.Addr().String(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := env(t, actions.Deps{Targets: p})
+	res, err := run(t, e, "core.http", map[string]any{"url": srv.URL + "/api/health"})
+	if err != nil || res.Output["ok"] != true {
+		t.Fatalf("allowed prefix: %+v %v", res, err)
+	}
+	if hits.Load() != 1 {
+		t.Fatalf("hits %d", hits.Load())
+	}
+	for url, says := range map[string]string{
+		srv.URL + "/admin":          "is not under targets.http.url_prefixes",
+		srv.URL + "/api/../admin":   ". or .. segments",
+		srv.URL + "/api/%2e%2e/x":   ". or .. segments",
+		srv.URL + "/api/r":          `refused redirect to ` + srv.URL + `/admin: target policy`,
+		other.URL + "/api/x":        "is not in targets.http.hosts",
+		"https://evil.example.com/": `host "evil.example.com" is not in targets.http.hosts`,
+		// localhost is an allowed host, but its address is allowed only on
+		// the two servers' ports.
+		"http://localhost:7233/": "address 127.0.0.1:7233 is loopback; core.http refuses it unless targets.http.allow_addresses names it",
+	} {
+		_, err := run(t, e, "core.http", map[string]any{"url": url})
+		actiontest.NonRetryable(t, err, target.RefusedType, says)
+	}
+	if hits.Load() != 2 || otherHits.Load() != 0 { // the redirecting /api/r was the second
+		t.Errorf("hits %d and %d, want 2 and 0", hits.Load(), otherHits.Load())
 	}
 }

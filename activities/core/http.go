@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -27,6 +28,7 @@ import (
 	"cel.dev/cel-go/ext"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/datasev/datasev/activities/target"
 	"github.com/datasev/datasev/runbooks"
 )
 
@@ -77,26 +79,65 @@ type HTTPInput struct {
 
 // HTTP carries out core.http.
 type HTTP struct {
-	client *http.Client
+	client  *http.Client
+	targets *target.Policy
 }
 
 // NewHTTP returns core.http using a copy of c that follows redirects only
-// on the same host and scheme (https never drops to http). A nil c means a
-// client with default transport and no timeout of its own beyond each
-// step's.
-func NewHTTP(c *http.Client) *HTTP {
+// on the same host and scheme (https never drops to http), and only to
+// URLs the target policy allows. A nil c means a client with no timeout of
+// its own beyond each step's.
+//
+// Every connection goes through a dialer whose Control checks the
+// resolved address against targets (nil: no policy): loopback, link-local
+// and cloud metadata addresses are refused unless
+// targets.http.allow_addresses names them. The client's transport is
+// copied (an *http.Transport's settings are kept; any other RoundTripper
+// is replaced, since its connections could not be checked), and proxies
+// are not used: a proxy would resolve the name where it cannot be checked.
+func NewHTTP(c *http.Client, targets *target.Policy) *HTTP {
 	var cc http.Client
 	if c != nil {
 		cc = *c
 	}
-	cc.CheckRedirect = sameHostRedirect
-	return &HTTP{client: &cc}
+	base, ok := cc.Transport.(*http.Transport)
+	if !ok || base == nil {
+		base = http.DefaultTransport.(*http.Transport)
+	}
+	tr := base.Clone()
+	tr.Proxy = nil
+	tr.DialContext = targets.Dialer(&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+	tr.DialTLSContext = nil
+	tr.DialTLS = nil //nolint:staticcheck // cleared so that every connection goes through DialContext
+	tr.Dial = nil    //nolint:staticcheck // as above
+	cc.Transport = tr
+	cc.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if err := sameHostRedirect(req, via); err != nil {
+			return err
+		}
+		if err := targets.URL(req.URL); err != nil {
+			var ae *temporal.ApplicationError
+			if errors.As(err, &ae) {
+				err = errors.New(ae.Message())
+			}
+			return &redirectError{from: via[0].URL, to: req.URL, policy: err}
+		}
+		return nil
+	}
+	return &HTTP{client: &cc, targets: targets}
 }
 
-// redirectError is a redirect refused by sameHostRedirect.
-type redirectError struct{ from, to *url.URL }
+// redirectError is a redirect refused by sameHostRedirect, or by the
+// target policy.
+type redirectError struct {
+	from, to *url.URL
+	policy   error
+}
 
 func (e *redirectError) Error() string {
+	if e.policy != nil {
+		return fmt.Sprintf("refused redirect to %s: %v", e.to.Redacted(), e.policy)
+	}
 	return fmt.Sprintf("refused redirect from %s://%s to %s://%s: core.http follows redirects only on the same host; point url at the final address",
 		e.from.Scheme, e.from.Host, e.to.Scheme, e.to.Host)
 }
@@ -143,6 +184,9 @@ func (h *HTTP) Check(ctx context.Context, _ runbooks.ActionRequest, in HTTPInput
 	if timeout <= 0 {
 		timeout = DefaultHTTPTimeout
 	}
+	if err := h.targets.URL(u); err != nil {
+		return runbooks.ActionResult{}, prefixErr(err)
+	}
 
 	rctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -157,8 +201,17 @@ func (h *HTTP) Check(ctx context.Context, _ runbooks.ActionRequest, in HTTPInput
 	if err != nil {
 		var re *redirectError
 		if errors.As(err, &re) {
+			typ := RedirectRefusedType
+			if re.policy != nil {
+				typ = target.RefusedType
+			}
 			return runbooks.ActionResult{}, temporal.NewNonRetryableApplicationError(
-				fmt.Sprintf("%s %s %s: %v", HTTPName, method, u.Redacted(), re), RedirectRefusedType, nil)
+				fmt.Sprintf("%s %s %s: %v", HTTPName, method, u.Redacted(), re), typ, nil)
+		}
+		if ae, ok := target.IsAddressError(err); ok {
+			// Refused at dial time, before any byte was sent.
+			return runbooks.ActionResult{}, temporal.NewNonRetryableApplicationError(
+				fmt.Sprintf("%s %s %s: %v", HTTPName, method, u.Redacted(), ae), target.RefusedType, nil)
 		}
 		// Transport errors (refused, reset, timed out) are retried.
 		return runbooks.ActionResult{}, fmt.Errorf("%s %s %s: %w", HTTPName, method, u.Redacted(), unwrapURLError(err))
@@ -203,6 +256,15 @@ func (h *HTTP) Check(ctx context.Context, _ runbooks.ActionRequest, in HTTPInput
 		res.Detail = detail(in, want, resp.StatusCode, reason, raw)
 	}
 	return res, nil
+}
+
+// prefixErr puts the action's name in front of a policy refusal.
+func prefixErr(err error) error {
+	var ae *temporal.ApplicationError
+	if errors.As(err, &ae) {
+		return temporal.NewNonRetryableApplicationError(HTTPName+": "+ae.Message(), ae.Type(), nil)
+	}
+	return err
 }
 
 func badRequest(format string, args ...any) error {

@@ -34,6 +34,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/datasev/datasev/activities/secret"
+	"github.com/datasev/datasev/activities/target"
 )
 
 // Environment variables read by ConfigFromEnv.
@@ -195,6 +196,7 @@ func NewClient(cfg Config, base http.RoundTripper) (*github.Client, error) {
 // Actions carries out the GitHub actions with one client.
 type Actions struct {
 	c       *github.Client
+	targets *target.Policy
 	cfg     Config
 	now     func() time.Time
 	logger  *slog.Logger
@@ -208,6 +210,59 @@ func New(c *github.Client, cfg Config) *Actions {
 		cfg.MergeMethod = DefaultMergeMethod
 	}
 	return &Actions{c: c, cfg: cfg, now: time.Now, logger: slog.Default()}
+}
+
+// WithTargets returns a copy of a that checks repositories and base
+// branches against the target policy p (targets.github.*). With a nil p
+// (no policy) github.recent_commits reads any repository the credentials
+// can, and the actions that change something refuse to run.
+func (a *Actions) WithTargets(p *target.Policy) *Actions {
+	cp := *a
+	cp.targets = p
+	return &cp
+}
+
+// repo parses repo as owner/name and checks it against the target policy;
+// changes says the action changes something, which needs a policy.
+func (a *Actions) repo(action, repo string, changes bool) (string, string, error) {
+	if changes {
+		if err := a.targets.Remediation(action); err != nil {
+			return "", "", policyErr(action, err)
+		}
+	}
+	owner, name, err := splitRepo(action, repo)
+	if err != nil {
+		return "", "", err
+	}
+	if err := a.targets.Repository(owner + "/" + name); err != nil {
+		return "", "", policyErr(action, err)
+	}
+	return owner, name, nil
+}
+
+// base checks a base branch of owner/repo against the target policy,
+// looking up the default branch (def, when not known yet) only when the
+// policy needs it.
+func (a *Actions) base(ctx context.Context, action, owner, repo, branch, def string) error {
+	if !a.targets.Configured() || len(a.targets.List(target.KeyGitHubBaseBranches)) > 0 {
+		return policyErr(action, a.targets.BaseBranch(owner+"/"+repo, branch, def))
+	}
+	if def == "" {
+		var err error
+		if def, err = a.defaultBranch(ctx, action, owner, repo); err != nil {
+			return err
+		}
+	}
+	return policyErr(action, a.targets.BaseBranch(owner+"/"+repo, branch, def))
+}
+
+// policyErr puts the action's name in front of a target policy refusal.
+func policyErr(action string, err error) error {
+	var ae *temporal.ApplicationError
+	if err == nil || !errors.As(err, &ae) {
+		return err
+	}
+	return temporal.NewNonRetryableApplicationError(action+": "+ae.Message(), ae.Type(), nil)
 }
 
 // WithClock returns a copy of a whose clock is now (for time windows and

@@ -53,7 +53,7 @@ func (a *Actions) Comment(ctx context.Context, req runbooks.ActionRequest, in Co
 	if err := a.ready(name); err != nil {
 		return runbooks.ActionResult{}, err
 	}
-	owner, repo, err := splitRepo(name, in.Repo)
+	owner, repo, err := a.repo(name, in.Repo, true)
 	if err != nil {
 		return runbooks.ActionResult{}, err
 	}
@@ -124,7 +124,7 @@ func (a *Actions) CreateIssue(ctx context.Context, req runbooks.ActionRequest, i
 	if err := a.ready(name); err != nil {
 		return runbooks.ActionResult{}, err
 	}
-	owner, repo, err := splitRepo(name, in.Repo)
+	owner, repo, err := a.repo(name, in.Repo, true)
 	if err != nil {
 		return runbooks.ActionResult{}, err
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/datasev/datasev/activities/actions"
 	ghact "github.com/datasev/datasev/activities/github"
 	"github.com/datasev/datasev/activities/github/ghtest"
+	"github.com/datasev/datasev/activities/target"
 	"github.com/datasev/datasev/runbooks"
 )
 
@@ -48,8 +49,19 @@ func fixtureFor(t testing.TB, srv *ghtest.Server, env map[string]string, pageSiz
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := ghact.New(c, cfg).WithClock(func() time.Time { return now }).WithPageSize(pageSize)
+	a := ghact.New(c, cfg).WithClock(func() time.Time { return now }).WithPageSize(pageSize).
+		WithTargets(policy(t, map[string]string{target.KeyGitHubRepositories: "*", target.KeyGitHubBaseBranches: "*"}))
 	return &fixture{srv: srv, env: register(a), actions: a}
+}
+
+// policy parses a target policy.
+func policy(t testing.TB, lists map[string]string) *target.Policy {
+	t.Helper()
+	p, err := target.Parse(lists)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 // register registers the GitHub actions the way the worker's registry does.

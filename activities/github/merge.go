@@ -42,7 +42,7 @@ func (a *Actions) MergePullRequest(ctx context.Context, req runbooks.ActionReque
 	if err := a.ready(name); err != nil {
 		return runbooks.ActionResult{}, err
 	}
-	owner, repo, err := splitRepo(name, in.Repo)
+	owner, repo, err := a.repo(name, in.Repo, true)
 	if err != nil {
 		return runbooks.ActionResult{}, err
 	}
@@ -61,6 +61,9 @@ func (a *Actions) MergePullRequest(ctx context.Context, req runbooks.ActionReque
 	pr, _, err := a.c.PullRequests.Get(ctx, owner, repo, in.Number)
 	if err != nil {
 		return runbooks.ActionResult{}, Classify(name, "get "+what, err)
+	}
+	if err := a.base(ctx, name, owner, repo, pr.GetBase().GetRef(), pr.GetBase().GetRepo().GetDefaultBranch()); err != nil {
+		return runbooks.ActionResult{}, err
 	}
 	out := map[string]any{
 		"ok": false, "merged": pr.GetMerged(), "sha": pr.GetMergeCommitSHA(), "pr_url": pr.GetHTMLURL(),

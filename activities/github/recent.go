@@ -65,7 +65,7 @@ func (a *Actions) RecentCommits(ctx context.Context, _ runbooks.ActionRequest, i
 	if err := a.ready(name); err != nil {
 		return runbooks.ActionResult{}, err
 	}
-	owner, repo, err := splitRepo(name, in.Repo)
+	owner, repo, err := a.repo(name, in.Repo, false)
 	if err != nil {
 		return runbooks.ActionResult{}, err
 	}

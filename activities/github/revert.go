@@ -61,7 +61,7 @@ func (a *Actions) RevertCommit(ctx context.Context, req runbooks.ActionRequest, 
 	if err := a.ready(name); err != nil {
 		return runbooks.ActionResult{}, err
 	}
-	owner, repo, err := splitRepo(name, in.Repo)
+	owner, repo, err := a.repo(name, in.Repo, true)
 	if err != nil {
 		return runbooks.ActionResult{}, err
 	}
@@ -73,10 +73,15 @@ func (a *Actions) RevertCommit(ctx context.Context, req runbooks.ActionRequest, 
 		return runbooks.ActionResult{}, badRequest(name, "parent %d: want 1 or more", in.Parent)
 	}
 	p := &revertPlan{owner: owner, repo: repo, full: owner + "/" + repo, base: strings.TrimSpace(in.Base)}
+	def := ""
 	if p.base == "" {
 		if p.base, err = a.defaultBranch(ctx, name, owner, repo); err != nil {
 			return runbooks.ActionResult{}, err
 		}
+		def = p.base
+	}
+	if err := a.base(ctx, name, owner, repo, p.base, def); err != nil {
+		return runbooks.ActionResult{}, err
 	}
 	c, _, err := a.c.Repositories.GetCommit(ctx, owner, repo, sha, nil)
 	if err != nil {

@@ -223,7 +223,7 @@ func TestDecodeErrors(t *testing.T) {
 		offset int64
 		msg    string
 	}{
-		"syntax":     {in: `{"metadata": {"dbt_version": "1.8.0"}, "nodes": {"model.a.b": {"name": "b",, }}}`, offset: 76, msg: "invalid character ','"},
+		"syntax":     {in: `{"metadata": {"dbt_version": "1.8.0"}, "nodes": {"model.a.b": {"name": "b",, }}}`, offset: 76, msg: "invalid character looking for beginning of object key"},
 		"truncated":  {in: string(good[:len(good)/2]), msg: "unexpected end"},
 		"nodes list": {in: `{"metadata": {}, "nodes": []}`, offset: 27, msg: "nodes: want an object"},
 		"wrong type": {in: `{"nodes": {"model.a.b": {"name": 7}}}`, msg: "number"},

@@ -22,6 +22,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
 )
 
@@ -219,14 +220,18 @@ func (d *decoder) fail(err error) error {
 	var te *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &se):
-		return &SyntaxError{Offset: d.syntaxOffset(se), Msg: se.Error()}
+		// The message names the offending character; a manifest path can
+		// point at any file the worker reads, so its content stays out.
+		return &SyntaxError{Offset: d.syntaxOffset(se), Msg: withoutContent(se.Error())}
 	case errors.As(err, &te):
 		where := te.Field
 		if where == "" {
 			where = "value"
 		}
 		start, _ := d.valueStart()
-		return &SyntaxError{Offset: start, Msg: fmt.Sprintf("in the value starting here, %s: JSON %s where %s was expected", where, te.Value, te.Type)}
+		// te.Value may carry the number read ("number 42"): keep its kind.
+		kind, _, _ := strings.Cut(te.Value, " ")
+		return &SyntaxError{Offset: start, Msg: fmt.Sprintf("in the value starting here, %s: JSON %s where %s was expected", where, kind, te.Type)}
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 		return &SyntaxError{Offset: d.dec.InputOffset(), Msg: "unexpected end of input (truncated file?)"}
 	}
@@ -235,6 +240,23 @@ func (d *decoder) fail(err error) error {
 		return &SyntaxError{Offset: sh.offset, Msg: sh.msg}
 	}
 	return &SyntaxError{Offset: d.dec.InputOffset(), Msg: strings.TrimPrefix(err.Error(), "json: ")}
+}
+
+// invalidChar is encoding/json's "invalid character 'x' …" naming a byte
+// of the input.
+var invalidChar = regexp.MustCompile(`^invalid character .+? (looking for|after|in) `)
+
+// withoutContent drops the input's character from a JSON syntax error's
+// message: "invalid character 'r' looking for beginning of value" becomes
+// "invalid character looking for beginning of value".
+func withoutContent(msg string) string {
+	if invalidChar.MatchString(msg) {
+		return invalidChar.ReplaceAllString(msg, "invalid character $1 ")
+	}
+	if strings.HasPrefix(msg, "invalid character") {
+		return "invalid character"
+	}
+	return msg
 }
 
 // valueStart returns the stream offset where the value that failed to

@@ -24,6 +24,8 @@ import (
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 	"github.com/google/go-github/v57/github"
 	"go.temporal.io/sdk/temporal"
+
+	"github.com/datasev/datasev/activities/target"
 )
 
 // Sources holds the clients that fetch manifests from remote stores. A nil
@@ -34,6 +36,10 @@ type Sources struct {
 	S3 *s3.Client
 	// GitHub reads github://owner/repo/path@ref manifests.
 	GitHub *github.Client
+	// Targets is the target policy manifests must be within
+	// (targets.lineage.paths, .s3 and .github); nil (no policy) reads
+	// any manifest the worker can.
+	Targets *target.Policy
 }
 
 // URI schemes a manifest may be read from.
@@ -174,7 +180,28 @@ type fetcher interface {
 	open(ctx context.Context, token string) (rc io.ReadCloser, actual string, err error)
 }
 
+// policyErr makes a target policy refusal the manifest's error.
+func policyErr(uri string, err error) error {
+	var ae *temporal.ApplicationError
+	if err == nil || !errors.As(err, &ae) {
+		return err
+	}
+	return nonRetryable(ae.Type(), "manifest %s: %s", uri, ae.Message())
+}
+
 func (s Sources) fetcher(loc Location, uri string) (fetcher, error) {
+	var err error
+	switch loc.Scheme {
+	case SchemeFile:
+		err = s.Targets.LineageFile(loc.Path)
+	case SchemeS3:
+		err = s.Targets.LineageS3(loc.Bucket, loc.Path)
+	case SchemeGitHub:
+		err = s.Targets.LineageGitHub(loc.Owner, loc.Repo, loc.Path)
+	}
+	if err != nil {
+		return nil, policyErr(uri, err)
+	}
 	switch loc.Scheme {
 	case SchemeFile:
 		return fileFetcher{path: loc.Path, uri: uri}, nil

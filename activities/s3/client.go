@@ -34,6 +34,8 @@ import (
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 	"go.temporal.io/sdk/temporal"
+
+	"github.com/datasev/datasev/activities/target"
 )
 
 // Environment variables read by ConfigFromEnv. Credentials are not among
@@ -172,8 +174,9 @@ const (
 
 // Actions carries out the S3 actions with one client.
 type Actions struct {
-	client *s3.Client
-	now    func() time.Time
+	client  *s3.Client
+	now     func() time.Time
+	targets *target.Policy
 }
 
 // New returns the S3 actions using c. A nil c gives actions that fail,
@@ -189,6 +192,29 @@ func (a *Actions) WithClock(now func() time.Time) *Actions {
 	cp := *a
 	cp.now = now
 	return &cp
+}
+
+// WithTargets returns a copy of a that checks buckets against the target
+// policy p (targets.s3.buckets); a nil p (no policy) lets the actions,
+// which only read, reach any bucket the credentials can.
+func (a *Actions) WithTargets(p *target.Policy) *Actions {
+	cp := *a
+	cp.targets = p
+	return &cp
+}
+
+// bucket checks a bucket name's form, then the target policy.
+func (a *Actions) bucket(action, bucket string) (string, error) {
+	b, err := checkBucket(action, bucket)
+	if err != nil {
+		return "", err
+	}
+	if err := a.targets.Bucket(b); err != nil {
+		var ae *temporal.ApplicationError
+		errors.As(err, &ae)
+		return "", temporal.NewNonRetryableApplicationError(action+": "+ae.Message(), ae.Type(), nil)
+	}
+	return b, nil
 }
 
 func (a *Actions) ready(action string) error {

@@ -44,7 +44,7 @@ func (a *Actions) ObjectHead(ctx context.Context, _ runbooks.ActionRequest, in O
 	if err := a.ready(name); err != nil {
 		return runbooks.ActionResult{}, err
 	}
-	bucket, err := checkBucket(name, in.Bucket)
+	bucket, err := a.bucket(name, in.Bucket)
 	if err != nil {
 		return runbooks.ActionResult{}, err
 	}

@@ -59,7 +59,7 @@ func (a *Actions) InspectPrefix(ctx context.Context, _ runbooks.ActionRequest, i
 	if err := a.ready(name); err != nil {
 		return runbooks.ActionResult{}, err
 	}
-	bucket, err := checkBucket(name, in.Bucket)
+	bucket, err := a.bucket(name, in.Bucket)
 	if err != nil {
 		return runbooks.ActionResult{}, err
 	}

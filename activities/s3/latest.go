@@ -75,7 +75,7 @@ func (a *Actions) LatestPartition(ctx context.Context, _ runbooks.ActionRequest,
 	if err := a.ready(name); err != nil {
 		return runbooks.ActionResult{}, err
 	}
-	bucket, err := checkBucket(name, in.Bucket)
+	bucket, err := a.bucket(name, in.Bucket)
 	if err != nil {
 		return runbooks.ActionResult{}, err
 	}

@@ -65,6 +65,9 @@ func (a *Actions) CopyHistory(ctx context.Context, req runbooks.ActionRequest, i
 	if err != nil {
 		return runbooks.ActionResult{}, badRequest(action, "table: %v", err)
 	}
+	if err := a.database(action, table.database()); err != nil {
+		return runbooks.ActionResult{}, err
+	}
 	hours, capped, err := window(action, in.Hours, MaxCopyHistoryHours)
 	if err != nil {
 		return runbooks.ActionResult{}, err

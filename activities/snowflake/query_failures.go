@@ -111,6 +111,14 @@ func (a *Actions) QueryFailures(ctx context.Context, req runbooks.ActionRequest,
 	if err := a.ready(action); err != nil {
 		return runbooks.ActionResult{}, err
 	}
+	if a.targets.Configured() && strings.TrimSpace(in.Database) == "" {
+		// With a policy, the failures read are those of an allowed
+		// database: the session's, unless the step names one.
+		in.Database = a.defaultDB
+	}
+	if err := a.database(action, strings.TrimSpace(in.Database)); err != nil {
+		return runbooks.ActionResult{}, err
+	}
 	in.Source = strings.ToLower(strings.TrimSpace(in.Source))
 	maxHours := MaxInfoSchemaHours
 	switch in.Source {

@@ -38,6 +38,7 @@ import (
 	"github.com/snowflakedb/gosnowflake"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/datasev/datasev/activities/target"
 	"github.com/datasev/datasev/runbooks"
 )
 
@@ -110,7 +111,42 @@ type ErrorDetails struct {
 
 // Actions carries out the Snowflake actions with one connection pool.
 type Actions struct {
-	db *sql.DB
+	db        *sql.DB
+	targets   *target.Policy
+	defaultDB string
+}
+
+// WithTargets returns a copy of a that checks the databases it reads
+// against the target policy p (targets.snowflake.databases). defaultDB is
+// the session's database (DATASEV_SNOWFLAKE_DATABASE), which a name
+// without a database resolves in. With a nil p (no policy) the actions,
+// which only read, reach any database the role can.
+func (a *Actions) WithTargets(p *target.Policy, defaultDB string) *Actions {
+	cp := *a
+	cp.targets, cp.defaultDB = p, defaultDB
+	return &cp
+}
+
+// database checks the database a statement reads, db or else the
+// session's, against the target policy.
+func (a *Actions) database(action, db string) error {
+	if !a.targets.Configured() {
+		return nil
+	}
+	eff := db
+	if eff == "" {
+		eff = a.defaultDB
+	}
+	if eff == "" {
+		return temporal.NewNonRetryableApplicationError(action+": target policy: the statement names no database and the "+
+			"worker has no default one (DATASEV_SNOWFLAKE_DATABASE); with a target policy, name the database", target.RefusedType, nil)
+	}
+	if err := a.targets.Database(eff); err != nil {
+		var ae *temporal.ApplicationError
+		errors.As(err, &ae)
+		return temporal.NewNonRetryableApplicationError(action+": "+ae.Message(), ae.Type(), nil)
+	}
+	return nil
 }
 
 // New returns the Snowflake actions using db (from Open). A nil db gives

@@ -60,6 +60,9 @@ func (a *Actions) TableFreshness(ctx context.Context, req runbooks.ActionRequest
 	if err != nil {
 		return runbooks.ActionResult{}, badRequest(action, "table: %v", err)
 	}
+	if err := a.database(action, table.database()); err != nil {
+		return runbooks.ActionResult{}, err
+	}
 	expected := in.ExpectedFreshness.Std()
 	if expected <= 0 {
 		return runbooks.ActionResult{}, badRequest(action, "expected_freshness must be positive, e.g. 1h")

@@ -97,6 +97,9 @@ func (a *Actions) TaskHistory(ctx context.Context, req runbooks.ActionRequest, i
 			db = td
 		}
 	}
+	if err := a.database(action, db); err != nil {
+		return runbooks.ActionResult{}, err
+	}
 	bySchema := byTask && task.schema() != ""
 	args := []any{hours, historyResultLimit}
 	if byTask {

@@ -140,6 +140,9 @@ func normalize(key, e string) (string, error) {
 	}
 	switch key {
 	case KeyGitHubRepositories:
+		if e == "*" {
+			return e, nil
+		}
 		if o, n, ok := strings.Cut(e, "/"); !ok || o == "" || n == "" || strings.Contains(n, "/") {
 			return "", errors.New("want owner/name (patterns allowed: acme/*)")
 		}
