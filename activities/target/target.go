@@ -66,11 +66,24 @@ var Keys = []string{
 	KeyHTTPHosts, KeyHTTPURLPrefixes, KeyHTTPAllowAddresses, KeyLineagePaths, KeyLineageS3, KeyLineageGitHub,
 }
 
+// envs are the variables that set the keys.
+var envs = map[string]string{
+	KeyGitHubRepositories: "DATASEV_TARGETS_GITHUB_REPOSITORIES",
+	KeyGitHubBaseBranches: "DATASEV_TARGETS_GITHUB_BASE_BRANCHES",
+	KeyAirflowDAGs:        "DATASEV_TARGETS_AIRFLOW_DAGS",
+	KeyS3Buckets:          "DATASEV_TARGETS_S3_BUCKETS",
+	KeySnowflakeDatabases: "DATASEV_TARGETS_SNOWFLAKE_DATABASES",
+	KeyHTTPHosts:          "DATASEV_TARGETS_HTTP_HOSTS",
+	KeyHTTPURLPrefixes:    "DATASEV_TARGETS_HTTP_URL_PREFIXES",
+	KeyHTTPAllowAddresses: "DATASEV_TARGETS_HTTP_ALLOW_ADDRESSES",
+	KeyLineagePaths:       "DATASEV_TARGETS_LINEAGE_PATHS",
+	KeyLineageS3:          "DATASEV_TARGETS_LINEAGE_S3",
+	KeyLineageGitHub:      "DATASEV_TARGETS_LINEAGE_GITHUB",
+}
+
 // Env is the variable that sets a policy key: targets.github.repositories
 // is DATASEV_TARGETS_GITHUB_REPOSITORIES.
-func Env(key string) string {
-	return "DATASEV_" + strings.ToUpper(strings.ReplaceAll(key, ".", "_"))
-}
+func Env(key string) string { return envs[key] }
 
 // Policy is what actions may touch. Build it with Parse or FromEnv; a nil
 // *Policy is no policy. Its methods are safe for concurrent use.

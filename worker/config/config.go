@@ -15,6 +15,11 @@
 // numbers or bools written as the variable would be; they are used as
 // written ("0x10" stays "0x10", true becomes "true").
 //
+// The targets section, the target policy (activities/target), nests one
+// level and holds lists: targets: {github: {repositories: [acme/dbt]}} sets
+// DATASEV_TARGETS_GITHUB_REPOSITORIES to "acme/dbt" (a list's entries
+// joined by commas).
+//
 // The environment overrides the file: a variable set (non-empty) in the
 // environment wins over the file's value. Unknown sections and keys are
 // errors that name file:line and suggest the closest known name (Known).
@@ -95,9 +100,9 @@ func Parse(path string, data []byte) (*File, error) {
 			errs = append(errs, fmt.Errorf("%s:%d: section %q: want a mapping of keys", path, l, name))
 			continue
 		}
-		for _, kv := range entries {
-			key := keyText(kv.Key)
-			kl := line(kv.Key)
+		for _, kv := range flatten(name, entries) {
+			key := kv.key
+			kl := kv.line
 			v := EnvName(name, key)
 			switch {
 			case v == "" || !IsKnown(v) || v == EnvConfig:
@@ -107,9 +112,16 @@ func Parse(path string, data []byte) (*File, error) {
 				errs = append(errs, fmt.Errorf("%s:%d: %s.%s is a secret and the file may not hold secrets: %s", path, kl, name, key, secretAdvice(v)))
 				continue
 			}
-			val, ok := scalar(kv.Value)
+			val, ok := scalar(kv.value)
+			if !ok && name == targetsSection {
+				val, ok = list(kv.value)
+			}
 			if !ok {
-				errs = append(errs, fmt.Errorf("%s:%d: %s.%s: want a string, number or bool", path, kl, name, key))
+				want := "a string, number or bool"
+				if name == targetsSection {
+					want = "a list of strings"
+				}
+				errs = append(errs, fmt.Errorf("%s:%d: %s.%s: want %s", path, kl, name, key, want))
 				continue
 			}
 			if prev, dup := where[v]; dup {
@@ -333,6 +345,54 @@ func distance(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(b)]
+}
+
+// targetsSection is the target policy's section (activities/target). Its
+// keys nest one level (targets.github.repositories is
+// DATASEV_TARGETS_GITHUB_REPOSITORIES) and its values are lists.
+const targetsSection = "targets"
+
+// entry is one key of a section and its value node.
+type entry struct {
+	key   string
+	line  int
+	value ast.Node
+}
+
+// flatten lists a section's entries; in the targets section a mapping
+// under a key (github: {repositories: […]}) becomes github_repositories.
+func flatten(section string, entries []*ast.MappingValueNode) []entry {
+	var out []entry
+	for _, kv := range entries {
+		if section == targetsSection {
+			if sub, ok := mapping(kv.Value); ok {
+				for _, skv := range sub {
+					out = append(out, entry{key: keyText(kv.Key) + "_" + keyText(skv.Key), line: line(skv.Key), value: skv.Value})
+				}
+				continue
+			}
+		}
+		out = append(out, entry{key: keyText(kv.Key), line: line(kv.Key), value: kv.Value})
+	}
+	return out
+}
+
+// list is a sequence of scalars joined by commas, as the environment
+// variable holds a list.
+func list(n ast.Node) (string, bool) {
+	seq, ok := n.(*ast.SequenceNode)
+	if !ok {
+		return "", false
+	}
+	parts := make([]string, 0, len(seq.Values))
+	for _, v := range seq.Values {
+		s, ok := scalar(v)
+		if !ok || strings.Contains(s, ",") {
+			return "", false
+		}
+		parts = append(parts, s)
+	}
+	return strings.Join(parts, ","), true
 }
 
 func mapping(n ast.Node) ([]*ast.MappingValueNode, bool) {
