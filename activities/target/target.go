@@ -192,6 +192,9 @@ func normalize(key, e string) (string, error) {
 		}
 		return e, nil
 	case KeyLineageGitHub:
+		if e == "*" {
+			return e, nil
+		}
 		e = strings.TrimPrefix(e, "github://")
 		parts := strings.SplitN(e, "/", 3)
 		if len(parts) < 2 || parts[0] == "" || parts[1] == "" {

@@ -37,6 +37,7 @@ import (
 	slackact "github.com/datasev/datasev/activities/slack"
 	"github.com/datasev/datasev/activities/snowflake"
 	"github.com/datasev/datasev/activities/statuspage"
+	"github.com/datasev/datasev/activities/target"
 	"github.com/datasev/datasev/runbooks"
 	"github.com/datasev/datasev/worker/codec"
 	"github.com/datasev/datasev/worker/config"
@@ -129,6 +130,10 @@ type Config struct {
 	// Lineage tunes the lineage.* actions' manifest cache
 	// (DATASEV_LINEAGE_*); zero for the defaults.
 	Lineage lineage.CacheOptions
+	// Targets is the target policy, what the actions may touch
+	// (DATASEV_TARGETS_*, the config file's targets section); nil when
+	// none is set: then remediations refuse to run.
+	Targets *target.Policy
 	// Slack configures the notifier's Slack backend (DATASEV_SLACK_*);
 	// without a bot token notifications go to the log only.
 	Slack slackact.Config
@@ -224,6 +229,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	}
 	if cfg.Airflow, err = airflow.ConfigFromEnv(getenv); err != nil {
 		return Config{}, fmt.Errorf("airflow config: %w", err)
+	}
+	if cfg.Targets, err = target.FromEnv(getenv); err != nil {
+		return Config{}, err
 	}
 	if cfg.Lineage, err = lineage.CacheOptionsFromEnv(getenv); err != nil {
 		return Config{}, fmt.Errorf("lineage config: %w", err)
@@ -387,17 +395,30 @@ func New(c client.Client, cfg Config, logger *slog.Logger) worker.Worker {
 			logger.Info("airflow configured", slog.String("airflow", cfg.Airflow.String()))
 		}
 	}
+	if cfg.Targets.Configured() {
+		var attrs []any
+		for _, k := range target.Keys {
+			if v := cfg.Targets.List(k); len(v) > 0 {
+				attrs = append(attrs, slog.String(strings.TrimPrefix(k, "targets."), strings.Join(v, ",")))
+			}
+		}
+		logger.Info("target policy", slog.Group("targets", attrs...))
+	} else {
+		logger.Warn("no target policy: remediations will refuse to run; set the targets section of the config file or DATASEV_TARGETS_*")
+	}
 	actions.New(actions.Deps{
-		HTTPClient:       &http.Client{Timeout: ActionHTTPTimeout},
-		S3:               s3c,
-		Snowflake:        sfDB,
-		GitHub:           gh,
-		GitHubConfig:     cfg.GitHub,
-		Airflow:          af,
-		Lineage:          cfg.Lineage,
-		Slack:            slackClient(sb),
-		ConsumerChannels: cfg.ConsumerChannels,
-		Logger:           logger,
+		Targets:           cfg.Targets,
+		SnowflakeDatabase: cfg.Snowflake.Database,
+		HTTPClient:        &http.Client{Timeout: ActionHTTPTimeout},
+		S3:                s3c,
+		Snowflake:         sfDB,
+		GitHub:            gh,
+		GitHubConfig:      cfg.GitHub,
+		Airflow:           af,
+		Lineage:           cfg.Lineage,
+		Slack:             slackClient(sb),
+		ConsumerChannels:  cfg.ConsumerChannels,
+		Logger:            logger,
 	}).RegisterWith(w)
 	// Public wording goes to the status page once the Liaison or the
 	// Commander sends it.

@@ -14,14 +14,39 @@ import (
 
 	"go.temporal.io/sdk/client"
 
+	"github.com/datasev/datasev/activities/target"
 	"github.com/datasev/datasev/worker/service"
 	"github.com/datasev/datasev/workflows"
 )
 
+// Targets is the target policy Start gives a worker whose cfg has none:
+// any repository, base branch, DAG, bucket, database, host and manifest
+// source, and the loopback addresses the stand-ins listen on — a test's
+// stand-ins, not production, are what the worker can reach.
+func Targets() *target.Policy {
+	p, err := target.Parse(map[string]string{
+		target.KeyGitHubRepositories: "*",
+		target.KeyGitHubBaseBranches: "*",
+		target.KeyAirflowDAGs:        "*",
+		target.KeyS3Buckets:          "*",
+		target.KeySnowflakeDatabases: "*",
+		target.KeyHTTPHosts:          "*",
+		target.KeyHTTPAllowAddresses: "127.0.0.0/8, ::1",
+		target.KeyLineagePaths:       "/",
+		target.KeyLineageS3:          "*",
+		target.KeyLineageGitHub:      "*",
+	})
+	if err != nil {
+		panic(err)
+	}
+	return p
+}
+
 // Start starts a worker on c with cfg, defaulting the task queue to
 // workflows.TaskQueue, the stop timeout to 2s, the logger to a discarding
-// one, and the postmortem and incident document directories to a fresh
-// scratch directory. stop stops the worker and removes the directory.
+// one, the target policy to Targets(), and the postmortem and incident
+// document directories to a fresh scratch directory. stop stops the
+// worker and removes the directory.
 func Start(c client.Client, cfg service.Config, logger *slog.Logger) (stop func(), err error) {
 	scratch, err := os.MkdirTemp("", "datasev-worker-")
 	if err != nil {
@@ -41,6 +66,9 @@ func Start(c client.Client, cfg service.Config, logger *slog.Logger) (stop func(
 	}
 	if logger == nil {
 		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if cfg.Targets == nil {
+		cfg.Targets = Targets()
 	}
 	w := service.New(c, cfg, logger)
 	if err := w.Start(); err != nil {
