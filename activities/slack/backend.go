@@ -378,7 +378,7 @@ func (b *Backend) directMessage(ctx context.Context, user string, ch *incidentCh
 	}
 	blocks := append([]slack.Block(nil), msg.blocks...)
 	blocks = append(blocks, slack.NewContextBlock("",
-		slack.NewTextBlockObject(slack.MarkdownType, "Incident channel: <#"+ch.id+">", false, false)))
+		mrkdwnText("Incident channel: <#"+ch.id+">")))
 	if len(blocks) > maxBlocks {
 		blocks = blocks[:len(blocks)-1]
 	}

@@ -105,12 +105,10 @@ func OutcomeBlocks(v ButtonValue, outcome string) []slack.Block {
 	}
 	text := truncate(escape(outcome), SectionLimit)
 	return []slack.Block{
-		slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, text, false, false), nil, nil,
+		slack.NewSectionBlock(mrkdwnText(text), nil, nil,
 			slack.SectionBlockOptionBlockID(OutcomeBlockID)),
 		slack.NewContextBlock("",
-			slack.NewTextBlockObject(slack.MarkdownType,
-				truncate(fmt.Sprintf("approval `%s` · incident `%s`", escape(v.Approval), escape(v.Incident)), SectionLimit),
-				false, false)),
+			mrkdwnText(truncate(fmt.Sprintf("approval `%s` · incident `%s`", escape(v.Approval), escape(v.Incident)), SectionLimit))),
 	}
 }
 
@@ -199,14 +197,14 @@ func compose(n notify.Notification, mention string) (message, error) {
 			slack.NewTextBlockObject(slack.PlainTextType, "Deny", false, false)).WithStyle(slack.StyleDanger).
 			WithConfirm(slack.NewConfirmationBlockObject(
 				slack.NewTextBlockObject(slack.PlainTextType, "Deny this action?", false, false),
-				slack.NewTextBlockObject(slack.MarkdownType, truncate("`"+escape(ap.Action)+"` will not run.", 300), false, false),
+				mrkdwnText(truncate("`"+escape(ap.Action)+"` will not run.", 300)),
 				slack.NewTextBlockObject(slack.PlainTextType, "Deny", false, false),
 				slack.NewTextBlockObject(slack.PlainTextType, "Cancel", false, false)).WithStyle(slack.StyleDanger))
 		blocks = append(blocks, slack.NewActionBlock(ApprovalBlockID, approve, deny))
 	}
 	ctx := fmt.Sprintf("incident `%s` · %s", escape(n.Incident), n.Kind)
 	blocks = append(blocks, slack.NewContextBlock("",
-		slack.NewTextBlockObject(slack.MarkdownType, truncate(ctx, SectionLimit), false, false)))
+		mrkdwnText(truncate(ctx, SectionLimit))))
 
 	text := oneLine(n.Subject)
 	if n.Severity != "" {
@@ -222,12 +220,21 @@ func compose(n notify.Notification, mention string) (message, error) {
 	return message{text: truncate(text, 3000), blocks: blocks}, nil
 }
 
+// mrkdwnText is every mrkdwn text object datasev sends: verbatim, so Slack
+// does not turn a plain "@here", "#channel" or URL into a mention or a
+// link. Manual references (datasev's own <@U…>, <#C…>, <!date^…>, links)
+// still work; untrusted text reaches it only through escape or Mrkdwn,
+// which neutralize the references typed in it.
+func mrkdwnText(text string) *slack.TextBlockObject {
+	return slack.NewTextBlockObject(slack.MarkdownType, text, false, true)
+}
+
 func section(text, blockID string) *slack.SectionBlock {
 	var opts []slack.SectionBlockOption
 	if blockID != "" {
 		opts = append(opts, slack.SectionBlockOptionBlockID(blockID))
 	}
-	return slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, text, false, false), nil, nil, opts...)
+	return slack.NewSectionBlock(mrkdwnText(text), nil, nil, opts...)
 }
 
 // oneLine folds a subject onto one line.

@@ -69,19 +69,22 @@ func ChannelName(incidentID string) string {
 const purposePrefix = "datasev incident "
 
 // Purpose is the purpose the backend sets on an incident's channel: the
-// incident's workflow ID, then its title. The Slack intake reads the ID back
-// with IncidentFromPurpose to know which incident a slash command run in
-// the channel is about.
+// incident's workflow ID, then its title, both escaped (Slack shows the
+// purpose as message text: a <!channel> in an alert's title stays inert).
+// The Slack intake reads the ID back with IncidentFromPurpose to know which
+// incident a slash command run in the channel is about.
 func Purpose(incidentID, title string) string {
-	p := purposePrefix + incidentID
+	p := purposePrefix + escape(incidentID)
 	if title != "" {
-		p += " — " + title
+		p += " — " + escape(title)
 	}
 	if len(p) > 250 { // Slack's limit on a purpose
-		p = p[:250]
+		p = truncate(p, 250)
 	}
 	return p
 }
+
+var unescape = strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&")
 
 // IncidentFromPurpose returns the incident ID a channel purpose written by
 // Purpose names, and false for any other purpose.
@@ -91,7 +94,7 @@ func IncidentFromPurpose(purpose string) (string, bool) {
 		return "", false
 	}
 	id, _, _ := strings.Cut(rest, " — ")
-	id = strings.TrimSpace(id)
+	id = unescape.Replace(strings.TrimSpace(id))
 	if !strings.HasPrefix(id, "incident-") || strings.ContainsAny(id, " \t\n") {
 		return "", false
 	}

@@ -168,6 +168,12 @@ type ConsumerNotice struct {
 var consumersTmplText string
 
 var consumersTmpl = template.Must(template.New("consumers.tmpl").Funcs(template.FuncMap{
+	// code is a code span that text cannot close early: the dataset comes
+	// from alert labels, and a backtick in it would let the rest pass for
+	// Markdown (a link, emphasis). Mrkdwn escapes what is inside.
+	"code": func(s string) string {
+		return "`" + strings.ReplaceAll(strings.Join(strings.Fields(s), " "), "`", "'") + "`"
+	},
 	"list": func(xs []string) string {
 		switch len(xs) {
 		case 0:
@@ -560,7 +566,7 @@ func consumerMessage(req runbooks.ActionRequest, n ConsumerNotice) (message, err
 	}
 	ctxLine := fmt.Sprintf("incident `%s` · runbook step `%s`", escape(req.Incident), escape(req.Step))
 	blocks = append(blocks, slack.NewContextBlock("",
-		slack.NewTextBlockObject(slack.MarkdownType, truncate(ctxLine, SectionLimit), false, false)))
+		mrkdwnText(truncate(ctxLine, SectionLimit))))
 	text := "Data incident"
 	if n.Severity != "" {
 		text = "[" + n.Severity + "] " + text

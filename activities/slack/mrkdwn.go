@@ -19,13 +19,23 @@ const SectionLimit = 3000
 //   - **bold** and __bold__ become *bold*; *italic* and _italic_ become
 //     _italic_ (an underscore inside a word, as in orders_daily, stays);
 //     ~~strike~~ becomes ~strike~;
-//   - [text](url) becomes <url|text>; <https://…> autolinks and Slack's own
-//     <@U…>, <#C…> and <!here> references pass through;
+//   - [text](url) becomes <url|text> for http, https and mailto URLs (when
+//     the text itself looks like a URL or a host, the real URL is shown
+//     beside it: a link cannot pass for another); <https://…> autolinks
+//     pass through and bare http(s) URLs become autolinks;
 //   - `code` and fenced code blocks stay (the fence's language is dropped);
 //   - headings become bold lines, "-", "*" and "+" list items become "•";
 //   - tables (lines starting with "|") become code blocks with aligned
 //     columns, since Slack has no tables;
-//   - &, < and > elsewhere are escaped as Slack requires.
+//   - &, < and > elsewhere are escaped as Slack requires, and so are
+//     Slack's own references written in the text: <!channel>, <!here>,
+//     <!everyone>, <@U…>, <!subteam^…>, <#C…>, <!date^…> and
+//     <url|label> links show as typed and notify no one.
+//
+// The text is untrusted (alert labels and annotations reach it through
+// runbook findings): datasev's own mentions are added outside it, by
+// compose. Section text objects are sent verbatim (see mrkdwnText), so
+// Slack does not parse a plain "@here" in it either.
 func Mrkdwn(md string) string {
 	md = strings.ReplaceAll(md, "\r\n", "\n")
 	lines := strings.Split(md, "\n")
@@ -134,6 +144,12 @@ func table(lines []string) []string {
 	return append(out, "```")
 }
 
+// Escape makes text from people and systems inert in Slack text: &, < and
+// > become &amp;, &lt; and &gt;, so a <!channel>, <@U…> or <url|label>
+// in it shows as typed and notifies no one. For text sent outside the
+// backend's messages (the Slack app's replies).
+func Escape(s string) string { return escape(s) }
+
 // escape escapes the three characters Slack reserves.
 func escape(s string) string {
 	if !strings.ContainsAny(s, "&<>") {
@@ -144,9 +160,46 @@ func escape(s string) string {
 
 var (
 	linkRe    = regexp.MustCompile(`^\[([^\]\n]+)\]\(([^()\s]+)\)`)
-	angleRe   = regexp.MustCompile(`^<((?:https?|mailto):[^<>\s|]+|[@#][A-Z0-9]+|![a-z]+)>`)
+	angleRe   = regexp.MustCompile(`^<(?:https?|mailto):[^<>\s|]+>`)
+	bareURLRe = regexp.MustCompile(`^https?://[^\s<>|"'` + "`" + `]+`)
 	urlEscape = strings.NewReplacer("&", "&amp;", "<", "%3C", ">", "%3E", "|", "%7C")
+	// looksLikeURL matches link text that names a place: a scheme, a
+	// "www." host or a dotted host name.
+	looksLikeURL = regexp.MustCompile(`(?i)^\s*(?:[a-z][a-z0-9+.-]*://|mailto:|www\.|[a-z0-9-]+(?:\.[a-z0-9-]+)+(?:[/:?#]|\s*$))`)
 )
+
+// linkTarget reports whether a Markdown link's URL may become a Slack
+// link: http, https and mailto only.
+func linkTarget(u string) bool {
+	l := strings.ToLower(u)
+	return strings.HasPrefix(l, "https://") || strings.HasPrefix(l, "http://") || strings.HasPrefix(l, "mailto:")
+}
+
+// link renders a Markdown link. Text that looks like a URL or a host but
+// is not the target shows the target beside it, so "[https://good](https://evil)"
+// cannot pass for a link to good.
+func link(text, u string) string {
+	if !linkTarget(u) {
+		return escape("[" + text + "](" + u + ")")
+	}
+	target := urlEscape.Replace(u)
+	if looksLikeURL.MatchString(text) && strings.TrimSpace(text) != u {
+		return escape(text) + " (<" + target + ">)"
+	}
+	label := strings.NewReplacer("|", "¦", "*", "", "`", "").Replace(text)
+	return "<" + target + "|" + escape(label) + ">"
+}
+
+// bareURL returns the http(s) URL starting s, without the punctuation that
+// ends a sentence, or "".
+func bareURL(s string) string {
+	u := bareURLRe.FindString(s)
+	u = strings.TrimRight(u, ".,;:!?)]}*_~")
+	if strings.HasSuffix(u, "/") && strings.Count(u, "/") == 2 {
+		return "" // a scheme and nothing else
+	}
+	return u
+}
 
 // inline converts a line's inline Markdown.
 func inline(s string) string {
@@ -162,16 +215,24 @@ func inline(s string) string {
 			}
 		case '[':
 			if m := linkRe.FindStringSubmatch(s[i:]); m != nil {
-				text := strings.NewReplacer("|", "¦", "*", "", "`", "").Replace(m[1])
-				b.WriteString("<" + urlEscape.Replace(m[2]) + "|" + escape(text) + ">")
+				b.WriteString(link(m[1], m[2]))
 				i += len(m[0])
 				continue
 			}
 		case '<':
 			if m := angleRe.FindString(s[i:]); m != "" {
-				b.WriteString(m)
+				b.WriteString("<" + urlEscape.Replace(m[1:len(m)-1]) + ">")
 				i += len(m)
 				continue
+			}
+		case 'h':
+			// Not after '<': an escaped <http://…|label> stays text.
+			if i == 0 || !isWord(lastRune(s[:i])) && s[i-1] != '<' {
+				if u := bareURL(s[i:]); u != "" {
+					b.WriteString("<" + urlEscape.Replace(u) + ">")
+					i += len(u)
+					continue
+				}
 			}
 		case '*', '_', '~':
 			if n, out := emphasis(s, i); n > 0 {

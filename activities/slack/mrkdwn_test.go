@@ -19,7 +19,16 @@ func TestMrkdwn(t *testing.T) {
 		{"table orders_daily and stg_orders_v2", "table orders_daily and stg_orders_v2"},
 		{"~~gone~~", "~gone~"},
 		{"see [the run](https://airflow.example/dags/x?a=1&b=2)", "see <https://airflow.example/dags/x?a=1&amp;b=2|the run>"},
-		{"<https://example.com/x> and <@U123> <#C9> <!here>", "<https://example.com/x> and <@U123> <#C9> <!here>"},
+		{"<https://example.com/x?a=1&b=2> stays a link", "<https://example.com/x?a=1&amp;b=2> stays a link"},
+		{"see https://github.com/acme/dbt/pull/12.", "see <https://github.com/acme/dbt/pull/12>."},
+		{"`https://in.code/x`", "`https://in.code/x`"},
+		// Slack's own references typed in the text are shown, not parsed.
+		{"<@U123> <#C9> <!here> <!channel> <!everyone> <!subteam^S1|@team>", "&lt;@U123&gt; &lt;#C9&gt; &lt;!here&gt; &lt;!channel&gt; &lt;!everyone&gt; &lt;!subteam^S1|@team&gt;"},
+		{"<http://evil.example|the runbook>", "&lt;http://evil.example|the runbook&gt;"},
+		{"[https://good.example](https://evil.example)", "https://good.example (<https://evil.example>)"},
+		{"[good.example/login](https://evil.example)", "good.example/login (<https://evil.example>)"},
+		{"[open](javascript:alert(1))", "[open](javascript:alert(1))"},
+		{"[<!here>](https://x.example)", "<https://x.example|&lt;!here&gt;>"},
 		{"a < b && c > d", "a &lt; b &amp;&amp; c &gt; d"},
 		{"`select * from t where a<b`", "`select * from t where a&lt;b`"},
 		{"`**not bold**`", "`**not bold**`"},
@@ -119,7 +128,7 @@ var slackRef = regexp.MustCompile(`<[^<>]*>`)
 
 func FuzzMrkdwn(f *testing.F) {
 	for _, s := range []string{"**b** _i_ `c` [l](http://x)", "| a | b |\n|---|---|\n| 1 | 2 |", "```go\nx<y\n", "# h\n- l\n> q",
-		"a_b_c *x* ~~s~~ <http://u> <@U1> &", strings.Repeat("**", 50)} {
+		"a_b_c *x* ~~s~~ <http://u> <@U1> &", strings.Repeat("**", 50), "<!channel> [x](https://a.b) https://c.d/e."} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, md string) {
@@ -127,7 +136,11 @@ func FuzzMrkdwn(f *testing.F) {
 		if utf8.ValidString(md) && !utf8.ValidString(out) {
 			t.Fatalf("invalid UTF-8 from valid input %q", md)
 		}
-		// Every < and > in the output belongs to a Slack reference.
+		// No mention, broadcast or channel reference survives.
+		if m := regexp.MustCompile(`<[!@#]`).FindString(out); m != "" {
+			t.Fatalf("live reference %q in %q (from %q)", m, out, md)
+		}
+		// Every < and > in the output belongs to a Slack link.
 		// (A > opening a line is a quote.)
 		var unquoted []string
 		for _, l := range strings.Split(out, "\n") {
@@ -157,7 +170,7 @@ func FuzzMrkdwn(f *testing.F) {
 			}
 		}
 		// Text with nothing Markdown or Slack treats specially is kept.
-		if !strings.ContainsAny(md, "*_`~[]<>&|#->+\r") && !strings.Contains(md, "\n ") && utf8.ValidString(md) {
+		if !strings.ContainsAny(md, "*_`~[]<>&|#->+\r") && !strings.Contains(md, "\n ") && !strings.Contains(md, "://") && utf8.ValidString(md) {
 			if out != md {
 				t.Fatalf("plain %q became %q", md, out)
 			}
