@@ -77,6 +77,12 @@ type DeclareRequest struct {
 	// TaskQueue is the task queue the workers poll (DATASEV_TASK_QUEUE);
 	// empty means workflows.TaskQueue.
 	TaskQueue string
+	// Admit, when set, is asked once Declare knows the alert would open a
+	// new incident (no run of its key is running), before it starts one. An
+	// error stops the declaration — nothing is started — and Declare returns
+	// it as is. Alerts that join an open incident, and recoveries, never ask.
+	// The HTTP intake rate-limits new incidents per source with it.
+	Admit func() error
 }
 
 // Declared says what Declare did.
@@ -123,7 +129,7 @@ func Declare(ctx context.Context, c client.Client, in DeclareRequest) (Declared,
 		alert.Labels = cloneLabels(alert.Labels)
 	}
 	suggested := alert.Severity
-	if err := alert.Validate(); err != nil {
+	if err := validate(&alert); err != nil {
 		return Declared{}, &ValidationError{What: "alert", Err: err}
 	}
 	roster := in.Roster
@@ -204,6 +210,11 @@ func Declare(ctx context.Context, c client.Client, in DeclareRequest) (Declared,
 		Options:       in.Options,
 		PreviousRunID: previousRunID,
 	}
+	if runningRunID == "" && in.Admit != nil {
+		if err := in.Admit(); err != nil {
+			return Declared{}, err
+		}
+	}
 	opts := StartOptions(id, alert, runbookName, duty)
 	if in.TaskQueue != "" {
 		opts.TaskQueue = in.TaskQueue
@@ -235,6 +246,15 @@ func Declare(ctx context.Context, c client.Client, in DeclareRequest) (Declared,
 		}
 	}
 	return out, nil
+}
+
+// validate fills the alert's defaults and checks it: workflows.Alert's own
+// rules, then (once those pass) CheckAlert's shape and bounds.
+func validate(a *workflows.Alert) error {
+	if err := a.Validate(); err != nil {
+		return err
+	}
+	return CheckAlert(*a)
 }
 
 // StartOptions are the start options of an incident workflow: task queue, ID
@@ -405,7 +425,7 @@ func Signal(ctx context.Context, c client.Client, workflowID, actName string, ac
 // SendAlert delivers a further alert (firing or resolved) to the open
 // incident for its dedupe key, without starting one.
 func SendAlert(ctx context.Context, c client.Client, alert workflows.Alert) error {
-	if err := alert.Validate(); err != nil {
+	if err := validate(&alert); err != nil {
 		return &ValidationError{What: "alert", Err: err}
 	}
 	if alert.ID == "" {
