@@ -146,7 +146,7 @@ func TestGeneric(t *testing.T) {
 	t.Parallel()
 	h := newHandler(t, testAuth)
 	key := "airflow:orders_daily:" + uniq()
-	id := workflows.WorkflowID(key)
+	id := workflows.WorkflowID("generic:" + key) // the generic source's keys are its own
 	body := `{"id": "try-1", "title": "orders_daily load failed", "dedupe_key": "` + key + `", "severity": "critical",
 	  "source": "airflow", "service": "orders", "dataset": "analytics.orders_daily", "labels": {"dag": "orders_daily"},
 	  "description": "task load_orders failed after 3 tries"}`

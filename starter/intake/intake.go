@@ -11,11 +11,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"mime"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
 	"go.temporal.io/sdk/client"
+	"golang.org/x/time/rate"
 
 	"github.com/datasev/datasev/activities/secret"
 	"github.com/datasev/datasev/runbooks"
@@ -93,18 +96,24 @@ type Options struct {
 	WorkflowOptions workflows.Options
 	// TaskQueue is the workers' task queue; empty means workflows.TaskQueue.
 	TaskQueue string
+	// Limits bound deliveries, new incidents and replays.
+	Limits Limits
+	// Now is the clock for the replay window and the rate limits; nil means
+	// time.Now.
+	Now func() time.Time
 }
 
 // Handler is the intake's http.Handler.
 type Handler struct {
-	c       client.Client
-	roster  oncall.Roster
-	set     *runbooks.Set
-	auth    Auth
-	log     *slog.Logger
-	opts    Options
-	metrics *Metrics
-	mux     *http.ServeMux
+	c        client.Client
+	roster   oncall.Roster
+	set      *runbooks.Set
+	auth     Auth
+	log      *slog.Logger
+	opts     Options
+	metrics  *Metrics
+	mux      *http.ServeMux
+	limiters *limiters
 }
 
 // New returns the intake handler. The roster must be valid; set may be nil
@@ -125,10 +134,15 @@ func New(c client.Client, roster oncall.Roster, set *runbooks.Set, auth Auth, lo
 	if opts.DeclareTimeout <= 0 {
 		opts.DeclareTimeout = 15 * time.Second
 	}
-	h := &Handler{c: c, roster: roster, set: set, auth: auth, log: logger, opts: opts, metrics: NewMetrics(), mux: http.NewServeMux()}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	opts.Limits = opts.Limits.withDefaults()
+	h := &Handler{c: c, roster: roster, set: set, auth: auth, log: logger, opts: opts, metrics: NewMetrics(), mux: http.NewServeMux(),
+		limiters: &limiters{limits: opts.Limits, m: map[string]*rate.Limiter{}}}
 	h.mux.HandleFunc("POST /alerts/alertmanager", h.source(SourceAlertmanager, h.bearer(func() string { return auth.AlertmanagerToken }), parseAlertmanager))
-	h.mux.HandleFunc("POST /alerts/dbt-cloud", h.source(SourceDBTCloud, h.hmacAuth(func() string { return auth.DBTCloudSecret }, verifyDBTCloud), parseDBTCloud))
-	h.mux.HandleFunc("POST /alerts/pagerduty", h.source(SourcePagerDuty, h.hmacAuth(func() string { return auth.PagerDutySecret }, verifyPagerDuty), parsePagerDuty))
+	h.mux.HandleFunc("POST /alerts/dbt-cloud", h.source(SourceDBTCloud, h.signed(func() string { return auth.DBTCloudSecret }, dbtSignatures), parseDBTCloud))
+	h.mux.HandleFunc("POST /alerts/pagerduty", h.source(SourcePagerDuty, h.signed(func() string { return auth.PagerDutySecret }, pagerDutySignatures), parsePagerDuty))
 	h.mux.HandleFunc("POST /alerts", h.source(SourceGeneric, h.bearer(func() string { return auth.GenericToken }), parseGeneric))
 	h.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
@@ -143,23 +157,53 @@ func (h *Handler) Metrics() *Metrics { return h.metrics }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
 
+// ready answers whether Temporal answers. /readyz needs no credentials, so
+// the answer carries no error text (addresses, TLS or auth details); the
+// log has it.
 func (h *Handler) ready(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	if _, err := h.c.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "error": "temporal: " + err.Error()})
+		h.log.Warn("intake: readyz: Temporal health check failed", "error", err)
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "error": "Temporal does not answer (see the intake's log)"})
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 }
 
-// authFunc checks a request's credentials against its raw body; it returns
-// a rejection reason, or "" when the request is authentic.
-type authFunc func(r *http.Request, body []byte) (reason string, err error)
+// rejection is why a request is refused: the reason for the metrics, the
+// status code, and the message for the sender.
+type rejection struct {
+	reason string
+	code   int
+	err    error
+}
 
-// parser turns a verified body into alerts. A nil slice with no error is a
-// valid event that raises nothing (acknowledged, ignored).
-type parser func(body []byte) ([]workflows.Alert, error)
+func reject(reason string, code int, format string, args ...any) *rejection {
+	return &rejection{reason: reason, code: code, err: fmt.Errorf(format, args...)}
+}
+
+// authCheck checks a request's credentials in two steps: head on the
+// headers alone, before the body is read (a bearer token entirely; a
+// signature header's presence and shape, returning its decoded digests),
+// then body, for signed sources, over the raw body with those digests.
+type authCheck struct {
+	head func(r *http.Request) (digests [][]byte, rej *rejection)
+	body func(digests [][]byte, body []byte) *rejection
+}
+
+// parsed is what a parser found in a verified body.
+type parsed struct {
+	// alerts to declare; none for a valid event that raises nothing
+	// (acknowledged, ignored).
+	alerts []workflows.Alert
+	// signedField and signedAt are the payload's own timestamp, for the
+	// replay window (dbt Cloud, PagerDuty); empty for other sources.
+	signedField, signedAt string
+}
+
+// parser turns a verified body into alerts.
+type parser func(body []byte) (parsed, error)
 
 // Rejection reasons, as in the metrics.
 const (
@@ -167,45 +211,74 @@ const (
 	reasonMissingCreds  = "missing_credentials"
 	reasonBadToken      = "bad_token"
 	reasonBadSignature  = "bad_signature"
+	reasonBadHeader     = "bad_header"
+	reasonMediaType     = "unsupported_media_type"
 	reasonTooLarge      = "too_large"
+	reasonTooMany       = "too_many_alerts"
 	reasonBadBody       = "bad_body"
+	reasonStale         = "stale"
 	reasonInvalid       = "invalid_alert"
+	reasonThrottled     = "throttled"
 	reasonUnavailable   = "temporal_unavailable"
 	reasonDeclareFailed = "declare_failed"
 )
 
-func (h *Handler) bearer(secret func() string) authFunc {
-	return func(r *http.Request, _ []byte) (string, error) {
+func (h *Handler) bearer(secret func() string) authCheck {
+	return authCheck{head: func(r *http.Request) ([][]byte, *rejection) {
 		want := secret()
 		if want == "" {
 			if h.auth.Insecure {
-				return "", nil
+				return nil, nil
 			}
-			return reasonNoSecret, errors.New("this source has no token configured; the intake refuses it (set its DATASEV_INTAKE_* secret)")
+			return nil, reject(reasonNoSecret, http.StatusUnauthorized, "this source has no token configured; the intake refuses it (set its DATASEV_INTAKE_* secret)")
 		}
 		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		if !ok || got == "" {
-			return reasonMissingCreds, errors.New("missing Authorization: Bearer token")
+			return nil, reject(reasonMissingCreds, http.StatusUnauthorized, "missing Authorization: Bearer token")
 		}
 		// Compare digests, so neither the content nor the length leaks.
 		g, w := sha256.Sum256([]byte(strings.TrimSpace(got))), sha256.Sum256([]byte(want))
 		if subtle.ConstantTimeCompare(g[:], w[:]) != 1 {
-			return reasonBadToken, errors.New("wrong bearer token")
+			return nil, reject(reasonBadToken, http.StatusUnauthorized, "wrong bearer token")
 		}
-		return "", nil
-	}
+		return nil, nil
+	}}
 }
 
-func (h *Handler) hmacAuth(secret func() string, verify func(r *http.Request, body []byte, key string) (string, error)) authFunc {
-	return func(r *http.Request, body []byte) (string, error) {
-		key := secret()
-		if key == "" {
-			if h.auth.Insecure {
-				return "", nil
+// signed checks an HMAC-SHA256 signature of the body: digests reads the
+// candidate signatures from the headers (bounded, decoded, malformed ones
+// skipped); the HMAC is computed once and compared with each in constant
+// time.
+func (h *Handler) signed(secret func() string, digests func(r *http.Request) ([][]byte, *rejection)) authCheck {
+	return authCheck{
+		head: func(r *http.Request) ([][]byte, *rejection) {
+			if secret() == "" {
+				if h.auth.Insecure {
+					return nil, nil
+				}
+				return nil, reject(reasonNoSecret, http.StatusUnauthorized, "this source has no signing secret configured; the intake refuses it (set its DATASEV_INTAKE_* secret)")
 			}
-			return reasonNoSecret, errors.New("this source has no signing secret configured; the intake refuses it (set its DATASEV_INTAKE_* secret)")
-		}
-		return verify(r, body, key)
+			return digests(r)
+		},
+		body: func(sigs [][]byte, body []byte) *rejection {
+			key := secret()
+			if key == "" {
+				return nil // insecure, checked in head
+			}
+			m := hmac.New(sha256.New, []byte(key))
+			m.Write(body)
+			want := m.Sum(nil)
+			ok := false
+			for _, s := range sigs {
+				if hmac.Equal(s, want) {
+					ok = true // no early exit: the time does not say which matched
+				}
+			}
+			if !ok {
+				return reject(reasonBadSignature, http.StatusUnauthorized, "bad signature")
+			}
+			return nil
+		},
 	}
 }
 
@@ -217,47 +290,74 @@ func Sign(key string, body []byte) string {
 	return hex.EncodeToString(m.Sum(nil))
 }
 
-func hmacEqual(key string, body []byte, gotHex string) bool {
-	got, err := hex.DecodeString(strings.TrimSpace(gotHex))
-	if err != nil {
-		return false
+// decodeDigest decodes a hex HMAC-SHA256, or reports false.
+func decodeDigest(s string) ([]byte, bool) {
+	s = strings.TrimSpace(s)
+	if len(s) != 2*sha256.Size {
+		return nil, false
 	}
-	m := hmac.New(sha256.New, []byte(key))
-	m.Write(body)
-	return hmac.Equal(got, m.Sum(nil))
+	b, err := hex.DecodeString(s)
+	return b, err == nil
 }
 
-// verifyDBTCloud checks dbt Cloud's Authorization header: the hex
+// dbtSignatures reads dbt Cloud's Authorization header: the hex
 // HMAC-SHA256 of the raw body keyed with the webhook's secret.
-func verifyDBTCloud(r *http.Request, body []byte, key string) (string, error) {
+func dbtSignatures(r *http.Request) ([][]byte, *rejection) {
 	sig := r.Header.Get("Authorization")
-	if sig == "" {
-		return reasonMissingCreds, errors.New("missing Authorization signature")
+	switch {
+	case sig == "":
+		return nil, reject(reasonMissingCreds, http.StatusUnauthorized, "missing Authorization signature")
+	case len(sig) > MaxSignatureHeaderLen:
+		return nil, reject(reasonBadHeader, http.StatusBadRequest, "Authorization: %d bytes, at most %d", len(sig), MaxSignatureHeaderLen)
 	}
-	if !hmacEqual(key, body, sig) {
-		return reasonBadSignature, errors.New("bad signature")
+	d, ok := decodeDigest(sig)
+	if !ok {
+		return nil, reject(reasonBadSignature, http.StatusUnauthorized, "bad signature: Authorization is not a hex HMAC-SHA256 (%d hex digits)", 2*sha256.Size)
 	}
-	return "", nil
+	return [][]byte{d}, nil
 }
 
-// verifyPagerDuty checks X-PagerDuty-Signature: one or more comma-separated
-// "v1=<hex HMAC-SHA256>" (several while a secret is rotated); one match is
-// enough.
-func verifyPagerDuty(r *http.Request, body []byte, key string) (string, error) {
+// pagerDutySignatures reads X-PagerDuty-Signature: comma-separated
+// "v1=<hex HMAC-SHA256>" (two while a secret is rotated). At most
+// MaxSignatureHeaderLen bytes and MaxSignatures entries; entries of
+// another scheme or not 64 hex digits are skipped.
+func pagerDutySignatures(r *http.Request) ([][]byte, *rejection) {
 	h := r.Header.Get("X-PagerDuty-Signature")
-	if h == "" {
-		return reasonMissingCreds, errors.New("missing X-PagerDuty-Signature")
+	switch {
+	case h == "":
+		return nil, reject(reasonMissingCreds, http.StatusUnauthorized, "missing X-PagerDuty-Signature")
+	case len(h) > MaxSignatureHeaderLen:
+		return nil, reject(reasonBadHeader, http.StatusBadRequest, "X-PagerDuty-Signature: %d bytes, at most %d", len(h), MaxSignatureHeaderLen)
 	}
-	ok := false
+	if n := strings.Count(h, ",") + 1; n > MaxSignatures {
+		return nil, reject(reasonBadHeader, http.StatusBadRequest, "X-PagerDuty-Signature: %d entries, at most %d", n, MaxSignatures)
+	}
+	var out [][]byte
 	for _, s := range strings.Split(h, ",") {
-		if v, found := strings.CutPrefix(strings.TrimSpace(s), "v1="); found && hmacEqual(key, body, v) {
-			ok = true // no early exit: the time does not say which matched
+		if v, found := strings.CutPrefix(strings.TrimSpace(s), "v1="); found {
+			if d, ok := decodeDigest(v); ok {
+				out = append(out, d)
+			}
 		}
 	}
-	if !ok {
-		return reasonBadSignature, errors.New("bad signature")
+	if len(out) == 0 {
+		return nil, reject(reasonBadSignature, http.StatusUnauthorized, "bad signature: X-PagerDuty-Signature has no v1=<%d hex digits> entry", 2*sha256.Size)
 	}
-	return "", nil
+	return out, nil
+}
+
+// checkJSON requires a JSON media type: application/json, or any
+// application/*+json.
+func checkJSON(r *http.Request) *rejection {
+	ct := r.Header.Get("Content-Type")
+	if ct == "" {
+		return reject(reasonMediaType, http.StatusUnsupportedMediaType, "missing Content-Type: send application/json")
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil || !(mt == "application/json" || strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json")) {
+		return reject(reasonMediaType, http.StatusUnsupportedMediaType, "Content-Type %q: send application/json", truncate(ct, 64))
+	}
+	return nil
 }
 
 // Result is one alert's outcome in the 202 answer.
@@ -275,7 +375,15 @@ type Response struct {
 	Incidents []Result `json:"incidents"`
 }
 
-func (h *Handler) source(src string, auth authFunc, parse parser) http.HandlerFunc {
+// Throttled is the 429 answer: what was done, and the dedupe keys of the
+// alerts that would have opened new incidents beyond the source's rate.
+type Throttled struct {
+	Error     string   `json:"error"`
+	Incidents []Result `json:"incidents"`
+	Throttled []string `json:"throttled"`
+}
+
+func (h *Handler) source(src string, auth authCheck, parse parser) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
 		defer func() { h.metrics.request(src, rec.code) }()
@@ -283,56 +391,106 @@ func (h *Handler) source(src string, auth authFunc, parse parser) http.HandlerFu
 	}
 }
 
-func (h *Handler) reject(w http.ResponseWriter, src, reason string, code int, err error) {
-	h.metrics.rejection(src, reason)
-	h.log.Info("intake: rejected", "source", src, "reason", reason, "code", code, "error", err)
-	writeJSON(w, code, map[string]string{"error": err.Error()})
+func (h *Handler) reject(w http.ResponseWriter, src string, rej *rejection) {
+	h.metrics.rejection(src, rej.reason)
+	h.log.Info("intake: rejected", "source", src, "reason", rej.reason, "code", rej.code, "error", rej.err)
+	writeJSON(w, rej.code, map[string]string{"error": rej.err.Error()})
 }
 
-func (h *Handler) serve(w http.ResponseWriter, r *http.Request, src string, auth authFunc, parse parser) {
+// serve answers one delivery. Order matters: the media type and the
+// headers' credentials are checked before the body is read; the body is
+// read (at most MaxBodyBytes), its signature checked, parsed, its signed
+// timestamp checked against the replay window, the alert count and every
+// alert checked; only then is anything declared.
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request, src string, auth authCheck, parse parser) {
+	if rej := checkJSON(r); rej != nil {
+		h.reject(w, src, rej)
+		return
+	}
+	digests, rej := auth.head(r)
+	if rej != nil {
+		h.reject(w, src, rej)
+		return
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			h.reject(w, src, reasonTooLarge, http.StatusRequestEntityTooLarge, fmt.Errorf("body larger than %d bytes", MaxBodyBytes))
+			h.reject(w, src, reject(reasonTooLarge, http.StatusRequestEntityTooLarge, "body larger than %d bytes", MaxBodyBytes))
 			return
 		}
-		h.reject(w, src, reasonBadBody, http.StatusBadRequest, fmt.Errorf("reading body: %w", err))
+		h.reject(w, src, reject(reasonBadBody, http.StatusBadRequest, "reading body: %v", err))
 		return
 	}
-	if reason, err := auth(r, body); reason != "" {
-		h.reject(w, src, reason, http.StatusUnauthorized, err)
-		return
+	if auth.body != nil {
+		if rej := auth.body(digests, body); rej != nil {
+			h.reject(w, src, rej)
+			return
+		}
 	}
-	alerts, err := parse(body)
+	p, err := parse(body)
 	if err != nil {
-		h.reject(w, src, reasonBadBody, http.StatusBadRequest, err)
+		h.reject(w, src, &rejection{reasonBadBody, http.StatusBadRequest, err})
 		return
 	}
-	now := time.Now().UTC()
+	now := h.opts.Now().UTC()
+	if p.signedField != "" {
+		if err := checkFresh(p.signedField, p.signedAt, now, h.opts.Limits.ReplayWindow); err != nil {
+			var se *staleError
+			if errors.As(err, &se) {
+				h.reject(w, src, &rejection{reasonStale, http.StatusUnauthorized, err})
+			} else {
+				h.reject(w, src, &rejection{reasonBadBody, http.StatusBadRequest, err})
+			}
+			return
+		}
+	}
+	alerts := p.alerts
+	if max := h.opts.Limits.MaxAlerts; len(alerts) > max {
+		h.reject(w, src, reject(reasonTooMany, http.StatusRequestEntityTooLarge,
+			"%d alerts in one delivery, at most %d (%s); nothing was declared — split the delivery (Alertmanager: max_alerts: %d)", len(alerts), max, EnvMaxAlerts, max))
+		return
+	}
 	for i := range alerts {
 		alerts[i].ReceivedAt = now
 		check := alerts[i]
-		if err := check.Validate(); err != nil {
+		err := check.Validate()
+		if err == nil {
+			err = incidents.CheckAlert(check)
+		}
+		if err != nil {
 			prefix := ""
 			if len(alerts) > 1 {
 				prefix = fmt.Sprintf("alert %d: ", i)
 			}
-			h.reject(w, src, reasonInvalid, http.StatusBadRequest, fmt.Errorf("%sinvalid alert: %s", prefix, strings.ReplaceAll(err.Error(), "\n", "; ")))
+			h.reject(w, src, reject(reasonInvalid, http.StatusBadRequest, "%sinvalid alert: %s", prefix, strings.ReplaceAll(err.Error(), "\n", "; ")))
 			return
 		}
 	}
 	resp := Response{Incidents: []Result{}}
+	var throttled []string
+	var retryAfter time.Duration
+	admit := h.limiters.admit(src, h.opts.Now)
 	for _, a := range alerts {
 		ctx, cancel := context.WithTimeout(r.Context(), h.opts.DeclareTimeout)
 		d, err := incidents.Declare(ctx, h.c, incidents.DeclareRequest{
 			Alert: a, Runbooks: h.set, Roster: h.roster, Options: h.opts.WorkflowOptions, Now: now, TaskQueue: h.opts.TaskQueue,
+			Admit: admit,
 		})
 		cancel()
 		if err != nil {
+			var te *throttledError
+			if errors.As(err, &te) {
+				// Nothing started for this alert; the others go on (joins
+				// are never limited), and the answer says which to retry.
+				h.metrics.incident(src, "throttled")
+				throttled = append(throttled, a.DedupeKey)
+				retryAfter = max(retryAfter, te.retryAfter)
+				continue
+			}
 			var ve *incidents.ValidationError
 			if errors.As(err, &ve) {
-				h.reject(w, src, reasonInvalid, http.StatusBadRequest, err)
+				h.reject(w, src, &rejection{reasonInvalid, http.StatusBadRequest, err})
 				return
 			}
 			// Alerts already declared stay declared; the sender retries the
@@ -341,9 +499,9 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, src string, auth
 			h.log.Error("intake: declare failed", "source", src, "dedupe_key", a.DedupeKey, "error", err)
 			var ue *incidents.UnreachableError
 			if errors.As(err, &ue) || errors.Is(err, context.DeadlineExceeded) {
-				h.reject(w, src, reasonUnavailable, http.StatusServiceUnavailable, fmt.Errorf("declaring %q: %w", a.DedupeKey, err))
+				h.reject(w, src, reject(reasonUnavailable, http.StatusServiceUnavailable, "declaring %q: %w", a.DedupeKey, err))
 			} else {
-				h.reject(w, src, reasonDeclareFailed, http.StatusInternalServerError, fmt.Errorf("declaring %q: %w", a.DedupeKey, err))
+				h.reject(w, src, reject(reasonDeclareFailed, http.StatusInternalServerError, "declaring %q: %w", a.DedupeKey, err))
 			}
 			return
 		}
@@ -361,6 +519,16 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, src string, auth
 		}
 		h.log.Info("intake: alert", "source", src, "workflow_id", d.WorkflowID, "run_id", d.RunID, "joined", d.Joined, "ignored", d.Ignored, "status", a.Status)
 		resp.Incidents = append(resp.Incidents, res)
+	}
+	if len(throttled) > 0 {
+		l := h.opts.Limits
+		msg := fmt.Sprintf("%d of %d alerts would open new incidents beyond the %s source's rate (%g a minute, burst %d; %s, %s); they were not declared, the others were: retry them after %ds",
+			len(throttled), len(alerts), src, l.NewIncidentsPerMinute, l.NewIncidentBurst, EnvNewIncidentsPerMinute, EnvNewIncidentBurst, retryAfterSeconds(retryAfter))
+		h.metrics.rejection(src, reasonThrottled)
+		h.log.Warn("intake: throttled", "source", src, "throttled", len(throttled), "alerts", len(alerts), "retry_after", retryAfter)
+		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(retryAfter)))
+		writeJSON(w, http.StatusTooManyRequests, Throttled{Error: msg, Incidents: resp.Incidents, Throttled: throttled})
+		return
 	}
 	writeJSON(w, http.StatusAccepted, resp)
 }

@@ -27,7 +27,9 @@ func TestConcurrentAlerts(t *testing.T) {
 		keys        = 50
 		concurrency = 16
 	)
-	h := newHandler(t, testAuth)
+	// Fifty new incidents at once: above the default burst when two first
+	// alerts of a key race (each may take a token).
+	h := newHandlerOpts(t, testAuth, intake.Options{Limits: intake.Limits{NewIncidentBurst: alerts}})
 	ts := httptest.NewServer(h)
 	defer ts.Close()
 	prefix := "load-" + uniq() + "-"
@@ -50,6 +52,7 @@ func TestConcurrentAlerts(t *testing.T) {
 				body := fmt.Sprintf(`{"title":"load alert %d","dedupe_key":%q,"source":"loadtest","severity":"SEV4","labels":{"n":"%d"}}`, i, key, i)
 				req, _ := http.NewRequest(http.MethodPost, ts.URL+"/alerts", strings.NewReader(body))
 				req.Header.Set("Authorization", "Bearer "+genToken)
+				req.Header.Set("Content-Type", "application/json")
 				resp, err := ts.Client().Do(req)
 				if err != nil {
 					errs <- err
@@ -79,7 +82,7 @@ func TestConcurrentAlerts(t *testing.T) {
 	runs := map[string]map[string]bool{} // workflow ID → run IDs answered
 	started := 0
 	for a := range answers {
-		if a.res.ID != workflows.WorkflowID(a.key) {
+		if a.res.ID != workflows.WorkflowID("generic:"+a.key) {
 			t.Errorf("alert for %s answered %s", a.key, a.res.ID)
 		}
 		if runs[a.res.ID] == nil {
@@ -106,7 +109,7 @@ func TestConcurrentAlerts(t *testing.T) {
 	}
 
 	// Visibility: exactly 50 incidents under the prefix.
-	query := fmt.Sprintf("WorkflowId STARTS_WITH %q", workflows.WorkflowID(prefix))
+	query := fmt.Sprintf("WorkflowId STARTS_WITH %q", workflows.WorkflowID("generic:"+prefix))
 	var listed int
 	deadline := time.Now().Add(20 * time.Second)
 	for {

@@ -71,11 +71,18 @@ var testAuth = intake.Auth{AlertmanagerToken: amToken, GenericToken: genToken, D
 
 func newHandler(t testing.TB, auth intake.Auth) *intake.Handler {
 	t.Helper()
+	return newHandlerOpts(t, auth, intake.Options{})
+}
+
+// newHandlerOpts is newHandler with options (the UI link is set here).
+func newHandlerOpts(t testing.TB, auth intake.Auth, opts intake.Options) *intake.Handler {
+	t.Helper()
 	c := tc
 	if c == nil {
 		c = offlineClient(t)
 	}
-	h, err := intake.New(c, testRoster(t), nil, auth, nil, intake.Options{UIURL: "http://127.0.0.1:8233"})
+	opts.UIURL = "http://127.0.0.1:8233"
+	h, err := intake.New(c, testRoster(t), nil, auth, nil, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,6 +110,7 @@ type reply struct {
 	body string
 	err  string // the error message of a non-202 answer
 	resp intake.Response
+	hdr  http.Header
 }
 
 func post(t testing.TB, h http.Handler, path string, body []byte, hdr map[string]string) reply {
@@ -114,7 +122,7 @@ func post(t testing.TB, h http.Handler, path string, body []byte, hdr map[string
 	}
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
-	out := reply{code: rec.Code, body: rec.Body.String()}
+	out := reply{code: rec.Code, body: rec.Body.String(), hdr: rec.Header()}
 	if rec.Code == http.StatusAccepted {
 		if err := json.Unmarshal(rec.Body.Bytes(), &out.resp); err != nil {
 			t.Fatalf("202 body %q: %v", out.body, err)

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/datasev/datasev/starter/incidents"
 	"github.com/datasev/datasev/workflows"
 )
 
@@ -103,17 +104,9 @@ func severityWord(v string) workflows.Severity {
 	return ""
 }
 
-// keyPart keeps a dedupe key's part to letters, digits and -_.:/ so the key
-// passes validation whatever the monitor's names hold.
-func keyPart(s string) string {
-	return strings.Map(func(r rune) rune {
-		switch {
-		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', strings.ContainsRune("-_.:/", r):
-			return r
-		}
-		return '_'
-	}, s)
-}
+// keyPart keeps a dedupe key's part to the key alphabet (letters, digits
+// and -_.:), so the key passes validation whatever the monitor's names hold.
+func keyPart(s string) string { return incidents.KeyPart(s) }
 
 func truncate(s string, n int) string {
 	if len(s) <= n {
@@ -142,24 +135,75 @@ type GenericAlert struct {
 	Dataset     string            `json:"dataset"`
 }
 
-func parseGeneric(body []byte) ([]workflows.Alert, error) {
+// genericPrefix starts every dedupe key the generic endpoint addresses:
+// each intake source owns the keys that start with its name and a colon
+// (alertmanager:, dbt_cloud:, pagerduty:, generic:), so a generic-token
+// holder cannot reach (resolve, reopen, flood) another source's incidents,
+// nor those declared in Slack or with the CLI.
+const genericPrefix = SourceGeneric + ":"
+
+// reservedSources are names a generic alert's source field cannot claim:
+// the other front doors, which authenticate their own senders.
+var reservedSources = []string{SourceAlertmanager, SourceDBTCloud, SourcePagerDuty, "slack", "cli"}
+
+func parseGeneric(body []byte) (parsed, error) {
 	var g GenericAlert
 	if err := decode(body, &g, true); err != nil {
-		return nil, err
+		return parsed{}, err
 	}
 	sev := severityWord(g.Severity)
 	if sev == "" && strings.TrimSpace(g.Severity) != "" {
-		return nil, fmt.Errorf("field \"severity\": %q, want SEV1..SEV5, 1..5, or critical, high, error, warning, info", g.Severity)
+		return parsed{}, fmt.Errorf("field \"severity\": %q, want SEV1..SEV5, 1..5, or critical, high, error, warning, info", truncate(g.Severity, 64))
 	}
-	src := g.Source
-	if strings.TrimSpace(src) == "" {
+	src := strings.TrimSpace(g.Source)
+	if src == "" {
 		src = SourceGeneric
 	}
-	return []workflows.Alert{{
-		ID: g.ID, Source: src, Title: g.Title, Description: g.Description, DedupeKey: g.DedupeKey,
+	if err := checkGenericSource(src); err != nil {
+		return parsed{}, err
+	}
+	key, err := scopeGenericKey(g.DedupeKey)
+	if err != nil {
+		return parsed{}, err
+	}
+	return parsed{alerts: []workflows.Alert{{
+		ID: g.ID, Source: src, Title: g.Title, Description: g.Description, DedupeKey: key,
 		Severity: sev, Status: workflows.AlertStatus(strings.ToLower(strings.TrimSpace(g.Status))),
 		Service: g.Service, Dataset: g.Dataset, Labels: g.Labels,
-	}}, nil
+	}}}, nil
+}
+
+// scopeGenericKey puts a generic alert's dedupe key under "generic:" (kept
+// once when the sender already wrote it) after checking its shape with
+// incidents.CheckDedupeKey, the check every front door shares.
+func scopeGenericKey(k string) (string, error) {
+	k = strings.TrimSpace(k)
+	k = strings.TrimPrefix(k, genericPrefix)
+	if max := workflows.MaxDedupeKeyLen - len(genericPrefix); len(k) > max {
+		return "", fmt.Errorf("field \"dedupe_key\": %d bytes, at most %d (the intake puts it under %q)", len(k), max, genericPrefix)
+	}
+	if err := incidents.CheckDedupeKey(k); err != nil {
+		return "", err
+	}
+	return genericPrefix + k, nil
+}
+
+func checkGenericSource(src string) error {
+	if len(src) > incidents.MaxSourceLen {
+		return fmt.Errorf("field \"source\": %d bytes, at most %d", len(src), incidents.MaxSourceLen)
+	}
+	for i := 0; i < len(src); i++ {
+		c := src[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return fmt.Errorf("field \"source\": %q at byte %d is not allowed; use ASCII letters, digits and - _ .", string(rune(c)), i)
+		}
+	}
+	for _, r := range reservedSources {
+		if strings.EqualFold(src, r) {
+			return fmt.Errorf("field \"source\": %q is another front door's name; the generic endpoint cannot send as it (use a name such as airflow or snowflake)", src)
+		}
+	}
+	return nil
 }
 
 // --- Alertmanager ---
@@ -189,16 +233,23 @@ type AlertmanagerAlert struct {
 	Fingerprint  string            `json:"fingerprint"`
 }
 
-func parseAlertmanager(body []byte) ([]workflows.Alert, error) {
+// Bounds on an Alertmanager alert's parts that datasev builds keys and IDs
+// from. Alertmanager's own fingerprints are 16 hex digits.
+const (
+	maxFingerprintLen = 64
+	maxAnnotations    = workflows.MaxLabels
+)
+
+func parseAlertmanager(body []byte) (parsed, error) {
 	var p AlertmanagerPayload
 	if err := decode(body, &p, false); err != nil {
-		return nil, err
+		return parsed{}, err
 	}
 	if p.Version != "" && p.Version != "4" {
-		return nil, fmt.Errorf("field \"version\": %q, want \"4\"", p.Version)
+		return parsed{}, fmt.Errorf("field \"version\": %q, want \"4\"", truncate(p.Version, 16))
 	}
 	if len(p.Alerts) == 0 {
-		return nil, errors.New("field \"alerts\": empty")
+		return parsed{}, errors.New("field \"alerts\": empty")
 	}
 	out := make([]workflows.Alert, 0, len(p.Alerts))
 	for i, a := range p.Alerts {
@@ -209,13 +260,23 @@ func parseAlertmanager(body []byte) ([]workflows.Alert, error) {
 		case "resolved":
 			status = workflows.Recovered
 		default:
-			return nil, fmt.Errorf("alerts[%d].status: %q, want firing or resolved", i, a.Status)
+			return parsed{}, fmt.Errorf("alerts[%d].status: %q, want firing or resolved", i, truncate(a.Status, 16))
+		}
+		if len(a.Labels) > workflows.MaxLabels {
+			return parsed{}, fmt.Errorf("alerts[%d].labels: %d labels, at most %d", i, len(a.Labels), workflows.MaxLabels)
+		}
+		if len(a.Annotations) > maxAnnotations {
+			return parsed{}, fmt.Errorf("alerts[%d].annotations: %d annotations, at most %d", i, len(a.Annotations), maxAnnotations)
+		}
+		if len(a.Fingerprint) > maxFingerprintLen {
+			return parsed{}, fmt.Errorf("alerts[%d].fingerprint: %d bytes, at most %d", i, len(a.Fingerprint), maxFingerprintLen)
 		}
 		name := a.Labels["alertname"]
 		fp := a.Fingerprint
 		if fp == "" {
 			fp = labelsHash(a.Labels)
 		}
+		fp = keyPart(fp)
 		title := a.Annotations["summary"]
 		if strings.TrimSpace(title) == "" {
 			title = name
@@ -224,26 +285,28 @@ func parseAlertmanager(body []byte) ([]workflows.Alert, error) {
 		if service == "" {
 			service = a.Labels["job"]
 		}
-		labels := map[string]string{}
+		labels := make(map[string]string, len(a.Labels)+1)
 		for k, v := range a.Labels {
 			labels[k] = v
 		}
-		if a.GeneratorURL != "" {
+		// The generator link is datasev's addition: left out rather than
+		// refusing the alert when there is no room for it.
+		if a.GeneratorURL != "" && len(a.GeneratorURL) <= incidents.MaxLabelValueLen && len(labels) < workflows.MaxLabels {
 			labels["generator_url"] = a.GeneratorURL
-		}
-		if len(labels) > workflows.MaxLabels {
-			labels = trimLabels(labels, workflows.MaxLabels)
 		}
 		desc := a.Annotations["description"]
 		if rb := a.Annotations["runbook_url"]; rb != "" {
 			desc = strings.TrimSpace(desc + "\nRunbook: " + rb)
 		}
+		// The alert name is cut to leave room for the fingerprint, which
+		// tells series apart (it hashes every label, the name included).
+		keyName := truncate(keyPart(name), workflows.MaxDedupeKeyLen-len("alertmanager:")-1-len(fp))
 		out = append(out, workflows.Alert{
 			ID:          "alertmanager:" + fp + ":" + a.StartsAt.UTC().Format(time.RFC3339Nano) + ":" + a.Status,
 			Source:      SourceAlertmanager,
 			Title:       truncate(title, workflows.MaxTitleLen),
 			Description: truncate(desc, workflows.MaxTextLen),
-			DedupeKey:   truncate("alertmanager:"+keyPart(name)+":"+keyPart(fp), workflows.MaxDedupeKeyLen),
+			DedupeKey:   "alertmanager:" + keyName + ":" + fp,
 			Severity:    severityWord(a.Labels["severity"]),
 			Status:      status,
 			Service:     service,
@@ -251,7 +314,7 @@ func parseAlertmanager(body []byte) ([]workflows.Alert, error) {
 			Labels:      labels,
 		})
 	}
-	return out, nil
+	return parsed{alerts: out}, nil
 }
 
 // labelsHash stands in for a missing fingerprint: a hash of the sorted
@@ -267,19 +330,6 @@ func labelsHash(l map[string]string) string {
 		fmt.Fprintf(h, "%s\xff%s\xff", k, l[k])
 	}
 	return hex.EncodeToString(h.Sum(nil))[:16]
-}
-
-func trimLabels(l map[string]string, n int) map[string]string {
-	keys := make([]string, 0, len(l))
-	for k := range l {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	out := make(map[string]string, n)
-	for _, k := range keys[:n] {
-		out[k] = l[k]
-	}
-	return out
 }
 
 // --- dbt Cloud ---
@@ -338,13 +388,31 @@ func (f *flexString) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-func parseDBTCloud(body []byte) ([]workflows.Alert, error) {
+// maxVendorIDLen bounds the vendors' IDs datasev builds keys and alert IDs
+// from (dbt Cloud's job and run IDs, PagerDuty's event and incident IDs).
+const maxVendorIDLen = 64
+
+func checkVendorID(field, v string) error {
+	switch {
+	case v == "":
+		return fmt.Errorf("field %q: required", field)
+	case len(v) > maxVendorIDLen:
+		return fmt.Errorf("field %q: %d bytes, at most %d", field, len(v), maxVendorIDLen)
+	}
+	return nil
+}
+
+// parseDBTCloud maps a dbt Cloud job webhook. Its "timestamp" (when dbt
+// Cloud sent the event, inside the signed body) is checked against the
+// replay window.
+func parseDBTCloud(body []byte) (parsed, error) {
 	var p DBTCloudPayload
 	if err := decode(body, &p, false); err != nil {
-		return nil, err
+		return parsed{}, err
 	}
+	out := parsed{signedField: "timestamp", signedAt: p.Timestamp}
 	if p.EventType == "" {
-		return nil, errors.New("field \"eventType\": required")
+		return parsed{}, errors.New("field \"eventType\": required")
 	}
 	d := p.Data
 	var status workflows.AlertStatus
@@ -356,13 +424,13 @@ func parseDBTCloud(body []byte) ([]workflows.Alert, error) {
 	case p.EventType == "job.run.completed" && (strings.EqualFold(d.RunStatus, "error") || strings.EqualFold(d.RunStatus, "errored")):
 		status = workflows.Firing
 	default:
-		return nil, nil // started, cancelled, unknown: nothing to raise
+		return out, nil // started, cancelled, unknown: nothing to raise
 	}
-	if d.JobID == "" {
-		return nil, errors.New("field \"data.jobId\": required")
+	if err := checkVendorID("data.jobId", string(d.JobID)); err != nil {
+		return parsed{}, err
 	}
-	if d.RunID == "" {
-		return nil, errors.New("field \"data.runId\": required")
+	if err := checkVendorID("data.runId", string(d.RunID)); err != nil {
+		return parsed{}, err
 	}
 	name := d.JobName
 	if name == "" {
@@ -381,16 +449,17 @@ func parseDBTCloud(body []byte) ([]workflows.Alert, error) {
 			labels[k] = v
 		}
 	}
-	return []workflows.Alert{{
+	out.alerts = []workflows.Alert{{
 		ID:          "dbt_cloud:run:" + string(d.RunID) + ":" + string(status),
 		Source:      SourceDBTCloud,
 		Title:       truncate(title, workflows.MaxTitleLen),
 		Description: truncate(desc, workflows.MaxTextLen),
-		DedupeKey:   truncate("dbt_cloud:job:"+keyPart(string(d.JobID)), workflows.MaxDedupeKeyLen),
+		DedupeKey:   "dbt_cloud:job:" + keyPart(string(d.JobID)),
 		Status:      status,
 		Service:     d.ProjectName,
 		Labels:      labels,
-	}}, nil
+	}}
+	return out, nil
 }
 
 // --- PagerDuty ---
@@ -429,17 +498,20 @@ type pdReference struct {
 	HTMLURL string `json:"html_url"`
 }
 
-func parsePagerDuty(body []byte) ([]workflows.Alert, error) {
+// parsePagerDuty maps a PagerDuty v3 webhook. Its event.occurred_at (inside
+// the signed body) is checked against the replay window.
+func parsePagerDuty(body []byte) (parsed, error) {
 	var p PagerDutyPayload
 	if err := decode(body, &p, false); err != nil {
-		return nil, err
+		return parsed{}, err
 	}
 	e := p.Event
+	out := parsed{signedField: "event.occurred_at", signedAt: e.OccurredAt}
 	if e.EventType == "" {
-		return nil, errors.New("field \"event.event_type\": required")
+		return parsed{}, errors.New("field \"event.event_type\": required")
 	}
-	if e.ID == "" {
-		return nil, errors.New("field \"event.id\": required")
+	if err := checkVendorID("event.id", e.ID); err != nil {
+		return parsed{}, err
 	}
 	var status workflows.AlertStatus
 	switch e.EventType {
@@ -448,11 +520,11 @@ func parsePagerDuty(body []byte) ([]workflows.Alert, error) {
 	case "incident.resolved":
 		status = workflows.Recovered
 	default:
-		return nil, nil // acknowledged, annotated, pings…: nothing to raise
+		return out, nil // acknowledged, annotated, pings…: nothing to raise
 	}
 	inc := e.Data
-	if inc.ID == "" {
-		return nil, errors.New("field \"event.data.id\": required")
+	if err := checkVendorID("event.data.id", inc.ID); err != nil {
+		return parsed{}, err
 	}
 	var sev workflows.Severity
 	if inc.Priority != nil {
@@ -483,14 +555,15 @@ func parsePagerDuty(body []byte) ([]workflows.Alert, error) {
 	if inc.Service != nil {
 		service = inc.Service.Summary
 	}
-	return []workflows.Alert{{
+	out.alerts = []workflows.Alert{{
 		ID:        "pagerduty:" + e.ID,
 		Source:    SourcePagerDuty,
 		Title:     truncate(title, workflows.MaxTitleLen),
-		DedupeKey: truncate("pagerduty:"+keyPart(inc.ID), workflows.MaxDedupeKeyLen),
+		DedupeKey: "pagerduty:" + keyPart(inc.ID),
 		Severity:  sev,
 		Status:    status,
 		Service:   service,
 		Labels:    labels,
-	}}, nil
+	}}
+	return out, nil
 }

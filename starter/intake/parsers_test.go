@@ -5,6 +5,7 @@ import (
 	"testing"
 	"unicode"
 
+	"github.com/datasev/datasev/starter/incidents"
 	"github.com/datasev/datasev/workflows"
 )
 
@@ -27,10 +28,11 @@ func TestAlertmanagerMapping(t *testing.T) {
 	body := `{"version":"4","status":"firing","alerts":[
 	  {"status":"firing","labels":{"alertname":"Disk Full","instance":"db-1","severity":"critical"},"annotations":{},"startsAt":"2026-11-25T08:00:00Z","fingerprint":""},
 	  {"status":"resolved","labels":{"severity":"critical","instance":"db-1","alertname":"Disk Full"},"annotations":{"summary":"Disk full on db-1"},"startsAt":"2026-11-25T08:00:00Z","fingerprint":""}]}`
-	as, err := parseAlertmanager([]byte(body))
+	p, err := parseAlertmanager([]byte(body))
 	if err != nil {
 		t.Fatal(err)
 	}
+	as := p.alerts
 	a, b := as[0], as[1]
 	if a.DedupeKey != b.DedupeKey || !strings.HasPrefix(a.DedupeKey, "alertmanager:Disk_Full:") {
 		t.Errorf("dedupe keys %q, %q: want equal, from the label set", a.DedupeKey, b.DedupeKey)
@@ -61,7 +63,8 @@ func TestDBTCloudMapping(t *testing.T) {
 	}
 	for _, c := range cases {
 		body := `{"eventType":"` + c.event + `","data":{"jobId":123,"runId":"456","runStatus":"` + c.status + `"}}`
-		as, err := parseDBTCloud([]byte(body))
+		p, err := parseDBTCloud([]byte(body))
+		as := p.alerts
 		if err != nil {
 			t.Fatalf("%s/%s: %v", c.event, c.status, err)
 		}
@@ -77,15 +80,22 @@ func TestDBTCloudMapping(t *testing.T) {
 	}
 }
 
-// checkParsed holds for whatever a parser returns: keys a monitor's names
-// built pass validation's character rule.
-func checkParsed(t *testing.T, as []workflows.Alert, err error) {
+// checkParsed holds for whatever a parser returns: keys built from a
+// monitor's names pass the one key check every front door shares, and
+// start with the source's own prefix.
+func checkParsed(t *testing.T, p parsed, err error, prefix string) {
 	if err != nil {
 		return
 	}
-	for _, a := range as {
+	for _, a := range p.alerts {
 		if strings.IndexFunc(a.DedupeKey, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0 {
 			t.Errorf("dedupe key %q has whitespace", a.DedupeKey)
+		}
+		if err := incidents.CheckDedupeKey(a.DedupeKey); err != nil {
+			t.Errorf("dedupe key %q: %v", a.DedupeKey, err)
+		}
+		if !strings.HasPrefix(a.DedupeKey, prefix) {
+			t.Errorf("dedupe key %q is not under %q", a.DedupeKey, prefix)
 		}
 		if len(a.Title) > workflows.MaxTitleLen || len(a.DedupeKey) > workflows.MaxDedupeKeyLen {
 			t.Errorf("oversized title or key: %q %q", a.Title, a.DedupeKey)
@@ -98,10 +108,11 @@ func FuzzParseGeneric(f *testing.F) {
 	f.Add([]byte(`{"title":1}`))
 	f.Add([]byte(`{`))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		as, err := parseGeneric(b)
-		if err == nil && len(as) != 1 {
-			t.Errorf("%d alerts", len(as))
+		p, err := parseGeneric(b)
+		if err == nil && len(p.alerts) != 1 {
+			t.Errorf("%d alerts", len(p.alerts))
 		}
+		checkParsed(t, p, err, "generic:")
 	})
 }
 
@@ -109,8 +120,8 @@ func FuzzParseAlertmanager(f *testing.F) {
 	f.Add([]byte(`{"version":"4","alerts":[{"status":"firing","labels":{"alertname":"A b\n"},"annotations":{"summary":"s"},"startsAt":"2026-11-25T08:00:00Z","fingerprint":"f p"}]}`))
 	f.Add([]byte(`{"alerts":[{"status":"resolved","labels":{}}]}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		as, err := parseAlertmanager(b)
-		checkParsed(t, as, err)
+		p, err := parseAlertmanager(b)
+		checkParsed(t, p, err, "alertmanager:")
 	})
 }
 
@@ -118,8 +129,8 @@ func FuzzParseDBTCloud(f *testing.F) {
 	f.Add([]byte(`{"eventType":"job.run.errored","data":{"jobId":"1 2","runId":3,"jobName":"x"}}`))
 	f.Add([]byte(`{"eventType":"job.run.completed","data":{"jobId":"1","runId":"2","runStatus":"Success"}}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		as, err := parseDBTCloud(b)
-		checkParsed(t, as, err)
+		p, err := parseDBTCloud(b)
+		checkParsed(t, p, err, "dbt_cloud:job:")
 	})
 }
 
@@ -127,7 +138,7 @@ func FuzzParsePagerDuty(f *testing.F) {
 	f.Add([]byte(`{"event":{"id":"e","event_type":"incident.triggered","data":{"id":"P 1","title":"t","priority":{"summary":"P1"}}}}`))
 	f.Add([]byte(`{"event":{"id":"e","event_type":"incident.resolved","data":{"id":"P1","urgency":"low"}}}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		as, err := parsePagerDuty(b)
-		checkParsed(t, as, err)
+		p, err := parsePagerDuty(b)
+		checkParsed(t, p, err, "pagerduty:")
 	})
 }
