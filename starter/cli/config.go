@@ -150,6 +150,9 @@ func checkConfig(getenv func(string) string) []checkLine {
 		add("worker", checkOK, "task queue %s, log %s/%s, %s", cfg.TaskQueue, cfg.LogFormat, strings.ToLower(cfg.LogLevel.String()), metrics)
 	}
 
+	// What the actions may touch.
+	out = append(out, targetChecks(getenv)...)
+
 	if p := strings.TrimSpace(getenv(EnvRoster)); p == "" {
 		add("roster", checkOff, "set %s (required with Slack)", EnvRoster)
 	} else if r, err := oncall.Load(p); err != nil {

@@ -15,6 +15,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/datasev/datasev/activities/actions"
+	"github.com/datasev/datasev/activities/target"
 	"github.com/datasev/datasev/runbooks"
 	"github.com/datasev/datasev/workflows"
 )
@@ -112,6 +113,11 @@ func runRunbooksValidate(e *env, args []string) error {
 		}
 		problems = append(problems, ps...)
 	}
+	targets, err := target.FromEnv(e.getenv)
+	if err != nil {
+		return err
+	}
+	problems = append(problems, targetProblems(e.stdout, set, targets)...)
 	for _, o := range set.Overrides() {
 		fmt.Fprintf(e.stdout, "note: %s\n", o)
 	}
