@@ -147,7 +147,7 @@ func (a *Actions) findMarked(ctx context.Context, owner, repo string, in UpsertI
 		i, _, err := a.c.Issues.Get(ctx, owner, repo, in.Number)
 		switch {
 		case err == nil:
-			if !i.IsPullRequest() && strings.Contains(i.GetBody(), marker) {
+			if !i.IsPullRequest() && hasMarkerLine(i.GetBody(), marker) {
 				return i, nil
 			}
 		case statusOf(err) == 404 || statusOf(err) == 410:
@@ -164,7 +164,7 @@ func (a *Actions) findMarked(ctx context.Context, owner, repo string, in UpsertI
 			return nil, Classify(name, "list issues of "+full, err)
 		}
 		for _, i := range is {
-			if !i.IsPullRequest() && strings.Contains(i.GetBody(), marker) {
+			if !i.IsPullRequest() && hasMarkerLine(i.GetBody(), marker) {
 				return i, nil
 			}
 		}
@@ -174,4 +174,17 @@ func (a *Actions) findMarked(ctx context.Context, owner, repo string, in UpsertI
 		opts.Page = resp.NextPage
 	}
 	return nil, nil
+}
+
+// hasMarkerLine reports whether body carries marker as a line of its own,
+// as UpsertIssue writes it: a marker quoted inside a line (another
+// incident's, in a code span of alert text) does not make the issue that
+// incident's, while text a person adds after it does not lose it.
+func hasMarkerLine(body, marker string) bool {
+	for line := range strings.SplitSeq(body, "\n") {
+		if strings.TrimSpace(line) == marker {
+			return true
+		}
+	}
+	return false
 }

@@ -112,10 +112,12 @@ func Register(w worker.ActivityRegistry, a *Activities) {
 }
 
 // Marker is the hidden comment that identifies an incident's document
-// issue: <!-- datasev:incident-document <ID> -->.
-func Marker(id string) string {
-	clean := strings.NewReplacer("--", "-", ">", "", "<", "")
-	return "<!-- datasev:incident-document " + clean.Replace(strings.Join(strings.Fields(id), "_")) + " -->"
+// issue: <!-- datasev:incident-document <name> -->, where name is
+// postmortem.Name(key), the same injective name as the document's file
+// (a key of plain characters is its own name; any other carries a hash of
+// the whole key), so two incidents never share an issue.
+func Marker(key string) string {
+	return "<!-- datasev:incident-document " + postmortem.Name(key) + " -->"
 }
 
 // Sync writes r's incident document, replacing the whole of it with the
@@ -126,7 +128,8 @@ func Marker(id string) string {
 // labelled Label, closed (completed)
 // once r is closed, its body kept under GitHub's limit (RenderMax); the URL
 // is its html_url. Otherwise it is <Dir>/<postmortem.FileName(r.Key())>,
-// written atomically, whole; the URL is file://<path>.
+// written atomically, whole (postmortem.FileMode, in a directory created
+// postmortem.DirMode); the URL is file://<path>.
 func (a *Activities) Sync(ctx context.Context, r workflows.Report) (workflows.DocumentResult, error) {
 	if strings.TrimSpace(r.ID) == "" {
 		return workflows.DocumentResult{}, temporal.NewNonRetryableApplicationError("incident document: the report has no incident ID", BadReportType, nil)
@@ -198,7 +201,7 @@ func (a *Activities) syncFile(ctx context.Context, r workflows.Report) (workflow
 		return workflows.DocumentResult{}, err
 	}
 	dir := a.cfg.Dir
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, postmortem.DirMode); err != nil {
 		return workflows.DocumentResult{}, badDir(dir, "cannot create it", err)
 	}
 	if fi, err := os.Stat(dir); err != nil {
@@ -252,7 +255,7 @@ func writeFile(dir, path string, content []byte) error {
 		err = cerr
 	}
 	if err == nil {
-		err = os.Chmod(tmp, 0o644)
+		err = os.Chmod(tmp, postmortem.FileMode)
 	}
 	if err == nil {
 		err = os.Rename(tmp, path)

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/datasev/datasev/activities/actiontest"
 	ghact "github.com/datasev/datasev/activities/github"
 	"github.com/datasev/datasev/activities/github/ghtest"
+	"github.com/datasev/datasev/activities/postmortem"
 	"github.com/datasev/datasev/workflows"
 )
 
@@ -87,7 +89,7 @@ func TestFileStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(dir, "incident-dbt_fct_orders.md")
+	path := filepath.Join(dir, postmortem.FileName(r.ID))
 	if res.URL != "file://"+path {
 		t.Fatalf("URL %q, want file://%s", res.URL, path)
 	}
@@ -355,11 +357,26 @@ func TestIssueNumber(t *testing.T) {
 }
 
 func TestMarker(t *testing.T) {
-	if got := Marker("incident-dbt:fct_orders"); got != "<!-- datasev:incident-document incident-dbt:fct_orders -->" {
+	if got := Marker("incident-dbt-fct_orders"); got != "<!-- datasev:incident-document incident-dbt-fct_orders -->" {
+		t.Errorf("marker %q", got)
+	}
+	if got := Marker("incident-dbt:fct_orders"); !strings.HasPrefix(got, "<!-- datasev:incident-document incident-dbt_fct_orders~") {
 		t.Errorf("marker %q", got)
 	}
 	if got := Marker("a-->b\n<c"); strings.Count(got, "-->") != 1 || strings.ContainsAny(got, "\n") || strings.Count(got, "<") != 1 {
 		t.Errorf("marker %q can be closed early", got)
+	}
+	// Keys the old marker folded together (white space, "--", brackets,
+	// a long key's cut) each have their own.
+	long := strings.Repeat("k", 300)
+	seen := map[string]string{}
+	for _, k := range []string{"incident-a b", "incident-a_b", "incident-a\tb", "incident-a--b", "incident-a-b", "incident-a<b>",
+		"incident-ab", "incident-a:b", "incident-a/b", long, long + "@20260102T150405Z"} {
+		m := Marker(k)
+		if prev, dup := seen[m]; dup {
+			t.Errorf("%q and %q share the marker %s", prev, k, m)
+		}
+		seen[m] = k
 	}
 }
 
@@ -403,7 +420,79 @@ func TestRecurrenceHasItsOwnDocument(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if f1.URL == f2.URL || !strings.Contains(f2.URL, "_"+again.TriggeredAt.UTC().Format("20060102T150405Z")+".md") {
+	if f1.URL == f2.URL || !strings.Contains(f2.URL, "@"+again.TriggeredAt.UTC().Format("20060102T150405Z")+"~") {
 		t.Errorf("files %s and %s; want the recurrence's named with its trigger time", f1.URL, f2.URL)
+	}
+}
+
+// collidingKeys are incident keys the old names folded together: one
+// character for another, white space, "--", case, a cut at 200 bytes.
+func collidingKeys() []string {
+	long := "incident-" + strings.Repeat("k", 250)
+	return []string{"incident-a:b", "incident-a/b", "incident-a_b", "incident-a b", "incident-a--b", "incident-a-b",
+		"incident-A_b", long, long + "@20260102T150405Z"}
+}
+
+// Documents of incidents whose keys the old file names folded together are
+// files of their own, written 0640 in a directory created 0750.
+func TestFilesDoNotCollide(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "docs")
+	a, err := New(Config{Dir: dir}, nil, quiet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]string{}
+	for _, k := range collidingKeys() {
+		r := sev2Report()
+		r.ID = k
+		res, err := sync(t, a, r)
+		if err != nil {
+			t.Fatalf("%q: %v", k, err)
+		}
+		if prev, dup := seen[res.URL]; dup {
+			t.Errorf("%q and %q share %s", prev, k, res.URL)
+		}
+		seen[res.URL] = k
+		fi, err := os.Stat(strings.TrimPrefix(res.URL, "file://"))
+		if err != nil || fi.Mode().Perm() != 0o640 {
+			t.Errorf("%q: mode %v (%v), want 0640", k, fi.Mode().Perm(), err)
+		}
+	}
+	ents, err := os.ReadDir(dir)
+	if err != nil || len(ents) != len(collidingKeys()) {
+		t.Errorf("%d files (%v), want %d", len(ents), err, len(collidingKeys()))
+	}
+	if fi, err := os.Stat(dir); err != nil || fi.Mode().Perm()&0o027 != 0 {
+		t.Errorf("directory mode %v (%v), want at most 0750", fi.Mode().Perm(), err)
+	}
+}
+
+// Incidents whose keys the old marker folded together get an issue each,
+// and an incident whose ID carries another's marker (in the document's code
+// span) does not capture that incident's document.
+func TestIssuesDoNotCollide(t *testing.T) {
+	srv, a := githubFixture(t)
+	keys := append(collidingKeys(), "incident-evil <!-- datasev:incident-document incident-victim -->")
+	for _, k := range keys {
+		r := sev2Report()
+		r.ID = k
+		if _, err := sync(t, a, r); err != nil {
+			t.Fatalf("%q: %v", k, err)
+		}
+	}
+	victim := sev2Report()
+	victim.ID = "incident-victim"
+	res, err := sync(t, a, victim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := srv.Issues(docRepo)
+	if len(all) != len(keys)+1 {
+		t.Errorf("%d issues, want %d (one per incident)", len(all), len(keys)+1)
+	}
+	for _, is := range all {
+		if strings.Contains(is.Body, "incident-evil") && strings.HasSuffix(res.URL, "/"+strconv.Itoa(is.Number)) {
+			t.Errorf("the victim's document went into the attacker's issue #%d", is.Number)
+		}
 	}
 }

@@ -3,6 +3,8 @@ package postmortem
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -35,7 +37,19 @@ const (
 	BadReportType = "PostmortemBadReport"
 )
 
-// maxNameLen bounds the file name's length (before ".md").
+// Modes of what datasev writes: postmortems and incident documents hold
+// an incident's whole record (alert text, people, decisions), readable by
+// their owner and group, never by others.
+const (
+	// FileMode is the mode of every file written: 0640.
+	FileMode os.FileMode = 0o640
+	// DirMode is the mode of every directory created: 0750.
+	DirMode os.FileMode = 0o750
+)
+
+// maxNameLen bounds a Name's length in bytes (the file name's before
+// ".md"), well under the 255 bytes file systems allow with the temporary
+// file's prefix and suffix.
 const maxNameLen = 200
 
 // Config is the activity's configuration.
@@ -112,35 +126,73 @@ func Register(w worker.ActivityRegistry, a *Activities) {
 	w.RegisterActivityWithOptions(a.WritePostmortem, activity.RegisterOptions{Name: workflows.PostmortemActivityName})
 }
 
-// FileName is the file a report's postmortem is written to: the incident ID
-// with anything but letters, digits, '-', '_' and '.' replaced by '_', and
-// ".md".
-func FileName(id string) string {
+// FileName is the file a report's postmortem (and, without a repository,
+// its incident document) is written to: Name(key) and ".md".
+func FileName(key string) string { return Name(key) + ".md" }
+
+// nameHashLen is how many hex digits of the key's SHA-256 a lossy Name
+// carries: 64 bits.
+const nameHashLen = 16
+
+// Name is a key (an incident ID, or Report.Key for a recurrence) as a file
+// name and marker: readable and injective, so two keys never share a file
+// or an issue.
+//
+// A key of lower-case letters, digits, '.', '_', '@' and single '-' (not
+// starting with '.', at most maxNameLen bytes) is its own name, as before.
+// Any other key is lossy as a name: its readable prefix (each run of other
+// characters as one '_', cut to fit) is followed by '~' and a hash of the
+// whole key. A plain name never holds '~', so the two kinds cannot meet;
+// upper case counts as lossy, so names differing only in case (one file
+// on macOS and Windows) differ in their hashes; no name holds "--", ':',
+// '<', '>' or white space, so it sits unchanged in an HTML comment marker.
+func Name(key string) string {
 	var b strings.Builder
-	for _, r := range strings.TrimSpace(id) {
+	lossy := key == "" || strings.HasPrefix(key, ".")
+	gap := false
+	for _, r := range key {
 		switch {
-		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_', r == '.':
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '_', r == '.', r == '@':
 			b.WriteRune(r)
+			gap = false
+		case r >= 'A' && r <= 'Z':
+			b.WriteRune(r)
+			lossy, gap = true, false
+		case r == '-':
+			if s := b.String(); strings.HasSuffix(s, "-") {
+				lossy = true
+				continue
+			}
+			b.WriteRune(r)
+			gap = false
 		default:
-			b.WriteByte('_')
+			lossy = true
+			if !gap {
+				b.WriteByte('_')
+				gap = true
+			}
 		}
 	}
 	name := b.String()
-	if strings.HasPrefix(name, ".") {
-		name = "_" + name[1:]
+	if !lossy && len(name) <= maxNameLen {
+		return name
 	}
-	if len(name) > maxNameLen {
-		name = name[:maxNameLen]
+	name = strings.TrimLeft(name, ".")
+	if room := maxNameLen - 1 - nameHashLen; len(name) > room {
+		name = name[:room]
 	}
+	name = strings.TrimRight(name, "-")
 	if name == "" {
 		name = "incident"
 	}
-	return name + ".md"
+	sum := sha256.Sum256([]byte(key))
+	return name + "~" + hex.EncodeToString(sum[:])[:nameHashLen]
 }
 
 // WritePostmortem renders r and writes it to <Dir>/<FileName(r.Key())>
 // (a recurrence's file is named with its trigger time, beside the first's)
-// atomically (a temporary file renamed into place), and returns the path.
+// atomically (a temporary file renamed into place), as FileMode in a
+// directory it creates DirMode, and returns the path.
 // A retry writes the same bytes; an unchanged file is left alone. A
 // directory that cannot be created or written, or a report without an ID,
 // is a non-retryable error naming what is wrong.
@@ -155,7 +207,7 @@ func (a *Activities) WritePostmortem(ctx context.Context, r workflows.Report) (s
 	if err := ctx.Err(); err != nil {
 		return "", err
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, DirMode); err != nil {
 		return "", badDir(dir, "cannot create it", err)
 	}
 	if fi, err := os.Stat(dir); err != nil {
@@ -219,7 +271,7 @@ func writeAtomic(dir, path string, content []byte) (err error) {
 	if err = f.Close(); err != nil {
 		return err
 	}
-	if err = os.Chmod(tmp, 0o644); err != nil {
+	if err = os.Chmod(tmp, FileMode); err != nil {
 		return err
 	}
 	return os.Rename(tmp, path)

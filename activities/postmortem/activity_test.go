@@ -44,8 +44,18 @@ func TestWritePostmortem(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := filepath.Join(dir, "incident-dbt_fct_orders.md"); path != want {
+	if want := filepath.Join(dir, FileName(r.ID)); path != want || !strings.HasPrefix(filepath.Base(path), "incident-dbt_fct_orders~") {
 		t.Errorf("path %q, want %q", path, want)
+	}
+	// Written 0640 in directories created 0750: the postmortem holds the
+	// incident's whole record, for its owner and group only.
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o640 {
+		t.Errorf("postmortem mode %v (%v), want 0640", fi.Mode().Perm(), err)
+	}
+	for _, d := range []string{dir, filepath.Dir(dir)} {
+		if fi, err := os.Stat(d); err != nil || fi.Mode().Perm()&0o027 != 0 {
+			t.Errorf("directory %s mode %v (%v), want at most 0750", d, fi.Mode().Perm(), err)
+		}
 	}
 	first, err := os.ReadFile(path)
 	if err != nil {
@@ -125,16 +135,44 @@ func TestWritePostmortemNoID(t *testing.T) {
 
 func TestFileName(t *testing.T) {
 	for id, want := range map[string]string{
-		"incident-orders":        "incident-orders.md",
-		"incident-a/b:c d":       "incident-a_b_c_d.md",
-		"../../etc/passwd":       "_._.._etc_passwd.md",
-		"":                       "incident.md",
-		"incident-ümlaut":        "incident-_mlaut.md",
-		strings.Repeat("x", 300): strings.Repeat("x", maxNameLen) + ".md",
+		"incident-orders":             "incident-orders.md",
+		"incident-a_b.c@d":            "incident-a_b.c@d.md",
+		"incident-a/b:c d":            "incident-a_b_c_d~",
+		"../../etc/passwd":            "_.._etc_passwd~",
+		"":                            "incident~",
+		"incident-ümlaut":             "incident-_mlaut~",
+		"incident-Orders":             "incident-Orders~",
+		"incident-a--b":               "incident-a-b~",
+		"incident-x@20260102T150405Z": "incident-x@20260102T150405Z~",
+		strings.Repeat("x", 300):      strings.Repeat("x", maxNameLen-1-nameHashLen) + "~",
 	} {
-		if got := FileName(id); got != want {
+		got := FileName(id)
+		if strings.HasSuffix(want, ".md") && got != want || !strings.HasSuffix(want, ".md") &&
+			(!strings.HasPrefix(got, want) || len(got) != len(want)+nameHashLen+len(".md")) {
 			t.Errorf("FileName(%q) = %q, want %q", id, got, want)
 		}
+		if strings.ContainsAny(got, "/\\:<> \t\n") || strings.Contains(got, "--") || len(got) > maxNameLen+len(".md") {
+			t.Errorf("FileName(%q) = %q: not a safe name", id, got)
+		}
+	}
+}
+
+// Keys that the old names folded together (a character replaced by '_',
+// case, a cut at 200 bytes) each get a file and a marker of their own.
+func TestFileNameIsInjective(t *testing.T) {
+	long := "incident-" + strings.Repeat("k", 250)
+	keys := []string{
+		"incident-a:b", "incident-a/b", "incident-a_b", "incident-a b", "incident-a\\b", "incident-a__b", "incident-a-b",
+		"incident-a--b", "incident-A_b", "incident-a_B", "incident-a_b~0123456789abcdef", ".incident-a_b", "_incident-a_b",
+		long, long + "@20260102T150405Z", long + "x", long[:maxNameLen], long[:maxNameLen+1], "", "incident", "incident~",
+	}
+	seen := map[string]string{}
+	for _, k := range keys {
+		n := strings.ToLower(FileName(k)) // case-insensitive file systems too
+		if prev, dup := seen[n]; dup {
+			t.Errorf("%q and %q share %s", prev, k, n)
+		}
+		seen[n] = k
 	}
 }
 
@@ -176,7 +214,8 @@ func TestWritePostmortemRecurrence(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := filepath.Join(dir, "incident-dbt_fct_orders_20260305T224105Z.md"); p2 != want || p1 == p2 {
+	if want := filepath.Join(dir, FileName("incident-dbt:fct_orders@20260305T224105Z")); p2 != want || p1 == p2 ||
+		!strings.Contains(p2, "incident-dbt_fct_orders@20260305T224105Z~") {
 		t.Fatalf("paths %q and %q; want the recurrence at %q", p1, p2, want)
 	}
 	b1, err := os.ReadFile(p1)

@@ -10,6 +10,8 @@ import (
 	"go.temporal.io/sdk/worker"
 
 	ghact "github.com/datasev/datasev/activities/github"
+	"github.com/datasev/datasev/activities/mdtext"
+	"github.com/datasev/datasev/activities/target"
 	"github.com/datasev/datasev/runbooks"
 	"github.com/datasev/datasev/workflows"
 )
@@ -51,19 +53,31 @@ func (i *Issues) FileActionItems(ctx context.Context, r workflows.Report) ([]str
 	if i.GitHub == nil {
 		return nil, temporal.NewNonRetryableApplicationError(EnvIssuesRepo+" is set but GitHub is not configured (DATASEV_GITHUB_*)", "ActionItemsNotConfigured", nil)
 	}
+	// The repository is the operator's configuration, never alert text: it
+	// is the whole target policy of the filing (github.create_issue refuses
+	// to change anything without one).
+	policy, err := target.Parse(map[string]string{target.KeyGitHubRepositories: i.Repo})
+	if err != nil {
+		return nil, temporal.NewNonRetryableApplicationError(EnvIssuesRepo+": "+err.Error(), "ActionItemsNotConfigured", err)
+	}
+	gh := i.GitHub.WithTargets(policy)
 	for n, item := range r.Closure.ActionItems {
 		if item.Issue != "" {
 			urls[n] = item.Issue
 			continue
 		}
-		body := fmt.Sprintf("Action item from incident `%s` (%s, %s): %s", r.ID, r.Severity, r.Title, item.Text)
+		// People's and alerts' text is escaped: it cannot carry HTML, nor
+		// so another incident's marker.
+		body := fmt.Sprintf("Action item from incident %s (%s, %s): %s",
+			mdtext.Inline(r.ID), mdtext.Inline(string(r.Severity)), mdtext.Inline(r.Title), mdtext.Inline(item.Text))
 		if item.Owner != "" {
-			body += "\n\nOwner: " + item.Owner
+			body += "\n\nOwner: " + mdtext.Inline(item.Owner)
 		}
-		body += fmt.Sprintf("\n\nAdded by %s. The postmortem lists it with this issue.", item.By)
-		// The marker names the occurrence: a recurrence files its own.
-		req := runbooks.ActionRequest{Incident: r.Key(), Runbook: "closure", Step: fmt.Sprintf("action-item-%d", n+1)}
-		res, err := i.GitHub.CreateIssue(ctx, req, ghact.CreateIssueInput{
+		body += fmt.Sprintf("\n\nAdded by %s. The postmortem lists it with this issue.", mdtext.Inline(item.By))
+		// The marker names the occurrence (a recurrence files its own) by
+		// Name, injective: two incidents' items never share a marker.
+		req := runbooks.ActionRequest{Incident: Name(r.Key()), Runbook: "closure", Step: fmt.Sprintf("action-item-%d", n+1)}
+		res, err := gh.CreateIssue(ctx, req, ghact.CreateIssueInput{
 			Repo: i.Repo, Title: item.Text, Body: body, Labels: IssueLabels,
 		})
 		if err != nil {

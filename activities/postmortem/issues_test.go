@@ -75,6 +75,35 @@ func TestFileActionItemsRecurrence(t *testing.T) {
 	}
 }
 
+// Incidents whose keys the old markers folded together ("--" became "-")
+// file their action items apart, and an item's text cannot forge another
+// incident's marker.
+func TestFileActionItemsMarkersDoNotCollide(t *testing.T) {
+	gh, issues := issuesFixture(t)
+	items := func(text string) workflows.Closure {
+		return workflows.Closure{ActionItems: []workflows.ActionItem{{Text: text, By: "alice"}}}
+	}
+	victim := workflows.Report{ID: "incident-a-b", Title: "victim", Severity: workflows.SEV2, Closure: items("fix the load")}
+	forged := ghact.Marker(postmortem.Name(victim.ID), "action-item-1")
+	attacker := workflows.Report{ID: "incident-a--b", Title: "attacker", Severity: workflows.SEV2, Closure: items("x " + forged)}
+	ua, err := issues.FileActionItems(t.Context(), attacker)
+	if err != nil {
+		t.Fatal(err)
+	}
+	uv, err := issues.FileActionItems(t.Context(), victim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ua[0] == "" || uv[0] == "" || ua[0] == uv[0] {
+		t.Errorf("attacker filed %q, victim %q; want two issues", ua[0], uv[0])
+	}
+	for _, is := range gh.Issues("acme/incidents") {
+		if strings.Count(is.Body, "<!--") != 1 {
+			t.Errorf("issue %q carries more than its own marker: %q", is.Title, is.Body)
+		}
+	}
+}
+
 // issuesFixture is a GitHub stand-in with the repository acme/incidents and
 // the Issues filing there through go-github.
 func issuesFixture(t *testing.T) (*ghtest.Server, *postmortem.Issues) {
