@@ -17,30 +17,106 @@
 //	{"incidents": [{"id": "incident-KEY", "run_id": "…", "joined": false, "ui_url": "…"}]}
 //
 // (an alert that changed nothing, such as a recovery with no open incident,
-// is listed with "ignored": true). Errors are JSON {"error": "…"}: 400 for a
-// malformed or invalid body (naming the field, or the byte offset of a
-// syntax error), 401 for a missing or wrong token or signature, 413 for a
-// body over 1 MiB, 503 when Temporal cannot be reached, 500 when Declare
-// fails otherwise (the sender retries; alert IDs keep retries from counting
-// twice).
+// is listed with "ignored": true). Errors are JSON {"error": "…"}, and the
+// answer to every bound names the field or header and the bound:
+//
+//   - 415 when Content-Type is not application/json (or application/*+json);
+//   - 401 for a missing or wrong token or signature, and for a signed
+//     delivery outside the replay window (below);
+//   - 400 for a malformed or invalid body (naming the field, or the byte
+//     offset of a syntax error), a field over its bound, or a signature
+//     header over its bound;
+//   - 413 for a body over 1 MiB, or a delivery of more than Limits.MaxAlerts
+//     alerts (default 500; refused whole, nothing declared);
+//   - 429 with Retry-After when alerts would open new incidents beyond the
+//     source's rate; the body lists the incidents declared and the dedupe
+//     keys of those that were not ("throttled"), to send again;
+//   - 503 when Temporal cannot be reached, 500 when Declare fails otherwise
+//     (the sender retries; alert IDs keep retries from counting twice).
+//
+// Checks run in this order, so that a request costs little before it has
+// proven itself: media type; the credentials in the headers (a bearer token
+// entirely; a signature header's size, entry count and hex) before the
+// body is read; the body, at most 1 MiB; its signature; the parse; the
+// replay window; the alert count; every alert's fields; then Declare.
+//
+// # Bounds
+//
+// Per alert (incidents.CheckAlert, the check every front door shares, and
+// workflows.Alert.Validate): title 300 bytes, description 4000, dedupe key
+// 200 (the generic endpoint's 192, see Scoping), id 200, source 64,
+// service 256, dataset 512, at most 64 labels, label names 128 bytes,
+// label values 1024. Alertmanager: at most 64 labels and 64 annotations per
+// alert, fingerprints 64 bytes (its generator URL is kept as the label
+// generator_url when it fits). dbt Cloud job and run IDs and PagerDuty
+// event and incident IDs: 64 bytes. Headers: `datasev serve` sets
+// http.Server.MaxHeaderBytes to MaxHeaderBytes (64 KiB);
+// X-PagerDuty-Signature and dbt Cloud's Authorization are at most 1 KiB,
+// X-PagerDuty-Signature at most 8 entries.
+//
+// Rate: each source (alertmanager, dbt_cloud, pagerduty, generic) may open
+// new incidents at Limits.NewIncidentsPerMinute (default 10) with bursts of
+// Limits.NewIncidentBurst (default 50): a token bucket per source. Only an
+// alert that would open an incident takes a token: Declare already asks
+// Temporal whether the key's incident runs, and calls DeclareRequest.Admit
+// only when it does not, so a repeat joining an open incident and a
+// recovery are never limited. Two first alerts of one key racing may both
+// take a token (conservative: never more incidents than the rate).
+//
+// `datasev serve` reads the limits from the environment (LimitsFromEnv):
+// DATASEV_INTAKE_MAX_ALERTS, DATASEV_INTAKE_NEW_INCIDENTS_PER_MINUTE,
+// DATASEV_INTAKE_NEW_INCIDENT_BURST, DATASEV_INTAKE_REPLAY_WINDOW.
+//
+// # Replay window
+//
+// dbt Cloud's and PagerDuty's signatures cover the body only, so the
+// window is checked against the timestamp inside the signed body: dbt
+// Cloud's "timestamp", PagerDuty's "event.occurred_at". A delivery more than
+// Limits.ReplayWindow (default 10m) older or newer than the intake's clock
+// is refused with 401 ("stale delivery"); one without the field with 400.
+// Alert IDs already make a redelivery count once within a run; the window
+// stops a captured delivery from opening a new run after its incident
+// closed (incidents close 30m after resolution by default, past the
+// window). Keep the window shorter than the close-after, and the clocks in
+// time.
+//
+// # Scoping
+//
+// Each intake source owns the dedupe keys that start with its name and a
+// colon, and addresses no others: alertmanager:…, dbt_cloud:… and
+// pagerduty:… are built by the intake from the payload; the generic
+// endpoint puts the key it is given under generic: (once, if the sender
+// already wrote it). So a generic-token holder cannot resolve, reopen or
+// flood a PagerDuty incident, nor one declared in Slack (slack-…) or with
+// the CLI, and a generic alert's source field cannot name another door
+// (alertmanager, dbt_cloud, pagerduty, slack, cli). Keys hold ASCII
+// letters, digits and - _ . : only (incidents.CheckDedupeKey, which the
+// CLI's declare and Slack's /incident declare share through
+// incidents.Declare): no '/', so no key's workflow ID equals the ID of
+// another incident's runbook child (incident-<key>/runbook).
 //
 // # Authentication
 //
 // Each source has its own secret, read from the environment (see
 // AuthFromEnv): DATASEV_INTAKE_ALERTMANAGER_TOKEN, DATASEV_INTAKE_GENERIC_TOKEN,
 // DATASEV_INTAKE_DBT_CLOUD_SECRET, DATASEV_INTAKE_PAGERDUTY_SECRET, or the
-// same names with _FILE naming a file that holds the value. Tokens and
-// signatures are compared in constant time. A source with no secret is
-// refused (401) unless the server runs with Auth.Insecure
-// (`datasev serve --insecure-no-auth`, for development only).
+// same names with _FILE naming a file that holds the value. Tokens are
+// compared as SHA-256 digests in constant time; a signed request's HMAC is
+// computed once and compared with each well-formed signature with
+// hmac.Equal. A source with no secret is refused (401) unless the server
+// runs with Auth.Insecure (`datasev serve --insecure-no-auth`, for
+// development only). /healthz, /readyz and /metrics need no credentials;
+// /readyz says only whether Temporal answers (the reason goes to the log).
 //
 // # Generic JSON
 //
-// Fields: title (required), dedupe_key (required), severity (SEV1..SEV5, 1..5,
-// or critical/high/error/warning/info), status (firing or resolved), source
-// (default "generic"), description, service, dataset, labels (string map),
-// and id: a delivery ID, so that a retried POST is counted once. Unknown
-// fields are rejected. For example:
+// Fields: title (required), dedupe_key (required; the incident's key is
+// "generic:" and it), severity (SEV1..SEV5, 1..5, or
+// critical/high/error/warning/info), status (firing or resolved), source
+// (default "generic"; letters, digits, - _ .), description, service,
+// dataset, labels (string map), and id: a delivery ID, so that a retried
+// POST is counted once. Unknown fields are rejected. For example (the
+// incident is incident-generic:airflow:orders_daily):
 //
 //	curl -sS -X POST http://127.0.0.1:8080/alerts \
 //	  -H "Authorization: Bearer $DATASEV_INTAKE_GENERIC_TOKEN" \
@@ -80,7 +156,6 @@
 // key is "pagerduty:<incident id>"; the alert ID is the event ID. Severity
 // comes from the priority P1..P5, else urgency high → SEV2, low → SEV4.
 //
-// Neither dbt Cloud's nor PagerDuty's signature covers a timestamp, so a
-// captured request stays valid; replay is harmless because the alert ID
-// makes a redelivery count once.
+// Neither dbt Cloud's nor PagerDuty's signature covers a header timestamp;
+// the replay window above uses the one inside the signed body.
 package intake
