@@ -86,7 +86,7 @@ func commands() []command {
 	}
 	for _, a := range actCommands {
 		a := a
-		cmds = append(cmds, command{a.cmd, strings.Join(strings.Fields("ID --by P "+a.usage+" [--signal]"), " "), a.summary, func(ctx context.Context, e *env, args []string) error {
+		cmds = append(cmds, command{a.cmd, strings.Join(strings.Fields("ID --by P "+a.usage+" [--key FILE] [--signal]"), " "), a.summary, func(ctx context.Context, e *env, args []string) error {
 			return runAct(ctx, e, a, args)
 		}})
 	}
@@ -94,6 +94,7 @@ func commands() []command {
 		command{"dev", "[--port 7233] [--ui-port 8233] [--db FILE] [--no-demo] [--roster FILE] [--runbooks DIR] [--intake-addr 127.0.0.1:8080]", "run a dev server with UI, a worker, the intake, stand-ins and demo incidents until Ctrl-C", runDev},
 		command{"serve", "[--addr 127.0.0.1:8080] [--insecure-no-auth] [--runbooks DIR] [--roster FILE] [--ui-url URL]", "run the alert intake (Alertmanager, dbt Cloud, PagerDuty, generic JSON), the Slack app and the codec endpoint until Ctrl-C", runServe},
 		command{"codec-key", "[--id ID]", "print a new payload-encryption key line for DATASEV_CODEC_KEYS_FILE", runCodecKey},
+		command{"keygen", keygenUsage, "write a new private key for signing acts and print its public key for the roster", runKeygen},
 		command{"bench", "[--n 200] [--concurrency 1] [--address HOST:PORT] [--dynamic-config KEY=VALUE ...]", "measure alert → first activity latency against the engine's floor", runBench},
 		command{"install-cli", "", "build (once) the pinned Temporal CLI and print its path", runInstallCLI},
 		command{"help", "[COMMAND]", "show this help", nil},
@@ -199,6 +200,9 @@ func printUsage(w io.Writer) {
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Acts are sent as Updates (answered at once, rejected with a reason); --signal sends them")
 	fmt.Fprintln(w, "as Signals instead, like the Temporal UI does (a rejected signal shows in the timeline).")
+	fmt.Fprintln(w, "Acts are signed with your private key (--key, "+EnvKeyFile+", or ~/.config/datasev/key.pem;")
+	fmt.Fprintln(w, "`datasev keygen` makes one): the incident takes deciding acts (ack, approve, resolve, ...)")
+	fmt.Fprintln(w, "only when signed by a key the roster lists for the person in --by.")
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Connection: TEMPORAL_ADDRESS (default 127.0.0.1:7233), TEMPORAL_NAMESPACE, TEMPORAL_API_KEY,")
 	fmt.Fprintln(w, "TEMPORAL_TLS_*, TEMPORAL_PROFILE / TEMPORAL_CONFIG_FILE. Roster: --roster, DATASEV_ROSTER, or")

@@ -310,6 +310,11 @@ func printTimeline(w io.Writer, tl []workflows.TimelineEntry) {
 		if t.Via != "" {
 			who += " (" + t.Via + ")"
 		}
+		if t.Verified != "" {
+			// How the incident verified the actor: key SHA256:…,
+			// slack:U… via slack, or unsigned.
+			who += " [" + t.Verified + "]"
+		}
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", t.At.Local().Format("15:04:05"), who, t.Kind, what)
 	}
 	_ = tw.Flush()
@@ -449,10 +454,12 @@ func approvalFlag(cmd string) func(fs *flag.FlagSet, a *workflows.Act) func() er
 }
 
 func runAct(ctx context.Context, e *env, ac actCommand, args []string) error {
-	fs := newFlagSet(e, ac.cmd, "ID --by P "+ac.usage+" [--signal]")
+	fs := newFlagSet(e, ac.cmd, "ID --by P "+ac.usage+" [--key FILE] [--signal]")
 	act := workflows.Act{Via: "cli"}
 	var asSignal bool
+	var keyFlag string
 	fs.StringVar(&act.By, "by", "", "your roster ID (required)")
+	fs.StringVar(&keyFlag, "key", "", "your private key, to sign the act (default $"+EnvKeyFile+", else "+orText(DefaultKeyFile(e.getenv), "none")+" when it exists)")
 	fs.StringVar(&act.Reason, "reason", "", "why (shown in the timeline)")
 	fs.BoolVar(&asSignal, "signal", false, "send as a Signal (recorded; rejected signals show in the timeline) instead of an Update")
 	check := ac.flags(fs, &act)
@@ -471,6 +478,12 @@ func runAct(ctx context.Context, e *env, ac actCommand, args []string) error {
 			return err
 		}
 	}
+	// The key is read before anything is sent: a key file others can
+	// read, or a missing one named on purpose, stops the act.
+	signer, err := loadSigner(e, keyFlag)
+	if err != nil {
+		return err
+	}
 	c, err := e.dial(ctx)
 	if err != nil {
 		return err
@@ -479,22 +492,27 @@ func runAct(ctx context.Context, e *env, ac actCommand, args []string) error {
 	id := incidents.ResolveID(ctx, c, pos[0])
 	ctx, cancel := context.WithTimeout(ctx, answerTimeout)
 	defer cancel()
-	return sendAct(ctx, c, e.stdout, id, ac.act, act, asSignal)
+	return sendAct(ctx, c, e.stdout, signer, id, ac.act, act, asSignal)
 }
 
-func sendAct(ctx context.Context, c client.Client, w io.Writer, id, name string, act workflows.Act, asSignal bool) error {
+// sendAct signs the act with signer (nil: unsigned) and sends it.
+func sendAct(ctx context.Context, c client.Client, w io.Writer, signer *incidents.Signer, id, name string, act workflows.Act, asSignal bool) error {
 	if asSignal {
-		if err := incidents.Signal(ctx, c, id, name, act); err != nil {
+		if err := incidents.SignalSigned(ctx, c, signer, id, name, act); err != nil {
 			return err
 		}
 		fmt.Fprintf(w, "%s sent as a signal to %s; `datasev show %s` shows whether it was applied\n", name, id, id)
 		return nil
 	}
-	res, err := incidents.Act(ctx, c, id, name, act)
+	res, err := incidents.ActSigned(ctx, c, signer, id, name, act)
 	if err != nil {
 		var rej *incidents.RejectedError
 		if errors.As(err, &rej) {
-			return fmt.Errorf("%s rejected: %s", name, rej.Message)
+			msg := fmt.Sprintf("%s rejected: %s", name, rej.Message)
+			if signer == nil && incidents.IsUnsignedRefusal(err) {
+				msg += fmt.Sprintf("\n(this CLI has no key: make one with `datasev keygen`, add the public key it prints to your roster entry, and set %s or pass --key)", EnvKeyFile)
+			}
+			return errors.New(msg)
 		}
 		return err
 	}

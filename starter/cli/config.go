@@ -161,6 +161,9 @@ func checkConfig(getenv func(string) string) []checkLine {
 		add("roster", checkOK, "%s (team %s)", p, r.Team)
 	}
 
+	// The key the CLI signs acts with.
+	out = append(out, keyCheck(getenv))
+
 	dir := strings.TrimSpace(getenv(EnvRunbooks))
 	if set, err := service.LoadRunbooks(dir); err != nil {
 		fail("runbooks", err)
