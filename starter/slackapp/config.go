@@ -15,6 +15,12 @@ const (
 	EnvSigningSecret = "DATASEV_SLACK_SIGNING_SECRET"
 	EnvBotToken      = "DATASEV_SLACK_BOT_TOKEN"
 	EnvAppToken      = "DATASEV_SLACK_APP_TOKEN"
+	// EnvKeyFile is the Slack app's private key file (PKCS#8 PEM, ed25519,
+	// mode 0600; `datasev keygen --out FILE` writes one). The app signs
+	// the acts of the people it verified with it, as service "slack"; the
+	// roster lists its public key under trust.services. Without it, the
+	// incident refuses deciding acts from Slack.
+	EnvKeyFile = "DATASEV_SLACK_APP_KEY_FILE"
 	// EnvAPIURL points slack-go at another Web API base URL, such as a
 	// local stand-in. Unset in production.
 	EnvAPIURL = "DATASEV_SLACK_API_URL"
@@ -39,6 +45,10 @@ type Config struct {
 	AppToken string
 	// APIURL is the Slack Web API base URL; empty means Slack's own.
 	APIURL string
+	// KeyFile is the app's private key file (EnvKeyFile): it signs acts
+	// as service ServiceName, vouching for the Slack user it verified.
+	// Optional; Deps.Signer, when set, is used instead.
+	KeyFile string
 	// AckWait is how long to wait for an answer before replying "working on
 	// it…"; zero means DefaultAckWait.
 	AckWait time.Duration
@@ -72,6 +82,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		errs = append(errs, fmt.Errorf("%s: an app-level token starts with xapp- (create one under Basic Information → App-Level Tokens with connections:write)", EnvAppToken))
 	}
 	c.APIURL = strings.TrimSpace(getenv(EnvAPIURL))
+	c.KeyFile = strings.TrimSpace(getenv(EnvKeyFile))
 	if c.APIURL != "" && !strings.HasPrefix(c.APIURL, "http://") && !strings.HasPrefix(c.APIURL, "https://") {
 		errs = append(errs, fmt.Errorf("%s: %q is not an http(s) URL", EnvAPIURL, c.APIURL))
 	}

@@ -101,8 +101,8 @@ func TestSlashCommandsAndButtons(t *testing.T) {
 		t.Fatalf("role by scribe: %v", a.msg)
 	}
 
-	// An SME asks for an approval (from the CLI, say).
-	if _, err := incidents.Act(ctx, tc, id, workflows.ActRequestApproval, workflows.Act{
+	// An SME asks for an approval (from the CLI, say, signed with her key).
+	if _, err := incidents.ActSigned(ctx, tc, erinSigner, id, workflows.ActRequestApproval, workflows.Act{
 		By: "erin", Via: "cli", Approval: "revert-42", Action: "revert commit 42",
 	}); err != nil {
 		t.Fatal(err)
@@ -136,7 +136,7 @@ func TestSlashCommandsAndButtons(t *testing.T) {
 	}
 
 	// Deny with the other button: no reason is asked for.
-	if _, err := incidents.Act(ctx, tc, id, workflows.ActRequestApproval, workflows.Act{
+	if _, err := incidents.ActSigned(ctx, tc, erinSigner, id, workflows.ActRequestApproval, workflows.Act{
 		By: "erin", Via: "cli", Approval: "rerun-7", Action: "re-run the load",
 	}); err != nil {
 		t.Fatal(err)
@@ -163,8 +163,8 @@ func TestSlashCommandsAndButtons(t *testing.T) {
 	for _, e := range tl {
 		if e.Kind == workflows.KindAct && strings.Contains(e.What, "approved revert-42") {
 			approved++
-			if e.Via != Via || e.Who != "alice" {
-				t.Errorf("approval entry %+v: want via slack by alice", e)
+			if e.Via != Via || e.Who != "alice" || e.Verified != "slack:"+slackAlice+" via slack" {
+				t.Errorf("approval entry %+v: want via slack by alice, verified as slack:%s via slack", e, slackAlice)
 			}
 		}
 		if e.Kind == workflows.KindAct && strings.Contains(e.What, "denied rerun-7") {
@@ -175,9 +175,23 @@ func TestSlashCommandsAndButtons(t *testing.T) {
 		}
 		if e.Kind == workflows.KindAct && strings.Contains(e.What, "loader logs show a schema change") {
 			notes++
-			if e.Via != Via || e.Who != "carol" {
+			if e.Via != Via || e.Who != "carol" || e.Verified != "slack:"+slackCarol+" via slack" {
 				t.Errorf("note entry %+v", e)
 			}
+		}
+	}
+	for _, e := range tl {
+		if e.Kind == workflows.KindAct && e.Who == "erin" && strings.Contains(e.What, "revert-42") && e.Verified != "key "+erinSigner.Fingerprint() {
+			t.Errorf("erin's request %+v: want verified by her key %s", e, erinSigner.Fingerprint())
+		}
+	}
+	var report workflows.Report
+	if v, err := tc.QueryWorkflow(ctx, id, "", workflows.QueryReport); err != nil || v.Get(&report) != nil {
+		t.Fatalf("report query: %v", err)
+	}
+	for _, ap := range report.Approvals {
+		if ap.ID == "revert-42" && (ap.DecisionVerified != "slack:"+slackAlice+" via slack" || ap.RequestVerified != "key "+erinSigner.Fingerprint()) {
+			t.Errorf("approval %s: request verified %q, decision verified %q", ap.ID, ap.RequestVerified, ap.DecisionVerified)
 		}
 	}
 	if approved != 1 || denied != 1 || notes != 1 {

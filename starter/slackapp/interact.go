@@ -10,7 +10,6 @@ import (
 	"github.com/slack-go/slack"
 
 	slackact "github.com/datasev/datasev/activities/slack"
-	"github.com/datasev/datasev/starter/incidents"
 	"github.com/datasev/datasev/workflows"
 )
 
@@ -104,7 +103,7 @@ func (h *Handler) runPress(ctx context.Context, p press) *slack.WebhookMessage {
 	if !p.approve {
 		name, verb, act.Reason = workflows.ActDeny, "Denied", DenyReason
 	}
-	if _, err := incidents.Act(ctx, h.c, p.value.Incident, name, act); err != nil {
+	if _, err := h.act(ctx, p.userID, p.value.Incident, name, act); err != nil {
 		h.log.Info("slack: button refused", "incident", p.value.Incident, "act", name, "by", person.ID, "error", err)
 		return ephemeral(errorText(err))
 	}

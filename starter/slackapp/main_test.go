@@ -2,6 +2,7 @@ package slackapp
 
 import (
 	"bytes"
+	"crypto/ed25519"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -22,6 +23,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/datasev/datasev/starter/devstack"
+	"github.com/datasev/datasev/starter/incidents"
 	"github.com/datasev/datasev/worker/service"
 	"github.com/datasev/datasev/workflows/oncall"
 )
@@ -59,9 +61,26 @@ const (
 	otherChannel = "C0GENERAL"
 )
 
+// The keys of the tests: the Slack app's service key, which the roster
+// trusts to vouch for Slack users, and erin's own, for acts she sends with
+// the CLI.
+var (
+	appSigner  = newSigner(func(k ed25519.PrivateKey) *incidents.Signer { return incidents.NewServiceSigner(ServiceName, k) })
+	erinSigner = newSigner(incidents.NewSigner)
+)
+
+func newSigner(f func(ed25519.PrivateKey) *incidents.Signer) *incidents.Signer {
+	_, k, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		panic(err)
+	}
+	return f(k)
+}
+
 // testRoster has one 24-hour shift whose boundary is twelve hours away:
 // alice commands, bob is secondary, carol scribes, dave liaises, erin is
-// the SME.
+// the SME. Its trust is the default (no deciding act unsigned) with the
+// Slack app's key listed as service slack.
 func testRoster(t testing.TB) oncall.Roster {
 	t.Helper()
 	at := fmt.Sprintf("%02d:00", (time.Now().UTC().Hour()+12)%24)
@@ -69,9 +88,10 @@ func testRoster(t testing.TB) oncall.Roster {
 		Team: "slack-team", TimeZone: "UTC",
 		People: []oncall.Person{
 			{ID: "alice", Name: "Alice", Slack: slackAlice}, {ID: "bob", Name: "Bob", Slack: slackBob},
-			{ID: "carol", Slack: slackCarol}, {ID: "dave"}, {ID: "erin", Name: "Erin", Slack: slackErin},
+			{ID: "carol", Slack: slackCarol}, {ID: "dave"}, {ID: "erin", Name: "Erin", Slack: slackErin, Keys: []string{erinSigner.PublicKey()}},
 		},
 		Shifts: []oncall.Shift{{Name: "all", Start: at, End: at, Commander: "alice", Secondary: "bob", Scribe: "carol", Liaison: "dave", SMEs: []string{"erin"}}},
+		Trust:  oncall.Trust{Services: []oncall.Service{{Name: ServiceName, Key: appSigner.PublicKey(), Claims: []string{"slack"}}}},
 	}
 	if err := r.Validate(); err != nil {
 		t.Fatal(err)
@@ -91,8 +111,15 @@ func offlineClient(t testing.TB) client.Client {
 }
 
 // newTestHandler builds a handler against Temporal (or nowhere, with
-// -short) and the Slack stand-in.
+// -short) and the Slack stand-in, signing with the app's key.
 func newTestHandler(t testing.TB, slk *slackStandIn, tweak func(*Config)) *Handler {
+	t.Helper()
+	return newTestHandlerSigning(t, slk, appSigner, tweak)
+}
+
+// newTestHandlerSigning is newTestHandler with the signer given (nil: the
+// app has no key).
+func newTestHandlerSigning(t testing.TB, slk *slackStandIn, signer *incidents.Signer, tweak func(*Config)) *Handler {
 	t.Helper()
 	c := tc
 	if c == nil {
@@ -102,7 +129,7 @@ func newTestHandler(t testing.TB, slk *slackStandIn, tweak func(*Config)) *Handl
 	if tweak != nil {
 		tweak(&cfg)
 	}
-	h, err := New(cfg, Deps{Temporal: c, Roster: testRoster(t)})
+	h, err := New(cfg, Deps{Temporal: c, Roster: testRoster(t), Signer: signer})
 	if err != nil {
 		t.Fatal(err)
 	}

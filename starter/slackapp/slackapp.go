@@ -81,6 +81,9 @@ type Deps struct {
 	HTTPClient *http.Client
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Signer signs acts as service ServiceName; nil means Config.KeyFile's
+	// key, or none (deciding acts from Slack are then refused).
+	Signer *incidents.Signer
 }
 
 // Handler serves the Slack routes and, optionally, Socket Mode.
@@ -97,6 +100,7 @@ type Handler struct {
 	loc       *time.Location
 	api       *slack.Client // nil without a bot token
 	mux       *http.ServeMux
+	signer    *incidents.Signer // nil: acts go unsigned
 
 	channels sync.Map // channel ID → incident workflow ID
 	wg       sync.WaitGroup
@@ -132,6 +136,9 @@ func New(cfg Config, deps Deps) (*Handler, error) {
 	}
 	if h.now == nil {
 		h.now = time.Now
+	}
+	if err := h.setupSigner(cfg, deps); err != nil {
+		return nil, err
 	}
 	if cfg.BotToken != "" {
 		h.api = slack.New(cfg.BotToken, h.slackOptions()...)
@@ -345,7 +352,7 @@ func (h *Handler) runCommand(ctx context.Context, sc slack.SlashCommand) *slack.
 	default:
 		return ephemeral(helpText())
 	}
-	res, err := incidents.Act(ctx, h.c, id, name, act)
+	res, err := h.act(ctx, sc.UserID, id, name, act)
 	if err != nil {
 		h.log.Info("slack: act refused", "incident", id, "act", name, "by", person.ID, "error", err)
 		return ephemeral(errorText(err))
