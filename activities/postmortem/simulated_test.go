@@ -41,6 +41,9 @@ people:
 shifts:
   - {name: day, start: "08:00", end: "20:00", commander: alice, secondary: bob, scribe: carol, liaison: dave, smes: [erin]}
   - {name: night, start: "20:00", end: "08:00", commander: grace, secondary: heidi, scribe: carol, liaison: dave, smes: [erin]}
+# Acts are sent straight to the test environment, unsigned: this test is
+# about the postmortem, not about who may act (workflows/trust_test.go is).
+trust: {unsigned: ["*"]}
 `
 
 // The postmortem of a whole simulated SEV2 incident, run by the real

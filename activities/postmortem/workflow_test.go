@@ -46,6 +46,9 @@ shifts:
     end: "08:00"
     commander: bob
     secondary: alice
+# Acts are sent straight to the test environment, unsigned: this test is
+# about the postmortem, not about who may act (workflows/trust_test.go is).
+trust: {unsigned: ["*"]}
 `
 
 // The incident workflow, closed with its closure inputs, calls

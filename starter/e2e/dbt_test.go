@@ -75,7 +75,7 @@ func TestDbtRegressionDenied(t *testing.T) {
 	w.startWorker(t, c)
 	id := declareRegression(t, ctx, c)
 	waitApproval(t, ctx, c, id)
-	if _, err := incidents.Act(ctx, c, id, workflows.ActDeny, workflows.Act{By: commander, Via: "cli", Approval: approvalID, Reason: "the change was intended"}); err != nil {
+	if _, err := signedAct(ctx, c, id, workflows.ActDeny, workflows.Act{By: commander, Via: "cli", Approval: approvalID, Reason: "the change was intended"}); err != nil {
 		t.Fatalf("deny: %v", err)
 	}
 	eventually(t, time.Minute, "runbook stopped", func() (bool, string) {
@@ -175,7 +175,7 @@ func declareRegression(t *testing.T, ctx context.Context, c client.Client) strin
 	if err != nil {
 		t.Fatalf("declare: %v", err)
 	}
-	if _, err := incidents.Act(ctx, c, d.WorkflowID, workflows.ActAcknowledge, workflows.Act{By: commander, Via: "cli"}); err != nil {
+	if _, err := signedAct(ctx, c, d.WorkflowID, workflows.ActAcknowledge, workflows.Act{By: commander, Via: "cli"}); err != nil {
 		t.Fatalf("acknowledge: %v", err)
 	}
 	cleanupIncident(t, c, d.WorkflowID)
@@ -192,6 +192,7 @@ func roster(t *testing.T) oncall.Roster {
 		People: []oncall.Person{{ID: "alice"}, {ID: "bob"}, {ID: "carol"}, {ID: "dave"}, {ID: "heidi"}},
 		Shifts: []oncall.Shift{{Name: "all", Start: at, End: at, Commander: commander, Secondary: "bob", Scribe: "carol", Liaison: "dave", SMEs: []string{"heidi"}}},
 	}
+	r = withKeys(r)
 	if err := r.Validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -200,7 +201,7 @@ func roster(t *testing.T) oncall.Roster {
 
 func approve(t *testing.T, ctx context.Context, c client.Client, id string) {
 	t.Helper()
-	if _, err := incidents.Act(ctx, c, id, workflows.ActApprove, workflows.Act{By: commander, Via: "cli", Approval: approvalID, Reason: "revert the cents change"}); err != nil {
+	if _, err := signedAct(ctx, c, id, workflows.ActApprove, workflows.Act{By: commander, Via: "cli", Approval: approvalID, Reason: "revert the cents change"}); err != nil {
 		t.Fatalf("approve: %v", err)
 	}
 }

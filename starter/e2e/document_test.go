@@ -75,7 +75,7 @@ func TestIncidentDocumentAsGitHubIssue(t *testing.T) {
 		{workflows.ActAddNote, workflows.Act{By: "heidi", Note: "the orders mart stopped at 06:00"}},
 	} {
 		a.act.Via = "cli"
-		if _, err := incidents.Act(ctx, c, id, a.name, a.act); err != nil {
+		if _, err := signedAct(ctx, c, id, a.name, a.act); err != nil {
 			t.Fatalf("%s: %v", a.name, err)
 		}
 	}
@@ -93,7 +93,7 @@ func TestIncidentDocumentAsGitHubIssue(t *testing.T) {
 		{workflows.ActResolve, workflows.Act{By: commander, Reason: "reloaded"}},
 	} {
 		a.act.Via = "cli"
-		if _, err := incidents.Act(ctx, c, id, a.name, a.act); err != nil {
+		if _, err := signedAct(ctx, c, id, a.name, a.act); err != nil {
 			t.Fatalf("%s: %v", a.name, err)
 		}
 	}

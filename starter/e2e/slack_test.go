@@ -57,7 +57,7 @@ func TestSlackChannelCommandAndButtons(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := slackapp.New(acfg, slackapp.Deps{Temporal: c, Roster: r})
+	h, err := slackapp.New(acfg, slackapp.Deps{Temporal: c, Roster: r, Signer: appSigner})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +93,7 @@ func TestSlackChannelCommandAndButtons(t *testing.T) {
 	}
 
 	// An SME asks for an approval; the page to the Commander carries buttons.
-	if _, err := incidents.Act(ctx, c, id, workflows.ActRequestApproval, workflows.Act{
+	if _, err := signedAct(ctx, c, id, workflows.ActRequestApproval, workflows.Act{
 		By: "erin", Via: "cli", Approval: "rerun", Action: "clear and re-run load_orders",
 	}); err != nil {
 		t.Fatalf("request approval: %v", err)
@@ -135,13 +135,15 @@ func TestSlackChannelCommandAndButtons(t *testing.T) {
 	tl := timeline(t, ctx, c, id)
 	var ack, approved bool
 	for _, e := range tl {
-		ack = ack || (e.What == "acknowledged" && e.Who == "alice" && e.Via == "slack")
-		approved = approved || (strings.HasPrefix(e.What, "approved rerun") && e.Who == "alice" && e.Via == "slack")
+		// Verified by the Slack app's signature, vouching for alice's
+		// Slack user.
+		ack = ack || (e.What == "acknowledged" && e.Who == "alice" && e.Via == "slack" && e.Verified == "slack:U1ALICE via slack")
+		approved = approved || (strings.HasPrefix(e.What, "approved rerun") && e.Who == "alice" && e.Via == "slack" && e.Verified == "slack:U1ALICE via slack")
 	}
 	if !ack || !approved {
 		var lines []string
 		for _, e := range tl {
-			lines = append(lines, fmt.Sprintf("%s %s via %q: %s", e.Kind, e.Who, e.Via, e.What))
+			lines = append(lines, fmt.Sprintf("%s %s via %q [%s]: %s", e.Kind, e.Who, e.Via, e.Verified, e.What))
 		}
 		t.Errorf("want the ack and the approval by alice via slack in the timeline:\n%s", strings.Join(lines, "\n"))
 	}
@@ -154,7 +156,7 @@ func slackRoster(t *testing.T) oncall.Roster {
 	for i := range r.People {
 		r.People[i].Slack = ids[r.People[i].ID]
 	}
-	r.People = append(r.People, oncall.Person{ID: "erin", Slack: "U6ERIN"})
+	r.People = append(r.People, oncall.Person{ID: "erin", Slack: "U6ERIN", Keys: []string{signerOf("erin").PublicKey()}})
 	r.Shifts[0].SMEs = append(r.Shifts[0].SMEs, "erin")
 	if err := r.Validate(); err != nil {
 		t.Fatal(err)

@@ -82,7 +82,7 @@ func TestSnowflakeLoadReload(t *testing.T) {
 	}
 	id := d.WorkflowID
 	cleanupIncident(t, c, id)
-	if _, err := incidents.Act(ctx, c, id, workflows.ActAcknowledge, workflows.Act{By: commander, Via: "cli"}); err != nil {
+	if _, err := signedAct(ctx, c, id, workflows.ActAcknowledge, workflows.Act{By: commander, Via: "cli"}); err != nil {
 		t.Fatalf("acknowledge: %v", err)
 	}
 	const approval = "snowflake-load-failed/reload"
@@ -103,7 +103,7 @@ func TestSnowflakeLoadReload(t *testing.T) {
 	}
 
 	orders.Recover() // what the cleared tasks' re-run will load
-	if _, err := incidents.Act(ctx, c, id, workflows.ActApprove, workflows.Act{By: commander, Via: "cli", Approval: approval}); err != nil {
+	if _, err := signedAct(ctx, c, id, workflows.ActApprove, workflows.Act{By: commander, Via: "cli", Approval: approval}); err != nil {
 		t.Fatalf("approve: %v", err)
 	}
 	waitState(t, ctx, c, id, workflows.Monitoring, 2*time.Minute)

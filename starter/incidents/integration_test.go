@@ -2,6 +2,7 @@ package incidents_test
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"flag"
 	"fmt"
@@ -143,6 +144,11 @@ func testRoster(t *testing.T) oncall.Roster {
 			Commander: "alice", Secondary: "bob", Scribe: "carol", Liaison: "dave", SMEs: []string{"erin"},
 		}},
 	}
+	// Everyone signs with their own key (as the CLI does); the default
+	// trust policy takes no deciding act unsigned.
+	for i, p := range r.People {
+		r.People[i].Keys = []string{signerOf(p.ID).PublicKey()}
+	}
 	if err := r.Validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -181,10 +187,27 @@ func declare(t *testing.T, ctx context.Context, req incidents.DeclareRequest) in
 	return d
 }
 
+// signers are the test people's keys, made once per run.
+var signers sync.Map // person → *incidents.Signer
+
+// signerOf returns the person's signer.
+func signerOf(person string) *incidents.Signer {
+	if s, ok := signers.Load(person); ok {
+		return s.(*incidents.Signer)
+	}
+	_, k, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		panic(err)
+	}
+	s, _ := signers.LoadOrStore(person, incidents.NewSigner(k))
+	return s.(*incidents.Signer)
+}
+
+// act sends an act signed with its author's key.
 func act(t *testing.T, ctx context.Context, id, name string, a workflows.Act) workflows.ActResult {
 	t.Helper()
 	a.Via = "test"
-	res, err := incidents.Act(ctx, tc, id, name, a)
+	res, err := incidents.ActSigned(ctx, tc, signerOf(a.By), id, name, a)
 	if err != nil {
 		t.Fatalf("%s by %s: %v", name, a.By, err)
 	}
@@ -316,7 +339,7 @@ func TestRejectedUpdateChangesNothing(t *testing.T) {
 	})
 	before, tlBefore := status(t, ctx, id), timeline(t, ctx, id)
 
-	_, err := incidents.Act(ctx, tc, id, workflows.ActApprove, workflows.Act{By: "erin", Approval: "rerun-1"})
+	_, err := incidents.ActSigned(ctx, tc, signerOf("erin"), id, workflows.ActApprove, workflows.Act{By: "erin", Approval: "rerun-1"})
 	var rej *incidents.RejectedError
 	if !errors.As(err, &rej) {
 		t.Fatalf("SME approving: err = %v (%T), want a RejectedError", err, err)
@@ -375,7 +398,7 @@ func TestSignals(t *testing.T) {
 	})
 
 	before := status(t, ctx, id)
-	if err := incidents.Signal(ctx, tc, id, workflows.ActSetSeverity, workflows.Act{By: "erin", Via: "ui", Severity: workflows.SEV1}); err != nil {
+	if err := incidents.SignalSigned(ctx, tc, signerOf("erin"), id, workflows.ActSetSeverity, workflows.Act{By: "erin", Via: "ui", Severity: workflows.SEV1}); err != nil {
 		t.Fatal(err)
 	}
 	var rejected workflows.TimelineEntry
@@ -630,7 +653,7 @@ func TestWorkerRestart(t *testing.T) {
 	}
 	pending := make(chan answer, 1)
 	go func() {
-		res, err := incidents.Act(ctx, tc, id, workflows.ActSetSeverity, workflows.Act{By: "alice", Severity: workflows.SEV2})
+		res, err := incidents.ActSigned(ctx, tc, signerOf("alice"), id, workflows.ActSetSeverity, workflows.Act{By: "alice", Severity: workflows.SEV2})
 		pending <- answer{res, err}
 	}()
 	time.Sleep(500 * time.Millisecond)

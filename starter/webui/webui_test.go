@@ -2,6 +2,7 @@ package webui
 
 import (
 	"context"
+	"crypto/ed25519"
 	"flag"
 	"fmt"
 	"io"
@@ -168,7 +169,7 @@ func TestIncidentInTheTemporalUI(t *testing.T) {
 	}
 	id := d.WorkflowID
 	t.Cleanup(func() { _ = c.TerminateWorkflow(context.Background(), id, "", "test over") })
-	if _, err := incidents.Act(tctx, c, id, workflows.ActAcknowledge, workflows.Act{By: "alice", Via: "cli"}); err != nil {
+	if _, err := incidents.ActSigned(tctx, c, alice, id, workflows.ActAcknowledge, workflows.Act{By: "alice", Via: "cli"}); err != nil {
 		t.Fatalf("acknowledge: %v", err)
 	}
 	var st workflows.Status
@@ -204,13 +205,23 @@ func TestIncidentInTheTemporalUI(t *testing.T) {
 	open(t, ctx, fmt.Sprintf("%s/namespaces/%s/workflows?query=%s", srv.UIURL(), url.PathEscape(srv.Namespace()), q), "", id)
 }
 
-// roster has one 24-hour shift whose boundary is twelve hours away.
+// alice signs her acts, as the CLI does with her key.
+var alice = func() *incidents.Signer {
+	_, k, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		panic(err)
+	}
+	return incidents.NewSigner(k)
+}()
+
+// roster has one 24-hour shift whose boundary is twelve hours away; alice,
+// the Commander, has a key.
 func roster(t *testing.T) oncall.Roster {
 	t.Helper()
 	at := fmt.Sprintf("%02d:00", (time.Now().UTC().Hour()+12)%24)
 	r := oncall.Roster{
 		Team: "ui", TimeZone: "UTC",
-		People: []oncall.Person{{ID: "alice"}, {ID: "bob"}, {ID: "carol"}, {ID: "dave"}},
+		People: []oncall.Person{{ID: "alice", Keys: []string{alice.PublicKey()}}, {ID: "bob"}, {ID: "carol"}, {ID: "dave"}},
 		Shifts: []oncall.Shift{{Name: "all", Start: at, End: at, Commander: "alice", Secondary: "bob", Scribe: "carol", Liaison: "dave"}},
 	}
 	if err := r.Validate(); err != nil {
