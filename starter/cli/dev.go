@@ -179,14 +179,9 @@ func runDev(ctx context.Context, e *env, args []string) error {
 	}
 
 	if !noDemo {
-		// The demo's stand-in for the orders loader: the endpoint the demo
-		// runbook checks. It lives until dev stops, in case a runbook is
-		// still watching it.
-		loader, err := demoload.Start(demoload.Options{})
-		if err != nil {
-			return fmt.Errorf("dev: demo loader: %w", err)
-		}
-		defer loader.Close()
+		// The demo's stand-in for the orders loader (started with the
+		// other stand-ins, so the worker's target policy names it).
+		loader := stand.loader
 		fmt.Fprintf(out, "demo loader   %s (a stand-in for the orders loader: 503 until the re-run is approved, at most %s)\n", loader.HealthURL(), demoload.DefaultFailFor)
 		id, err := runDemo(ctx, c, out, demo{roster: roster, runbooks: set, loader: loader, closeAfter: closeAfter})
 		if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -21,7 +22,9 @@ import (
 	"github.com/datasev/datasev/activities/slack/slacktest"
 	"github.com/datasev/datasev/activities/snowflake"
 	"github.com/datasev/datasev/activities/snowflake/sftest"
+	"github.com/datasev/datasev/activities/target"
 	"github.com/datasev/datasev/runbooks"
+	"github.com/datasev/datasev/starter/demoload"
 	"github.com/datasev/datasev/starter/devstack"
 	"github.com/datasev/datasev/starter/incidents"
 	"github.com/datasev/datasev/worker/service"
@@ -51,6 +54,7 @@ type standIns struct {
 	slackcfg  slackact.Config
 	consumers map[string]string // lineage owner → channel
 	roster    oncall.Roster
+	loader    *demoload.Loader // the orders loader the demo runbook checks
 }
 
 // demoDbtDAG is the Airflow DAG that runs the demo's dbt job.
@@ -70,6 +74,12 @@ func startStandIns(now time.Time, roster oncall.Roster) (_ *standIns, err error)
 	}
 	if _, err = s.lake.SeedDemo(now); err != nil {
 		return nil, fmt.Errorf("s3 stand-in: seeding: %w", err)
+	}
+	// The demo's stand-in for the orders loader: the endpoint the demo
+	// runbook checks with core.http. It lives until dev stops, in case a
+	// runbook is still watching it.
+	if s.loader, err = demoload.Start(demoload.Options{}); err != nil {
+		return nil, fmt.Errorf("demo loader: %w", err)
 	}
 	if s.warehouse, err = sftest.New(sftest.Options{Handler: s.orders.Handler}); err != nil {
 		return nil, fmt.Errorf("snowflake stand-in: %w", err)
@@ -135,7 +145,33 @@ func (s *standIns) workerConfig() service.Config {
 	return service.Config{
 		S3: s.s3, Snowflake: s.snowflake, GitHub: s.ghcfg, Airflow: s.afcfg,
 		Slack: s.slackcfg, Roster: &s.roster, ConsumerChannels: s.consumers,
+		Targets: s.targets(),
 	}
+}
+
+// targets is the demo's target policy: exactly its stand-ins' data — the
+// dbt repository (on its default branch), the DAGs the runbooks run, the
+// lake bucket, the warehouse's database, the dbt manifest in the
+// repository, and the orders loader's /health, the one loopback address
+// core.http may reach.
+func (s *standIns) targets() *target.Policy {
+	u, err := url.Parse(s.loader.HealthURL())
+	if err != nil {
+		panic(err)
+	}
+	p, err := target.Parse(map[string]string{
+		target.KeyGitHubRepositories: ghtest.DemoRepo,
+		target.KeyAirflowDAGs:        aftest.DemoDAG + "," + demoDbtDAG,
+		target.KeyS3Buckets:          s3test.DemoBucket,
+		target.KeySnowflakeDatabases: sftest.DemoDatabase,
+		target.KeyHTTPURLPrefixes:    "http://" + u.Host + "/health",
+		target.KeyHTTPAllowAddresses: u.Host,
+		target.KeyLineageGitHub:      ghtest.DemoRepo + "/" + manifesttest.DemoManifestPath,
+	})
+	if err != nil {
+		panic(err) // the entries above are well-formed
+	}
+	return p
 }
 
 // demoConsumerChannels maps the demo manifest's owners to their teams'
@@ -158,6 +194,9 @@ func (s *standIns) Close() {
 	}
 	if s.slack != nil {
 		s.slack.Close()
+	}
+	if s.loader != nil {
+		s.loader.Close()
 	}
 }
 
