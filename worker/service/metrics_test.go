@@ -24,6 +24,7 @@ import (
 	"github.com/datasev/datasev/starter/devstack"
 	"github.com/datasev/datasev/worker/metrics"
 	"github.com/datasev/datasev/worker/service"
+	"github.com/datasev/datasev/worker/service/servicetest"
 )
 
 func startDevServer(t *testing.T) *devstack.Server {
@@ -104,7 +105,7 @@ func TestNewRecordsMetrics(t *testing.T) {
 	defer probe.Close()
 
 	taskQueue := "service-metrics-" + t.Name()
-	w := service.New(c, service.Config{TaskQueue: taskQueue, StopTimeout: 2 * time.Second, Metrics: m,
+	w := service.New(c, service.Config{TaskQueue: taskQueue, StopTimeout: 2 * time.Second, Metrics: m, Targets: servicetest.Targets(),
 		Postmortem: postmortem.Config{Dir: t.TempDir()}, IncidentDoc: incidentdoc.Config{Dir: t.TempDir()}}, logger)
 	w.RegisterWorkflowWithOptions(checkThenPost, workflow.RegisterOptions{Name: "check-then-post"})
 	if err := w.Start(); err != nil {
