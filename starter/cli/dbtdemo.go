@@ -36,6 +36,7 @@ type dbtDemo struct {
 	roster    oncall.Roster
 	runbooks  *runbooks.Set
 	stand     *standIns
+	keys      *devKeys
 	uiURL     string
 	namespace string
 }
@@ -75,7 +76,8 @@ func runDbtDemo(ctx context.Context, c client.Client, out io.Writer, d dbtDemo) 
 	id := decl.WorkflowID
 	fmt.Fprintf(out, "      declared %s (run %s), Commander %s\n", id, short(decl.RunID), decl.Commander)
 	fmt.Fprintf(out, "      %s\n", choice)
-	if _, err := incidents.Act(ctx, c, id, workflows.ActAcknowledge, workflows.Act{By: cast.commander, Via: "cli"}); err != nil {
+	commander := d.keys.signer(cast.commander)
+	if _, err := incidents.ActSigned(ctx, c, commander, id, workflows.ActAcknowledge, workflows.Act{By: cast.commander, Via: "cli"}); err != nil {
 		return "", fmt.Errorf("acknowledge: %w", err)
 	}
 	feed := &runbookFeed{c: c, id: id, out: out}
@@ -96,7 +98,7 @@ func runDbtDemo(ctx context.Context, c client.Client, out io.Writer, d dbtDemo) 
 			fmt.Fprintf(out, "      with the dry run: %s\n", clip(oneLine(firstLine(ap.Detail)), 110))
 		}
 	}
-	if _, err := incidents.Act(ctx, c, id, workflows.ActApprove, workflows.Act{By: cast.commander, Via: "cli", Approval: approval, Reason: "revert the cents change; finance reads dollars"}); err != nil {
+	if _, err := incidents.ActSigned(ctx, c, commander, id, workflows.ActApprove, workflows.Act{By: cast.commander, Via: "cli", Approval: approval, Reason: "revert the cents change; finance reads dollars"}); err != nil {
 		return "", fmt.Errorf("approve: %w", err)
 	}
 	fmt.Fprintf(out, "      %s approves %s: it covers the merge and the dbt re-run too\n", cast.commander, approval)

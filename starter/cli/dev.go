@@ -13,6 +13,7 @@ import (
 
 	"go.temporal.io/sdk/client"
 
+	"github.com/datasev/datasev/activities/seal"
 	"github.com/datasev/datasev/runbooks"
 	"github.com/datasev/datasev/starter/demoload"
 	"github.com/datasev/datasev/starter/devstack"
@@ -91,6 +92,15 @@ func runDev(ctx context.Context, e *env, args []string) error {
 	if err := os.MkdirAll(filepath.Dir(dbFile), 0o755); err != nil {
 		return fmt.Errorf("dev: %w", err)
 	}
+	// The demo's keys: its people sign their acts, the Slack app signs as
+	// itself, and the roster the incidents get lists both.
+	var keys *devKeys
+	if !noDemo {
+		if keys, err = setupDevKeys(filepath.Join(root, ".datasev", "dev"), roster); err != nil {
+			return fmt.Errorf("dev: %w", err)
+		}
+		roster = keys.roster
+	}
 	serverLog := filepath.Join(root, ".datasev", "dev-server.log")
 	if err := os.MkdirAll(filepath.Dir(serverLog), 0o755); err != nil {
 		return fmt.Errorf("dev: %w", err)
@@ -149,6 +159,11 @@ func runDev(ctx context.Context, e *env, args []string) error {
 	}
 	integrations.Postmortem.Dir = filepath.Join(root, ".datasev", "postmortems")
 	integrations.IncidentDoc.Dir = filepath.Join(root, ".datasev", "incidents")
+	// The runbook messages' sealing key, kept with the server's state: a
+	// runbook of an earlier run resumes with the key that sealed it.
+	if integrations.SealKey, err = seal.LoadOrCreateKey(filepath.Join(root, ".datasev", "seal.key")); err != nil {
+		return fmt.Errorf("dev: %w", err)
+	}
 	stopWorker, err := startWorker(ctx, srv.Client(), e, workerLog, integrations)
 	if err != nil {
 		return fmt.Errorf("dev: worker: %w", err)
@@ -161,6 +176,9 @@ func runDev(ctx context.Context, e *env, args []string) error {
 	fmt.Fprintf(out, "Temporal UI   %s\n", srv.UIURL())
 	fmt.Fprintf(out, "frontend      %s (namespace %s); worker polling task queue %q\n", srv.HostPort(), srv.Namespace(), workflows.TaskQueue)
 	fmt.Fprintf(out, "CLI           TEMPORAL_ADDRESS=%s go run ./starter list\n", srv.HostPort())
+	if keys != nil {
+		fmt.Fprintf(out, "keys          %s (one per roster person and the Slack app's; the roster with them: %s)\n", filepath.Dir(keys.keyFile("x")), keys.rosterFile)
+	}
 	fmt.Fprintf(out, "logs          %s (server), %s (worker: pages and posts)\n", serverLog, workerLogPath)
 	// The front door: the alert intake and the Slack app, on one listener.
 	var front *devFront
@@ -168,7 +186,7 @@ func runDev(ctx context.Context, e *env, args []string) error {
 		stand.describe(out)
 		front, err = startDevFront(srv.Client(), devFrontOptions{
 			addr: intakeAddr, roster: roster, runbooks: set, api: stand.slack,
-			uiURL: srv.UIURL(), namespace: srv.Namespace(), logger: workerLog,
+			uiURL: srv.UIURL(), namespace: srv.Namespace(), logger: workerLog, signer: keys.slack,
 		})
 		if err != nil {
 			return fmt.Errorf("dev: %w", err)
@@ -183,7 +201,7 @@ func runDev(ctx context.Context, e *env, args []string) error {
 		// other stand-ins, so the worker's target policy names it).
 		loader := stand.loader
 		fmt.Fprintf(out, "demo loader   %s (a stand-in for the orders loader: 503 until the re-run is approved, at most %s)\n", loader.HealthURL(), demoload.DefaultFailFor)
-		id, err := runDemo(ctx, c, out, demo{roster: roster, runbooks: set, loader: loader, closeAfter: closeAfter})
+		id, err := runDemo(ctx, c, out, demo{roster: roster, runbooks: set, loader: loader, closeAfter: closeAfter, keys: keys})
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
@@ -201,6 +219,10 @@ func runDev(ctx context.Context, e *env, args []string) error {
 			fmt.Fprintf(out, "find SEV2 incidents: %s workflow list --address %s --query \"DatasevSeverity='SEV2'\"\n", exe, srv.HostPort())
 		}
 		fmt.Fprintf(out, "or with datasev:     TEMPORAL_ADDRESS=%s go run ./starter show %s\n", srv.HostPort(), id)
+		if cast, err := pickCast(roster, time.Now()); err == nil {
+			fmt.Fprintf(out, "act as %s, signed with their key:\n                     TEMPORAL_ADDRESS=%s %s=%s go run ./starter note %s --by %s --text \"checked the loader\"\n",
+				cast.commander, srv.HostPort(), EnvKeyFile, keys.keyFile(cast.commander), id, cast.commander)
+		}
 
 		// Two more incidents, run by the library's runbooks against the
 		// stand-ins; they stay open, their verify steps still watching.
@@ -217,11 +239,11 @@ func runDev(ctx context.Context, e *env, args []string) error {
 		// And the bad dbt model change: diagnosed, approved once, reverted
 		// through a pull request, merged and re-run, now in monitoring.
 		dbtID, err := runDbtDemo(ctx, c, out, dbtDemo{
-			roster: roster, runbooks: set, stand: stand,
+			roster: roster, runbooks: set, stand: stand, keys: keys,
 			uiURL: srv.UIURL(), namespace: srv.Namespace(),
 		})
 		if err == nil {
-			err = runSlackDemo(ctx, out, front, roster, dbtID)
+			err = runSlackDemo(ctx, out, c, front, roster, dbtID)
 		}
 		if err == nil {
 			err = showPostmortem(ctx, c, out, id, closeAfter)
@@ -265,6 +287,8 @@ type demo struct {
 	runbooks   *runbooks.Set
 	loader     *demoload.Loader
 	closeAfter time.Duration
+	// keys sign the cast's acts.
+	keys *devKeys
 }
 
 // Bounds of the demo's waits for its runbook.
@@ -359,7 +383,7 @@ func runDemo(ctx context.Context, c client.Client, out io.Writer, d demo) (strin
 
 	act := func(who, name string, a workflows.Act, what string) error {
 		a.By, a.Via = who, "cli"
-		res, err := incidents.Act(ctx, c, id, name, a)
+		res, err := incidents.ActSigned(ctx, c, d.keys.signer(who), id, name, a)
 		if err != nil {
 			return fmt.Errorf("%s by %s: %w", name, who, err)
 		}
@@ -382,16 +406,27 @@ func runDemo(ctx context.Context, c client.Client, out io.Writer, d demo) (strin
 		}
 	}
 
-	// The deliberate mistake: an SME approving their own request.
-	_, err = incidents.Act(ctx, c, id, workflows.ActApprove, workflows.Act{By: cast.sme, Via: "cli", Approval: approval})
-	var rej *incidents.RejectedError
-	switch {
-	case errors.As(err, &rej):
-		line(cast.sme+": approve "+approval+" (not allowed)", "rejected: "+rej.Message)
-	case err != nil:
-		return id, err
-	default:
-		line(cast.sme+": approve "+approval+" (not allowed)", "accepted?! the workflow should have refused it")
+	// The deliberate mistakes: an SME approving their own request, and an
+	// approval in the Commander's name with no signature (as a raw "Send a
+	// Signal" from the Temporal UI would send it).
+	for _, m := range []struct {
+		what   string
+		signer *incidents.Signer
+		act    workflows.Act
+	}{
+		{cast.sme + ": approve " + approval + " (not allowed)", d.keys.signer(cast.sme), workflows.Act{By: cast.sme, Via: "cli", Approval: approval}},
+		{"unsigned: approve " + approval + " as " + cast.commander, nil, workflows.Act{By: cast.commander, Via: "ui", Approval: approval}},
+	} {
+		_, err = incidents.ActSigned(ctx, c, m.signer, id, workflows.ActApprove, m.act)
+		var rej *incidents.RejectedError
+		switch {
+		case errors.As(err, &rej):
+			line(m.what, "rejected: "+clip(rej.Message, 110))
+		case err != nil:
+			return id, err
+		default:
+			line(m.what, "accepted?! the workflow should have refused it")
+		}
 	}
 
 	if err := act(cast.commander, workflows.ActApprove, workflows.Act{Approval: approval, Reason: "the re-run is idempotent"}, cast.commander+": approve "+approval); err != nil {

@@ -23,6 +23,7 @@ import (
 
 	"github.com/datasev/datasev/activities/slack/slacktest"
 	"github.com/datasev/datasev/runbooks"
+	"github.com/datasev/datasev/starter/incidents"
 	"github.com/datasev/datasev/starter/intake"
 	"github.com/datasev/datasev/starter/slackapp"
 	"github.com/datasev/datasev/workflows/oncall"
@@ -50,6 +51,8 @@ type devFrontOptions struct {
 	uiURL     string
 	namespace string
 	logger    *slog.Logger
+	// signer is the Slack app's service key.
+	signer *incidents.Signer
 }
 
 // startDevFront starts the intake and the Slack app on o.addr.
@@ -66,7 +69,7 @@ func startDevFront(c client.Client, o devFrontOptions) (*devFront, error) {
 	if err != nil {
 		return nil, err
 	}
-	if f.slack, err = slackapp.New(scfg, slackapp.Deps{Temporal: c, Roster: o.roster, Runbooks: o.runbooks, Logger: o.logger}); err != nil {
+	if f.slack, err = slackapp.New(scfg, slackapp.Deps{Temporal: c, Roster: o.roster, Runbooks: o.runbooks, Logger: o.logger, Signer: o.signer}); err != nil {
 		return nil, err
 	}
 	mux := http.NewServeMux()
@@ -139,30 +142,38 @@ func (f *devFront) slashCommand(ctx context.Context, user, text string) (string,
 }
 
 // runSlackDemo shows the Slack side: a note added with /incident by the
-// SME, and the channels the worker's Slack backend created with their
-// message counts.
-func runSlackDemo(ctx context.Context, out io.Writer, f *devFront, r oncall.Roster, incident string) error {
+// SME and a status update posted by the Commander (a deciding act, signed
+// by the Slack app vouching for the Slack user it verified), with how the
+// incident verified each, and the channels the worker's Slack backend
+// created with their message counts.
+func runSlackDemo(ctx context.Context, out io.Writer, c client.Client, f *devFront, r oncall.Roster, incident string) error {
 	cast, err := pickCast(r, time.Now())
 	if err != nil {
 		return err
 	}
-	var slackID string
-	for _, p := range r.People {
-		if p.ID == cast.sme {
-			slackID = p.Slack
-		}
-	}
 	fmt.Fprintln(out)
-	if slackID == "" {
-		fmt.Fprintf(out, "slack: %s has no Slack ID in the roster; skipping the /incident example\n", cast.sme)
-	} else {
-		text := "note @" + incident + " revert merged; the finance dashboard shows dollars again"
-		reply, err := f.slashCommand(ctx, slackID, text)
+	for _, s := range []struct{ who, text, mark string }{
+		{cast.sme, "note @" + incident + " revert merged; the finance dashboard shows dollars again", "revert merged"},
+		{cast.commander, "update @" + incident + " the revert is merged and orders re-ran; watching the dashboards", "the revert is merged"},
+	} {
+		p, _ := r.Person(s.who)
+		if p.Slack == "" {
+			fmt.Fprintf(out, "slack: %s has no Slack ID in the roster; skipping the /incident example\n", s.who)
+			continue
+		}
+		reply, err := f.slashCommand(ctx, p.Slack, s.text)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(out, "slack: %s (%s) runs /incident %s\n", cast.sme, slackID, text)
+		fmt.Fprintf(out, "slack: %s (%s) runs /incident %s\n", s.who, p.Slack, s.text)
 		fmt.Fprintf(out, "      → %s\n", clip(oneLine(reply), 110))
+		// The reply may have come before the act did ("working on it…").
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+			if how := slackVerified(ctx, c, incident, s.who, s.mark); how != "" {
+				fmt.Fprintf(out, "      verified: %s\n", how)
+				break
+			}
+		}
 	}
 	type count struct {
 		name string
@@ -183,6 +194,21 @@ func runSlackDemo(ctx context.Context, out io.Writer, f *devFront, r oncall.Rost
 		return errors.New("slack: the worker created no incident channel in the stand-in")
 	}
 	return nil
+}
+
+// slackVerified is how the incident verified who's act from Slack whose
+// text has mark, once it is in the timeline.
+func slackVerified(ctx context.Context, c client.Client, incident, who, mark string) string {
+	tl, err := incidents.Timeline(ctx, c, incident)
+	if err != nil {
+		return ""
+	}
+	for _, e := range tl {
+		if e.Who == who && e.Via == slackapp.Via && strings.Contains(e.What, mark) {
+			return e.Verified
+		}
+	}
+	return ""
 }
 
 // randomHex returns n random bytes in hex.
