@@ -20,6 +20,7 @@ import (
 	slackact "github.com/datasev/datasev/activities/slack"
 	"github.com/datasev/datasev/activities/snowflake"
 	"github.com/datasev/datasev/activities/statuspage"
+	"github.com/datasev/datasev/starter/incidents"
 	"github.com/datasev/datasev/starter/intake"
 	"github.com/datasev/datasev/starter/slackapp"
 	"github.com/datasev/datasev/worker/codec"
@@ -318,7 +319,13 @@ func checkConfig(getenv func(string) string) []checkLine {
 		if c.AppToken != "" {
 			modes = append(modes, "Socket Mode (app token "+fromWhere(getenv, slackapp.EnvAppToken)+")")
 		}
-		add("slack-app", checkOK, "%s", strings.Join(modes, ", "))
+		if c.KeyFile == "" {
+			add("slack-app", checkOK, "%s; no signing key: deciding acts from Slack are refused until %s is set", strings.Join(modes, ", "), slackapp.EnvKeyFile)
+		} else if s, err := incidents.LoadServiceSigner(slackapp.ServiceName, c.KeyFile); err != nil {
+			fail("slack-app", fmt.Errorf("%s: %w", slackapp.EnvKeyFile, err))
+		} else {
+			add("slack-app", checkOK, "%s; acts signed as service %s with %s (the roster's trust.services lists it as %s)", strings.Join(modes, ", "), slackapp.ServiceName, s.Fingerprint(), s.PublicKey())
+		}
 	}
 	return out
 }
