@@ -9,7 +9,9 @@ import (
 var library embed.FS
 
 // Library returns the runbooks embedded in the binaries: the files of
-// runbooks/library.
+// runbooks/library. Production runbooks only: every alert that matches one
+// runs it. The dev demo's runbooks live in starter/devstack/runbooks, which
+// only `datasev dev` loads.
 func Library() fs.FS {
 	sub, err := fs.Sub(library, "library")
 	if err != nil {

@@ -88,13 +88,15 @@ type Set struct {
 	regexps   map[string]*regexp.Regexp // compiled match regexps; nil when invalid
 }
 
-// Load loads the embedded library and, when dir is not empty, the runbook
-// files in dir: a file there overrides the library file of the same name
-// (Overrides says which did). The Set holds every runbook that decoded; the
-// error, a Problems, lists the files that did not, each problem with its
-// file, line and column. Load does not validate: call Validate.
-func Load(dir string) (*Set, error) {
-	layers := []Layer{{FS: Library(), Prefix: "embedded:"}}
+// Load loads the embedded library, then the extra layers (the dev
+// command's demo runbooks; production passes none), and, when dir is not
+// empty, the runbook files in dir: a file there overrides the earlier file
+// of the same name (Overrides says which did). The Set holds every runbook
+// that decoded; the error, a Problems, lists the files that did not, each
+// problem with its file, line and column. Load does not validate: call
+// Validate.
+func Load(dir string, extra ...Layer) (*Set, error) {
+	layers := append([]Layer{{FS: Library(), Prefix: "embedded:"}}, extra...)
 	if dir != "" {
 		st, err := os.Stat(dir)
 		if err != nil {

@@ -108,11 +108,11 @@ func TestLoadOverride(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rb, ok := set.Get("demo-orders-load")
-	if !ok || rb.Owner != "ops" || rb.Source != "testdata/override/demo-orders-load.yaml" {
-		t.Fatalf("demo-orders-load: %+v, want the operator's", rb)
+	rb, ok := set.Get("snowflake-load-failed")
+	if !ok || rb.Owner != "ops" || rb.Source != "testdata/override/snowflake-load-failed.yaml" {
+		t.Fatalf("snowflake-load-failed: %+v, want the operator's", rb)
 	}
-	if got := set.Overrides(); !reflect.DeepEqual(got, []string{"testdata/override/demo-orders-load.yaml overrides embedded:demo-orders-load.yaml"}) {
+	if got := set.Overrides(); !reflect.DeepEqual(got, []string{"testdata/override/snowflake-load-failed.yaml overrides embedded:snowflake-load-failed.yaml"}) {
 		t.Errorf("overrides: %q", got)
 	}
 	if _, ok := set.Get("extra"); !ok {
@@ -122,7 +122,7 @@ func TestLoadOverride(t *testing.T) {
 	for _, rb := range set.Runbooks() {
 		names = append(names, rb.Name)
 	}
-	if strings.Join(names, " ") != "dbt-model-regression demo-orders-load extra s3-partition-missing snowflake-load-failed" {
+	if strings.Join(names, " ") != "dbt-model-regression extra s3-partition-missing snowflake-load-failed" {
 		t.Errorf("runbooks not sorted by name: %v", names)
 	}
 	if _, err := Load("testdata/nope"); err == nil || !strings.Contains(err.Error(), "runbook directory") {

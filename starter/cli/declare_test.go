@@ -28,7 +28,7 @@ func TestDeclareRunbooks(t *testing.T) {
 		}
 		return m
 	}
-	declare := []string{"declare", "--title", "orders load failing", "--key", "orders", "--label", "alertname=OrdersLoadFailed"}
+	declare := []string{"declare", "--title", "orders load failing", "--key", "orders", "--label", "alertname=SnowflakeLoadFailed"}
 
 	// A valid set gets as far as dialling.
 	if code, _, errs := runCLI(t, base, declare...); code != 1 || !strings.Contains(errs, "cannot reach Temporal at "+addr) {
@@ -36,7 +36,7 @@ func TestDeclareRunbooks(t *testing.T) {
 	}
 	// An unknown --runbook is refused with the names there are.
 	code, _, errs := runCLI(t, base, append(declare, "--runbook", "nope")...)
-	if code != 1 || !strings.Contains(errs, `no runbook "nope"; there are: `) || !strings.Contains(errs, "demo-orders-load") {
+	if code != 1 || !strings.Contains(errs, `no runbook "nope"; there are: `) || !strings.Contains(errs, "snowflake-load-failed") {
 		t.Errorf("unknown runbook: exit %d %s", code, errs)
 	}
 	// A missing directory.
@@ -79,19 +79,19 @@ func TestChooseRunbook(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	alert := workflows.Alert{Source: "alertmanager", Title: "t", DedupeKey: "k", Labels: map[string]string{"alertname": "OrdersLoadFailed"}}
+	alert := workflows.Alert{Source: "alertmanager", Title: "t", DedupeKey: "k", Labels: map[string]string{"alertname": "SnowflakeLoadFailed"}}
 	if err := alert.Validate(); err != nil {
 		t.Fatal(err)
 	}
 	c, err := chooseRunbook(set, "", alert)
-	if err != nil || c.runbook == nil || c.runbook.Name != "demo-orders-load" {
+	if err != nil || c.runbook == nil || c.runbook.Name != "snowflake-load-failed" {
 		t.Fatalf("matched: %+v %v", c, err)
 	}
-	if got := c.String(); got != "runbook demo-orders-load (matched the alert: alertname=OrdersLoadFailed)" {
+	if got := c.String(); got != "runbook snowflake-load-failed (matched the alert: alertname=SnowflakeLoadFailed)" {
 		t.Errorf("matched: %q", got)
 	}
-	c, err = chooseRunbook(set, "snowflake-load-failed", alert)
-	if err != nil || c.String() != "runbook snowflake-load-failed (named with --runbook)" {
+	c, err = chooseRunbook(set, "s3-partition-missing", alert)
+	if err != nil || c.String() != "runbook s3-partition-missing (named with --runbook)" {
 		t.Errorf("named: %q %v", c, err)
 	}
 	alert.Labels = map[string]string{"alertname": "SomethingElse"}
@@ -106,14 +106,14 @@ func TestPrintDeclared(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rb, _ := set.Get("demo-orders-load")
+	rb, _ := set.Get("snowflake-load-failed")
 	choice := runbookChoice{runbook: rb, why: "named with --runbook"}
 	for _, tc := range []struct {
 		d          incidents.Declared
 		want, miss string
 	}{
-		{incidents.Declared{WorkflowID: "incident-k", RunID: "r1", Commander: "alice"}, "declared incident incident-k (run r1); Commander alice\nrunbook demo-orders-load (named with --runbook)\n", ""},
-		{incidents.Declared{WorkflowID: "incident-k", RunID: "r1", Joined: true}, "joined open incident incident-k (run r1)\nit keeps the runbook it was declared with", "demo-orders-load"},
+		{incidents.Declared{WorkflowID: "incident-k", RunID: "r1", Commander: "alice"}, "declared incident incident-k (run r1); Commander alice\nrunbook snowflake-load-failed (named with --runbook)\n", ""},
+		{incidents.Declared{WorkflowID: "incident-k", RunID: "r1", Joined: true}, "joined open incident incident-k (run r1)\nit keeps the runbook it was declared with", "snowflake-load-failed"},
 		{incidents.Declared{WorkflowID: "incident-k", Ignored: true}, "no open incident incident-k", "runbook"},
 	} {
 		var b bytes.Buffer

@@ -78,8 +78,9 @@ func runDev(ctx context.Context, e *env, args []string) error {
 		}
 	}
 	// Checked before anything starts: the worker binary refuses to start
-	// with an invalid runbook set, and so does dev.
-	if set, err = loadRunbookSet(e, runbookDir); err != nil {
+	// with an invalid runbook set, and so does dev. Dev alone adds the demo's
+	// runbooks (devstack.DemoRunbooks) to the library.
+	if set, err = loadRunbookSet(e, runbookDir, devstack.DemoRunbooks()); err != nil {
 		return err
 	}
 	root, err := devstack.RepoRoot()
@@ -89,7 +90,7 @@ func runDev(ctx context.Context, e *env, args []string) error {
 	if dbFile == "" {
 		dbFile = filepath.Join(root, ".datasev", "dev.db")
 	}
-	if err := os.MkdirAll(filepath.Dir(dbFile), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(dbFile), 0o750); err != nil {
 		return fmt.Errorf("dev: %w", err)
 	}
 	// The demo's keys: its people sign their acts, the Slack app signs as
@@ -102,10 +103,10 @@ func runDev(ctx context.Context, e *env, args []string) error {
 		roster = keys.roster
 	}
 	serverLog := filepath.Join(root, ".datasev", "dev-server.log")
-	if err := os.MkdirAll(filepath.Dir(serverLog), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(serverLog), 0o750); err != nil {
 		return fmt.Errorf("dev: %w", err)
 	}
-	logFile, err := os.OpenFile(serverLog, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	logFile, err := os.OpenFile(serverLog, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return fmt.Errorf("dev: %w", err)
 	}
@@ -136,7 +137,7 @@ func runDev(ctx context.Context, e *env, args []string) error {
 	// The worker's log holds every notification (pages and posts): the
 	// log backend is the demo's chat.
 	workerLogPath := filepath.Join(root, ".datasev", "worker.log")
-	workerLogFile, err := os.OpenFile(workerLogPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	workerLogFile, err := os.OpenFile(workerLogPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return fmt.Errorf("dev: %w", err)
 	}

@@ -60,14 +60,15 @@ func runRunbooks(ctx context.Context, e *env, args []string) error {
 	return usagef("runbooks: unknown subcommand %q; want %s", sub, runbooksUsage)
 }
 
-// runbookSet loads the embedded library and the operator's directory (the
-// flag, else $DATASEV_RUNBOOKS). Problems loading some files do not stop
-// list, show and test: they are returned for the caller to show.
-func runbookSet(e *env, dir string) (*runbooks.Set, runbooks.Problems, error) {
+// runbookSet loads the embedded library, the extra layers (dev's demo
+// runbooks; none elsewhere) and the operator's directory (the flag, else
+// $DATASEV_RUNBOOKS). Problems loading some files do not stop list, show
+// and test: they are returned for the caller to show.
+func runbookSet(e *env, dir string, extra ...runbooks.Layer) (*runbooks.Set, runbooks.Problems, error) {
 	if dir == "" {
 		dir = e.getenv(EnvRunbooks)
 	}
-	set, err := runbooks.Load(dir)
+	set, err := runbooks.Load(dir, extra...)
 	var ps runbooks.Problems
 	if err != nil && !errors.As(err, &ps) {
 		return nil, nil, err

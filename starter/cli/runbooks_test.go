@@ -36,15 +36,19 @@ func TestRunbooksValidateLibrary(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d\n%s%s", code, out, errs)
 	}
-	for _, name := range []string{"demo-orders-load", "snowflake-load-failed", "dbt-model-regression", "s3-partition-missing"} {
+	for _, name := range []string{"snowflake-load-failed", "dbt-model-regression", "s3-partition-missing"} {
 		if !strings.Contains(out, name) {
 			t.Errorf("validate output misses %s:\n%s", name, out)
 		}
 	}
+	// The dev demo's runbook is not in the library: only dev loads it.
+	if strings.Contains(out, "demo-orders-load") {
+		t.Errorf("validate lists the demo's runbook:\n%s", out)
+	}
 	// The repository's library directory, given as DIR, overrides the
 	// embedded copies (they are the same files here).
 	code, out, errs = runCLI(t, nil, "runbooks", "validate", filepath.Join("..", "..", "runbooks", "library"))
-	if code != 0 || !strings.Contains(out, "note: ") || !strings.Contains(out, "overrides embedded:demo-orders-load.yaml") {
+	if code != 0 || !strings.Contains(out, "note: ") || !strings.Contains(out, "overrides embedded:snowflake-load-failed.yaml") {
 		t.Fatalf("validate DIR: exit %d\n%s%s", code, out, errs)
 	}
 }
@@ -55,7 +59,7 @@ func TestRunbooksValidateProblems(t *testing.T) {
 description: A broken runbook
 owner: data-platform
 match:
-  labels: {alertname: OrdersLoadFailed}
+  labels: {alertname: SnowflakeLoadFailed}
 steps:
   - id: check
     when: alert.lables.x == "y"
@@ -72,9 +76,9 @@ steps:
 	for _, want := range []string{
 		bad + `:8:17: when: alert has no field "lables"`,
 		bad + ":11:19: step check: input url: want string, got int 5",
-		// Same labels as the embedded demo runbook: ambiguous.
-		bad + `:5:3: match overlaps runbook "demo-orders-load" (embedded:demo-orders-load.yaml:`,
-		`embedded:demo-orders-load.yaml:16:3: match overlaps runbook "bad" (` + bad + ":5:3)",
+		// Same labels as an embedded runbook: ambiguous.
+		bad + `:5:3: match overlaps runbook "snowflake-load-failed" (embedded:snowflake-load-failed.yaml:`,
+		`embedded:snowflake-load-failed.yaml:19:3: match overlaps runbook "bad" (` + bad + ":5:3)",
 		filepath.Join(dir, "broken.yaml") + ":1:7: sequence end token",
 	} {
 		if !strings.Contains(out, want) {
@@ -92,7 +96,7 @@ steps:
 
 func TestRunbooksListShow(t *testing.T) {
 	code, out, errs := runCLI(t, nil, "runbooks", "list")
-	if code != 0 || !strings.Contains(out, "NAME") || !strings.Contains(out, "alertname=OrdersLoadFailed") || !strings.Contains(out, "embedded:s3-partition-missing.yaml") {
+	if code != 0 || !strings.Contains(out, "NAME") || !strings.Contains(out, "alertname=SnowflakeLoadFailed") || !strings.Contains(out, "embedded:s3-partition-missing.yaml") {
 		t.Fatalf("list: exit %d\n%s%s", code, out, errs)
 	}
 	code, out, errs = runCLI(t, nil, "runbooks", "show", "snowflake-load-failed")
@@ -104,9 +108,9 @@ func TestRunbooksListShow(t *testing.T) {
 			t.Errorf("show misses %q:\n%s", want, out)
 		}
 	}
-	code, out, _ = runCLI(t, nil, "runbooks", "show", "demo-orders-load", "--json")
+	code, out, _ = runCLI(t, nil, "runbooks", "show", "snowflake-load-failed", "--json")
 	var rb runbooks.Runbook
-	if code != 0 || json.Unmarshal([]byte(out), &rb) != nil || rb.Name != "demo-orders-load" || rb.Steps[0].Pos.Line == 0 {
+	if code != 0 || json.Unmarshal([]byte(out), &rb) != nil || rb.Name != "snowflake-load-failed" || rb.Steps[0].Pos.Line == 0 {
 		t.Errorf("show --json: exit %d\n%s", code, out)
 	}
 	if code, _, errs := runCLI(t, nil, "runbooks", "show", "nope"); code != 1 || !strings.Contains(errs, `no runbook "nope"; there are: dbt-model-regression`) {
@@ -115,10 +119,13 @@ func TestRunbooksListShow(t *testing.T) {
 }
 
 func TestRunbooksTest(t *testing.T) {
+	// The dev demo's runbook, as an operator's directory would add it: it
+	// is not in the library.
+	demo := map[string]string{EnvRunbooks: filepath.Join("..", "devstack", "runbooks")}
 	dir := t.TempDir()
 	alert := writeFile(t, dir, "alert.json", `{"source": "alertmanager", "title": "Orders load failed", "dedupe_key": "orders",
 		"labels": {"alertname": "OrdersLoadFailed", "dag": "load_orders", "health_url": "http://127.0.0.1:1/health"}}`)
-	code, out, errs := runCLI(t, nil, "runbooks", "test", "demo-orders-load", "--alert", alert)
+	code, out, errs := runCLI(t, demo, "runbooks", "test", "demo-orders-load", "--alert", alert)
 	if code != 0 {
 		t.Fatalf("exit %d\n%s%s", code, out, errs)
 	}
@@ -138,24 +145,24 @@ func TestRunbooksTest(t *testing.T) {
 		}
 	}
 	// Another runbook: it does not match, and says which would.
-	code, out, _ = runCLI(t, nil, "runbooks", "test", "s3-partition-missing", "--alert", alert)
+	code, out, _ = runCLI(t, demo, "runbooks", "test", "s3-partition-missing", "--alert", alert)
 	if code != 0 || !strings.Contains(out, `does NOT match s3-partition-missing: label alertname is "OrdersLoadFailed", want "S3PartitionMissing"`) ||
 		!strings.Contains(out, "would pick demo-orders-load") || !strings.Contains(out, "1. latest: check s3.latest_partition") {
 		t.Errorf("non-matching runbook: exit %d\n%s", code, out)
 	}
-	code, out, _ = runCLI(t, nil, "runbooks", "test", "demo-orders-load", "--alert", alert, "--json")
+	code, out, _ = runCLI(t, demo, "runbooks", "test", "demo-orders-load", "--alert", alert, "--json")
 	var plan []runbooks.Planned
 	if code != 0 || json.Unmarshal([]byte(out), &plan) != nil || len(plan) != 3 || plan[1].With["detail"] != "<unknown until earlier steps run>" {
 		t.Errorf("--json: exit %d\n%s", code, out)
 	}
 	// A bare alert needs no source or dedupe key for a dry run.
 	bare := writeFile(t, dir, "bare.json", `{"title": "t", "labels": {"alertname": "OrdersLoadFailed"}}`)
-	code, out, _ = runCLI(t, nil, "runbooks", "test", "demo-orders-load", "--alert", bare)
+	code, out, _ = runCLI(t, demo, "runbooks", "test", "demo-orders-load", "--alert", bare)
 	if code != 0 || !strings.Contains(out, "1. health: check core.http — runs: no (its condition is false for this alert)") {
 		t.Errorf("bare alert: exit %d\n%s", code, out)
 	}
 	bad := writeFile(t, dir, "bad.json", `{"title": "t", "lables": {}}`)
-	if code, _, errs := runCLI(t, nil, "runbooks", "test", "demo-orders-load", "--alert", bad); code != 1 || !strings.Contains(errs, `unknown field "lables"`) {
+	if code, _, errs := runCLI(t, demo, "runbooks", "test", "demo-orders-load", "--alert", bad); code != 1 || !strings.Contains(errs, `unknown field "lables"`) {
 		t.Errorf("bad alert: exit %d %s", code, errs)
 	}
 }
@@ -168,7 +175,7 @@ func TestRunbooksUsage(t *testing.T) {
 	}{
 		{[]string{"runbooks"}, 2, "want a subcommand"},
 		{[]string{"runbooks", "frob"}, 2, `unknown subcommand "frob"`},
-		{[]string{"runbooks", "test", "demo-orders-load"}, 2, "--alert FILE.json required"},
+		{[]string{"runbooks", "test", "snowflake-load-failed"}, 2, "--alert FILE.json required"},
 		{[]string{"runbooks", "show"}, 2, "one runbook name"},
 		{[]string{"runbooks", "validate", "a", "b"}, 2, "at most one directory"},
 		{[]string{"runbooks", "validate", "/nonexistent"}, 1, "runbook directory"},

@@ -9,13 +9,14 @@ import (
 	"github.com/datasev/datasev/workflows"
 )
 
-// loadRunbookSet loads the runbooks incidents may run: the embedded library
-// and the operator's directory (dir, else $DATASEV_RUNBOOKS), validated
+// loadRunbookSet loads the runbooks incidents may run: the embedded library,
+// the extra layers (dev's demo runbooks) and the operator's directory (dir,
+// else $DATASEV_RUNBOOKS), validated
 // against the registered actions, as the worker does. Any problem is
 // printed to stderr, one per line with file, line and column, and fails the
 // command: an incident must not capture a runbook that cannot run.
-func loadRunbookSet(e *env, dir string) (*runbooks.Set, error) {
-	set, problems, err := runbookSet(e, dir)
+func loadRunbookSet(e *env, dir string, extra ...runbooks.Layer) (*runbooks.Set, error) {
+	set, problems, err := runbookSet(e, dir, extra...)
 	if err != nil {
 		return nil, err
 	}

@@ -116,7 +116,7 @@ func EnsureCLI(ctx context.Context, progress io.Writer) (string, error) {
 	if stamped(exe, stamp) {
 		return exe, nil
 	}
-	if err := os.MkdirAll(binDir, 0o755); err != nil {
+	if err := os.MkdirAll(binDir, 0o750); err != nil {
 		return "", fmt.Errorf("temporal CLI: %w", err)
 	}
 	unlock, err := lockFile(ctx, filepath.Join(binDir, ".lock"), progress)
@@ -175,7 +175,7 @@ func pinnedBuild(exe string) bool {
 
 func writeStamp(stamp string) error {
 	tmp := stamp + ".tmp"
-	if err := os.WriteFile(tmp, []byte(TemporalCLIVersion+"\n"), 0o644); err != nil {
+	if err := os.WriteFile(tmp, []byte(TemporalCLIVersion+"\n"), 0o640); err != nil {
 		return fmt.Errorf("temporal CLI stamp: %w", err)
 	}
 	if err := os.Rename(tmp, stamp); err != nil {
@@ -223,7 +223,7 @@ func tail(s string, n int) string {
 // lockFile takes an exclusive flock on path, polling so that ctx can cancel
 // the wait. The returned func releases it.
 func lockFile(ctx context.Context, path string, progress io.Writer) (func(), error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("temporal CLI lock: %w", err)
 	}
