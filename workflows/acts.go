@@ -520,6 +520,9 @@ func (inc *incident) details() string {
 	for _, ap := range s.Approvals {
 		if ap.Status == ApprovalPending {
 			fmt.Fprintf(&b, "- Waiting for approval **%s**: %s (asked by %s)\n", ap.ID, ap.Action, ap.RequestedBy)
+			for _, c := range ap.Covers {
+				fmt.Fprintf(&b, "  - also runs step %s: %s (%s)\n", c.Step, c.Action, orText(c.Inputs, "no inputs"))
+			}
 		}
 	}
 	if h := s.Handoff; h != nil {

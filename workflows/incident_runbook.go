@@ -88,7 +88,7 @@ func (inc *incident) runbookEvent(ctx workflow.Context, ev RunbookEvent) {
 			return // a redelivered request
 		}
 		ap := Approval{
-			ID: a.ID, Action: a.Action, Detail: a.Detail, Approver: a.Role, RequestedBy: who,
+			ID: a.ID, Action: a.Action, Detail: a.Detail, Covers: a.Covers, Approver: a.Role, RequestedBy: who,
 			RequestedAt: now, Deadline: now.Add(a.Timeout), Status: ApprovalPending,
 			FromRunbook: true, OnTimeout: a.OnTimeout,
 		}

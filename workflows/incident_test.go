@@ -180,6 +180,10 @@ func newHarness(t *testing.T, start string) *harness {
 	var s testsuite.WorkflowTestSuite
 	s.SetLogger(log.NewStructuredLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))))
 	env := s.NewTestWorkflowEnvironment()
+	// The default three seconds of real time are too few on a loaded
+	// two-core machine (local activities and child workflows run on real
+	// goroutines); time skipping still makes each test fast.
+	env.SetTestTimeout(2 * time.Minute)
 	rec := &recorder{}
 	env.RegisterWorkflowWithOptions(workflows.Incident, workflow.RegisterOptions{Name: workflows.IncidentWorkflowName})
 	env.RegisterActivity(&notify.Activities{Backend: rec})

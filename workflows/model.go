@@ -357,8 +357,11 @@ type Approval struct {
 	ID string `json:"id"`
 	// Action is what will run once approved.
 	Action string `json:"action"`
-	// Detail shows the approver what they are approving (a dry run's output).
+	// Detail shows the approver what they are approving (a dry run's output
+	// and the steps it also covers).
 	Detail string `json:"detail,omitempty"`
+	// Covers lists the later runbook steps this approval also runs.
+	Covers []CoveredStep `json:"covers,omitempty"`
 	// Approver is the role allowed to decide.
 	Approver Role `json:"approver"`
 	// RequestedBy is who asked.

@@ -101,9 +101,11 @@ type RunbookEvent struct {
 
 // ApprovalRequest asks the incident to gate a remediation.
 type ApprovalRequest struct {
-	ID        string        `json:"id"`
-	Action    string        `json:"action"`
-	Detail    string        `json:"detail,omitempty"`
+	ID     string `json:"id"`
+	Action string `json:"action"`
+	Detail string `json:"detail,omitempty"`
+	// Covers lists the later steps this approval also runs (covered_by).
+	Covers    []CoveredStep `json:"covers,omitempty"`
 	Role      Role          `json:"role"`
 	Timeout   time.Duration `json:"timeout"`
 	OnTimeout string        `json:"on_timeout"`
@@ -395,8 +397,15 @@ func (r *runner) remediate(ctx workflow.Context, step runbooks.Step, res StepRes
 	if step.Description != "" {
 		action = step.Description + " (" + action + ")"
 	}
+	// The approver sees every step the decision runs. Runbooks started
+	// before this keep asking as they did.
+	var covers []CoveredStep
+	if workflow.GetVersion(ctx, versionApprovalPlan, workflow.DefaultVersion, 1) == 1 {
+		covers = r.plan(ctx, step.ID)
+		detail = strings.TrimSpace(detail + "\n\n" + planText(covers))
+	}
 	r.emit(ctx, RunbookEvent{Kind: "approval", Approval: &ApprovalRequest{
-		ID: id, Action: action, Detail: detail,
+		ID: id, Action: action, Detail: detail, Covers: covers,
 		Role: role, Timeout: timeout, OnTimeout: orText(gate.OnTimeout, "escalate"),
 	}})
 	if err := workflow.Await(ctx, func() bool { _, ok := r.decisions[id]; return ok }); err != nil {
@@ -413,6 +422,117 @@ func (r *runner) remediate(ctx workflow.Context, step runbooks.Step, res StepRes
 		out.Summary = fmt.Sprintf("approved by %s; %s", d.By, out.Summary)
 	}
 	return out
+}
+
+// versionApprovalPlan is the change ID of showing the approver the steps
+// an approval covers.
+const versionApprovalPlan = "approval-plan"
+
+// CoveredStep is a later step an approval also runs, as the approver sees
+// it when asked.
+type CoveredStep struct {
+	// Step is the step's ID, Action its action.
+	Step   string `json:"step"`
+	Action string `json:"action"`
+	// Description is the step's own description, if any.
+	Description string `json:"description,omitempty"`
+	// Inputs are the inputs resolved now, as sorted k=v pairs.
+	Inputs string `json:"inputs,omitempty"`
+	// Pending names the inputs that come from steps not yet run (a pull
+	// request the revert opens): resolved when the step runs.
+	Pending []string `json:"pending,omitempty"`
+	// DryRun is the step's dry run now, where its inputs are all known and
+	// the action offers one; or why there is none.
+	DryRun string `json:"dry_run,omitempty"`
+}
+
+// plan lists the later steps whose approval is covered by step id, their
+// inputs resolved as far as they can be now and dry-run where possible.
+func (r *runner) plan(ctx workflow.Context, id string) []CoveredStep {
+	var out []CoveredStep
+	for _, st := range r.in.Runbook.Steps {
+		rem := st.Remediate
+		if rem == nil || rem.Approval.CoveredBy != id {
+			continue
+		}
+		c := CoveredStep{Step: st.ID, Action: rem.Action, Description: st.Description}
+		known, pending := r.renderKnown(ctx, rem.With)
+		c.Inputs, c.Pending = inputSummary(known), pending
+		switch {
+		case rem.DryRun != nil && !*rem.DryRun:
+			c.DryRun = "none (dry_run: false)"
+		case len(pending) > 0:
+			c.DryRun = "when it runs: its inputs " + strings.Join(pending, ", ") + " come from earlier steps"
+		default:
+			dry := r.call(ctx, st, rem.Call, true, StepResult{})
+			if dry.Status == StepOK {
+				c.DryRun = strings.TrimSpace(dry.Summary + "\n" + dry.Detail)
+			} else {
+				c.DryRun = "failed: " + dry.Error
+			}
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// renderKnown renders each input on its own: those that render now are
+// returned, the names of those that cannot yet (they read steps not yet
+// run) listed as pending, sorted.
+func (r *runner) renderKnown(ctx workflow.Context, with map[string]any) (map[string]any, []string) {
+	type answer struct {
+		Known   map[string]any
+		Pending []string
+	}
+	vars := r.vars(nil)
+	var a answer
+	err := workflow.SideEffect(ctx, func(workflow.Context) any {
+		out := answer{Known: map[string]any{}}
+		keys := make([]string, 0, len(with))
+		for k := range with { //workflowcheck:ignore the keys are sorted below
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		for _, k := range keys {
+			w, err := runbooks.Render(map[string]any{k: with[k]}, vars)
+			if err != nil {
+				out.Pending = append(out.Pending, k)
+				continue
+			}
+			out.Known[k] = w[k]
+		}
+		return out
+	}).Get(&a)
+	if err != nil {
+		return nil, nil
+	}
+	return a.Known, a.Pending
+}
+
+// planText is the approver's view of what an approval covers, appended to
+// its detail (Slack, the CLI and the UI show it).
+func planText(covers []CoveredStep) string {
+	if len(covers) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString("This approval also runs:")
+	for _, c := range covers {
+		fmt.Fprintf(&b, "\n- step %s: %s", c.Step, c.Action)
+		if c.Description != "" {
+			b.WriteString(" — " + c.Description)
+		}
+		if c.Inputs != "" {
+			b.WriteString(" (" + c.Inputs + ")")
+		}
+		if len(c.Pending) > 0 {
+			b.WriteString("; " + strings.Join(c.Pending, ", ") + " resolved when it runs")
+		}
+		if c.DryRun != "" {
+			b.WriteString("\n  dry run: " + strings.ReplaceAll(c.DryRun, "\n", "\n  "))
+		}
+	}
+	return b.String()
 }
 
 // covered runs a remediation whose approval is an earlier step's: it runs

@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/datasev/datasev/activities/notify"
 	"github.com/datasev/datasev/runbooks"
 	"github.com/datasev/datasev/workflows"
 )
@@ -342,14 +343,71 @@ func TestRunbookCoveredApproval(t *testing.T) {
 			h.env.ExecuteWorkflow(workflows.Incident, withRunbook(t, rb))
 			h.result()
 			_, reruns := w.calls()
-			// Approved: rerun's dry run, rerun, follow_up (no dry run: nobody is asked).
-			want := []bool{true, false, false}
+			// Approved: rerun's dry run and follow_up's (shown to the
+			// approver with the plan), rerun, follow_up.
+			want := []bool{true, true, false, false}
 			if !approve {
-				want = []bool{true}
+				want = []bool{true, true}
 			}
 			if fmt.Sprint(reruns) != fmt.Sprint(want) {
 				t.Errorf("rerun calls (dry-run flags) %v, want %v", reruns, want)
 			}
 		})
 	}
+}
+
+// The approver sees every step an approval covers: its inputs resolved as
+// far as they can be when asked, those from earlier steps named, and a dry
+// run where the inputs are all known.
+func TestApprovalShowsEveryStepItCovers(t *testing.T) {
+	h := newHarness(t, "2026-06-02 10:00")
+	w := &fakeWorld{}
+	w.register(h)
+	merge := remediate("merge", runbooks.Gate{CoveredBy: "rerun"})
+	merge.Description = "merge the fix"
+	merge.Remediate.With = map[string]any{"dag": "load_orders", "cleared": "${ steps.rerun.output.cleared }"}
+	rerunAgain := remediate("rerun_downstream", runbooks.Gate{CoveredBy: "rerun"})
+	rerunAgain.Remediate.With = map[string]any{"dag": "${ alert.labels.table }"}
+	rb := runbooks.Runbook{Name: "orders-load", Steps: []runbooks.Step{
+		check("rows", "test.rows", nil),
+		remediate("rerun", runbooks.Gate{}),
+		merge,
+		rerunAgain,
+	}}
+	h.snapshotAt(2*time.Minute, func(st workflows.Status, _ []workflows.TimelineEntry) {
+		if len(st.PendingApprovals) != 1 {
+			t.Errorf("pending approvals %+v", st.PendingApprovals)
+			return
+		}
+		ap := st.PendingApprovals[0]
+		want := []workflows.CoveredStep{
+			{Step: "merge", Action: "test.rerun", Description: "merge the fix", Inputs: "dag=load_orders", Pending: []string{"cleared"},
+				DryRun: "when it runs: its inputs cleared come from earlier steps"},
+			{Step: "rerun_downstream", Action: "test.rerun", Description: "clear and re-run load_orders", Inputs: "dag=RAW.ORDERS",
+				DryRun: "would clear 2 failed tasks of load_orders\n- copy_raw_orders\n- dedupe_orders"},
+		}
+		if fmt.Sprintf("%+v", ap.Covers) != fmt.Sprintf("%+v", want) {
+			t.Errorf("covers\n%+v\nwant\n%+v", ap.Covers, want)
+		}
+		for _, s := range []string{"This approval also runs:", "- step merge: test.rerun — merge the fix (dag=load_orders); cleared resolved when it runs",
+			"- step rerun_downstream: test.rerun — clear and re-run load_orders (dag=RAW.ORDERS)\n  dry run: would clear 2 failed tasks"} {
+			if !strings.Contains(ap.Detail, s) {
+				t.Errorf("approval detail lacks %q:\n%s", s, ap.Detail)
+			}
+		}
+		h.rec.mu.Lock()
+		var bodies []string
+		for _, n := range h.rec.sent {
+			if n.Kind == notify.Page && n.To == "alice" && n.Approval != nil {
+				bodies = append(bodies, n.Body)
+			}
+		}
+		h.rec.mu.Unlock()
+		if len(bodies) != 1 || !strings.Contains(bodies[0], "- step rerun_downstream: test.rerun — clear and re-run load_orders (dag=RAW.ORDERS)") {
+			t.Errorf("the approval page does not show the plan: %q", bodies)
+		}
+	})
+	h.mustAct(3*time.Minute, workflows.ActResolve, workflows.Act{By: "alice"})
+	h.env.ExecuteWorkflow(workflows.Incident, withRunbook(t, rb))
+	h.result()
 }
