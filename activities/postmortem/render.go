@@ -248,10 +248,19 @@ func writeDecisions(b *strings.Builder, r workflows.Report) {
 			decided = ap.DecidedAt.UTC().Format(time.DateTime)
 		}
 		fmt.Fprintf(b, "| %d | %s | %s | %s | %s | %s | **%s** | %s | %s |\n", i+1,
-			ap.RequestedAt.UTC().Format(time.DateTime), mdtext.Cell(ap.ID), mdtext.Cell(ap.Action), mdtext.Cell(ap.RequestedBy),
-			mdtext.Cell(ap.DecidedBy), Decision(ap), mdtext.Cell(ap.Reason), decided)
+			ap.RequestedAt.UTC().Format(time.DateTime), mdtext.Cell(ap.ID), mdtext.Cell(ap.Action), mdtext.Cell(verifiedAs(ap.RequestedBy, ap.RequestVerified)),
+			mdtext.Cell(verifiedAs(ap.DecidedBy, ap.DecisionVerified)), Decision(ap), mdtext.Cell(ap.Reason), decided)
 	}
 	b.WriteString("\n")
+}
+
+// verifiedAs names a person with how their identity was verified, when
+// the incident recorded it ("alice (key SHA256:…)", "bob (unsigned)").
+func verifiedAs(who, verified string) string {
+	if who == "" || verified == "" {
+		return who
+	}
+	return who + " (" + verified + ")"
 }
 
 func writeTimeline(b *strings.Builder, r workflows.Report) {
@@ -269,7 +278,7 @@ func writeTimeline(b *strings.Builder, r workflows.Report) {
 			day = d
 			when = d + " " + when
 		}
-		fmt.Fprintf(b, "| %s | %s | %s | %s | %s |\n", when, mdtext.Cell(t.Who), mdtext.Cell(t.Via), mdtext.Cell(t.What), mdtext.Cell(t.Why))
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %s |\n", when, mdtext.Cell(verifiedAs(t.Who, t.Verified)), mdtext.Cell(t.Via), mdtext.Cell(t.What), mdtext.Cell(t.Why))
 	}
 	b.WriteString("\n")
 }

@@ -310,3 +310,23 @@ func BenchmarkRender5000Entries(b *testing.B) {
 		_ = Render(r)
 	}
 }
+
+// The decisions table and the timeline say how each actor was verified.
+func TestRenderShowsVerification(t *testing.T) {
+	at := time.Date(2026, 3, 10, 18, 20, 0, 0, time.UTC)
+	r := workflows.Report{
+		ID: "incident-x", Title: "x", State: workflows.Closed, Severity: workflows.SEV2, TriggeredAt: at,
+		Approvals: []workflows.Approval{{ID: "rerun", Action: "clear tasks", RequestedBy: "erin", RequestVerified: "key SHA256:erinkey",
+			DecidedBy: "alice", DecisionVerified: "slack:U01ALICE via slack", Status: workflows.ApprovalApproved, RequestedAt: at, DecidedAt: at}},
+		Timeline: []workflows.TimelineEntry{{At: at, Who: "alice", Via: "slack", Verified: "slack:U01ALICE via slack", Kind: workflows.KindAct, What: "approved rerun"}},
+	}
+	got := Render(r)
+	for _, want := range []string{
+		"| erin (key SHA256:erinkey) | alice (slack:U01ALICE via slack) | **approved** |",
+		"| alice (slack:U01ALICE via slack) | slack | approved rerun |",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("postmortem lacks %q:\n%s", want, got)
+		}
+	}
+}
