@@ -446,9 +446,9 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, src string, auth
 		}
 	}
 	alerts := p.alerts
-	if max := h.opts.Limits.MaxAlerts; len(alerts) > max {
+	if limit := h.opts.Limits.MaxAlerts; len(alerts) > limit {
 		h.reject(w, src, reject(reasonTooMany, http.StatusRequestEntityTooLarge,
-			"%d alerts in one delivery, at most %d (%s); nothing was declared — split the delivery (Alertmanager: max_alerts: %d)", len(alerts), max, EnvMaxAlerts, max))
+			"%d alerts in one delivery, at most %d (%s); nothing was declared — split the delivery (Alertmanager: max_alerts: %d)", len(alerts), limit, EnvMaxAlerts, limit))
 		return
 	}
 	for i := range alerts {

@@ -179,8 +179,8 @@ func parseGeneric(body []byte) (parsed, error) {
 func scopeGenericKey(k string) (string, error) {
 	k = strings.TrimSpace(k)
 	k = strings.TrimPrefix(k, genericPrefix)
-	if max := workflows.MaxDedupeKeyLen - len(genericPrefix); len(k) > max {
-		return "", fmt.Errorf("field \"dedupe_key\": %d bytes, at most %d (the intake puts it under %q)", len(k), max, genericPrefix)
+	if limit := workflows.MaxDedupeKeyLen - len(genericPrefix); len(k) > limit {
+		return "", fmt.Errorf("field \"dedupe_key\": %d bytes, at most %d (the intake puts it under %q)", len(k), limit, genericPrefix)
 	}
 	if err := incidents.CheckDedupeKey(k); err != nil {
 		return "", err
