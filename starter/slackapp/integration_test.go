@@ -201,7 +201,8 @@ func TestSlashCommandsAndButtons(t *testing.T) {
 	// Status, from anywhere, naming the incident by its dedupe key.
 	key := strings.TrimPrefix(id, workflows.WorkflowIDPrefix)
 	a = slash(t, h, slk, slackBob, otherChannel, "@"+key+" status", "trig-"+uniq())
-	if !strings.Contains(a.text(), "Orders load failed & late") || !strings.Contains(a.text(), "mitigating") || a.responseType() != "ephemeral" {
+	// The title comes back escaped as Slack wants it (Slack shows "&").
+	if !strings.Contains(a.text(), "Orders load failed &amp; late") || !strings.Contains(a.text(), "mitigating") || a.responseType() != "ephemeral" {
 		t.Fatalf("status: %v", a.msg)
 	}
 	a = slash(t, h, slk, slackBob, otherChannel, "@no-such-incident-"+uniq()+" ack", "trig-"+uniq())

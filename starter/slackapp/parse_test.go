@@ -268,3 +268,15 @@ func TestFormatStatusLinksTheDocument(t *testing.T) {
 		t.Errorf("status lacks the document:\n%s", formatStatus(st))
 	}
 }
+
+// Alert text in /incident status (title, findings, approvals) reaches
+// Slack inert: no <!channel>, <@U…> or link of its own.
+func TestFormatStatusEscapesAlertText(t *testing.T) {
+	const hostile = "<!channel> <!here> <@U0BOB> <!subteam^S1|@data> <#C1|general> <http://evil.example|docs> &"
+	st := workflows.Status{ID: "incident-x", Title: "orders " + hostile, State: workflows.Diagnosing, Severity: workflows.SEV3,
+		LastFindings: []string{"found " + hostile}, Runbook: "rb " + hostile}
+	got := formatStatus(st)
+	if strings.ContainsAny(got, "<>") || !strings.Contains(got, "&lt;!channel&gt;") || !strings.Contains(got, "&amp;") {
+		t.Errorf("status carries live references:\n%s", got)
+	}
+}

@@ -358,7 +358,7 @@ func (h *Handler) runCommand(ctx context.Context, sc slack.SlashCommand) *slack.
 		return ephemeral(errorText(err))
 	}
 	h.log.Info("slack: act", "incident", id, "act", name, "by", person.ID, "state", res.State)
-	text := fmt.Sprintf("%s (%s): %s", displayName(person), id, res.Message)
+	text := slackact.Escape(fmt.Sprintf("%s (%s): %s", displayName(person), id, res.Message))
 	if inChannel(cmd.name) {
 		return visible(text)
 	}
@@ -396,10 +396,10 @@ func (h *Handler) declare(ctx context.Context, sc slack.SlashCommand, cmd comman
 	key := strings.TrimPrefix(d.WorkflowID, workflows.WorkflowIDPrefix)
 	if d.Joined {
 		// The same request again (Slack or a proxy redelivered it).
-		return visible(fmt.Sprintf("*%s* is already declared: incident `%s`, Commander %s.", cmd.title, d.WorkflowID, d.Commander))
+		return visible(slackact.Escape(fmt.Sprintf("*%s* is already declared: incident `%s`, Commander %s.", cmd.title, d.WorkflowID, d.Commander)))
 	}
-	return visible(fmt.Sprintf("%s declared *%s* (%s): incident `%s`, Commander %s. Act on it with `/incident @%s <subcommand>` or in its channel.",
-		displayName(person), cmd.title, sev, d.WorkflowID, d.Commander, key))
+	return visible(slackact.Escape(fmt.Sprintf("%s declared *%s* (%s): incident `%s`, Commander %s. Act on it with `/incident @%s <subcommand>` or in its channel.",
+		displayName(person), cmd.title, sev, d.WorkflowID, d.Commander, key)))
 }
 
 // dedupeKey names an incident declared in Slack: derived from the
@@ -473,7 +473,8 @@ func displayName(p oncall.Person) string {
 	return p.ID
 }
 
-// formatStatus renders an incident's status for Slack.
+// formatStatus renders an incident's status for Slack, escaped: alert text
+// in it (title, findings) mentions no one.
 func formatStatus(st workflows.Status) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "*%s* `%s`\n", st.Title, st.ID)
@@ -494,6 +495,9 @@ func formatStatus(st workflows.Status) string {
 	}
 	for _, ap := range st.PendingApprovals {
 		fmt.Fprintf(&b, "Pending approval `%s`: %s (the %s decides)\n", ap.ID, ap.Action, ap.Approver)
+		for _, c := range ap.Covers {
+			fmt.Fprintf(&b, "    also runs step `%s`: %s (%s)\n", c.Step, c.Action, c.Inputs)
+		}
 	}
 	if st.Handoff != nil {
 		fmt.Fprintf(&b, "Handoff pending: %s → %s\n", st.Handoff.From, st.Handoff.To)
@@ -504,7 +508,7 @@ func formatStatus(st workflows.Status) string {
 	if st.Document != "" {
 		fmt.Fprintf(&b, "Incident document: %s\n", st.Document)
 	}
-	return strings.TrimRight(b.String(), "\n")
+	return slackact.Escape(strings.TrimRight(b.String(), "\n"))
 }
 
 func orNone(s string) string {
