@@ -194,7 +194,7 @@ func runDev(ctx context.Context, e *env, args []string) error {
 		}
 		defer front.Close()
 		front.describe(out)
-		fmt.Fprintf(out, "try it        curl -H 'Authorization: Bearer %s' -d '{\"title\":\"orders late\",\"severity\":\"SEV3\",\"dedupe_key\":\"orders-late\",\"source\":\"generic\"}' %s/alerts\n", front.token, front.url)
+		fmt.Fprintf(out, "try it        curl -H 'Authorization: Bearer %s' -H 'Content-Type: application/json' -d '{\"title\":\"orders late\",\"severity\":\"SEV3\",\"dedupe_key\":\"orders-late\",\"source\":\"generic\"}' %s/alerts\n", front.token, front.url)
 	}
 
 	if !noDemo {

@@ -49,6 +49,10 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	auth.Insecure = insecure
+	limits, err := intake.LimitsFromEnv(e.getenv)
+	if err != nil {
+		return err
+	}
 	r, err := loadRoster(e, roster)
 	if err != nil {
 		return err
@@ -67,7 +71,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	defer c.Close()
 	logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	h, err := intake.New(c, r, set, auth, logger, intake.Options{UIURL: uiURL, Namespace: opts.Namespace, TaskQueue: e.getenv(EnvTaskQueue)})
+	h, err := intake.New(c, r, set, auth, logger, intake.Options{UIURL: uiURL, Namespace: opts.Namespace, TaskQueue: e.getenv(EnvTaskQueue), Limits: limits})
 	if err != nil {
 		return err
 	}
@@ -110,7 +114,8 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
-	srv := &http.Server{Handler: root, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second}
+	srv := &http.Server{Handler: root, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second,
+		MaxHeaderBytes: intake.MaxHeaderBytes}
 	fmt.Fprintf(e.stdout, "alert intake on http://%s (POST /alerts, /alerts/alertmanager, /alerts/dbt-cloud, /alerts/pagerduty; GET /healthz, /readyz, /metrics)\n", ln.Addr())
 	for _, s := range []struct{ name, v, env string }{
 		{"alertmanager", auth.AlertmanagerToken, intake.EnvAlertmanagerToken}, {"generic", auth.GenericToken, intake.EnvGenericToken},
