@@ -201,6 +201,9 @@ func check(r io.Reader, w io.Writer, allow []allowed) (bool, error) {
 				}
 				path = append(path, s)
 			}
+			if len(path) > 4 { // the entry point, its callee, …, the vulnerable symbol
+				path = append(path[:2:2], "…", path[len(path)-1])
+			}
 			fmt.Fprintf(w, "  e.g. %s\n", strings.Join(path, " → "))
 		}
 		if verdict != "" {
