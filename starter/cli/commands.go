@@ -509,6 +509,9 @@ func sendAct(ctx context.Context, c client.Client, w io.Writer, signer *incident
 		var rej *incidents.RejectedError
 		if errors.As(err, &rej) {
 			msg := fmt.Sprintf("%s rejected: %s", name, rej.Message)
+			if strings.HasPrefix(rej.Message, name+" by ") {
+				msg = rej.Message // "approve by alice refused: …" says it already
+			}
 			if signer == nil && incidents.IsUnsignedRefusal(err) {
 				msg += fmt.Sprintf("\n(this CLI has no key: make one with `datasev keygen`, add the public key it prints to your roster entry, and set %s or pass --key)", EnvKeyFile)
 			}

@@ -99,7 +99,7 @@ func runKeygen(_ context.Context, e *env, args []string) error {
 	fmt.Fprintf(w, "private key written to %s (mode 0600; keep it to yourself)\n", out)
 	fmt.Fprintf(w, "fingerprint %s\n", s.Fingerprint())
 	fmt.Fprintln(w, "add the public key to your entry in the roster:")
-	fmt.Fprintf(w, "    keys: [%s]\n", s.PublicKey())
+	fmt.Fprintf(w, "    keys: [\"%s\"]\n", s.PublicKey())
 	if out != DefaultKeyFile(e.getenv) && out != strings.TrimSpace(e.getenv(EnvKeyFile)) {
 		fmt.Fprintf(w, "and point the CLI at the key: export %s=%s (or key_file under worker: in the config file, or --key)\n", EnvKeyFile, out)
 	}

@@ -22,7 +22,7 @@ import (
 	"github.com/datasev/datasev/workflows/signing"
 )
 
-var keysLine = regexp.MustCompile(`(?m)^    keys: \[(ed25519:[A-Za-z0-9+/=]+)\]$`)
+var keysLine = regexp.MustCompile(`(?m)^    keys: \["(ed25519:[A-Za-z0-9+/=]+)"\]$`)
 
 // keygen runs `datasev keygen --out path` and returns the public key line
 // it printed for the roster.
@@ -148,9 +148,10 @@ func TestSignedActsOnDevServer(t *testing.T) {
 	roster := fmt.Sprintf(`team: cli-team
 timezone: UTC
 people:
-  - {id: alice, keys: [%s]}
+  - id: alice
+    keys: ["%s"]
   - {id: bob}
-  - {id: erin, keys: [%s]}
+  - {id: erin, keys: ["%s"]}
 shifts:
   - {name: all, start: "%s", end: "%s", commander: alice, secondary: bob, smes: [erin]}
 `, alicePub, erinPub, at, at)
@@ -195,7 +196,7 @@ shifts:
 
 	// No key: refused with the workflow's words and the CLI's hint.
 	code, _, errs := run(base, "ack", key, "--by", "alice")
-	if code != 1 || !strings.Contains(errs, "datasev: acknowledge rejected: acknowledge needs a verified identity and this one is unsigned: act through Slack, or with the datasev CLI and your key (datasev keygen; key_file in the CLI config)") ||
+	if code != 1 || !strings.Contains(errs, "datasev: acknowledge by alice refused: acknowledge needs a verified identity and this one is unsigned: act through Slack, or with the datasev CLI and your key (datasev keygen; key_file in the CLI config)") ||
 		!strings.Contains(errs, "(this CLI has no key: make one with `datasev keygen`, add the public key it prints to your roster entry, and set DATASEV_KEY_FILE or pass --key)") {
 		t.Fatalf("unsigned ack: exit %d %q", code, errs)
 	}
@@ -215,7 +216,7 @@ shifts:
 	}
 	// Unsigned approve, as an Update and as a Signal: refused; the signal
 	// is recorded as rejected.
-	if code, _, errs := run(base, "approve", key, "--by", "alice", "--approval", "rerun"); code != 1 || !strings.Contains(errs, "approve rejected: approve needs a verified identity and this one is unsigned") {
+	if code, _, errs := run(base, "approve", key, "--by", "alice", "--approval", "rerun"); code != 1 || !strings.Contains(errs, "datasev: approve by alice refused: approve needs a verified identity and this one is unsigned") {
 		t.Fatalf("unsigned approve: exit %d %q", code, errs)
 	}
 	if code, _, errs := run(base, "approve", key, "--by", "alice", "--approval", "rerun", "--signal"); code != 0 {
@@ -224,7 +225,7 @@ shifts:
 	// Erin's key in alice's name: refused.
 	code, _, errs = run(with(EnvKeyFile, erinKey), "approve", key, "--by", "alice", "--approval", "rerun")
 	erin, _ := incidents.LoadSigner(erinKey)
-	if code != 1 || !strings.Contains(errs, "approve rejected: key "+erin.Fingerprint()+" is not one of alice's keys in the roster") {
+	if code != 1 || !strings.Contains(errs, "datasev: approve by alice refused: key "+erin.Fingerprint()+" is not one of alice's keys in the roster") {
 		t.Fatalf("approve with erin's key as alice: exit %d %q", code, errs)
 	}
 	st, err := incidents.Status(ctx, srv.Client(), id)

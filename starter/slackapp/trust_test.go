@@ -81,7 +81,7 @@ func TestWrongServiceKeyIsRefused(t *testing.T) {
 	id, key := declareForTrust(t)
 
 	a := slash(t, h, slk, slackAlice, otherChannel, "@"+key+" ack", "trig-"+uniq())
-	if a.text() != "Not done: signed as service slack: signature does not verify" {
+	if a.text() != "Not done: acknowledge by alice refused: signed as service slack: signature does not verify" {
 		t.Fatalf("ack signed with a key the roster does not list: %q", a.text())
 	}
 	if s := stateOf(t, id); s != workflows.Triggered {
@@ -91,7 +91,7 @@ func TestWrongServiceKeyIsRefused(t *testing.T) {
 	// The real key, but vouching for bob while the act says alice.
 	_, err := incidents.ActSigned(t.Context(), tc, appSigner.For("slack:"+slackBob), id, workflows.ActAcknowledge, workflows.Act{By: "alice", Via: Via})
 	var rej *incidents.RejectedError
-	if !errors.As(err, &rej) || rej.Message != "service slack vouches for slack:"+slackBob+", who is not alice on the roster" {
+	if !errors.As(err, &rej) || rej.Message != "acknowledge by alice refused: service slack vouches for slack:"+slackBob+", who is not alice on the roster" {
 		t.Fatalf("a claim for someone else: %v", err)
 	}
 	// And a signature made too long ago.
