@@ -18,6 +18,7 @@ import (
 	"github.com/datasev/datasev/activities/actions"
 	"github.com/datasev/datasev/activities/notify"
 	"github.com/datasev/datasev/activities/seal"
+	"github.com/datasev/datasev/activities/target"
 	"github.com/datasev/datasev/starter/devstack"
 	"github.com/datasev/datasev/starter/incidents"
 	"github.com/datasev/datasev/workflows"
@@ -75,7 +76,13 @@ func devClient(t *testing.T, extra ...func(registrar)) (client.Client, string) {
 	w.RegisterActivityWithOptions(rec.writePostmortem, activity.RegisterOptions{Name: workflows.PostmortemActivityName})
 	w.RegisterActivityWithOptions(rec.fileActionItems, activity.RegisterOptions{Name: workflows.ActionItemsActivityName})
 	w.RegisterActivityWithOptions(rec.syncDocument, activity.RegisterOptions{Name: workflows.DocumentActivityName})
-	actions.New(actions.Deps{}).RegisterWith(w)
+	// The runbook tests' stand-ins listen on loopback, which core.http
+	// refuses unless the policy names it.
+	policy, err := target.Parse(map[string]string{target.KeyHTTPAllowAddresses: "127.0.0.1/32", target.KeyHTTPHosts: "127.0.0.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	actions.New(actions.Deps{Targets: policy}).RegisterWith(w)
 	for _, register := range extra {
 		register(w)
 	}

@@ -33,7 +33,9 @@ import (
 // recorded before closure inputs and postmortems (version marker
 // closure-postmortem), v1-… before action items were filed as issues
 // (file-action-items), v2-… before status updates were owed by the Liaison
-// (liaison-updates), v3-… before the incident document (incident-document);
+// (liaison-updates), v3-… before the incident document (incident-document),
+// v4-… before verified acts, sealed runbook messages and the approval plan
+// (verified-acts, approval-plan);
 // they are kept: incidents of that age may still be
 // running somewhere. Replaying them against the
 // current code fails when a change is not deterministic: such a change needs
@@ -62,12 +64,23 @@ func TestReplayRecordedHistories(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			opts := worker.ReplayWorkflowHistoryOptions{OriginalExecution: workflow.Execution{ID: originalID(t, h), RunID: "replayed"}}
+			opts := replayOptions(t, h)
 			if err := replayer(t).ReplayWorkflowHistoryWithOptions(nil, h, opts); err != nil {
 				t.Fatalf("replay of %s failed; the workflow change is not deterministic: %v", f, err)
 			}
 		})
 	}
+}
+
+// replayOptions replays a history as the run it was recorded from: its
+// workflow ID and its run ID (sealed runbook messages name the run).
+func replayOptions(t *testing.T, h *historypb.History) worker.ReplayWorkflowHistoryOptions {
+	t.Helper()
+	runID := h.Events[0].GetWorkflowExecutionStartedEventAttributes().GetOriginalExecutionRunId()
+	if runID == "" {
+		runID = "replayed"
+	}
+	return worker.ReplayWorkflowHistoryOptions{OriginalExecution: workflow.Execution{ID: originalID(t, h), RunID: runID}}
 }
 
 // originalID recovers a recorded run's workflow ID from its start input:
@@ -112,7 +125,7 @@ func TestReplayCatchesNondeterminism(t *testing.T) {
 	changed := false
 	quiet := log.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))
 	// Unchanged, it replays; tampered, it must not.
-	opts := worker.ReplayWorkflowHistoryOptions{OriginalExecution: workflow.Execution{ID: originalID(t, h), RunID: "replayed"}}
+	opts := replayOptions(t, h)
 	if err := replayer(t).ReplayWorkflowHistoryWithOptions(quiet, h, opts); err != nil {
 		t.Fatalf("untampered history: %v", err)
 	}
