@@ -183,7 +183,7 @@ func newHarness(t *testing.T, start string) *harness {
 	// The default three seconds of real time are too few on a loaded
 	// two-core machine (local activities and child workflows run on real
 	// goroutines); time skipping still makes each test fast.
-	env.SetTestTimeout(2 * time.Minute)
+	env.SetTestTimeout(30 * time.Second)
 	rec := &recorder{}
 	env.RegisterWorkflowWithOptions(workflows.Incident, workflow.RegisterOptions{Name: workflows.IncidentWorkflowName})
 	env.RegisterActivity(&notify.Activities{Backend: rec})

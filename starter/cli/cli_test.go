@@ -116,6 +116,8 @@ func TestExitCodes(t *testing.T) {
 		{name: "declare without title and key", args: []string{"declare"}, code: 2, stderr: "--title and --key required"},
 		{name: "declare with bad label", args: []string{"declare", "--title", "t", "--key", "k", "--label", "novalue"}, code: 2, stderr: "want key=value"},
 		{name: "declare with an invalid alert", args: []string{"declare", "--title", "t", "--key", "has space"}, code: 1, stderr: "invalid alert: dedupe_key: whitespace"},
+		{name: "declare with a key that takes another workflow's ID", args: []string{"declare", "--title", "t", "--key", "k/runbook"}, code: 1, stderr: `invalid alert: dedupe_key: "/" at byte 1 is not allowed`},
+		{name: "declare with an oversized label", args: []string{"declare", "--title", "t", "--key", "k", "--label", "x=" + strings.Repeat("v", 1025)}, code: 1, stderr: `labels["x"]: value of 1025 bytes, at most 1024`},
 		{name: "declare by a stranger", args: []string{"declare", "--title", "t", "--key", "k", "--by", "mallory"}, code: 1, stderr: `--by "mallory" is not on the data-platform roster`},
 		{name: "list with a bad status", args: []string{"list", "--status", "asleep"}, code: 2, stderr: `status "asleep"`},
 		{name: "server unreachable", args: []string{"ack", "k", "--by", "alice"}, code: 1, stderr: "cannot reach Temporal at " + addr},

@@ -95,7 +95,13 @@ func runDeclare(ctx context.Context, e *env, args []string) error {
 		a.Labels = lbls
 	}
 	check := a
-	if err := check.Validate(); err != nil {
+	err = check.Validate()
+	if err == nil {
+		// The key's shape and the fields' bounds, as every front door
+		// checks them (Declare checks again), before dialling.
+		err = incidents.CheckAlert(check)
+	}
+	if err != nil {
 		return &incidents.ValidationError{What: "alert", Err: err}
 	}
 	r, err := loadRoster(e, roster)
@@ -286,6 +292,16 @@ func printStatus(w io.Writer, st workflows.Status) {
 	}
 	for _, ap := range st.PendingApprovals {
 		fmt.Fprintf(w, "  waiting    approval %s: %s (asked by %s, decide by %s)\n", ap.ID, ap.Action, ap.RequestedBy, ap.Deadline.Local().Format("15:04 MST"))
+		for _, c := range ap.Covers {
+			fmt.Fprintf(w, "             also runs step %s: %s (%s)", c.Step, c.Action, c.Inputs)
+			if len(c.Pending) > 0 {
+				fmt.Fprintf(w, "; %s when it runs", strings.Join(c.Pending, ", "))
+			}
+			fmt.Fprintln(w)
+			if c.DryRun != "" {
+				fmt.Fprintf(w, "               dry run: %s\n", strings.ReplaceAll(c.DryRun, "\n", "\n               "))
+			}
+		}
 	}
 	for _, f := range st.LastFindings {
 		fmt.Fprintf(w, "  finding    %s\n", f)
