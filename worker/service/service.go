@@ -155,8 +155,9 @@ type Config struct {
 	// (DATASEV_ROSTER). Nil when no roster file is given.
 	Roster *oncall.Roster
 	// SealKey seals the messages between an incident and its runbook
-	// (DATASEV_SEAL_KEY_FILE). Nil makes New use a key of its own for the
-	// process, which is only right for tests.
+	// (DATASEV_SEAL_KEY_FILE; Run reads or creates DefaultSealKeyFile when
+	// it is unset). Nil makes New use a key of its own for the process,
+	// which is only right for tests.
 	SealKey []byte
 	// Keyring encrypts payloads (DATASEV_CODEC_*); nil leaves them plain.
 	// LoadConfig also sets Client's data and failure converters from it.
@@ -266,12 +267,12 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	} else if cfg.Slack.Configured() {
 		return Config{}, fmt.Errorf("slack is configured but %s is not set: the Slack backend needs the roster to find people's Slack IDs", EnvRoster)
 	}
-	sealFile := strings.TrimSpace(getenv(EnvSealKeyFile))
-	if sealFile == "" {
-		sealFile = DefaultSealKeyFile
-	}
-	if cfg.SealKey, err = seal.LoadOrCreateKey(sealFile); err != nil {
-		return Config{}, fmt.Errorf("%s: %w", EnvSealKeyFile, err)
+	// Without DATASEV_SEAL_KEY_FILE, Run makes (or reads) the default
+	// file; loading a configuration writes nothing.
+	if sealFile := strings.TrimSpace(getenv(EnvSealKeyFile)); sealFile != "" {
+		if cfg.SealKey, err = seal.LoadOrCreateKey(sealFile); err != nil {
+			return Config{}, fmt.Errorf("%s: %w", EnvSealKeyFile, err)
+		}
 	}
 	k, on, err := codec.KeyringFromEnv(getenv)
 	if err != nil {
@@ -511,6 +512,11 @@ func Run(ctx context.Context, getenv func(string) string, stderr io.Writer) erro
 	cfg, err := LoadConfig(getenv)
 	if err != nil {
 		return err
+	}
+	if cfg.SealKey == nil {
+		if cfg.SealKey, err = seal.LoadOrCreateKey(DefaultSealKeyFile); err != nil {
+			return fmt.Errorf("%s (unset, so %s): %w", EnvSealKeyFile, DefaultSealKeyFile, err)
+		}
 	}
 	// The Temporal settings through the same lookup, so that the file's
 	// TEMPORAL_* apply too; keep LoadConfig's payload converters.
