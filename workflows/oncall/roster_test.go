@@ -31,6 +31,10 @@ func TestParseRejectsBadRosters(t *testing.T) {
 		{"no commander", strings.Replace(base, ", commander: c", "", 1), "shifts[1].commander: required"},
 		{"duplicate person", strings.Replace(base, "{id: c}", "{id: a}", 1), `people[2].id: duplicate id "a"`},
 		{"not yaml", "team: [", "invalid YAML"},
+		{"bad person key", strings.Replace(base, "{id: c}", "{id: c, keys: [ssh-ed25519 AAAA]}", 1), `people[2].keys[0]: public key "ssh-ed25519 AAAA": want ed25519:<base64>`},
+		{"unknown unsigned kind", base + "trust: {unsigned: [Approve!]}\n", `trust.unsigned[0]: "Approve!" is not an act name`},
+		{"service without key", base + "trust: {services: [{name: slack, claims: [slack]}]}\n", "trust.services[0].key: public key"},
+		{"service claims", base + "trust: {services: [{name: slack, key: 'ed25519:" + strings.Repeat("A", 43) + "=', claims: [github]}]}\n", `trust.services[0].claims[0]: "github": the claims a service can make are: slack`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := oncall.Parse([]byte(tc.yaml))
