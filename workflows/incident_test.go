@@ -230,19 +230,7 @@ func (h *harness) at(d time.Duration, fn func()) { h.env.RegisterDelayedCallback
 // answer (or the rejection) to check. The test environment runs an update
 // after the callback that sent it returns, so every act gets its own offset.
 func (h *harness) act(at time.Duration, name string, act workflows.Act, check func(workflows.ActResult, error)) {
-	h.at(at, func() {
-		h.env.UpdateWorkflow(name, "", &testsuite.TestUpdateCallback{
-			OnAccept: func() {},
-			OnReject: func(err error) { check(workflows.ActResult{}, err) },
-			OnComplete: func(v any, err error) {
-				if err != nil {
-					check(workflows.ActResult{}, err)
-					return
-				}
-				check(v.(workflows.ActResult), nil)
-			},
-		}, act)
-	})
+	h.signedAct(at, name, act, nil, check)
 }
 
 // mustAct sends an act that must be accepted.
