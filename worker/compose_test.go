@@ -62,6 +62,8 @@ var undeployedEnv = map[string]string{
 	"TEMPORAL_CODEC_ENDPOINT":                "the SDK's remote codec; datasev encrypts in process (DATASEV_CODEC_KEYS_FILE). The UI's own TEMPORAL_CODEC_ENDPOINT is set on temporal-ui",
 	"TEMPORAL_CODEC_AUTH":                    "the SDK's remote codec, unused: datasev encrypts in process",
 
+	// The CLI's: a person's own key, never on a server.
+	"DATASEV_KEY_FILE": "the CLI's key file, a person's own (datasev keygen); servers sign nothing as a person",
 	// Inline secrets: the stack passes secrets as files only.
 	"DATASEV_CODEC_KEY":    "inline key; the stack uses DATASEV_CODEC_KEYS_FILE (the codec_keys secret)",
 	"DATASEV_CODEC_KEY_ID": "goes with DATASEV_CODEC_KEY, unused with a keys file",
