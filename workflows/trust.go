@@ -132,14 +132,13 @@ func verify(r *oncall.Roster, incident, name string, act Act, now time.Time) (st
 		if kind != "slack" || !ok || p.ID != act.By {
 			return "", fmt.Errorf("service %s vouches for %s, who is not %s on the roster", s.Name, sig.Claim, act.By)
 		}
-		pub, err := signing.ParsePublicKey(s.Key)
-		if err != nil {
-			return "", fmt.Errorf("service %s: %w", s.Name, err)
+		for _, k := range append([]string{s.Key}, s.Keys...) {
+			pub, err := signing.ParsePublicKey(k)
+			if err == nil && signing.Verify(pub, msg, sig.Value) == nil {
+				return sig.Claim + " via " + s.Name, nil
+			}
 		}
-		if err := signing.Verify(pub, msg, sig.Value); err != nil {
-			return "", fmt.Errorf("signed as service %s: %w", s.Name, err)
-		}
-		return sig.Claim + " via " + s.Name, nil
+		return "", fmt.Errorf("signed as service %s: %w", s.Name, signing.ErrBadSignature)
 	}
 	p, ok := r.Person(act.By)
 	if !ok {

@@ -64,14 +64,14 @@ func (s signer) sign(act workflows.Act, incident, name, keyName, claim string, a
 }
 
 // keys are the test's people and services.
-type keys struct{ alice, erin, mallory, slack signer }
+type keys struct{ alice, erin, mallory, slack, slackNext signer }
 
 // strictRoster is the test roster with the default trust policy (no
 // deciding act unsigned), keys for alice and erin, and a Slack app.
 func strictRoster(t *testing.T) (oncall.Roster, keys) {
-	k := keys{alice: newSigner(t), erin: newSigner(t), mallory: newSigner(t), slack: newSigner(t)}
+	k := keys{alice: newSigner(t), erin: newSigner(t), mallory: newSigner(t), slack: newSigner(t), slackNext: newSigner(t)}
 	r := roster(t)
-	r.Trust = oncall.Trust{Services: []oncall.Service{{Name: "slack", Key: k.slack.pub, Claims: []string{"slack"}}}}
+	r.Trust = oncall.Trust{Services: []oncall.Service{{Name: "slack", Key: k.slack.pub, Keys: []string{k.slackNext.pub}, Claims: []string{"slack"}}}}
 	for i := range r.People {
 		switch r.People[i].ID {
 		case "alice":
@@ -181,9 +181,14 @@ func TestActsNeedAVerifiedIdentity(t *testing.T) {
 	h.signedAct(11*time.Minute, workflows.ActApprove, workflows.Act{By: "alice", Approval: "rerun"}, func(a workflows.Act, at time.Time) workflows.Act {
 		return k.mallory.sign(a, testIncident, workflows.ActApprove, "service:pager", "slack:U01ALICE", at)
 	}, refused(t, "unknown service", `signed by service "pager", which the roster's trust.services does not list`))
+	// The Slack app's previous key, no longer listed.
+	h.signedAct(11*time.Minute+30*time.Second, workflows.ActApprove, workflows.Act{By: "alice", Approval: "rerun"}, func(a workflows.Act, at time.Time) workflows.Act {
+		return k.mallory.sign(a, testIncident, workflows.ActApprove, "service:slack", "slack:U01ALICE", at)
+	}, refused(t, "a key the service does not list", "signed as service slack: signature does not verify"))
+	// Signed with the rotated-in key listed under keys.
 	h.signedAct(12*time.Minute, workflows.ActApprove, workflows.Act{By: "alice", Approval: "rerun", Reason: "looks right"}, func(a workflows.Act, at time.Time) workflows.Act {
-		return k.slack.sign(a, testIncident, workflows.ActApprove, "service:slack", "slack:U01ALICE", at)
-	}, accepted(t, "approve through the Slack app"))
+		return k.slackNext.sign(a, testIncident, workflows.ActApprove, "service:slack", "slack:U01ALICE", at)
+	}, accepted(t, "approve through the Slack app, with its next key"))
 	h.snapshotAt(13*time.Minute, func(st workflows.Status, tl []workflows.TimelineEntry) {
 		if st.Severity != workflows.SEV2 {
 			t.Errorf("severity %s: a refused act changed it", st.Severity)

@@ -65,6 +65,10 @@ type Service struct {
 	Name string `json:"name" yaml:"name"`
 	// Key is the service's public key, "ed25519:<base64>". Required.
 	Key string `json:"key" yaml:"key"`
+	// Keys are further public keys it may sign with: list the new key
+	// here while rotating, since a running incident keeps the roster it
+	// started with. Optional.
+	Keys []string `json:"keys,omitempty" yaml:"keys"`
 	// Claims lists the identity kinds the service may vouch for: "slack"
 	// lets it sign an act claiming "slack:U…" for the person whose slack
 	// ID that is. Required.
@@ -296,6 +300,11 @@ func (t Trust) validate() []error {
 		names[s.Name] = true
 		if _, err := signing.ParsePublicKey(s.Key); err != nil {
 			errs = append(errs, fmt.Errorf("%s.key: %w", at, err))
+		}
+		for j, k := range s.Keys {
+			if _, err := signing.ParsePublicKey(k); err != nil {
+				errs = append(errs, fmt.Errorf("%s.keys[%d]: %w", at, j, err))
+			}
 		}
 		if len(s.Claims) == 0 {
 			errs = append(errs, fmt.Errorf("%s.claims: required: which identities it vouches for (slack)", at))
