@@ -56,7 +56,9 @@ func TestWorkerRunReadsFile(t *testing.T) {
 	}()
 	done := make(chan error, 1)
 	go func() {
-		done <- service.Run(ctx, func(k string) string { return map[string]string{config.EnvConfig: good}[k] }, io.Discard)
+		done <- service.Run(ctx, func(k string) string {
+			return map[string]string{config.EnvConfig: good, service.EnvSealKeyFile: filepath.Join(dir, "seal.key")}[k]
+		}, io.Discard)
 	}()
 	select {
 	case <-dialled:

@@ -40,6 +40,8 @@ func (s *syncBuffer) String() string {
 func isolate(t *testing.T) {
 	t.Helper()
 	t.Setenv("TEMPORAL_CONFIG_FILE", filepath.Join(t.TempDir(), "absent.toml"))
+	// Run makes its sealing key where this names, not in the package.
+	t.Setenv(service.EnvSealKeyFile, filepath.Join(t.TempDir(), "seal.key"))
 	t.Setenv("TEMPORAL_NAMESPACE", "default")
 	for _, k := range []string{"TEMPORAL_PROFILE", "TEMPORAL_API_KEY", "TEMPORAL_TLS"} {
 		if v, ok := os.LookupEnv(k); ok {
