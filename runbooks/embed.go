@@ -10,7 +10,7 @@ var library embed.FS
 
 // Library returns the runbooks embedded in the binaries: the files of
 // runbooks/library. Production runbooks only: every alert that matches one
-// runs it. The dev demo's runbooks live in starter/devstack/runbooks, which
+// runs it. The dev demo's runbooks live in starter/dev/devstack/runbooks, which
 // only `datasev dev` loads.
 func Library() fs.FS {
 	sub, err := fs.Sub(library, "library")

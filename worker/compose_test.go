@@ -793,7 +793,7 @@ func TestDockerignoreKeepsSourcesOut(t *testing.T) {
 	}
 	for _, l := range lines {
 		// The embedded runbook library and email templates must reach the build.
-		if l == "runbooks" || l == "runbooks/library" || strings.HasPrefix(l, "activities/email") || l == "go.sum" {
+		if l == "runbooks" || l == "runbooks/library" || strings.HasPrefix(l, "activities/notifiers/email") || l == "go.sum" {
 			t.Errorf(".dockerignore excludes %s, which the build needs", l)
 		}
 	}

@@ -10,7 +10,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/datasev/datasev/activities/notify"
+	"github.com/datasev/datasev/activities/lifecycle/notify"
 )
 
 // ErrUnknownAct is returned for an act name the workflow does not know.

@@ -16,10 +16,10 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/datasev/datasev/activities/actions"
-	"github.com/datasev/datasev/activities/notify"
-	"github.com/datasev/datasev/activities/seal"
-	"github.com/datasev/datasev/activities/target"
-	"github.com/datasev/datasev/starter/devstack"
+	"github.com/datasev/datasev/activities/lifecycle/notify"
+	"github.com/datasev/datasev/activities/lifecycle/seal"
+	"github.com/datasev/datasev/activities/support/target"
+	"github.com/datasev/datasev/starter/dev/devstack"
 	"github.com/datasev/datasev/starter/incidents"
 	"github.com/datasev/datasev/workflows"
 )

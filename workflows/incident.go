@@ -9,7 +9,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/datasev/datasev/activities/notify"
+	"github.com/datasev/datasev/activities/lifecycle/notify"
 	"github.com/datasev/datasev/workflows/oncall"
 )
 

@@ -18,8 +18,8 @@ import (
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/datasev/datasev/activities/notify"
-	"github.com/datasev/datasev/activities/seal"
+	"github.com/datasev/datasev/activities/lifecycle/notify"
+	"github.com/datasev/datasev/activities/lifecycle/seal"
 	"github.com/datasev/datasev/workflows"
 	"github.com/datasev/datasev/workflows/oncall"
 )

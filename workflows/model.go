@@ -10,7 +10,7 @@ import (
 	"time"
 	"unicode"
 
-	"github.com/datasev/datasev/activities/notify"
+	"github.com/datasev/datasev/activities/lifecycle/notify"
 	"github.com/datasev/datasev/runbooks"
 	"github.com/datasev/datasev/workflows/oncall"
 )

@@ -64,10 +64,10 @@ const (
 )
 
 // PostmortemActivityName is the activity that writes an incident's
-// postmortem at closure (activities/postmortem registers it).
+// postmortem at closure (activities/lifecycle/postmortem registers it).
 const PostmortemActivityName = "WritePostmortem"
 
-// Status page activities (activities/statuspage registers them).
+// Status page activities (activities/lifecycle/statuspage registers them).
 const (
 	StatuspagePublishActivity = "StatuspagePublish"
 	StatuspageResolveActivity = "StatuspageResolve"
@@ -75,11 +75,11 @@ const (
 
 // ActionItemsActivityName is the activity that files an incident's action
 // items as issues at closure, before its postmortem is written
-// (activities/postmortem registers it).
+// (activities/lifecycle/postmortem registers it).
 const ActionItemsActivityName = "FileActionItems"
 
 // DocumentActivityName is the activity that creates and keeps up to date
-// the incident document (activities/incidentdoc registers it): the Scribe's
+// the incident document (activities/lifecycle/incidentdoc registers it): the Scribe's
 // living record of the incident, a GitHub issue or a Markdown file. It takes
 // a Report and returns a DocumentResult; it is idempotent, so a retried or
 // repeated call updates the one document.

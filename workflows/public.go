@@ -9,7 +9,7 @@ import (
 )
 
 // publicRequest is the status page activities' input (the JSON of
-// activities/statuspage's PublishRequest and ResolveRequest).
+// activities/lifecycle/statuspage's PublishRequest and ResolveRequest).
 type publicRequest struct {
 	Incident   string            `json:"incident"`
 	Name       string            `json:"name,omitempty"`

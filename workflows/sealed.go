@@ -7,7 +7,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/datasev/datasev/activities/seal"
+	"github.com/datasev/datasev/activities/lifecycle/seal"
 )
 
 // Seal authenticates a message between an incident and its runbook: an

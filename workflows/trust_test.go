@@ -14,7 +14,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/testsuite"
 
-	"github.com/datasev/datasev/activities/seal"
+	"github.com/datasev/datasev/activities/lifecycle/seal"
 	"github.com/datasev/datasev/runbooks"
 	"github.com/datasev/datasev/starter/incidents"
 	"github.com/datasev/datasev/workflows"

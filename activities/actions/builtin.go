@@ -11,14 +11,14 @@ import (
 	"github.com/google/go-github/v57/github"
 	"github.com/slack-go/slack"
 
-	"github.com/datasev/datasev/activities/airflow"
-	"github.com/datasev/datasev/activities/core"
-	ghact "github.com/datasev/datasev/activities/github"
-	"github.com/datasev/datasev/activities/lineage"
-	s3act "github.com/datasev/datasev/activities/s3"
-	slackact "github.com/datasev/datasev/activities/slack"
-	"github.com/datasev/datasev/activities/snowflake"
-	"github.com/datasev/datasev/activities/target"
+	"github.com/datasev/datasev/activities/actions/airflow"
+	"github.com/datasev/datasev/activities/actions/core"
+	ghact "github.com/datasev/datasev/activities/actions/github"
+	"github.com/datasev/datasev/activities/actions/lineage"
+	s3act "github.com/datasev/datasev/activities/actions/s3"
+	"github.com/datasev/datasev/activities/actions/snowflake"
+	slackact "github.com/datasev/datasev/activities/notifiers/slack"
+	"github.com/datasev/datasev/activities/support/target"
 	"github.com/datasev/datasev/runbooks"
 )
 

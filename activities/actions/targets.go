@@ -5,8 +5,8 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/datasev/datasev/activities/lineage"
-	"github.com/datasev/datasev/activities/target"
+	"github.com/datasev/datasev/activities/actions/lineage"
+	"github.com/datasev/datasev/activities/support/target"
 )
 
 // LiteralTargets checks the targets a step names literally — inputs

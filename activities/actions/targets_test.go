@@ -9,7 +9,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/datasev/datasev/activities/actions"
-	targetpolicy "github.com/datasev/datasev/activities/target"
+	targetpolicy "github.com/datasev/datasev/activities/support/target"
 	"github.com/datasev/datasev/runbooks"
 )
 

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"strings"
 
-	"github.com/datasev/datasev/starter/bench"
+	"github.com/datasev/datasev/starter/dev/bench"
 )
 
 // dynamicConfig collects repeated --dynamic-config KEY=VALUE flags.

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/datasev/datasev/starter/devstack"
+	"github.com/datasev/datasev/starter/dev/devstack"
 	"github.com/datasev/datasev/worker/config"
 )
 

@@ -12,10 +12,10 @@ import (
 
 	"go.temporal.io/sdk/client"
 
-	"github.com/datasev/datasev/activities/github/ghtest"
-	"github.com/datasev/datasev/activities/lineage/manifesttest"
+	"github.com/datasev/datasev/activities/actions/github/ghtest"
+	"github.com/datasev/datasev/activities/actions/lineage/manifesttest"
 	"github.com/datasev/datasev/runbooks"
-	"github.com/datasev/datasev/starter/devstack"
+	"github.com/datasev/datasev/starter/dev/devstack"
 	"github.com/datasev/datasev/starter/incidents"
 	"github.com/datasev/datasev/workflows"
 	"github.com/datasev/datasev/workflows/oncall"

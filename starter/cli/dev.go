@@ -13,10 +13,10 @@ import (
 
 	"go.temporal.io/sdk/client"
 
-	"github.com/datasev/datasev/activities/seal"
+	"github.com/datasev/datasev/activities/lifecycle/seal"
 	"github.com/datasev/datasev/runbooks"
-	"github.com/datasev/datasev/starter/demoload"
-	"github.com/datasev/datasev/starter/devstack"
+	"github.com/datasev/datasev/starter/dev/demoload"
+	"github.com/datasev/datasev/starter/dev/devstack"
 	"github.com/datasev/datasev/starter/incidents"
 	"github.com/datasev/datasev/worker/service"
 	"github.com/datasev/datasev/workflows"

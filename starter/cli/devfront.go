@@ -21,7 +21,7 @@ import (
 
 	"go.temporal.io/sdk/client"
 
-	"github.com/datasev/datasev/activities/slack/slacktest"
+	"github.com/datasev/datasev/activities/notifiers/slack/slacktest"
 	"github.com/datasev/datasev/runbooks"
 	"github.com/datasev/datasev/starter/incidents"
 	"github.com/datasev/datasev/starter/intake"

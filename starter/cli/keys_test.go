@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/datasev/datasev/starter/devstack"
+	"github.com/datasev/datasev/starter/dev/devstack"
 	"github.com/datasev/datasev/starter/incidents"
 	"github.com/datasev/datasev/worker/service"
 	"github.com/datasev/datasev/worker/service/servicetest"

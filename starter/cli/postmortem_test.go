@@ -14,8 +14,8 @@ import (
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/datasev/datasev/activities/postmortem"
-	"github.com/datasev/datasev/starter/devstack"
+	"github.com/datasev/datasev/activities/lifecycle/postmortem"
+	"github.com/datasev/datasev/starter/dev/devstack"
 	"github.com/datasev/datasev/workflows"
 )
 

@@ -8,11 +8,11 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/datasev/datasev/activities/email"
-	"github.com/datasev/datasev/activities/incidentdoc"
-	"github.com/datasev/datasev/activities/notify"
-	"github.com/datasev/datasev/activities/postmortem"
-	slackact "github.com/datasev/datasev/activities/slack"
+	"github.com/datasev/datasev/activities/lifecycle/incidentdoc"
+	"github.com/datasev/datasev/activities/lifecycle/notify"
+	"github.com/datasev/datasev/activities/lifecycle/postmortem"
+	"github.com/datasev/datasev/activities/notifiers/email"
+	slackact "github.com/datasev/datasev/activities/notifiers/slack"
 	"github.com/datasev/datasev/starter/incidents"
 	"github.com/datasev/datasev/workflows"
 )
@@ -31,15 +31,15 @@ type previewTemplate struct {
 // previewTemplates lists every message datasev renders from a template in
 // the repository, in the order the preview command lists them.
 var previewTemplates = []previewTemplate{
-	{"email-leadership", "activities/email/templates/leadership.tmpl", "email to leadership: declaration, severity change, resolution, closure", func(r workflows.Report, html bool) (string, error) {
+	{"email-leadership", "activities/notifiers/email/templates/leadership.tmpl", "email to leadership: declaration, severity change, resolution, closure", func(r workflows.Report, html bool) (string, error) {
 		return previewEmail(notify.Notification{Kind: notify.Post, Incident: r.ID, Severity: string(r.Severity),
 			Subject: "incident opened: " + r.Title, Body: reportDetails(r)}, "", html)
 	}},
-	{"email-status-update", "activities/email/templates/status_update.tmpl", "the Liaison's status update by email, at the severity's cadence", func(r workflows.Report, html bool) (string, error) {
+	{"email-status-update", "activities/notifiers/email/templates/status_update.tmpl", "the Liaison's status update by email, at the severity's cadence", func(r workflows.Report, html bool) (string, error) {
 		return previewEmail(notify.Notification{Kind: notify.StatusUpdate, Incident: r.ID, Severity: string(r.Severity),
 			Subject: fmt.Sprintf("status update: %s %s", r.Severity, stateOfUpdate(r)), Body: latestUpdate(r)}, "", html)
 	}},
-	{"email-page", "activities/email/templates/page.tmpl", "a page by email (DATASEV_EMAIL_PAGES)", func(r workflows.Report, html bool) (string, error) {
+	{"email-page", "activities/notifiers/email/templates/page.tmpl", "a page by email (DATASEV_EMAIL_PAGES)", func(r workflows.Report, html bool) (string, error) {
 		n := notify.Notification{Kind: notify.Page, Incident: r.ID, Severity: string(r.Severity), To: r.Roles.Commander,
 			Subject: "acknowledge: " + r.Title, Body: fmt.Sprintf("You are Commander. Acknowledge within %s.", r.Severity.AckTimeout())}
 		for _, ap := range r.Approvals {
@@ -51,21 +51,21 @@ var previewTemplates = []previewTemplate{
 		}
 		return previewEmail(n, r.Roles.Commander, html)
 	}},
-	{"slack-consumers", "activities/slack/templates/consumers.tmpl", "the notice slack.notify_consumers posts in the data teams' channels (Slack mrkdwn)", func(r workflows.Report, _ bool) (string, error) {
+	{"slack-consumers", "activities/notifiers/slack/templates/consumers.tmpl", "the notice slack.notify_consumers posts in the data teams' channels (Slack mrkdwn)", func(r workflows.Report, _ bool) (string, error) {
 		return slackact.RenderConsumerNotice(slackact.ConsumerNotice{
 			Incident: r.ID, Severity: string(r.Severity), Dataset: orText(r.Dataset, r.Service),
 			Message: "The numbers downstream of " + orText(r.Dataset, r.Service) + " may be wrong until the incident's channel says otherwise: " + r.Title + ".",
 			Impact:  impactOf(r), Owners: []string{"finance"},
 		})
 	}},
-	{"document", "activities/incidentdoc/templates/document.md.tmpl", "the incident document (GitHub issue or Markdown file), kept current with the timeline", func(r workflows.Report, _ bool) (string, error) {
+	{"document", "activities/lifecycle/incidentdoc/templates/document.md.tmpl", "the incident document (GitHub issue or Markdown file), kept current with the timeline", func(r workflows.Report, _ bool) (string, error) {
 		title, body, err := incidentdoc.Render(r)
 		if err != nil {
 			return "", err
 		}
 		return "Title: " + title + "\n\n" + body, nil
 	}},
-	{"postmortem", "activities/postmortem/render.go", "the postmortem written at closure (`datasev postmortem ID`)", func(r workflows.Report, _ bool) (string, error) {
+	{"postmortem", "activities/lifecycle/postmortem/render.go", "the postmortem written at closure (`datasev postmortem ID`)", func(r workflows.Report, _ bool) (string, error) {
 		return postmortem.Render(r), nil
 	}},
 }

@@ -15,7 +15,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/datasev/datasev/activities/actions"
-	"github.com/datasev/datasev/activities/target"
+	"github.com/datasev/datasev/activities/support/target"
 	"github.com/datasev/datasev/runbooks"
 	"github.com/datasev/datasev/workflows"
 )

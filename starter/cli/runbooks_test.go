@@ -121,7 +121,7 @@ func TestRunbooksListShow(t *testing.T) {
 func TestRunbooksTest(t *testing.T) {
 	// The dev demo's runbook, as an operator's directory would add it: it
 	// is not in the library.
-	demo := map[string]string{EnvRunbooks: filepath.Join("..", "devstack", "runbooks")}
+	demo := map[string]string{EnvRunbooks: filepath.Join("..", "dev", "devstack", "runbooks")}
 	dir := t.TempDir()
 	alert := writeFile(t, dir, "alert.json", `{"source": "alertmanager", "title": "Orders load failed", "dedupe_key": "orders",
 		"labels": {"alertname": "OrdersLoadFailed", "dag": "load_orders", "health_url": "http://127.0.0.1:1/health"}}`)

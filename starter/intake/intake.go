@@ -20,9 +20,9 @@ import (
 	"go.temporal.io/sdk/client"
 	"golang.org/x/time/rate"
 
-	"github.com/datasev/datasev/activities/secret"
+	"github.com/datasev/datasev/activities/support/secret"
 	"github.com/datasev/datasev/runbooks"
-	"github.com/datasev/datasev/starter/devstack"
+	"github.com/datasev/datasev/starter/dev/devstack"
 	"github.com/datasev/datasev/starter/incidents"
 	"github.com/datasev/datasev/workflows"
 	"github.com/datasev/datasev/workflows/oncall"

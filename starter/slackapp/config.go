@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/datasev/datasev/activities/secret"
+	"github.com/datasev/datasev/activities/support/secret"
 )
 
 // Environment variables ConfigFromEnv reads. The secrets also have a _FILE

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	slackact "github.com/datasev/datasev/activities/slack"
-	"github.com/datasev/datasev/activities/slack/slacktest"
+	slackact "github.com/datasev/datasev/activities/notifiers/slack"
+	"github.com/datasev/datasev/activities/notifiers/slack/slacktest"
 )
 
 func TestConfigFromEnv(t *testing.T) {

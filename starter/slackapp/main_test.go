@@ -22,7 +22,7 @@ import (
 
 	"go.temporal.io/sdk/client"
 
-	"github.com/datasev/datasev/starter/devstack"
+	"github.com/datasev/datasev/starter/dev/devstack"
 	"github.com/datasev/datasev/starter/incidents"
 	"github.com/datasev/datasev/worker/service"
 	"github.com/datasev/datasev/workflows/oncall"

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	slackact "github.com/datasev/datasev/activities/slack"
+	slackact "github.com/datasev/datasev/activities/notifiers/slack"
 	"github.com/datasev/datasev/workflows"
 )
 

@@ -46,7 +46,7 @@ import (
 	"github.com/slack-go/slack"
 	"go.temporal.io/sdk/client"
 
-	slackact "github.com/datasev/datasev/activities/slack"
+	slackact "github.com/datasev/datasev/activities/notifiers/slack"
 	"github.com/datasev/datasev/runbooks"
 	"github.com/datasev/datasev/starter/incidents"
 	"github.com/datasev/datasev/workflows"

@@ -9,7 +9,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	slackact "github.com/datasev/datasev/activities/slack"
+	slackact "github.com/datasev/datasev/activities/notifiers/slack"
 	"github.com/datasev/datasev/starter/incidents"
 	"github.com/datasev/datasev/workflows"
 )

@@ -14,7 +14,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"github.com/datasev/datasev/activities/slack/slacktest"
+	"github.com/datasev/datasev/activities/notifiers/slack/slacktest"
 )
 
 // Tokens the stand-ins accept.

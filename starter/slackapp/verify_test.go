@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	slackact "github.com/datasev/datasev/activities/slack"
+	slackact "github.com/datasev/datasev/activities/notifiers/slack"
 	"github.com/datasev/datasev/starter/incidents"
 	"github.com/datasev/datasev/workflows"
 )

@@ -28,7 +28,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/datasev/datasev/starter/devstack"
+	"github.com/datasev/datasev/starter/dev/devstack"
 	"github.com/datasev/datasev/worker/codec"
 )
 

@@ -14,7 +14,7 @@ import (
 
 	"go.temporal.io/sdk/converter"
 
-	"github.com/datasev/datasev/activities/secret"
+	"github.com/datasev/datasev/activities/support/secret"
 )
 
 // Environment variables HandlerOptionsFromEnv reads.

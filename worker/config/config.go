@@ -15,7 +15,7 @@
 // numbers or bools written as the variable would be; they are used as
 // written ("0x10" stays "0x10", true becomes "true").
 //
-// The targets section, the target policy (activities/target), nests one
+// The targets section, the target policy (activities/support/target), nests one
 // level and holds lists: targets: {github: {repositories: [acme/dbt]}} sets
 // DATASEV_TARGETS_GITHUB_REPOSITORIES to "acme/dbt" (a list's entries
 // joined by commas).
@@ -347,7 +347,7 @@ func distance(a, b string) int {
 	return prev[len(b)]
 }
 
-// targetsSection is the target policy's section (activities/target). Its
+// targetsSection is the target policy's section (activities/support/target). Its
 // keys nest one level (targets.github.repositories is
 // DATASEV_TARGETS_GITHUB_REPOSITORIES) and its values are lists.
 const targetsSection = "targets"

@@ -141,7 +141,7 @@ var Known = []string{
 	"DATASEV_SNOWFLAKE_USER",
 	"DATASEV_SNOWFLAKE_WAREHOUSE",
 
-	// Target policy (activities/target): lists.
+	// Target policy (activities/support/target): lists.
 	"DATASEV_TARGETS_AIRFLOW_DAGS",
 	"DATASEV_TARGETS_GITHUB_BASE_BRANCHES",
 	"DATASEV_TARGETS_GITHUB_REPOSITORIES",

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/datasev/datasev/activities/target"
+	"github.com/datasev/datasev/activities/support/target"
 )
 
 func TestTargetsSectionNestsListsIntoThePolicy(t *testing.T) {

@@ -9,7 +9,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
-	"github.com/datasev/datasev/activities/notify"
+	"github.com/datasev/datasev/activities/lifecycle/notify"
 	"github.com/datasev/datasev/runbooks"
 )
 

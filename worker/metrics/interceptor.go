@@ -10,7 +10,7 @@ import (
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/datasev/datasev/activities/notify"
+	"github.com/datasev/datasev/activities/lifecycle/notify"
 	"github.com/datasev/datasev/runbooks"
 )
 

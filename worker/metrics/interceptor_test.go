@@ -18,7 +18,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/worker"
 
-	"github.com/datasev/datasev/activities/notify"
+	"github.com/datasev/datasev/activities/lifecycle/notify"
 	"github.com/datasev/datasev/runbooks"
 	"github.com/datasev/datasev/worker/metrics"
 )

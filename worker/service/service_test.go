@@ -13,7 +13,7 @@ import (
 
 	"go.temporal.io/api/enums/v1"
 
-	"github.com/datasev/datasev/starter/devstack"
+	"github.com/datasev/datasev/starter/dev/devstack"
 	"github.com/datasev/datasev/worker/service"
 	"github.com/datasev/datasev/workflows"
 )

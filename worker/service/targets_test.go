@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/datasev/datasev/activities/target"
+	"github.com/datasev/datasev/activities/support/target"
 	"github.com/datasev/datasev/worker/service"
 	"github.com/datasev/datasev/worker/service/servicetest"
 )

@@ -14,7 +14,7 @@ import (
 
 	"go.temporal.io/sdk/client"
 
-	"github.com/datasev/datasev/activities/target"
+	"github.com/datasev/datasev/activities/support/target"
 	"github.com/datasev/datasev/worker/service"
 	"github.com/datasev/datasev/workflows"
 )
