@@ -202,9 +202,6 @@ func NewClient(cfg Config, hc *http.Client) (*Client, error) {
 	return c, nil
 }
 
-// BaseURL is the configured base URL, without a trailing slash.
-func (c *Client) BaseURL() string { return c.base }
-
 // APIError is an error answer from Airflow. The client's errors wrap it
 // (errors.As finds it) inside a Temporal application error.
 type APIError struct {

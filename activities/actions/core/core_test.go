@@ -1,13 +1,11 @@
 package core_test
 
 import (
-	"context"
 	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -16,30 +14,10 @@ import (
 
 	"github.com/datasev/datasev/activities/actions"
 	"github.com/datasev/datasev/activities/actions/core"
-	"github.com/datasev/datasev/activities/lifecycle/notify"
 	"github.com/datasev/datasev/activities/support/actiontest"
 	"github.com/datasev/datasev/activities/support/target"
 	"github.com/datasev/datasev/runbooks"
 )
-
-// recorder is a notify.Backend that keeps what it delivers.
-type recorder struct {
-	mu   sync.Mutex
-	sent []notify.Notification
-	fail error
-}
-
-func (r *recorder) Name() string { return "recorder" }
-
-func (r *recorder) Deliver(_ context.Context, n notify.Notification) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.fail != nil {
-		return r.fail
-	}
-	r.sent = append(r.sent, n)
-	return nil
-}
 
 // env runs the actions through the SDK's activity test environment, as the
 // worker registers them.

@@ -31,18 +31,9 @@ type Actions struct {
 	cache *Cache
 }
 
-// New returns the lineage actions reading manifests through src, with a
-// cache of DefaultCacheEntries manifests.
-func New(src Sources) *Actions {
-	return &Actions{cache: NewCache(src, CacheOptions{})}
-}
-
 // NewWithCache returns the lineage actions using c (to share one cache or
 // tune it).
 func NewWithCache(c *Cache) *Actions { return &Actions{cache: c} }
-
-// Cache returns the actions' manifest cache.
-func (a *Actions) Cache() *Cache { return a.cache }
 
 // Input is the input of lineage.downstream and lineage.upstream.
 type Input struct {

@@ -23,7 +23,7 @@ func TestManifestErrorsDoNotEchoTheFile(t *testing.T) {
 	if err := os.WriteFile(q, []byte(`{"nodes": {"k": {"name": 31337}}}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	e := register(lineage.New(lineage.Sources{}))
+	e := register(lineage.NewWithCache(lineage.NewCache(lineage.Sources{}, lineage.CacheOptions{Logger: quiet})))
 	for path, secret := range map[string]string{p: "'r'", q: "31337"} {
 		_, err := run(t, e, lineage.DownstreamName, map[string]any{"manifest": path, "node": "orders"})
 		wantErr(t, err, lineage.InvalidManifestType, true, "invalid manifest JSON at byte")

@@ -221,15 +221,6 @@ func (s *Server) SeedDAG(dagID string, paused bool, tasks ...string) {
 	}
 }
 
-// SetPaused pauses or unpauses a seeded DAG.
-func (s *Server) SetPaused(dagID string, paused bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if d := s.dags[dagID]; d != nil {
-		d.paused = paused
-	}
-}
-
 // FailTasks makes the named tasks fail the next times they run (their
 // downstream tasks become upstream_failed); no names: every task succeeds.
 func (s *Server) FailTasks(dagID string, tasks ...string) {

@@ -48,13 +48,6 @@ func (d *Demo) Recover() {
 	d.recovered = d.now()
 }
 
-// Recovered reports whether Recover was called.
-func (d *Demo) Recovered() bool {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return !d.recovered.IsZero()
-}
-
 // Handler answers the datasev Snowflake actions' statements; anything else
 // gets the server's default answer.
 func (d *Demo) Handler(q Query) Result {

@@ -161,9 +161,6 @@ func TimestampTZ(name string) Column {
 	return Column{Name: name, Type: "timestamp_tz", Nullable: true, Scale: 9}
 }
 
-// Variant is a VARIANT column (JSON text).
-func Variant(name string) Column { return Column{Name: name, Type: "variant", Nullable: true} }
-
 // Rows is a Result with the given columns and rows.
 func Rows(cols []Column, rows ...[]any) Result {
 	if rows == nil {

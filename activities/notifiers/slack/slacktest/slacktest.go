@@ -42,7 +42,7 @@ import (
 
 // Identity of the stand-in's workspace and bot.
 const (
-	// Token is the bot token the server accepts unless SetToken changes it.
+	// Token is the one bot token the server accepts.
 	Token = "xoxb-datasev-test-token"
 	// TeamID is the workspace's ID.
 	TeamID = "T0DATASEV"
@@ -243,13 +243,6 @@ func (s *Server) Env() map[string]string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return map[string]string{EnvBotToken: s.token, EnvAPIURL: s.APIURL()}
-}
-
-// SetToken changes the one bot token the server accepts.
-func (s *Server) SetToken(token string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.token = token
 }
 
 // AddUser seeds a workspace member.
