@@ -18,7 +18,6 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -29,6 +28,8 @@ import (
 
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
+
+	"github.com/datasev/datasev/activities/support/loopback"
 )
 
 // Region is the region the server answers for; clients sign for it.
@@ -83,17 +84,7 @@ func New() *Server {
 // Start starts a server listening on addr ("127.0.0.1:9000"); "" means
 // 127.0.0.1 on a free port. Only loopback addresses are accepted.
 func Start(addr string) (*Server, error) {
-	if addr == "" {
-		addr = "127.0.0.1:0"
-	}
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return nil, fmt.Errorf("s3test: address %q: %w", addr, err)
-	}
-	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-		return nil, fmt.Errorf("s3test: address %q: the stand-in listens on loopback only", addr)
-	}
-	ln, err := net.Listen("tcp", addr)
+	ln, err := loopback.Listen(addr)
 	if err != nil {
 		return nil, fmt.Errorf("s3test: %w", err)
 	}

@@ -56,6 +56,8 @@ import (
 	"time"
 
 	"github.com/snowflakedb/gosnowflake"
+
+	"github.com/datasev/datasev/activities/support/loopback"
 )
 
 // Defaults of Options.
@@ -178,22 +180,11 @@ func New(opts Options) (*Server, error) {
 	if _, err := time.LoadLocation(opts.TimeZone); err != nil {
 		return nil, fmt.Errorf("sftest: time zone %q: %w", opts.TimeZone, err)
 	}
-	addr := opts.Addr
-	if addr == "" {
-		addr = "127.0.0.1:0"
-	}
-	host, _, err := net.SplitHostPort(addr)
+	ln, err := loopback.Listen(opts.Addr)
 	if err != nil {
-		return nil, fmt.Errorf("sftest: address %q: %w", addr, err)
-	}
-	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-		return nil, fmt.Errorf("sftest: address %q is not loopback; the stand-in listens on 127.0.0.1 only", addr)
+		return nil, fmt.Errorf("sftest: %w", err)
 	}
 	DisableDriverProbes()
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("sftest: listen: %w", err)
-	}
 	s := &Server{
 		opts:     opts,
 		listener: ln,

@@ -38,6 +38,8 @@ import (
 	"time"
 
 	"github.com/slack-go/slack"
+
+	"github.com/datasev/datasev/activities/support/loopback"
 )
 
 // Identity of the stand-in's workspace and bot.
@@ -197,19 +199,9 @@ func New() *Server {
 // Start starts a server on addr, a loopback host:port ("" for
 // 127.0.0.1 on a free port).
 func Start(addr string) (*Server, error) {
-	if addr == "" {
-		addr = "127.0.0.1:0"
-	}
-	host, _, err := net.SplitHostPort(addr)
+	ln, err := loopback.Listen(addr)
 	if err != nil {
-		return nil, fmt.Errorf("slacktest: address %q: %w", addr, err)
-	}
-	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-		return nil, fmt.Errorf("slacktest: address %q is not a loopback address", addr)
-	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("slacktest: listen: %w", err)
+		return nil, fmt.Errorf("slacktest: %w", err)
 	}
 	s := &Server{
 		URL:      "http://" + ln.Addr().String(),
