@@ -9,8 +9,6 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
-
-	"github.com/datasev/datasev/activities/lifecycle/notify"
 )
 
 // ErrUnknownAct is returned for an act name the workflow does not know.
@@ -356,7 +354,7 @@ func (inc *incident) apply(ctx workflow.Context, name string, act Act) string {
 			s.NextUpdateAt = now.Add(c)
 		}
 		note("status update: " + act.Note)
-		inc.postKind(notify.StatusUpdate, fmt.Sprintf("status update: %s %s", s.Severity, s.State), act.Note+"\n\n"+inc.details())
+		inc.postKind(NotifyStatusUpdate, fmt.Sprintf("status update: %s %s", s.Severity, s.State), act.Note+"\n\n"+inc.details())
 		if s.NextUpdateAt.IsZero() {
 			return "status update posted"
 		}

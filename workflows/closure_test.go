@@ -10,7 +10,6 @@ import (
 
 	"go.temporal.io/sdk/activity"
 
-	"github.com/datasev/datasev/activities/lifecycle/notify"
 	"github.com/datasev/datasev/workflows"
 )
 
@@ -171,7 +170,7 @@ func TestStatusUpdatesOwedByLiaison(t *testing.T) {
 	if snap.Updates.Missed != 1 || snap.Updates.LastBy != "alice" {
 		t.Errorf("updates %+v, want one missed and the last by alice", snap.Updates)
 	}
-	if got := h.rec.count(notify.StatusUpdate); got != 2 {
+	if got := h.rec.count(workflows.NotifyStatusUpdate); got != 2 {
 		t.Errorf("%d status updates posted, want the 2 people wrote", got)
 	}
 	// Reminders: 11:01 (due), 12:40 + … the cycle after dan's update is

@@ -71,7 +71,7 @@ func devClient(t *testing.T, extra ...func(registrar)) (client.Client, string) {
 	w.RegisterWorkflowWithOptions(workflows.Incident, workflow.RegisterOptions{Name: workflows.IncidentWorkflowName})
 	w.RegisterWorkflowWithOptions(workflows.RunbookRun, workflow.RegisterOptions{Name: workflows.RunbookWorkflowName})
 	rec := &recorder{}
-	w.RegisterActivity(&notify.Activities{Backend: rec})
+	notify.Register(w, &notify.Activities{Backend: rec})
 	seal.Register(w, testSealer(t))
 	w.RegisterActivityWithOptions(rec.writePostmortem, activity.RegisterOptions{Name: workflows.PostmortemActivityName})
 	w.RegisterActivityWithOptions(rec.fileActionItems, activity.RegisterOptions{Name: workflows.ActionItemsActivityName})

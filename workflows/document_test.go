@@ -10,7 +10,6 @@ import (
 	"github.com/stretchr/testify/mock"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/datasev/datasev/activities/lifecycle/notify"
 	"github.com/datasev/datasev/workflows"
 )
 
@@ -36,7 +35,7 @@ func TestIncidentDocumentKeptCurrent(t *testing.T) {
 		h.rec.mu.Lock()
 		posted := false
 		for _, n := range h.rec.sent {
-			posted = posted || n.Kind == notify.Post && strings.HasPrefix(n.Subject, "incident document: ") && strings.Contains(n.Body, url)
+			posted = posted || n.Kind == workflows.NotifyPost && strings.HasPrefix(n.Subject, "incident document: ") && strings.Contains(n.Body, url)
 		}
 		h.rec.mu.Unlock()
 		if !posted {

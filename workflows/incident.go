@@ -9,7 +9,6 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/datasev/datasev/activities/lifecycle/notify"
 	"github.com/datasev/datasev/workflows/oncall"
 )
 
@@ -464,7 +463,6 @@ func (inc *incident) drain(ctx workflow.Context) {
 // deliver sends queued notifications one at a time, in order, through the
 // notifier activity. It runs for the life of the run.
 func (inc *incident) deliver(ctx workflow.Context) {
-	var notifier *notify.Activities
 	for {
 		if err := workflow.Await(ctx, func() bool { return len(inc.s.Outbox) > 0 }); err != nil {
 			return
@@ -477,7 +475,7 @@ func (inc *incident) deliver(ctx workflow.Context) {
 			RetryPolicy:            &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: time.Minute},
 			Summary:                n.Summary(),
 		})
-		err := workflow.ExecuteActivity(actx, notifier.Notify, n).Get(ctx, nil)
+		err := workflow.ExecuteActivity(actx, NotifyActivity, n).Get(ctx, nil)
 		inc.s.Outbox = inc.s.Outbox[1:]
 		inc.sending, inc.notified = false, true
 		if err != nil {
@@ -655,7 +653,7 @@ func (inc *incident) fireDue(ctx workflow.Context, now time.Time) {
 		if !s.NextUpdateAt.IsZero() && !now.Before(s.NextUpdateAt) && s.Updates.ByPeople {
 			inc.updateDue(now)
 		} else if !s.NextUpdateAt.IsZero() && !now.Before(s.NextUpdateAt) {
-			inc.postKind(notify.StatusUpdate, fmt.Sprintf("status update: %s %s", s.Severity, s.State), inc.details())
+			inc.postKind(NotifyStatusUpdate, fmt.Sprintf("status update: %s %s", s.Severity, s.State), inc.details())
 			inc.record(now, "datasev", KindTimer, "status update posted ("+s.Severity.UpdateCadence().String()+" cadence)", "")
 			s.NextUpdateAt = now.Add(s.Severity.UpdateCadence())
 		}
@@ -711,7 +709,7 @@ func (inc *incident) startHandoff(ctx workflow.Context, now time.Time) {
 		NextSecondary: next.Shift.Secondary,
 	}
 	inc.record(now, "datasev", KindTimer, fmt.Sprintf("%s shift ends at %s: handoff summary posted, paging %s", s.ShiftName, s.ShiftEnd.Format("15:04 MST"), next.Shift.Commander), "")
-	inc.postKind(notify.HandoffSummary, fmt.Sprintf("handoff: %s → %s", s.Roles.Commander, next.Shift.Commander), inc.details())
+	inc.postKind(NotifyHandoffSummary, fmt.Sprintf("handoff: %s → %s", s.Roles.Commander, next.Shift.Commander), inc.details())
 	inc.page(next.Shift.Commander, "handoff: take command of "+s.Title, fmt.Sprintf("The %s shift ends at %s. Accept the handoff by %s.", s.ShiftName, s.ShiftEnd.Format(time.RFC3339), s.Handoff.Deadline.Format(time.RFC3339)))
 }
 
@@ -747,8 +745,8 @@ func (inc *incident) page(to, subject, body string) {
 	if to == "" {
 		return
 	}
-	inc.s.Outbox = append(inc.s.Outbox, notify.Notification{
-		Kind: notify.Page, Incident: inc.s.ID, Severity: string(inc.s.Severity), To: to, Subject: subject, Body: body,
+	inc.s.Outbox = append(inc.s.Outbox, Notification{
+		Kind: NotifyPage, Incident: inc.s.ID, Severity: string(inc.s.Severity), To: to, Subject: subject, Body: body,
 	})
 }
 
@@ -758,17 +756,17 @@ func (inc *incident) pageApproval(to string, ap Approval, subject, body string) 
 	if to == "" {
 		return
 	}
-	inc.s.Outbox = append(inc.s.Outbox, notify.Notification{
-		Kind: notify.Page, Incident: inc.s.ID, Severity: string(inc.s.Severity), To: to, Subject: subject, Body: body,
-		Approval: &notify.ApprovalRef{ID: ap.ID, Action: ap.Action, Approver: string(ap.Approver), Deadline: ap.Deadline},
+	inc.s.Outbox = append(inc.s.Outbox, Notification{
+		Kind: NotifyPage, Incident: inc.s.ID, Severity: string(inc.s.Severity), To: to, Subject: subject, Body: body,
+		Approval: &ApprovalRef{ID: ap.ID, Action: ap.Action, Approver: string(ap.Approver), Deadline: ap.Deadline},
 	})
 }
 
 // post queues a post to the incident's channel.
-func (inc *incident) post(subject, body string) { inc.postKind(notify.Post, subject, body) }
+func (inc *incident) post(subject, body string) { inc.postKind(NotifyPost, subject, body) }
 
-func (inc *incident) postKind(kind notify.Kind, subject, body string) {
-	inc.s.Outbox = append(inc.s.Outbox, notify.Notification{
+func (inc *incident) postKind(kind NotifyKind, subject, body string) {
+	inc.s.Outbox = append(inc.s.Outbox, Notification{
 		Kind: kind, Incident: inc.s.ID, Severity: string(inc.s.Severity), Subject: subject, Body: body,
 	})
 }

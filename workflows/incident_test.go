@@ -61,7 +61,7 @@ trust:
 // recorder is a notifier backend that keeps what it was asked to deliver.
 type recorder struct {
 	mu      sync.Mutex
-	sent    []notify.Notification
+	sent    []workflows.Notification
 	reports []workflows.Report // postmortems asked for
 	docs    []workflows.Report // incident document syncs
 }
@@ -122,7 +122,7 @@ func withoutReminders(subjects []string) []string {
 
 func (r *recorder) Name() string { return "recorder" }
 
-func (r *recorder) Deliver(_ context.Context, n notify.Notification) error {
+func (r *recorder) Deliver(_ context.Context, n workflows.Notification) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.sent = append(r.sent, n)
@@ -135,7 +135,7 @@ func (r *recorder) pages(to string) []string {
 	defer r.mu.Unlock()
 	var out []string
 	for _, n := range r.sent {
-		if n.Kind == notify.Page && n.To == to {
+		if n.Kind == workflows.NotifyPage && n.To == to {
 			out = append(out, n.Subject)
 		}
 	}
@@ -144,19 +144,19 @@ func (r *recorder) pages(to string) []string {
 
 // approvalPages returns the approval references of the pages sent to one
 // person that ask for a decision.
-func (r *recorder) approvalPages(to string) []notify.ApprovalRef {
+func (r *recorder) approvalPages(to string) []workflows.ApprovalRef {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	var out []notify.ApprovalRef
+	var out []workflows.ApprovalRef
 	for _, n := range r.sent {
-		if n.Kind == notify.Page && n.To == to && n.Approval != nil {
+		if n.Kind == workflows.NotifyPage && n.To == to && n.Approval != nil {
 			out = append(out, *n.Approval)
 		}
 	}
 	return out
 }
 
-func (r *recorder) count(kind notify.Kind) int {
+func (r *recorder) count(kind workflows.NotifyKind) int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	c := 0
@@ -186,7 +186,7 @@ func newHarness(t *testing.T, start string) *harness {
 	env.SetTestTimeout(30 * time.Second)
 	rec := &recorder{}
 	env.RegisterWorkflowWithOptions(workflows.Incident, workflow.RegisterOptions{Name: workflows.IncidentWorkflowName})
-	env.RegisterActivity(&notify.Activities{Backend: rec})
+	notify.Register(env, &notify.Activities{Backend: rec})
 	seal.Register(env, testSealer(t))
 	env.RegisterActivityWithOptions(rec.writePostmortem, activity.RegisterOptions{Name: workflows.PostmortemActivityName})
 	env.RegisterActivityWithOptions(rec.fileActionItems, activity.RegisterOptions{Name: workflows.ActionItemsActivityName})
@@ -413,7 +413,7 @@ func TestHandoffAccepted(t *testing.T) {
 	h.mustAct(13*time.Hour+time.Minute, workflows.ActResolve, workflows.Act{By: "grace"})
 	h.env.ExecuteWorkflow(workflows.Incident, input(t, workflows.SEV3))
 	h.result()
-	if got := h.rec.count(notify.HandoffSummary); got != 2 {
+	if got := h.rec.count(workflows.NotifyHandoffSummary); got != 2 {
 		t.Errorf("%d handoff summaries, want 2", got)
 	}
 }

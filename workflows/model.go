@@ -10,7 +10,6 @@ import (
 	"time"
 	"unicode"
 
-	"github.com/datasev/datasev/activities/lifecycle/notify"
 	"github.com/datasev/datasev/runbooks"
 	"github.com/datasev/datasev/workflows/oncall"
 )
@@ -570,46 +569,46 @@ const (
 // Snapshot is the whole incident state: what queries show and what
 // continue-as-new carries.
 type Snapshot struct {
-	ID            string                `json:"id"`
-	Title         string                `json:"title"`
-	State         State                 `json:"state"`
-	Severity      Severity              `json:"severity"`
-	Service       string                `json:"service,omitempty"`
-	Dataset       string                `json:"dataset,omitempty"`
-	Runbook       string                `json:"runbook,omitempty"`
-	Roles         Roles                 `json:"roles"`
-	Secondary     string                `json:"secondary,omitempty"`
-	ShiftName     string                `json:"shift,omitempty"`
-	ShiftEnd      time.Time             `json:"shift_end,omitzero"`
-	Handoff       *Handoff              `json:"handoff,omitempty"`
-	Approvals     []Approval            `json:"approvals,omitempty"`
-	Findings      []string              `json:"findings,omitempty"`
-	AlertCount    int                   `json:"alert_count"`
-	AlertStatus   AlertStatus           `json:"alert_status"`
-	LastAlertAt   time.Time             `json:"last_alert_at,omitzero"`
-	SeenAlertIDs  []string              `json:"seen_alert_ids,omitempty"`
-	TriggeredAt   time.Time             `json:"triggered_at"`
-	AckedAt       time.Time             `json:"acked_at,omitzero"`
-	MitigatedAt   time.Time             `json:"mitigated_at,omitzero"`
-	ResolvedAt    time.Time             `json:"resolved_at,omitzero"`
-	ClosedAt      time.Time             `json:"closed_at,omitzero"`
-	AckPages      int                   `json:"ack_pages"`
-	AckEscalated  bool                  `json:"ack_escalated,omitempty"`
-	AckDue        time.Time             `json:"ack_due,omitzero"`
-	NextUpdateAt  time.Time             `json:"next_update_at,omitzero"`
-	Updates       UpdateCadence         `json:"updates,omitzero"`
-	Public        PublicStatus          `json:"public,omitzero"`
-	Timeline      []TimelineEntry       `json:"timeline"`
-	Outbox        []notify.Notification `json:"outbox,omitempty"`
-	RunbookStatus string                `json:"runbook_status,omitempty"`
-	Relay         []ApprovalDecision    `json:"relay,omitempty"`
-	CancelRunbook bool                  `json:"cancel_runbook,omitempty"`
-	Runs          int                   `json:"runs"`
-	PreviousRunID string                `json:"previous_run_id,omitempty"`
-	SeenActIDs    []string              `json:"seen_act_ids,omitempty"`
-	Closure       Closure               `json:"closure,omitzero"`
-	Document      Document              `json:"document,omitzero"`
-	Trust         Trust                 `json:"trust,omitzero"`
+	ID            string             `json:"id"`
+	Title         string             `json:"title"`
+	State         State              `json:"state"`
+	Severity      Severity           `json:"severity"`
+	Service       string             `json:"service,omitempty"`
+	Dataset       string             `json:"dataset,omitempty"`
+	Runbook       string             `json:"runbook,omitempty"`
+	Roles         Roles              `json:"roles"`
+	Secondary     string             `json:"secondary,omitempty"`
+	ShiftName     string             `json:"shift,omitempty"`
+	ShiftEnd      time.Time          `json:"shift_end,omitzero"`
+	Handoff       *Handoff           `json:"handoff,omitempty"`
+	Approvals     []Approval         `json:"approvals,omitempty"`
+	Findings      []string           `json:"findings,omitempty"`
+	AlertCount    int                `json:"alert_count"`
+	AlertStatus   AlertStatus        `json:"alert_status"`
+	LastAlertAt   time.Time          `json:"last_alert_at,omitzero"`
+	SeenAlertIDs  []string           `json:"seen_alert_ids,omitempty"`
+	TriggeredAt   time.Time          `json:"triggered_at"`
+	AckedAt       time.Time          `json:"acked_at,omitzero"`
+	MitigatedAt   time.Time          `json:"mitigated_at,omitzero"`
+	ResolvedAt    time.Time          `json:"resolved_at,omitzero"`
+	ClosedAt      time.Time          `json:"closed_at,omitzero"`
+	AckPages      int                `json:"ack_pages"`
+	AckEscalated  bool               `json:"ack_escalated,omitempty"`
+	AckDue        time.Time          `json:"ack_due,omitzero"`
+	NextUpdateAt  time.Time          `json:"next_update_at,omitzero"`
+	Updates       UpdateCadence      `json:"updates,omitzero"`
+	Public        PublicStatus       `json:"public,omitzero"`
+	Timeline      []TimelineEntry    `json:"timeline"`
+	Outbox        []Notification     `json:"outbox,omitempty"`
+	RunbookStatus string             `json:"runbook_status,omitempty"`
+	Relay         []ApprovalDecision `json:"relay,omitempty"`
+	CancelRunbook bool               `json:"cancel_runbook,omitempty"`
+	Runs          int                `json:"runs"`
+	PreviousRunID string             `json:"previous_run_id,omitempty"`
+	SeenActIDs    []string           `json:"seen_act_ids,omitempty"`
+	Closure       Closure            `json:"closure,omitzero"`
+	Document      Document           `json:"document,omitzero"`
+	Trust         Trust              `json:"trust,omitzero"`
 }
 
 // Status is what the status query returns: the snapshot without the

@@ -63,34 +63,6 @@ const (
 	QueryReport = "report"
 )
 
-// PostmortemActivityName is the activity that writes an incident's
-// postmortem at closure (activities/lifecycle/postmortem registers it).
-const PostmortemActivityName = "WritePostmortem"
-
-// Status page activities (activities/lifecycle/statuspage registers them).
-const (
-	StatuspagePublishActivity = "StatuspagePublish"
-	StatuspageResolveActivity = "StatuspageResolve"
-)
-
-// ActionItemsActivityName is the activity that files an incident's action
-// items as issues at closure, before its postmortem is written
-// (activities/lifecycle/postmortem registers it).
-const ActionItemsActivityName = "FileActionItems"
-
-// DocumentActivityName is the activity that creates and keeps up to date
-// the incident document (activities/lifecycle/incidentdoc registers it): the Scribe's
-// living record of the incident, a GitHub issue or a Markdown file. It takes
-// a Report and returns a DocumentResult; it is idempotent, so a retried or
-// repeated call updates the one document.
-const DocumentActivityName = "SyncIncidentDocument"
-
-// DocumentResult says where the incident document is.
-type DocumentResult struct {
-	// URL is the document's address: the issue's html_url, or a file:// URL.
-	URL string `json:"url"`
-}
-
 // Custom search attributes kept current on every incident. The dev stack
 // registers them; a production namespace needs them created once (see README).
 var (

@@ -8,23 +8,6 @@ import (
 	"go.temporal.io/sdk/workflow"
 )
 
-// publicRequest is the status page activities' input (the JSON of
-// activities/lifecycle/statuspage's PublishRequest and ResolveRequest).
-type publicRequest struct {
-	Incident   string            `json:"incident"`
-	Name       string            `json:"name,omitempty"`
-	Status     string            `json:"status,omitempty"`
-	Body       string            `json:"body,omitempty"`
-	Components map[string]string `json:"components,omitempty"`
-}
-
-// publicResult is their output.
-type publicResult struct {
-	ID     string `json:"id"`
-	URL    string `json:"url"`
-	Status string `json:"status"`
-}
-
 // publicOptions are the status page activities' options: a few quick
 // tries, so the Liaison hears at once whether it worked.
 func publicOptions(ctx workflow.Context, what string) workflow.Context {
@@ -49,13 +32,13 @@ func (inc *incident) publishStatus(ctx workflow.Context, act Act, verified strin
 			status = "monitoring"
 		}
 	}
-	req := publicRequest{Incident: s.ID, Name: s.Title, Status: status, Body: act.Note}
+	req := StatuspagePublishRequest{Incident: s.ID, Name: s.Title, Status: status, Body: act.Note}
 	if s.Service != "" {
 		if c := componentStatus(s.Severity); c != "" {
 			req.Components = map[string]string{s.Service: c}
 		}
 	}
-	var res publicResult
+	var res StatuspageResult
 	err := workflow.ExecuteActivity(publicOptions(ctx, "publish status "+status+" for "+s.ID), StatuspagePublishActivity, req).Get(ctx, &res)
 	now := workflow.Now(ctx)
 	if err != nil {
@@ -73,8 +56,8 @@ func (inc *incident) publishStatus(ctx workflow.Context, act Act, verified strin
 // resolved.
 func (inc *incident) resolvePublic(ctx workflow.Context, why string) {
 	s := &inc.s
-	req := publicRequest{Incident: s.ID, Body: orText(why, "Resolved.")}
-	var res publicResult
+	req := StatuspageResolveRequest{Incident: s.ID, Body: orText(why, "Resolved.")}
+	var res StatuspageResult
 	err := workflow.ExecuteActivity(publicOptions(ctx, "resolve the public incident of "+s.ID), StatuspageResolveActivity, req).Get(ctx, &res)
 	now := workflow.Now(ctx)
 	if err != nil {

@@ -12,7 +12,6 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/datasev/datasev/activities/lifecycle/notify"
 	"github.com/datasev/datasev/runbooks"
 	"github.com/datasev/datasev/workflows"
 )
@@ -398,7 +397,7 @@ func TestApprovalShowsEveryStepItCovers(t *testing.T) {
 		h.rec.mu.Lock()
 		var bodies []string
 		for _, n := range h.rec.sent {
-			if n.Kind == notify.Page && n.To == "alice" && n.Approval != nil {
+			if n.Kind == workflows.NotifyPage && n.To == "alice" && n.Approval != nil {
 				bodies = append(bodies, n.Body)
 			}
 		}

@@ -6,8 +6,6 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
-
-	"github.com/datasev/datasev/activities/lifecycle/seal"
 )
 
 // Seal authenticates a message between an incident and its runbook: an
@@ -27,8 +25,6 @@ type Seal struct {
 // maxRejectedRecorded bounds the forged internal messages an incident or
 // runbook records one by one; beyond it they are only counted.
 const maxRejectedRecorded = 20
-
-var sealer *seal.Activities
 
 // eventMessage is what the runbook seals for an event.
 func eventMessage(incident, run string, seq int, ev RunbookEvent) []byte {
@@ -70,8 +66,8 @@ func sealOptions(ctx workflow.Context) workflow.Context {
 
 // sealMessage seals msg through the workers' key.
 func sealMessage(ctx workflow.Context, msg []byte) (string, error) {
-	var out seal.Sealed
-	err := workflow.ExecuteLocalActivity(sealOptions(ctx), sealer.Seal, seal.Request{Message: msg}).Get(ctx, &out)
+	var out Sealed
+	err := workflow.ExecuteLocalActivity(sealOptions(ctx), SealActivity, SealRequest{Message: msg}).Get(ctx, &out)
 	return out.MAC, err
 }
 
@@ -80,8 +76,8 @@ func checkSeal(ctx workflow.Context, msg []byte, mac string) bool {
 	if mac == "" {
 		return false
 	}
-	var out seal.Checked
-	if err := workflow.ExecuteLocalActivity(sealOptions(ctx), sealer.Check, seal.CheckRequest{Message: msg, MAC: mac}).Get(ctx, &out); err != nil {
+	var out SealChecked
+	if err := workflow.ExecuteLocalActivity(sealOptions(ctx), CheckSealActivity, CheckSealRequest{Message: msg, MAC: mac}).Get(ctx, &out); err != nil {
 		return false
 	}
 	return out.OK

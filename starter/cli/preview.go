@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/datasev/datasev/activities/lifecycle/incidentdoc"
-	"github.com/datasev/datasev/activities/lifecycle/notify"
 	"github.com/datasev/datasev/activities/lifecycle/postmortem"
 	"github.com/datasev/datasev/activities/notifiers/email"
 	slackact "github.com/datasev/datasev/activities/notifiers/slack"
@@ -32,20 +31,20 @@ type previewTemplate struct {
 // the repository, in the order the preview command lists them.
 var previewTemplates = []previewTemplate{
 	{"email-leadership", "activities/notifiers/email/templates/leadership.tmpl", "email to leadership: declaration, severity change, resolution, closure", func(r workflows.Report, html bool) (string, error) {
-		return previewEmail(notify.Notification{Kind: notify.Post, Incident: r.ID, Severity: string(r.Severity),
+		return previewEmail(workflows.Notification{Kind: workflows.NotifyPost, Incident: r.ID, Severity: string(r.Severity),
 			Subject: "incident opened: " + r.Title, Body: reportDetails(r)}, "", html)
 	}},
 	{"email-status-update", "activities/notifiers/email/templates/status_update.tmpl", "the Liaison's status update by email, at the severity's cadence", func(r workflows.Report, html bool) (string, error) {
-		return previewEmail(notify.Notification{Kind: notify.StatusUpdate, Incident: r.ID, Severity: string(r.Severity),
+		return previewEmail(workflows.Notification{Kind: workflows.NotifyStatusUpdate, Incident: r.ID, Severity: string(r.Severity),
 			Subject: fmt.Sprintf("status update: %s %s", r.Severity, stateOfUpdate(r)), Body: latestUpdate(r)}, "", html)
 	}},
 	{"email-page", "activities/notifiers/email/templates/page.tmpl", "a page by email (DATASEV_EMAIL_PAGES)", func(r workflows.Report, html bool) (string, error) {
-		n := notify.Notification{Kind: notify.Page, Incident: r.ID, Severity: string(r.Severity), To: r.Roles.Commander,
+		n := workflows.Notification{Kind: workflows.NotifyPage, Incident: r.ID, Severity: string(r.Severity), To: r.Roles.Commander,
 			Subject: "acknowledge: " + r.Title, Body: fmt.Sprintf("You are Commander. Acknowledge within %s.", r.Severity.AckTimeout())}
 		for _, ap := range r.Approvals {
 			if ap.Status == workflows.ApprovalPending {
 				n.Subject, n.Body = "approve: "+ap.Action, ap.Detail
-				n.Approval = &notify.ApprovalRef{ID: ap.ID, Action: ap.Action, Approver: string(ap.Approver), Deadline: ap.Deadline}
+				n.Approval = &workflows.ApprovalRef{ID: ap.ID, Action: ap.Action, Approver: string(ap.Approver), Deadline: ap.Deadline}
 				break
 			}
 		}
@@ -123,7 +122,7 @@ func runPreview(ctx context.Context, e *env, args []string) error {
 }
 
 // previewEmail renders n as the email it would become.
-func previewEmail(n notify.Notification, to string, html bool) (string, error) {
+func previewEmail(n workflows.Notification, to string, html bool) (string, error) {
 	r, err := email.Preview(n, to, previewTime)
 	if err != nil {
 		return "", err

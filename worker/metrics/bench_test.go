@@ -9,8 +9,8 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
-	"github.com/datasev/datasev/activities/lifecycle/notify"
 	"github.com/datasev/datasev/runbooks"
+	"github.com/datasev/datasev/workflows"
 )
 
 // nextStub is the rest of the interceptor chain, doing nothing, so the
@@ -65,7 +65,7 @@ func BenchmarkInterceptorActionFailed(b *testing.B) {
 
 // BenchmarkInterceptorNotify is the overhead on a notification.
 func BenchmarkInterceptorNotify(b *testing.B) {
-	benchInterceptor(b, NotifyActivity, notify.Notification{Kind: notify.Page, Incident: "incident-1"}, nil)
+	benchInterceptor(b, NotifyActivity, workflows.Notification{Kind: workflows.NotifyPage, Incident: "incident-1"}, nil)
 }
 
 // BenchmarkInterceptorOther is the cost on an activity that is neither.

@@ -26,6 +26,7 @@ import (
 	"github.com/datasev/datasev/runbooks"
 	"github.com/datasev/datasev/starter/dev/devstack"
 	"github.com/datasev/datasev/worker/metrics"
+	"github.com/datasev/datasev/workflows"
 )
 
 // One dev server serves the package; -short runs the tests that need no
@@ -118,7 +119,7 @@ func smallIncident(ctx workflow.Context) error {
 	if err := workflow.ExecuteActivity(ctx, "test.check", runbooks.ActionRequest{Incident: id, Runbook: "rb", Step: "fail"}).Get(ctx, nil); err == nil {
 		return fmt.Errorf("the failing step succeeded")
 	}
-	if err := workflow.ExecuteActivity(ctx, metrics.NotifyActivity, notify.Notification{Kind: notify.Page, Incident: id, To: "alice", Subject: "ack"}).Get(ctx, nil); err != nil {
+	if err := workflow.ExecuteActivity(ctx, metrics.NotifyActivity, workflows.Notification{Kind: workflows.NotifyPage, Incident: id, To: "alice", Subject: "ack"}).Get(ctx, nil); err != nil {
 		return err
 	}
 	if err := workflow.ExecuteActivity(ctx, "test.check", runbooks.ActionRequest{Incident: id, Runbook: "rb", Step: "error"}).Get(ctx, nil); err == nil {

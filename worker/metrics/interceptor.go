@@ -10,8 +10,8 @@ import (
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/datasev/datasev/activities/lifecycle/notify"
 	"github.com/datasev/datasev/runbooks"
+	"github.com/datasev/datasev/workflows"
 )
 
 // NotifyActivity is the activity type of the notifier.
@@ -79,7 +79,7 @@ func (a *activityInbound) ExecuteActivity(ctx context.Context, in *interceptor.E
 	var (
 		req    runbooks.ActionRequest
 		isReq  bool
-		note   notify.Notification
+		note   workflows.Notification
 		isNote bool
 	)
 	if len(in.Args) > 0 {
@@ -90,9 +90,9 @@ func (a *activityInbound) ExecuteActivity(ctx context.Context, in *interceptor.E
 			if v != nil {
 				req, isReq = *v, true
 			}
-		case notify.Notification:
+		case workflows.Notification:
 			note, isNote = v, true
-		case *notify.Notification:
+		case *workflows.Notification:
 			if v != nil {
 				note, isNote = *v, true
 			}
@@ -127,7 +127,7 @@ func (a *activityInbound) ExecuteActivity(ctx context.Context, in *interceptor.E
 	case isNote && info.ActivityType.Name == NotifyActivity:
 		backend := a.w.backend
 		if backend == "" {
-			if r, ok := out.(notify.Result); ok && r.Backend != "" {
+			if r, ok := out.(workflows.NotifyResult); ok && r.Backend != "" {
 				backend = r.Backend
 			} else {
 				backend = "unknown"
@@ -163,9 +163,9 @@ func classify(info activity.Info, err error) string {
 }
 
 // kindLabel bounds the kind label to notify's kinds.
-func kindLabel(k notify.Kind) string {
+func kindLabel(k workflows.NotifyKind) string {
 	switch k {
-	case notify.Page, notify.Post, notify.HandoffSummary, notify.StatusUpdate:
+	case workflows.NotifyPage, workflows.NotifyPost, workflows.NotifyHandoffSummary, workflows.NotifyStatusUpdate:
 		return string(k)
 	}
 	return OtherKind

@@ -21,6 +21,7 @@ import (
 	"github.com/datasev/datasev/activities/lifecycle/notify"
 	"github.com/datasev/datasev/runbooks"
 	"github.com/datasev/datasev/worker/metrics"
+	"github.com/datasev/datasev/workflows"
 )
 
 // testAction behaves as its request's step says: ok, fail (non-retryable),
@@ -45,14 +46,14 @@ func notAnAction(ctx context.Context, s string) (string, error) { return s, nil 
 type failingBackend struct{}
 
 func (failingBackend) Name() string { return "flaky" }
-func (failingBackend) Deliver(context.Context, notify.Notification) error {
+func (failingBackend) Deliver(context.Context, workflows.Notification) error {
 	return errors.New("smtp: 421 try later")
 }
 
 type okBackend struct{}
 
-func (okBackend) Name() string                                       { return "log+slack" }
-func (okBackend) Deliver(context.Context, notify.Notification) error { return nil }
+func (okBackend) Name() string                                          { return "log+slack" }
+func (okBackend) Deliver(context.Context, workflows.Notification) error { return nil }
 
 func newEnv(t *testing.T, m *metrics.Metrics, backend string, logger sdklog.Logger) *testsuite.TestActivityEnvironment {
 	t.Helper()
@@ -131,8 +132,8 @@ func TestInterceptorCountsNotifications(t *testing.T) {
 	env := s.NewTestActivityEnvironment()
 	env.SetWorkerOptions(worker.Options{Interceptors: []interceptor.WorkerInterceptor{m.Interceptor("")}})
 	env.RegisterActivity(&notify.Activities{Backend: okBackend{}})
-	for _, k := range []notify.Kind{notify.Page, notify.Post, notify.Post, "made-up-kind"} {
-		if _, err := env.ExecuteActivity(metrics.NotifyActivity, notify.Notification{Kind: k, Incident: "incident-1", Subject: "s"}); err != nil {
+	for _, k := range []workflows.NotifyKind{workflows.NotifyPage, workflows.NotifyPost, workflows.NotifyPost, "made-up-kind"} {
+		if _, err := env.ExecuteActivity(metrics.NotifyActivity, workflows.Notification{Kind: k, Incident: "incident-1", Subject: "s"}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -140,7 +141,7 @@ func TestInterceptorCountsNotifications(t *testing.T) {
 	env2 := s.NewTestActivityEnvironment()
 	env2.SetWorkerOptions(worker.Options{Interceptors: []interceptor.WorkerInterceptor{m.Interceptor("flaky")}})
 	env2.RegisterActivity(&notify.Activities{Backend: failingBackend{}})
-	if _, err := env2.ExecuteActivity(metrics.NotifyActivity, notify.Notification{Kind: notify.Page, Incident: "incident-2"}); err == nil {
+	if _, err := env2.ExecuteActivity(metrics.NotifyActivity, workflows.Notification{Kind: workflows.NotifyPage, Incident: "incident-2"}); err == nil {
 		t.Fatal("delivery succeeded; want the backend's error")
 	}
 

@@ -18,13 +18,13 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/datasev/datasev/activities/lifecycle/incidentdoc"
-	"github.com/datasev/datasev/activities/lifecycle/notify"
 	"github.com/datasev/datasev/activities/lifecycle/postmortem"
 	"github.com/datasev/datasev/runbooks"
 	"github.com/datasev/datasev/starter/dev/devstack"
 	"github.com/datasev/datasev/worker/metrics"
 	"github.com/datasev/datasev/worker/service"
 	"github.com/datasev/datasev/worker/service/servicetest"
+	"github.com/datasev/datasev/workflows"
 )
 
 func startDevServer(t *testing.T) *devstack.Server {
@@ -76,7 +76,7 @@ func checkThenPost(ctx workflow.Context, url string) error {
 	}).Get(ctx, &res); err != nil {
 		return err
 	}
-	return workflow.ExecuteActivity(ctx, "Notify", notify.Notification{Kind: notify.Post, Incident: id, Subject: res.Summary}).Get(ctx, nil)
+	return workflow.ExecuteActivity(ctx, "Notify", workflows.Notification{Kind: workflows.NotifyPost, Incident: id, Subject: res.Summary}).Get(ctx, nil)
 }
 
 func TestNewRecordsMetrics(t *testing.T) {

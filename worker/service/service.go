@@ -361,7 +361,7 @@ func New(c client.Client, cfg Config, logger *slog.Logger) worker.Worker {
 	w := worker.New(c, taskQueue, opts)
 	w.RegisterWorkflowWithOptions(workflows.Incident, workflow.RegisterOptions{Name: workflows.IncidentWorkflowName})
 	w.RegisterWorkflowWithOptions(workflows.RunbookRun, workflow.RegisterOptions{Name: workflows.RunbookWorkflowName})
-	w.RegisterActivity(&notify.Activities{Backend: backend})
+	notify.Register(w, &notify.Activities{Backend: backend})
 	seal.Register(w, sealer(cfg.SealKey, logger))
 	pmcfg := cfg.Postmortem
 	if pmcfg.Dir == "" {
@@ -423,7 +423,7 @@ func New(c client.Client, cfg Config, logger *slog.Logger) worker.Worker {
 	}).RegisterWith(w)
 	// Public wording goes to the status page once the Liaison or the
 	// Commander sends it.
-	w.RegisterActivity(&statuspage.Activities{Client: statuspage.New(cfg.Statuspage)})
+	statuspage.Register(w, &statuspage.Activities{Client: statuspage.New(cfg.Statuspage)})
 	// Action items become issues in the configured repository at closure.
 	postmortem.RegisterIssues(w, &postmortem.Issues{GitHub: ghact.New(gh, cfg.GitHub), Repo: cfg.Postmortem.IssuesRepo})
 	// The incident document: a GitHub issue, or a Markdown file.

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/datasev/datasev/workflows"
 	"go.temporal.io/sdk/activity"
 )
 
@@ -42,7 +43,7 @@ func (f Fanout) Name() string {
 }
 
 // Deliver delivers n to every backend, then returns what failed.
-func (f Fanout) Deliver(ctx context.Context, n Notification) error {
+func (f Fanout) Deliver(ctx context.Context, n workflows.Notification) error {
 	if len(f) == 0 {
 		return errors.New("fanout: no backends")
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/datasev/datasev/workflows"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
@@ -24,7 +25,7 @@ type counting struct {
 
 func (c *counting) Name() string { return c.name }
 
-func (c *counting) Deliver(context.Context, Notification) error {
+func (c *counting) Deliver(context.Context, workflows.Notification) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.calls++
@@ -37,7 +38,7 @@ func (c *counting) Deliver(context.Context, Notification) error {
 
 // notifyOnce runs the Notify activity once from a workflow, retried by
 // Temporal's test environment as a worker would retry it.
-func notifyOnce(ctx workflow.Context, n Notification) error {
+func notifyOnce(ctx workflow.Context, n workflows.Notification) error {
 	var a *Activities
 	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 10 * time.Second,
@@ -54,7 +55,7 @@ func TestFanoutRetryDeliversOnlyWhatFailed(t *testing.T) {
 	logb, slack, email := &counting{name: "log"}, &counting{name: "slack", failFirst: 2}, &counting{name: "email"}
 	env.RegisterWorkflow(notifyOnce)
 	env.RegisterActivity(&Activities{Backend: NewFanout(logb, slack, email)})
-	env.ExecuteWorkflow(notifyOnce, Notification{Kind: Post, Incident: "incident-x", Subject: "incident opened"})
+	env.ExecuteWorkflow(notifyOnce, workflows.Notification{Kind: workflows.NotifyPost, Incident: "incident-x", Subject: "incident opened"})
 	if err := env.GetWorkflowError(); err != nil {
 		t.Fatalf("workflow: %v", err)
 	}
@@ -76,17 +77,17 @@ func TestFanoutOutsideActivity(t *testing.T) {
 	if f.Name() != "a+b" {
 		t.Errorf("name %q", f.Name())
 	}
-	err := f.Deliver(t.Context(), Notification{Kind: Post})
+	err := f.Deliver(t.Context(), workflows.Notification{Kind: workflows.NotifyPost})
 	if err == nil || err.Error() != "b unavailable" {
 		t.Errorf("first call: %v, want b's own error", err)
 	}
-	if err := f.Deliver(t.Context(), Notification{Kind: Post}); err != nil {
+	if err := f.Deliver(t.Context(), workflows.Notification{Kind: workflows.NotifyPost}); err != nil {
 		t.Errorf("second call: %v", err)
 	}
 	if a.delivered != 2 || b.delivered != 1 {
 		t.Errorf("a delivered %d, b %d; want 2 and 1", a.delivered, b.delivered)
 	}
-	if err := NewFanout().Deliver(t.Context(), Notification{}); err == nil {
+	if err := NewFanout().Deliver(t.Context(), workflows.Notification{}); err == nil {
 		t.Error("an empty fanout delivered")
 	}
 }

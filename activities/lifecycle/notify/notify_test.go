@@ -6,18 +6,19 @@ import (
 	"testing"
 	"time"
 
+	"github.com/datasev/datasev/workflows"
 	"go.temporal.io/sdk/temporal"
 )
 
 type failing struct{ err error }
 
-func (failing) Name() string                                  { return "failing" }
-func (f failing) Deliver(context.Context, Notification) error { return f.err }
+func (failing) Name() string                                            { return "failing" }
+func (f failing) Deliver(context.Context, workflows.Notification) error { return f.err }
 
 // A backend's application error keeps its type, retryability and retry delay
 // through Notify: Temporal reads only the outermost error.
 func TestNotifyKeepsApplicationErrors(t *testing.T) {
-	n := Notification{Kind: Page, To: "alice", Subject: "s"}
+	n := workflows.Notification{Kind: workflows.NotifyPage, To: "alice", Subject: "s"}
 	rate := temporal.NewApplicationErrorWithOptions("slack rate limited", "SlackRateLimited",
 		temporal.ApplicationErrorOptions{NextRetryDelay: 7 * time.Second})
 	refused := temporal.NewNonRetryableApplicationError("slack: invalid_auth", "SlackAuth", nil)

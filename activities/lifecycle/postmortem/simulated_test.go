@@ -22,8 +22,8 @@ import (
 // nowhere is a notifier backend that delivers nowhere.
 type nowhere struct{}
 
-func (nowhere) Name() string                                       { return "nowhere" }
-func (nowhere) Deliver(context.Context, notify.Notification) error { return nil }
+func (nowhere) Name() string                                          { return "nowhere" }
+func (nowhere) Deliver(context.Context, workflows.Notification) error { return nil }
 
 const simulatedRoster = `
 team: data-platform

@@ -24,8 +24,8 @@ import (
 // discard is a notifier backend that delivers nowhere.
 type discard struct{}
 
-func (discard) Name() string                                       { return "discard" }
-func (discard) Deliver(context.Context, notify.Notification) error { return nil }
+func (discard) Name() string                                          { return "discard" }
+func (discard) Deliver(context.Context, workflows.Notification) error { return nil }
 
 const roster = `
 team: data-platform

@@ -20,6 +20,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/datasev/datasev/workflows"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/worker"
 )
 
 // KeySize is the size of a sealing key in bytes.
@@ -38,41 +42,18 @@ func New(key []byte) (*Activities, error) {
 	return &Activities{key: append([]byte(nil), key...)}, nil
 }
 
-// Request asks for a seal over a message.
-type Request struct {
-	// Message is the exact bytes to seal.
-	Message []byte `json:"message"`
-}
-
-// Sealed is a message's seal.
-type Sealed struct {
-	// MAC is the base64 HMAC-SHA256 of the message.
-	MAC string `json:"mac"`
-}
-
-// CheckRequest asks whether a seal is a message's.
-type CheckRequest struct {
-	Message []byte `json:"message"`
-	MAC     string `json:"mac"`
-}
-
-// Checked is the answer: OK or not.
-type Checked struct {
-	OK bool `json:"ok"`
-}
-
 // Seal seals a message.
-func (a *Activities) Seal(_ context.Context, req Request) (Sealed, error) {
-	return Sealed{MAC: base64.StdEncoding.EncodeToString(a.mac(req.Message))}, nil
+func (a *Activities) Seal(_ context.Context, req workflows.SealRequest) (workflows.Sealed, error) {
+	return workflows.Sealed{MAC: base64.StdEncoding.EncodeToString(a.mac(req.Message))}, nil
 }
 
 // Check reports whether mac seals the message.
-func (a *Activities) Check(_ context.Context, req CheckRequest) (Checked, error) {
+func (a *Activities) Check(_ context.Context, req workflows.CheckSealRequest) (workflows.SealChecked, error) {
 	got, err := base64.StdEncoding.DecodeString(req.MAC)
 	if err != nil {
-		return Checked{}, nil
+		return workflows.SealChecked{}, nil
 	}
-	return Checked{OK: hmac.Equal(got, a.mac(req.Message))}, nil
+	return workflows.SealChecked{OK: hmac.Equal(got, a.mac(req.Message))}, nil
 }
 
 func (a *Activities) mac(msg []byte) []byte {
@@ -135,12 +116,9 @@ func LoadOrCreateKey(path string) ([]byte, error) {
 	return key, nil
 }
 
-// Registry is where the activities are registered: a worker, or a test
-// environment.
-type Registry interface {
-	RegisterActivity(a any)
+// Register registers a's Seal and Check with r under the names the
+// workflows call them by (workflows.SealActivity, workflows.CheckSealActivity).
+func Register(r worker.ActivityRegistry, a *Activities) {
+	r.RegisterActivityWithOptions(a.Seal, activity.RegisterOptions{Name: workflows.SealActivity})
+	r.RegisterActivityWithOptions(a.Check, activity.RegisterOptions{Name: workflows.CheckSealActivity})
 }
-
-// Register registers a's Seal and Check with r. (A method would itself be
-// taken for an activity.)
-func Register(r Registry, a *Activities) { r.RegisterActivity(a) }

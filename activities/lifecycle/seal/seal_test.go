@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/datasev/datasev/workflows"
 )
 
 func TestSealAndCheck(t *testing.T) {
@@ -17,7 +19,7 @@ func TestSealAndCheck(t *testing.T) {
 	other, _ := New(bytes.Repeat([]byte{2}, KeySize))
 	ctx := context.Background()
 	msg := []byte(`{"decision":"approve"}`)
-	s, err := a.Seal(ctx, Request{Message: msg})
+	s, err := a.Seal(ctx, workflows.SealRequest{Message: msg})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,7 +36,7 @@ func TestSealAndCheck(t *testing.T) {
 		{"not base64", a, msg, "!!", false},
 		{"empty", a, msg, "", false},
 	} {
-		got, err := tc.by.Check(ctx, CheckRequest{Message: tc.msg, MAC: tc.mac})
+		got, err := tc.by.Check(ctx, workflows.CheckSealRequest{Message: tc.msg, MAC: tc.mac})
 		if err != nil || got.OK != tc.ok {
 			t.Errorf("%s: ok=%v err=%v, want ok=%v", tc.name, got.OK, err, tc.ok)
 		}

@@ -3,13 +3,12 @@ package statuspage
 import (
 	"context"
 
+	"github.com/datasev/datasev/workflows"
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/worker"
 )
 
-// Activities is the status page's activity group, for
-// worker.RegisterActivity: it registers exactly StatuspagePublish and
-// StatuspageResolve (the Client's other exported methods are not meant to
-// be activities). The workflow runs them only after the Liaison or the
+// Activities is the status page's activity group, registered by Register. The workflow runs them only after the Liaison or the
 // Commander approved the public wording.
 type Activities struct {
 	// Client is the status page client; nil or unconfigured makes both
@@ -17,16 +16,15 @@ type Activities struct {
 	Client *Client
 }
 
-// ResolveRequest names the incident whose public incident is resolved.
-type ResolveRequest struct {
-	// Incident is the datasev incident's workflow ID. Required.
-	Incident string `json:"incident"`
-	// Body is the closing public update. Optional.
-	Body string `json:"body,omitempty"`
+// Register registers a's StatuspagePublish and StatuspageResolve with r
+// under the names the incident workflow calls them by.
+func Register(r worker.ActivityRegistry, a *Activities) {
+	r.RegisterActivityWithOptions(a.StatuspagePublish, activity.RegisterOptions{Name: workflows.StatuspagePublishActivity})
+	r.RegisterActivityWithOptions(a.StatuspageResolve, activity.RegisterOptions{Name: workflows.StatuspageResolveActivity})
 }
 
 // StatuspagePublish runs Client.Publish.
-func (a *Activities) StatuspagePublish(ctx context.Context, req PublishRequest) (PublishResult, error) {
+func (a *Activities) StatuspagePublish(ctx context.Context, req workflows.StatuspagePublishRequest) (workflows.StatuspageResult, error) {
 	res, err := a.Client.Publish(ctx, req)
 	if err == nil && activity.IsActivity(ctx) {
 		activity.GetLogger(ctx).Info("status page published", "incident", req.Incident, "id", res.ID,
@@ -36,7 +34,7 @@ func (a *Activities) StatuspagePublish(ctx context.Context, req PublishRequest) 
 }
 
 // StatuspageResolve runs Client.Resolve.
-func (a *Activities) StatuspageResolve(ctx context.Context, req ResolveRequest) (PublishResult, error) {
+func (a *Activities) StatuspageResolve(ctx context.Context, req workflows.StatuspageResolveRequest) (workflows.StatuspageResult, error) {
 	res, err := a.Client.Resolve(ctx, req.Incident, req.Body)
 	if err == nil && activity.IsActivity(ctx) {
 		activity.GetLogger(ctx).Info("status page resolved", "incident", req.Incident, "id", res.ID)

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/datasev/datasev/workflows"
 	"go.temporal.io/sdk/temporal"
 )
 
@@ -14,41 +15,8 @@ import (
 // records the datasev incident it belongs to: {"datasev": {"incident": id}}.
 const MetadataKey = "datasev"
 
-// PublishRequest is the approved public wording of an incident.
-type PublishRequest struct {
-	// Incident is the datasev incident's workflow ID. Required.
-	Incident string `json:"incident"`
-	// Name is the public incident's title. Required when creating.
-	Name string `json:"name"`
-	// Status is investigating, identified, monitoring or resolved.
-	// Required.
-	Status string `json:"status"`
-	// Body is the public update's text. Optional.
-	Body string `json:"body,omitempty"`
-	// Components maps a service (from the configured mapping) or a
-	// component ID to its status: operational, degraded_performance,
-	// partial_outage, major_outage or under_maintenance. Optional.
-	Components map[string]string `json:"components,omitempty"`
-	// Silent, when true, does not notify the page's subscribers.
-	Silent bool `json:"silent,omitempty"`
-}
-
-// PublishResult says which public incident holds the wording.
-type PublishResult struct {
-	// ID is the Statuspage incident's ID; "" when Resolve found none.
-	ID string `json:"id"`
-	// URL is the incident's public short link.
-	URL string `json:"url"`
-	// Created is true when this call created it.
-	Created bool `json:"created"`
-	// Status is the incident's status after the call.
-	Status string `json:"status"`
-	// Updates counts the incident's published updates.
-	Updates int `json:"updates"`
-}
-
-// Output returns r as a JSON-friendly map, for runbook expressions.
-func (r PublishResult) Output() map[string]any {
+// Output returns a result as a JSON-friendly map, for runbook expressions.
+func Output(r workflows.StatuspageResult) map[string]any {
 	return map[string]any{"id": r.ID, "url": r.URL, "created": r.Created, "status": r.Status, "updates": r.Updates}
 }
 
@@ -60,19 +28,19 @@ func bad(format string, args ...any) error {
 // public incident it created earlier for req.Incident (found by its
 // metadata among the unresolved incidents) or creates one. It is
 // idempotent: retried, it updates the same incident.
-func (c *Client) Publish(ctx context.Context, req PublishRequest) (PublishResult, error) {
+func (c *Client) Publish(ctx context.Context, req workflows.StatuspagePublishRequest) (workflows.StatuspageResult, error) {
 	if err := c.ready(); err != nil {
-		return PublishResult{}, err
+		return workflows.StatuspageResult{}, err
 	}
 	if strings.TrimSpace(req.Incident) == "" {
-		return PublishResult{}, bad("publish: no incident")
+		return workflows.StatuspageResult{}, bad("publish: no incident")
 	}
 	if !slices.Contains(IncidentStatuses, req.Status) {
-		return PublishResult{}, bad("publish %s: status %q: want one of %s", req.Incident, req.Status, strings.Join(IncidentStatuses, ", "))
+		return workflows.StatuspageResult{}, bad("publish %s: status %q: want one of %s", req.Incident, req.Status, strings.Join(IncidentStatuses, ", "))
 	}
 	components, err := c.componentStatuses(req.Incident, req.Components)
 	if err != nil {
-		return PublishResult{}, err
+		return workflows.StatuspageResult{}, err
 	}
 	in := IncidentInput{
 		Name:       strings.TrimSpace(req.Name),
@@ -89,22 +57,22 @@ func (c *Client) Publish(ctx context.Context, req PublishRequest) (PublishResult
 	}
 	existing, found, err := c.find(ctx, req.Incident)
 	if err != nil {
-		return PublishResult{}, err
+		return workflows.StatuspageResult{}, err
 	}
 	if found {
 		inc, err := c.UpdateIncident(ctx, existing.ID, in)
 		if err != nil {
-			return PublishResult{}, err
+			return workflows.StatuspageResult{}, err
 		}
 		return result(inc, false), nil
 	}
 	if in.Name == "" {
-		return PublishResult{}, bad("publish %s: a new public incident needs a name", req.Incident)
+		return workflows.StatuspageResult{}, bad("publish %s: a new public incident needs a name", req.Incident)
 	}
 	in.Metadata = map[string]map[string]any{MetadataKey: {"incident": req.Incident}}
 	inc, err := c.CreateIncident(ctx, in)
 	if err != nil {
-		return PublishResult{}, err
+		return workflows.StatuspageResult{}, err
 	}
 	return result(inc, true), nil
 }
@@ -113,16 +81,16 @@ func (c *Client) Publish(ctx context.Context, req PublishRequest) (PublishResult
 // update, and sets its components back to operational. With no unresolved
 // public incident for it (never published, or already resolved by an
 // earlier try) it does nothing and returns an empty ID.
-func (c *Client) Resolve(ctx context.Context, incident, body string) (PublishResult, error) {
+func (c *Client) Resolve(ctx context.Context, incident, body string) (workflows.StatuspageResult, error) {
 	if err := c.ready(); err != nil {
-		return PublishResult{}, err
+		return workflows.StatuspageResult{}, err
 	}
 	if strings.TrimSpace(incident) == "" {
-		return PublishResult{}, bad("resolve: no incident")
+		return workflows.StatuspageResult{}, bad("resolve: no incident")
 	}
 	existing, found, err := c.find(ctx, incident)
 	if err != nil || !found {
-		return PublishResult{}, err
+		return workflows.StatuspageResult{}, err
 	}
 	in := IncidentInput{Status: Resolved, Body: body}
 	if len(existing.Components) > 0 {
@@ -134,7 +102,7 @@ func (c *Client) Resolve(ctx context.Context, incident, body string) (PublishRes
 	}
 	inc, err := c.UpdateIncident(ctx, existing.ID, in)
 	if err != nil {
-		return PublishResult{}, err
+		return workflows.StatuspageResult{}, err
 	}
 	return result(inc, false), nil
 }
@@ -192,8 +160,8 @@ func (c *Client) componentStatuses(incident string, in map[string]string) (map[s
 	return out, nil
 }
 
-func result(inc Incident, created bool) PublishResult {
-	return PublishResult{ID: inc.ID, URL: inc.Shortlink, Created: created, Status: inc.Status, Updates: len(inc.IncidentUpdates)}
+func result(inc Incident, created bool) workflows.StatuspageResult {
+	return workflows.StatuspageResult{ID: inc.ID, URL: inc.Shortlink, Created: created, Status: inc.Status, Updates: len(inc.IncidentUpdates)}
 }
 
 func sortedKeys(m map[string]string) []string {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/datasev/datasev/activities/lifecycle/statuspage"
 	"github.com/datasev/datasev/activities/lifecycle/statuspage/sptest"
+	"github.com/datasev/datasev/workflows"
 )
 
 const (
@@ -48,7 +49,7 @@ func appErr(t *testing.T, err error) *temporal.ApplicationError {
 
 func TestPublishCreatesThenUpdates(t *testing.T) {
 	f := setup(t)
-	first, err := f.c.Publish(t.Context(), statuspage.PublishRequest{
+	first, err := f.c.Publish(t.Context(), workflows.StatuspagePublishRequest{
 		Incident: "am-orders-stale", Name: "Delayed order figures", Status: statuspage.Investigating,
 		Body: "Order figures on the dashboard are delayed.", Components: map[string]string{"orders": statuspage.DegradedPerformance},
 	})
@@ -63,11 +64,11 @@ func TestPublishCreatesThenUpdates(t *testing.T) {
 	}
 	// Another incident's public incident and one made by hand must not be touched.
 	f.srv.AddIncident("Scheduled work", statuspage.Investigating, nil)
-	if _, err := f.c.Publish(t.Context(), statuspage.PublishRequest{Incident: "other", Name: "Other", Status: statuspage.Identified}); err != nil {
+	if _, err := f.c.Publish(t.Context(), workflows.StatuspagePublishRequest{Incident: "other", Name: "Other", Status: statuspage.Identified}); err != nil {
 		t.Fatal(err)
 	}
 
-	second, err := f.c.Publish(t.Context(), statuspage.PublishRequest{
+	second, err := f.c.Publish(t.Context(), workflows.StatuspagePublishRequest{
 		Incident: "am-orders-stale", Status: statuspage.Identified, Body: "We found the cause and are reverting it.",
 		Components: map[string]string{"orders": statuspage.PartialOutage, f.api: statuspage.DegradedPerformance},
 	})
@@ -100,7 +101,7 @@ func TestPublishCreatesThenUpdates(t *testing.T) {
 
 func TestResolve(t *testing.T) {
 	f := setup(t)
-	pub, err := f.c.Publish(t.Context(), statuspage.PublishRequest{
+	pub, err := f.c.Publish(t.Context(), workflows.StatuspagePublishRequest{
 		Incident: "inc-9", Name: "API errors", Status: statuspage.Investigating,
 		Components: map[string]string{f.api: statuspage.MajorOutage},
 	})
@@ -127,7 +128,7 @@ func TestResolve(t *testing.T) {
 		t.Errorf("second resolve %+v %v", again, err)
 	}
 	// A new publish after resolution opens a new public incident.
-	next, err := f.c.Publish(t.Context(), statuspage.PublishRequest{Incident: "inc-9", Name: "API errors again", Status: statuspage.Investigating})
+	next, err := f.c.Publish(t.Context(), workflows.StatuspagePublishRequest{Incident: "inc-9", Name: "API errors again", Status: statuspage.Investigating})
 	if err != nil || !next.Created || next.ID == pub.ID {
 		t.Errorf("publish after resolve %+v %v", next, err)
 	}
@@ -169,7 +170,7 @@ func TestUnresolvedPaginates(t *testing.T) {
 	for range 120 {
 		f.srv.AddIncident("x", statuspage.Investigating, nil)
 	}
-	res, err := f.c.Publish(t.Context(), statuspage.PublishRequest{Incident: "deep", Status: statuspage.Monitoring})
+	res, err := f.c.Publish(t.Context(), workflows.StatuspagePublishRequest{Incident: "deep", Status: statuspage.Monitoring})
 	if err != nil || res.Created || res.Status != statuspage.Monitoring {
 		t.Errorf("publish %+v %v", res, err)
 	}
@@ -178,7 +179,7 @@ func TestUnresolvedPaginates(t *testing.T) {
 func TestUnauthorizedIsNonRetryable(t *testing.T) {
 	f := setup(t)
 	c := statuspage.New(statuspage.Config{APIKey: "wrong", PageID: page, BaseURL: f.srv.URL})
-	_, err := c.Publish(t.Context(), statuspage.PublishRequest{Incident: "i", Name: "n", Status: statuspage.Investigating})
+	_, err := c.Publish(t.Context(), workflows.StatuspagePublishRequest{Incident: "i", Name: "n", Status: statuspage.Investigating})
 	ae := appErr(t, err)
 	if !ae.NonRetryable() || ae.Type() != statuspage.AuthType || !strings.Contains(err.Error(), "Could not authenticate") {
 		t.Errorf("error %v: non-retryable %v type %q", err, ae.NonRetryable(), ae.Type())
@@ -196,7 +197,7 @@ func TestRateLimitedIsRetryableWithDelay(t *testing.T) {
 	f := setup(t)
 	for _, code := range []int{429, 420} {
 		f.srv.FailNext(sptest.Fault{Status: code, RetryAfter: "7"})
-		_, err := f.c.Publish(t.Context(), statuspage.PublishRequest{Incident: "i", Name: "n", Status: statuspage.Investigating})
+		_, err := f.c.Publish(t.Context(), workflows.StatuspagePublishRequest{Incident: "i", Name: "n", Status: statuspage.Investigating})
 		ae := appErr(t, err)
 		if ae.NonRetryable() || ae.Type() != statuspage.RateLimitedType || ae.NextRetryDelay() != 7*time.Second {
 			t.Errorf("%d: error %v: non-retryable %v type %q delay %v", code, err, ae.NonRetryable(), ae.Type(), ae.NextRetryDelay())
@@ -204,13 +205,13 @@ func TestRateLimitedIsRetryableWithDelay(t *testing.T) {
 	}
 	date := time.Now().Add(90 * time.Second).UTC().Format(http1123)
 	f.srv.FailNext(sptest.Fault{Status: 503, RetryAfter: date, Body: "<html>down</html>"})
-	_, err := f.c.Publish(t.Context(), statuspage.PublishRequest{Incident: "i", Name: "n", Status: statuspage.Investigating})
+	_, err := f.c.Publish(t.Context(), workflows.StatuspagePublishRequest{Incident: "i", Name: "n", Status: statuspage.Investigating})
 	ae := appErr(t, err)
 	if ae.NonRetryable() || ae.Type() != statuspage.ServerType || ae.NextRetryDelay() < 60*time.Second || ae.NextRetryDelay() > 90*time.Second {
 		t.Errorf("503: error %v: non-retryable %v delay %v", err, ae.NonRetryable(), ae.NextRetryDelay())
 	}
 	// Then the retry goes through, and creates exactly one incident.
-	if _, err := f.c.Publish(t.Context(), statuspage.PublishRequest{Incident: "i", Name: "n", Status: statuspage.Investigating}); err != nil {
+	if _, err := f.c.Publish(t.Context(), workflows.StatuspagePublishRequest{Incident: "i", Name: "n", Status: statuspage.Investigating}); err != nil {
 		t.Fatal(err)
 	}
 	if n := len(f.srv.Incidents()); n != 1 {
@@ -235,7 +236,7 @@ func TestInvalidStatusIs422NonRetryable(t *testing.T) {
 	}
 	// Publish checks before calling.
 	before := len(f.srv.Requests())
-	for _, req := range []statuspage.PublishRequest{
+	for _, req := range []workflows.StatuspagePublishRequest{
 		{Incident: "i", Name: "n", Status: "on_fire"},
 		{Incident: "i", Name: "n", Status: statuspage.Investigating, Components: map[string]string{"orders": "broken"}},
 		{Incident: "", Name: "n", Status: statuspage.Investigating},
@@ -249,13 +250,13 @@ func TestInvalidStatusIs422NonRetryable(t *testing.T) {
 		t.Errorf("bad requests reached the API (%d calls)", after-before)
 	}
 	// A new incident needs a name: checked after finding none.
-	_, err = f.c.Publish(t.Context(), statuspage.PublishRequest{Incident: "new", Status: statuspage.Investigating})
+	_, err = f.c.Publish(t.Context(), workflows.StatuspagePublishRequest{Incident: "new", Status: statuspage.Investigating})
 	if ae := appErr(t, err); ae.Type() != statuspage.BadRequestType {
 		t.Errorf("no name: %v", err)
 	}
 	// An unknown page is a 404.
 	c := statuspage.New(statuspage.Config{APIKey: key, PageID: "other", BaseURL: f.srv.URL})
-	_, err = c.Publish(t.Context(), statuspage.PublishRequest{Incident: "i", Name: "n", Status: statuspage.Investigating})
+	_, err = c.Publish(t.Context(), workflows.StatuspagePublishRequest{Incident: "i", Name: "n", Status: statuspage.Investigating})
 	if ae := appErr(t, err); !ae.NonRetryable() || ae.Type() != statuspage.NotFoundType {
 		t.Errorf("unknown page: %v", err)
 	}
@@ -264,7 +265,7 @@ func TestInvalidStatusIs422NonRetryable(t *testing.T) {
 func TestNetworkErrorIsRetryable(t *testing.T) {
 	f := setup(t)
 	f.srv.Close()
-	_, err := f.c.Publish(t.Context(), statuspage.PublishRequest{Incident: "i", Name: "n", Status: statuspage.Investigating})
+	_, err := f.c.Publish(t.Context(), workflows.StatuspagePublishRequest{Incident: "i", Name: "n", Status: statuspage.Investigating})
 	if ae := appErr(t, err); ae.NonRetryable() || ae.Type() != statuspage.ServerType {
 		t.Errorf("error %v", err)
 	}
@@ -272,7 +273,7 @@ func TestNetworkErrorIsRetryable(t *testing.T) {
 
 func TestNotConfigured(t *testing.T) {
 	c := statuspage.New(statuspage.Config{})
-	_, err := c.Publish(t.Context(), statuspage.PublishRequest{Incident: "i", Name: "n", Status: statuspage.Investigating})
+	_, err := c.Publish(t.Context(), workflows.StatuspagePublishRequest{Incident: "i", Name: "n", Status: statuspage.Investigating})
 	if ae := appErr(t, err); !ae.NonRetryable() || ae.Type() != statuspage.NotConfiguredType {
 		t.Errorf("error %v", err)
 	}
@@ -320,7 +321,7 @@ func TestConfigFromEnv(t *testing.T) {
 
 func BenchmarkPublishUpdate(b *testing.B) {
 	f := setup(b)
-	req := statuspage.PublishRequest{Incident: "bench", Name: "n", Status: statuspage.Investigating,
+	req := workflows.StatuspagePublishRequest{Incident: "bench", Name: "n", Status: statuspage.Investigating,
 		Components: map[string]string{"orders": statuspage.PartialOutage}}
 	if _, err := f.c.Publish(b.Context(), req); err != nil {
 		b.Fatal(err)
@@ -335,19 +336,19 @@ func BenchmarkPublishUpdate(b *testing.B) {
 func TestActivities(t *testing.T) {
 	f := setup(t)
 	a := &statuspage.Activities{Client: f.c}
-	pub, err := a.StatuspagePublish(t.Context(), statuspage.PublishRequest{Incident: "x", Name: "n", Status: statuspage.Investigating})
+	pub, err := a.StatuspagePublish(t.Context(), workflows.StatuspagePublishRequest{Incident: "x", Name: "n", Status: statuspage.Investigating})
 	if err != nil || !pub.Created {
 		t.Fatalf("%+v %v", pub, err)
 	}
-	res, err := a.StatuspageResolve(t.Context(), statuspage.ResolveRequest{Incident: "x", Body: "fixed"})
+	res, err := a.StatuspageResolve(t.Context(), workflows.StatuspageResolveRequest{Incident: "x", Body: "fixed"})
 	if err != nil || res.ID != pub.ID || res.Status != statuspage.Resolved {
 		t.Fatalf("%+v %v", res, err)
 	}
-	if out := res.Output(); out["id"] != pub.ID || out["created"] != false {
+	if out := statuspage.Output(res); out["id"] != pub.ID || out["created"] != false {
 		t.Errorf("output %v", out)
 	}
 	var none statuspage.Activities
-	if _, err := none.StatuspagePublish(t.Context(), statuspage.PublishRequest{Incident: "x", Name: "n", Status: statuspage.Investigating}); appErr(t, err).Type() != statuspage.NotConfiguredType {
+	if _, err := none.StatuspagePublish(t.Context(), workflows.StatuspagePublishRequest{Incident: "x", Name: "n", Status: statuspage.Investigating}); appErr(t, err).Type() != statuspage.NotConfiguredType {
 		t.Errorf("no client: %v", err)
 	}
 }

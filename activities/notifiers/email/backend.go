@@ -12,19 +12,19 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/datasev/datasev/activities/lifecycle/notify"
+	"github.com/datasev/datasev/workflows"
 	"github.com/datasev/datasev/workflows/oncall"
 )
 
 // Leadership is the notification kind for news leadership must hear by
 // email: a declaration, a severity change, a resolution. The workflow sends
-// it (as it sends notify.StatusUpdate) when it wants leadership told;
+// it (as it sends workflows.NotifyStatusUpdate) when it wants leadership told;
 // LeadershipBackend also recognises the channel posts that carry that news
 // today by their subjects (see IsLeadership).
-const Leadership notify.Kind = "leadership"
+const Leadership workflows.NotifyKind = "leadership"
 
 // LeadershipSubjectPrefixes are the subjects of channel posts (Kind
-// notify.Post) that LeadershipBackend emails to leadership: the incident
+// workflows.NotifyPost) that LeadershipBackend emails to leadership: the incident
 // workflow's declaration ("incident opened: …"), severity changes
 // ("severity escalated: …", "severity de-escalated: …"), resolution
 // ("resolved: …") and closure ("incident closed: …").
@@ -37,13 +37,13 @@ var LeadershipSubjectPrefixes = []string{
 }
 
 // IsLeadership reports whether n goes to leadership by email: Kind
-// Leadership or notify.StatusUpdate, or a notify.Post whose subject starts
+// Leadership or workflows.NotifyStatusUpdate, or a workflows.NotifyPost whose subject starts
 // with one of LeadershipSubjectPrefixes.
-func IsLeadership(n notify.Notification) bool {
+func IsLeadership(n workflows.Notification) bool {
 	switch n.Kind {
-	case Leadership, notify.StatusUpdate:
+	case Leadership, workflows.NotifyStatusUpdate:
 		return true
-	case notify.Post:
+	case workflows.NotifyPost:
 		s := strings.ToLower(strings.TrimSpace(n.Subject))
 		for _, p := range LeadershipSubjectPrefixes {
 			if strings.HasPrefix(s, p) {
@@ -89,7 +89,7 @@ func (b *LeadershipBackend) Name() string { return "email" }
 
 // Recipients returns whom n is emailed to and, for a page, the paged
 // person's display name; no recipients means Deliver sends nothing for n.
-func (b *LeadershipBackend) Recipients(n notify.Notification) (to []string, toName string) {
+func (b *LeadershipBackend) Recipients(n workflows.Notification) (to []string, toName string) {
 	if b == nil || b.sender == nil {
 		return nil, ""
 	}
@@ -97,7 +97,7 @@ func (b *LeadershipBackend) Recipients(n notify.Notification) (to []string, toNa
 	switch {
 	case IsLeadership(n):
 		return cfg.Leadership[normSeverity(n.Severity)], ""
-	case n.Kind == notify.Page && cfg.PagesByEmail && n.To != "":
+	case n.Kind == workflows.NotifyPage && cfg.PagesByEmail && n.To != "":
 		p, ok := b.roster.Person(n.To)
 		if !ok || strings.TrimSpace(p.Email) == "" {
 			return nil, ""
@@ -113,7 +113,7 @@ func (b *LeadershipBackend) Recipients(n notify.Notification) (to []string, toNa
 
 // Deliver emails n when it is for leadership or a page by email; see
 // LeadershipBackend.
-func (b *LeadershipBackend) Deliver(ctx context.Context, n notify.Notification) error {
+func (b *LeadershipBackend) Deliver(ctx context.Context, n workflows.Notification) error {
 	if b == nil || b.sender == nil {
 		if !IsLeadership(n) {
 			return nil // pages by email are off without a server
@@ -152,7 +152,7 @@ func (b *LeadershipBackend) Deliver(ctx context.Context, n notify.Notification) 
 }
 
 // deliveryKey identifies one delivery across Temporal's retries.
-func deliveryKey(ctx context.Context, n notify.Notification) string {
+func deliveryKey(ctx context.Context, n workflows.Notification) string {
 	if activity.IsActivity(ctx) {
 		info := activity.GetInfo(ctx)
 		return "act/" + info.WorkflowExecution.ID + "/" + info.WorkflowExecution.RunID + "/" + info.ActivityID

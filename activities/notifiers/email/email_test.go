@@ -11,9 +11,9 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/datasev/datasev/activities/lifecycle/notify"
 	"github.com/datasev/datasev/activities/notifiers/email"
 	"github.com/datasev/datasev/activities/notifiers/email/smtptest"
+	"github.com/datasev/datasev/workflows"
 	"github.com/datasev/datasev/workflows/oncall"
 )
 
@@ -71,9 +71,9 @@ func backend(t *testing.T, srv *smtptest.Server, mut func(*email.Config)) *email
 	return email.NewLeadershipBackend(sender(t, srv, cfg), roster, nil)
 }
 
-func opened(sev string) notify.Notification {
-	return notify.Notification{
-		Kind: notify.Post, Incident: "am-orders-stale", Severity: sev,
+func opened(sev string) workflows.Notification {
+	return workflows.Notification{
+		Kind: workflows.NotifyPost, Incident: "am-orders-stale", Severity: sev,
 		Subject: "incident opened: orders table is stale",
 		Body:    "**Service:** orders\nLast load 3h ago <script>alert(1)</script>",
 	}
@@ -149,10 +149,10 @@ func TestSeverityWithoutListSendsNothing(t *testing.T) {
 func TestStatusUpdateAndLeadershipKinds(t *testing.T) {
 	srv := start(t, smtptest.Options{Username: user, Password: pass})
 	b := backend(t, srv, nil)
-	for _, n := range []notify.Notification{
-		{Kind: notify.StatusUpdate, Incident: "inc-1", Severity: "SEV2", Subject: "status update: SEV2 mitigated"},
+	for _, n := range []workflows.Notification{
+		{Kind: workflows.NotifyStatusUpdate, Incident: "inc-1", Severity: "SEV2", Subject: "status update: SEV2 mitigated"},
 		{Kind: email.Leadership, Incident: "inc-1", Severity: "sev2", Subject: "severity escalated: SEV3 → SEV2"},
-		{Kind: notify.Post, Incident: "inc-1", Severity: "SEV2", Subject: "severity de-escalated: SEV2 → SEV3"},
+		{Kind: workflows.NotifyPost, Incident: "inc-1", Severity: "SEV2", Subject: "severity de-escalated: SEV2 → SEV3"},
 	} {
 		if err := b.Deliver(t.Context(), n); err != nil {
 			t.Fatal(err)
@@ -178,9 +178,9 @@ func TestStatusUpdateAndLeadershipKinds(t *testing.T) {
 
 func TestPageByEmail(t *testing.T) {
 	srv := start(t, smtptest.Options{Username: user, Password: pass})
-	page := notify.Notification{
-		Kind: notify.Page, Incident: "inc-2", Severity: "SEV2", To: "alice", Subject: "approve the revert of a1b2c3",
-		Approval: &notify.ApprovalRef{ID: "revert-1", Action: "github.revert_commit", Approver: "commander",
+	page := workflows.Notification{
+		Kind: workflows.NotifyPage, Incident: "inc-2", Severity: "SEV2", To: "alice", Subject: "approve the revert of a1b2c3",
+		Approval: &workflows.ApprovalRef{ID: "revert-1", Action: "github.revert_commit", Approver: "commander",
 			Deadline: time.Date(2026, 1, 2, 3, 4, 0, 0, time.UTC)},
 	}
 	// Off by default.
@@ -459,26 +459,26 @@ func TestIsLeadership(t *testing.T) {
 		"incident opened: x": true, "severity escalated: SEV3 → SEV2": true, "severity de-escalated: a": true,
 		"resolved: x": true, "incident closed: x": true, "alice acknowledged: x": false, "runbook r completed": false,
 	} {
-		if got := email.IsLeadership(notify.Notification{Kind: notify.Post, Subject: subject}); got != want {
+		if got := email.IsLeadership(workflows.Notification{Kind: workflows.NotifyPost, Subject: subject}); got != want {
 			t.Errorf("post %q: %v, want %v", subject, got, want)
 		}
 	}
-	if email.IsLeadership(notify.Notification{Kind: notify.Page, Subject: "incident opened: x"}) {
+	if email.IsLeadership(workflows.Notification{Kind: workflows.NotifyPage, Subject: "incident opened: x"}) {
 		t.Errorf("a page counts as leadership")
 	}
-	if !email.IsLeadership(notify.Notification{Kind: email.Leadership}) || !email.IsLeadership(notify.Notification{Kind: notify.StatusUpdate}) {
+	if !email.IsLeadership(workflows.Notification{Kind: email.Leadership}) || !email.IsLeadership(workflows.Notification{Kind: workflows.NotifyStatusUpdate}) {
 		t.Errorf("leadership and status_update kinds do not count")
 	}
 }
 
 func TestTemplatesGolden(t *testing.T) {
 	sent := time.Date(2026, 3, 4, 5, 6, 0, 0, time.UTC)
-	cases := map[string]notify.Notification{
+	cases := map[string]workflows.Notification{
 		email.TemplateLeadership: opened("SEV1"),
-		email.TemplateStatusUpdate: {Kind: notify.StatusUpdate, Incident: "am-orders-stale", Severity: "SEV2",
+		email.TemplateStatusUpdate: {Kind: workflows.NotifyStatusUpdate, Incident: "am-orders-stale", Severity: "SEV2",
 			Subject: "status update: SEV2 mitigated", Body: "Revert merged; the next load runs at 10:00."},
-		email.TemplatePage: {Kind: notify.Page, Incident: "am-orders-stale", Severity: "SEV2", To: "alice",
-			Subject: "approve the revert of a1b2c3", Approval: &notify.ApprovalRef{ID: "revert-1",
+		email.TemplatePage: {Kind: workflows.NotifyPage, Incident: "am-orders-stale", Severity: "SEV2", To: "alice",
+			Subject: "approve the revert of a1b2c3", Approval: &workflows.ApprovalRef{ID: "revert-1",
 				Action: "github.revert_commit", Approver: "commander", Deadline: sent.Add(30 * time.Minute)}},
 	}
 	for kind, n := range cases {

@@ -11,7 +11,7 @@ import (
 	texttemplate "text/template"
 	"time"
 
-	"github.com/datasev/datasev/activities/lifecycle/notify"
+	"github.com/datasev/datasev/workflows"
 )
 
 // Template kinds: each names templates/<kind>.tmpl, which defines
@@ -47,7 +47,7 @@ type Data struct {
 	// To is the display name of the person paged; empty for lists.
 	To string
 	// Approval is the pending approval a page asks about; may be nil.
-	Approval *notify.ApprovalRef
+	Approval *workflows.ApprovalRef
 	// Sent is when the message was rendered.
 	Sent time.Time
 }
@@ -168,11 +168,11 @@ type Rendered struct {
 // TemplateFor names the template kind a notification is rendered with:
 // pages use TemplatePage, status updates TemplateStatusUpdate, everything
 // else TemplateLeadership.
-func TemplateFor(n notify.Notification) string {
+func TemplateFor(n workflows.Notification) string {
 	switch n.Kind {
-	case notify.Page:
+	case workflows.NotifyPage:
 		return TemplatePage
-	case notify.StatusUpdate:
+	case workflows.NotifyStatusUpdate:
 		return TemplateStatusUpdate
 	default:
 		return TemplateLeadership
@@ -182,7 +182,7 @@ func TemplateFor(n notify.Notification) string {
 // Preview renders the email a notification would become, for the CLI's
 // preview command; an empty Incident or Severity in n is filled with sample
 // values, and sent is the time stamped on it.
-func Preview(n notify.Notification, toName string, sent time.Time) (Rendered, error) {
+func Preview(n workflows.Notification, toName string, sent time.Time) (Rendered, error) {
 	if n.Incident == "" {
 		n.Incident = "alertmanager-orders-freshness"
 	}
@@ -200,7 +200,7 @@ func Preview(n notify.Notification, toName string, sent time.Time) (Rendered, er
 	return Rendered{Kind: kind, Subject: subject, Text: text, HTML: html}, nil
 }
 
-func dataFor(n notify.Notification, toName string, sent time.Time) Data {
+func dataFor(n workflows.Notification, toName string, sent time.Time) Data {
 	return Data{
 		Kind:     string(n.Kind),
 		Incident: n.Incident,

@@ -19,8 +19,8 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/datasev/datasev/activities/lifecycle/notify"
 	"github.com/datasev/datasev/activities/support/secret"
+	"github.com/datasev/datasev/workflows"
 	"github.com/datasev/datasev/workflows/oncall"
 )
 
@@ -201,7 +201,7 @@ func (b *Backend) Client() *slack.Client {
 // Deliver posts n in the incident's channel (creating it on first use);
 // a page also mentions the person there and, when the roster has their
 // Slack ID, sends them the same message by DM.
-func (b *Backend) Deliver(ctx context.Context, n notify.Notification) error {
+func (b *Backend) Deliver(ctx context.Context, n workflows.Notification) error {
 	if b == nil || b.api == nil {
 		return temporal.NewNonRetryableApplicationError(
 			"slack: the worker has no Slack client; set "+EnvBotToken+" or "+EnvBotTokenFile, NotConfiguredType, nil)
@@ -218,7 +218,7 @@ func (b *Backend) Deliver(ctx context.Context, n notify.Notification) error {
 		person = p
 	}
 	mention := ""
-	if n.Kind == notify.Page || n.To != "" {
+	if n.Kind == workflows.NotifyPage || n.To != "" {
 		switch {
 		case person.Slack != "":
 			mention = "<@" + person.Slack + ">"
@@ -241,7 +241,7 @@ func (b *Backend) Deliver(ctx context.Context, n notify.Notification) error {
 	if err := b.announce(ctx, n, ch); err != nil {
 		return err
 	}
-	if n.Kind == notify.Page && person.Slack != "" && !b.seen(key+"#dm") {
+	if n.Kind == workflows.NotifyPage && person.Slack != "" && !b.seen(key+"#dm") {
 		if err := b.directMessage(ctx, person.Slack, ch, msg); err != nil {
 			var appErr *temporal.ApplicationError
 			if !errors.As(err, &appErr) || appErr.Type() != BadRequestType {
@@ -256,7 +256,7 @@ func (b *Backend) Deliver(ctx context.Context, n notify.Notification) error {
 	return nil
 }
 
-func checkNotification(n notify.Notification) error {
+func checkNotification(n workflows.Notification) error {
 	bad := func(format string, args ...any) error {
 		return temporal.NewNonRetryableApplicationError("slack: "+fmt.Sprintf(format, args...), BadRequestType, nil)
 	}
@@ -275,7 +275,7 @@ func checkNotification(n notify.Notification) error {
 // of the notification, prefixed inside an activity by the activity's
 // workflow, run and activity ID, which its retries share (so a re-page
 // with the same text, a new activity, is delivered again).
-func deliveryKey(ctx context.Context, n notify.Notification) string {
+func deliveryKey(ctx context.Context, n workflows.Notification) string {
 	b, _ := json.Marshal(n)
 	sum := sha256.Sum256(b)
 	key := "msg/" + hex.EncodeToString(sum[:16])
@@ -289,13 +289,13 @@ func deliveryKey(ctx context.Context, n notify.Notification) string {
 // postInChannel posts msg in the incident's channel, once per key, and
 // returns the channel. A channel gone (not found, archived, bot removed)
 // since it was cached is resolved again, once.
-func (b *Backend) postInChannel(ctx context.Context, n notify.Notification, person oncall.Person, key string, msg message) (*incidentChannel, error) {
+func (b *Backend) postInChannel(ctx context.Context, n workflows.Notification, person oncall.Person, key string, msg message) (*incidentChannel, error) {
 	for attempt := 0; ; attempt++ {
 		ch, err := b.channel(ctx, n)
 		if err != nil {
 			return nil, err
 		}
-		if n.Kind == notify.Page && person.Slack != "" {
+		if n.Kind == workflows.NotifyPage && person.Slack != "" {
 			err = b.invite(ctx, ch, person.Slack)
 		}
 		if err == nil {
@@ -340,7 +340,7 @@ func methodOf(err error, fallback string) string {
 }
 
 // announce posts a new incident's channel in the broadcast channel, once.
-func (b *Backend) announce(ctx context.Context, n notify.Notification, ch *incidentChannel) error {
+func (b *Backend) announce(ctx context.Context, n workflows.Notification, ch *incidentChannel) error {
 	if b.cfg.BroadcastChannel == "" {
 		return nil
 	}
@@ -419,7 +419,7 @@ func (b *Backend) invite(ctx context.Context, ch *incidentChannel, user string) 
 
 // channel returns the incident's channel from the cache, or creates or
 // finds it.
-func (b *Backend) channel(ctx context.Context, n notify.Notification) (*incidentChannel, error) {
+func (b *Backend) channel(ctx context.Context, n workflows.Notification) (*incidentChannel, error) {
 	b.mu.Lock()
 	ch := b.channels[n.Incident]
 	b.mu.Unlock()
@@ -462,7 +462,7 @@ func (b *Backend) forget(incident string) {
 var errUnarchiveRefused = errors.New("archived channel cannot be unarchived")
 
 // resolve creates the incident's channel or finds the existing one.
-func (b *Backend) resolve(ctx context.Context, n notify.Notification) (*incidentChannel, error) {
+func (b *Backend) resolve(ctx context.Context, n workflows.Notification) (*incidentChannel, error) {
 	base := ChannelName(n.Incident)
 	for i := 1; i <= 5; i++ {
 		name := base
@@ -483,7 +483,7 @@ func (b *Backend) resolve(ctx context.Context, n notify.Notification) (*incident
 		ChannelType, nil)
 }
 
-func (b *Backend) createOrFind(ctx context.Context, n notify.Notification, name string) (*incidentChannel, error) {
+func (b *Backend) createOrFind(ctx context.Context, n workflows.Notification, name string) (*incidentChannel, error) {
 	title := oneLine(n.Subject)
 	created, err := b.api.CreateConversationContext(ctx, slack.CreateConversationParams{ChannelName: name, IsPrivate: b.cfg.PrivateChannels})
 	if err == nil {

@@ -19,6 +19,7 @@ import (
 	slackact "github.com/datasev/datasev/activities/notifiers/slack"
 	"github.com/datasev/datasev/activities/notifiers/slack/slacktest"
 	"github.com/datasev/datasev/activities/support/actiontest"
+	"github.com/datasev/datasev/workflows"
 	"github.com/datasev/datasev/workflows/oncall"
 )
 
@@ -61,8 +62,8 @@ func newBackend(t *testing.T, srv *slacktest.Server, mod ...func(*slackact.Confi
 	return b
 }
 
-func post(incident, subject, body string) notify.Notification {
-	return notify.Notification{Kind: notify.Post, Incident: incident, Severity: "SEV2", Subject: subject, Body: body}
+func post(incident, subject, body string) workflows.Notification {
+	return workflows.Notification{Kind: workflows.NotifyPost, Incident: incident, Severity: "SEV2", Subject: subject, Body: body}
 }
 
 func channelOf(t *testing.T, srv *slacktest.Server, incident string) slacktest.Channel {
@@ -90,7 +91,7 @@ func TestFirstNotificationCreatesChannelThenReusesIt(t *testing.T) {
 	ctx := t.Context()
 	const id = "incident-orders-load"
 
-	page := notify.Notification{Kind: notify.Page, Incident: id, Severity: "SEV1", To: "alice", Subject: "Orders load failed"}
+	page := workflows.Notification{Kind: workflows.NotifyPage, Incident: id, Severity: "SEV1", To: "alice", Subject: "Orders load failed"}
 	if err := b.Deliver(ctx, page); err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +111,7 @@ func TestFirstNotificationCreatesChannelThenReusesIt(t *testing.T) {
 	if err := b.Deliver(ctx, post(id, "Snowflake load history checked", "3 loads **failed**")); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.Deliver(ctx, notify.Notification{Kind: notify.Page, Incident: id, To: "alice", Subject: "Still unacknowledged"}); err != nil {
+	if err := b.Deliver(ctx, workflows.Notification{Kind: workflows.NotifyPage, Incident: id, To: "alice", Subject: "Still unacknowledged"}); err != nil {
 		t.Fatal(err)
 	}
 	if n := srv.Calls("conversations.create"); n != 1 {
@@ -154,7 +155,7 @@ func TestPersonWithoutSlackIDIsNamed(t *testing.T) {
 	srv := newServer(t)
 	b := newBackend(t, srv)
 	const id = "incident-carol"
-	if err := b.Deliver(t.Context(), notify.Notification{Kind: notify.Page, Incident: id, To: "carol", Subject: "Please look"}); err != nil {
+	if err := b.Deliver(t.Context(), workflows.Notification{Kind: workflows.NotifyPage, Incident: id, To: "carol", Subject: "Please look"}); err != nil {
 		t.Fatal(err)
 	}
 	c := channelOf(t, srv, id)
@@ -170,7 +171,7 @@ func TestPersonWithoutSlackIDIsNamed(t *testing.T) {
 func TestRetryDoesNotPostTwice(t *testing.T) {
 	srv := newServer(t)
 	b := newBackend(t, srv)
-	n := notify.Notification{Kind: notify.Page, Incident: "incident-retry", To: "bob", Subject: "x"}
+	n := workflows.Notification{Kind: workflows.NotifyPage, Incident: "incident-retry", To: "bob", Subject: "x"}
 	// The DM fails after the channel post succeeded; the retry sends only
 	// the DM.
 	srv.Fail(slacktest.Fault{Method: "conversations.open", Status: 503})
@@ -292,9 +293,9 @@ func TestApprovalPageHasButtons(t *testing.T) {
 	b := newBackend(t, srv)
 	const id = "incident-approve"
 	deadline := time.Date(2026, 5, 4, 12, 30, 0, 0, time.UTC)
-	n := notify.Notification{Kind: notify.Page, Incident: id, To: "alice", Severity: "SEV2",
+	n := workflows.Notification{Kind: workflows.NotifyPage, Incident: id, To: "alice", Severity: "SEV2",
 		Subject: "Approve revert of abc123?", Body: "Revert commit `abc123` in **dbt**.",
-		Approval: &notify.ApprovalRef{ID: "revert-1", Action: "github.revert_commit", Approver: "commander", Deadline: deadline}}
+		Approval: &workflows.ApprovalRef{ID: "revert-1", Action: "github.revert_commit", Approver: "commander", Deadline: deadline}}
 	if err := b.Deliver(t.Context(), n); err != nil {
 		t.Fatal(err)
 	}
@@ -429,8 +430,8 @@ func TestServerErrorIsRetryable(t *testing.T) {
 func TestBadNotificationsAndNoClient(t *testing.T) {
 	srv := newServer(t)
 	b := newBackend(t, srv)
-	actiontest.NonRetryable(t, b.Deliver(t.Context(), notify.Notification{Kind: notify.Post, Subject: "x"}), slackact.BadRequestType)
-	actiontest.NonRetryable(t, b.Deliver(t.Context(), notify.Notification{Kind: "shout", Incident: "incident-x"}), slackact.BadRequestType)
+	actiontest.NonRetryable(t, b.Deliver(t.Context(), workflows.Notification{Kind: workflows.NotifyPost, Subject: "x"}), slackact.BadRequestType)
+	actiontest.NonRetryable(t, b.Deliver(t.Context(), workflows.Notification{Kind: "shout", Incident: "incident-x"}), slackact.BadRequestType)
 	var nilB *slackact.Backend
 	actiontest.NonRetryable(t, nilB.Deliver(t.Context(), post("incident-x", "x", "")), slackact.NotConfiguredType)
 	if _, err := slackact.NewBackend(slackact.Config{}, roster, nil); err == nil {
@@ -480,11 +481,11 @@ func TestConfigFromEnv(t *testing.T) {
 type recorder struct {
 	name string
 	err  error
-	got  []notify.Notification
+	got  []workflows.Notification
 }
 
 func (r *recorder) Name() string { return r.name }
-func (r *recorder) Deliver(_ context.Context, n notify.Notification) error {
+func (r *recorder) Deliver(_ context.Context, n workflows.Notification) error {
 	r.got = append(r.got, n)
 	return r.err
 }
@@ -539,14 +540,14 @@ func TestThroughNotifyActivity(t *testing.T) {
 	env := suite.NewTestActivityEnvironment()
 	acts := &notify.Activities{Backend: b}
 	env.RegisterActivity(acts.Notify)
-	n := notify.Notification{Kind: notify.Page, Incident: "incident-act", To: "alice", Subject: "Acknowledge please"}
+	n := workflows.Notification{Kind: workflows.NotifyPage, Incident: "incident-act", To: "alice", Subject: "Acknowledge please"}
 	// The same page twice, as two activities (a re-page): both delivered.
 	for range 2 {
 		val, err := env.ExecuteActivity(acts.Notify, n)
 		if err != nil {
 			t.Fatal(err)
 		}
-		var res notify.Result
+		var res workflows.NotifyResult
 		if err := val.Get(&res); err != nil || res.Backend != "slack" {
 			t.Fatalf("result = %+v, %v", res, err)
 		}
@@ -593,7 +594,7 @@ func BenchmarkFirstNotification(b *testing.B) {
 	i := 0
 	for b.Loop() {
 		i++
-		n := notify.Notification{Kind: notify.Page, Incident: "incident-b" + strconv.Itoa(i), To: "alice", Subject: "p"}
+		n := workflows.Notification{Kind: workflows.NotifyPage, Incident: "incident-b" + strconv.Itoa(i), To: "alice", Subject: "p"}
 		if err := be.Deliver(ctx, n); err != nil {
 			b.Fatal(err)
 		}
@@ -604,7 +605,7 @@ func TestUnknownSlackUserStillPages(t *testing.T) {
 	srv := slacktest.New() // alice and bob are not in this workspace
 	t.Cleanup(srv.Close)
 	b := newBackend(t, srv)
-	n := notify.Notification{Kind: notify.Page, Incident: "incident-nouser", To: "alice", Subject: "x"}
+	n := workflows.Notification{Kind: workflows.NotifyPage, Incident: "incident-nouser", To: "alice", Subject: "x"}
 	if err := b.Deliver(t.Context(), n); err != nil {
 		t.Fatal(err)
 	}

@@ -10,7 +10,7 @@ import (
 
 	"github.com/slack-go/slack"
 
-	"github.com/datasev/datasev/activities/lifecycle/notify"
+	"github.com/datasev/datasev/workflows"
 )
 
 // Action and block IDs of the approval buttons. The Slack intake matches
@@ -125,11 +125,11 @@ func truncate(s string, n int) string {
 }
 
 // kindEmoji marks a message's kind.
-var kindEmoji = map[notify.Kind]string{
-	notify.Page:           ":rotating_light:",
-	notify.Post:           ":memo:",
-	notify.HandoffSummary: ":handshake:",
-	notify.StatusUpdate:   ":loudspeaker:",
+var kindEmoji = map[workflows.NotifyKind]string{
+	workflows.NotifyPage:           ":rotating_light:",
+	workflows.NotifyPost:           ":memo:",
+	workflows.NotifyHandoffSummary: ":handshake:",
+	workflows.NotifyStatusUpdate:   ":loudspeaker:",
 }
 
 // message is one composed Slack message.
@@ -152,7 +152,7 @@ const maxBodySections = maxBlocks - 6
 
 // compose builds the message for a notification. mention is how the paged
 // person is addressed ("<@U…>" or their name), "" for channel posts.
-func compose(n notify.Notification, mention string) (message, error) {
+func compose(n workflows.Notification, mention string) (message, error) {
 	head := escape(oneLine(n.Subject))
 	if n.Severity != "" {
 		head = "[" + escape(n.Severity) + "] " + head

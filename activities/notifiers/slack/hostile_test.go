@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/datasev/datasev/activities/lifecycle/notify"
 	slackact "github.com/datasev/datasev/activities/notifiers/slack"
 	"github.com/datasev/datasev/activities/notifiers/slack/slacktest"
+	"github.com/datasev/datasev/workflows"
 )
 
 // hostile is alert text that tries every Slack reference: broadcasts,
@@ -107,12 +107,12 @@ func TestHostileTextMentionsNoOne(t *testing.T) {
 	bc := srv.AddChannel(slacktest.Channel{Name: "data-incidents", Members: []string{slacktest.BotUserID}})
 	b := newBackend(t, srv, func(c *slackact.Config) { c.BroadcastChannel = bc })
 	id := "incident-<!channel>-orders"
-	n := notify.Notification{Kind: notify.Page, Incident: id, To: "alice", Severity: "SEV1 <!here>",
+	n := workflows.Notification{Kind: workflows.NotifyPage, Incident: id, To: "alice", Severity: "SEV1 <!here>",
 		Subject: "Orders " + hostile,
 		Body: "Findings " + hostile + "\n\n- item " + hostile + "\n\n> " + hostile + "\n\n`" + hostile + "`\n\n```\n" + hostile +
 			"\n```\n\n| a | b |\n|---|---|\n| <!channel> | <@U0BOB> |\n\n**<!here>** [<!channel>](https://example.com/x) " +
 			"[https://github.com/acme/dbt/pull/1](https://evil.example/pull/1) [open](javascript:alert(1)) [x](<!channel>)",
-		Approval: &notify.ApprovalRef{ID: "revert-1", Action: "github.revert_commit <!channel>", Approver: "commander <@U0BOB>",
+		Approval: &workflows.ApprovalRef{ID: "revert-1", Action: "github.revert_commit <!channel>", Approver: "commander <@U0BOB>",
 			Deadline: time.Date(2026, 5, 4, 12, 30, 0, 0, time.UTC)}}
 	if err := b.Deliver(t.Context(), n); err != nil {
 		t.Fatal(err)

@@ -6,9 +6,8 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/datasev/datasev/workflows"
 	"github.com/slack-go/slack"
-
-	"github.com/datasev/datasev/activities/lifecycle/notify"
 )
 
 func TestMrkdwn(t *testing.T) {
@@ -216,8 +215,8 @@ func BenchmarkComposeLongBody(b *testing.B) {
 	}
 }
 
-func notifyPost(body string) notify.Notification {
-	return notify.Notification{Kind: notify.Post, Incident: "incident-bench", Severity: "SEV3", Subject: "bench", Body: body}
+func notifyPost(body string) workflows.Notification {
+	return workflows.Notification{Kind: workflows.NotifyPost, Incident: "incident-bench", Severity: "SEV3", Subject: "bench", Body: body}
 }
 
 func FuzzSplitMrkdwn(f *testing.F) {

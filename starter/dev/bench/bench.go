@@ -178,8 +178,8 @@ func FloorActivity(context.Context) error { return nil }
 // does its real work minus any I/O.
 type discardBackend struct{}
 
-func (discardBackend) Name() string                                       { return "bench" }
-func (discardBackend) Deliver(context.Context, notify.Notification) error { return nil }
+func (discardBackend) Name() string                                          { return "bench" }
+func (discardBackend) Deliver(context.Context, workflows.Notification) error { return nil }
 
 // discardDocument stands in for the incident document's store: the
 // incident's document sync does its scheduling work, without I/O.
@@ -255,7 +255,7 @@ func Run(ctx context.Context, opts Options, out io.Writer) (Report, error) {
 		Interceptors: []interceptor.WorkerInterceptor{&startInterceptor{rec: b.rec}},
 	})
 	w.RegisterWorkflowWithOptions(workflows.Incident, workflow.RegisterOptions{Name: workflows.IncidentWorkflowName})
-	w.RegisterActivity(&notify.Activities{Backend: discardBackend{}})
+	notify.Register(w, &notify.Activities{Backend: discardBackend{}})
 	// The incident seals what it sends its runbook (and checks what comes
 	// back) through these; the bench's incidents run no runbook, but a
 	// worker of the incident workflow registers them all the same.
