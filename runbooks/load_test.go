@@ -1,6 +1,7 @@
 package runbooks
 
 import (
+	"errors"
 	"reflect"
 	"strings"
 	"testing"
@@ -166,5 +167,51 @@ func TestLineBreaks(t *testing.T) {
 			t.Errorf("%q: description %q, step at %s", br, rb.Description, rb.Steps[0].Pos)
 		}
 		wantProblems(t, Validate(set, testCatalog()), []string{`x.yaml:10:13: when: alert has no field "lables"`})
+	}
+}
+
+// TestYAMLMistakePositions checks that a YAML mistake is reported on the
+// line a person must edit, not where the YAML parser gave up: for an
+// over-indented key that is the line above, for an unclosed flow mapping
+// the line below.
+func TestYAMLMistakePositions(t *testing.T) {
+	const head = "name: mistakes\ndescription: d\nowner: o\nmatch:\n  labels: {alertname: X}\n  service: s\n"
+	const steps = "steps:\n  - id: wait\n    check: {action: core.wait, with: {duration: 1m}}\n"
+	for _, tc := range []struct {
+		name, src, want string
+	}{
+		// Line 8's key is indented more than line 7's: YAML reads it as
+		// more of line 7's value, "10", and the parser reported 7:13.
+		{"over-indented key", head + "  priority: 10\n    sources: [cli]\n" + steps,
+			`x.yaml:8:5: mapping value is not allowed in this context: "sources" is indented more than the key above it, so YAML reads it as more of the value "10" on line 7; line it up with the keys of its mapping`},
+		{"over-indented key after a blank line", head + "  priority: 10\n\n    sources: [cli]\n" + steps,
+			`x.yaml:9:5: mapping value is not allowed in this context: "sources" is indented more than the key above it, so YAML reads it as more of the value "10" on line 7`},
+		{"over-indented key opening a block", head + "steps:\n  - id: a\n    check:\n      action: core.http\n        with:\n          url: http://x\n",
+			`x.yaml:11:9: mapping value is not allowed in this context: "with" is indented more than the key above it, so YAML reads it as more of the value "core.http" on line 10`},
+		{"tab indentation", head + "  priority: 10\n\tsources: [cli]\n" + steps,
+			`x.yaml:8:1: found character '\t' that cannot start any token: a tab; YAML indents with spaces only`},
+		{"unclosed double quote", head + steps + "    when: \"alert.title == 'x'\n",
+			"x.yaml:10:11: could not find end character of double-quoted text: the quote that opens here is not closed"},
+		{"unclosed quote closed by a later one", head + "steps:\n  - id: wait\n    description: \"wait a minute\n    check: {action: \"core.wait\", with: {duration: 1m}}\n",
+			"x.yaml:9:18: value is not allowed in this context. map key-value is pre-defined (at 10:22): the quoted value that opens here runs on to line 10, where the next quote closes it; is its closing quote missing on this line?"},
+		{"unclosed flow mapping", head + "steps:\n  - id: wait\n    check: {action: core.wait, with: {duration: 1m}\n  - id: again\n    check: {action: core.wait}\n",
+			`x.yaml:9:52: ',' or '}' must be specified after "}": the "{" at 9:12 is not closed`},
+		{"unclosed flow list", head + "  sources: [cli, airflow\n" + steps,
+			`x.yaml:7:25: ',' or ']' must be specified after "airflow": the "[" at 7:12 is not closed`},
+		{"duplicate key", head + "  service: t\n" + steps,
+			`x.yaml:7:3: mapping key "service" already defined at [6:3]`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, br := range []string{"\n", "\r\n"} {
+				_, err := Parse("x.yaml", []byte(strings.ReplaceAll(tc.src, "\n", br)))
+				var ps Problems
+				if !errors.As(err, &ps) || len(ps) != 1 {
+					t.Fatalf("%q: error %v, want one problem", br, err)
+				}
+				if got := ps[0].Error(); !strings.HasPrefix(got, tc.want) {
+					t.Errorf("%q:\n got  %s\n want %s", br, got, tc.want)
+				}
+			}
+		})
 	}
 }

@@ -12,6 +12,18 @@ import (
 	"github.com/datasev/datasev/runbooks/internal/yamlpos"
 )
 
+// syntaxProblem turns a YAML syntax error into a Problem where a person
+// must edit to fix it, which is not always where the parser gave up (see
+// yamlpos.Doc.SyntaxPos).
+func syntaxProblem(f *file, err error) Problem {
+	var ye yaml.Error
+	if !errors.As(err, &ye) {
+		return Problem{File: f.name, Pos: Pos{1, 1}, Msg: err.Error()}
+	}
+	p, msg := f.doc.SyntaxPos(ye.GetToken(), ye.GetMessage())
+	return Problem{File: f.name, Pos: Pos(p), Msg: msg}
+}
+
 // yamlProblem turns a YAML library error into a Problem at its token,
 // saying where in the runbook it is and, for an unknown field, what the
 // known ones are.

@@ -83,7 +83,7 @@ func (f *file) parseBody(src []byte) (*ast.MappingNode, error) {
 	}
 	parsed, err := parser.ParseBytes(src, 0)
 	if err != nil {
-		return nil, Problems{yamlProblem(f, err)}
+		return nil, Problems{syntaxProblem(f, err)}
 	}
 	var body ast.Node
 	for _, doc := range parsed.Docs {
