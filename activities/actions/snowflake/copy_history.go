@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/datasev/datasev/activities/support/mdtext"
 	"github.com/datasev/datasev/runbooks"
 )
 
@@ -122,7 +123,7 @@ func (a *Actions) CopyHistory(ctx context.Context, req runbooks.ActionRequest, i
 					"line": row["first_error_line"], "column": row["first_error_column"], "time": row["last_load_time"],
 				}
 			}
-			key := truncate(firstErr.String, 200)
+			key := mdtext.Truncate(firstErr.String, 200)
 			if c, ok := errs[key]; ok {
 				c.count++
 			} else {
@@ -174,7 +175,7 @@ func (a *Actions) CopyHistory(ctx context.Context, req runbooks.ActionRequest, i
 		}
 		fmt.Fprintf(&sum, " in the last %dh (%d of %d rows loaded)", hours, rowsLoaded, rowsParsed)
 		if lastError != nil {
-			fmt.Fprintf(&sum, "; latest error in %v: %s", lastError["file"], truncate(oneLine(fmt.Sprint(lastError["message"])), 160))
+			fmt.Fprintf(&sum, "; latest error in %v: %s", lastError["file"], mdtext.Truncate(oneLine(fmt.Sprint(lastError["message"])), 160))
 		}
 	}
 	if loads > 0 && lastLoad.Valid {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/datasev/datasev/activities/support/mdtext"
 	"github.com/datasev/datasev/runbooks"
 )
 
@@ -182,7 +183,7 @@ func (a *Actions) QueryFailures(ctx context.Context, req runbooks.ActionRequest,
 			key = "(none)"
 		}
 		if _, ok := codes[key]; !ok {
-			codes[key] = &countedText{key: key, text: truncate(msg.String, 200), count: codeFailures.Int64}
+			codes[key] = &countedText{key: key, text: mdtext.Truncate(msg.String, 200), count: codeFailures.Int64}
 		}
 		table = append(table, []any{timeString(end), code.String, msg.String, user.String, wh.String, id.String})
 		return nil

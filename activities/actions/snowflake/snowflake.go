@@ -38,6 +38,7 @@ import (
 	"github.com/snowflakedb/gosnowflake"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/datasev/datasev/activities/support/mdtext"
 	"github.com/datasev/datasev/activities/support/target"
 	"github.com/datasev/datasev/runbooks"
 )
@@ -158,7 +159,7 @@ func New(db *sql.DB) *Actions { return &Actions{db: db} }
 func QueryTag(req runbooks.ActionRequest) string {
 	tag := "datasev:" + req.Incident + ":" + req.Step
 	if len(tag) > maxQueryTag {
-		tag = truncate(tag, maxQueryTag)
+		tag = mdtext.Truncate(tag, maxQueryTag)
 	}
 	return tag
 }
@@ -472,24 +473,11 @@ var spaces = regexp.MustCompile(`\s+`)
 // spaces, for summaries and error messages.
 func oneLine(s string) string { return strings.TrimSpace(spaces.ReplaceAllString(s, " ")) }
 
-// truncate shortens s to at most n bytes on a rune boundary, marking the
-// cut with "…".
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	cut := n - len("…")
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…"
-}
-
 func nullString(s sql.NullString, n int) any {
 	if !s.Valid {
 		return nil
 	}
-	return truncate(s.String, n)
+	return mdtext.Truncate(s.String, n)
 }
 
 func nullInt(i sql.NullInt64) any {
@@ -550,7 +538,7 @@ func mdCell(v any) string {
 	}
 	s := fmt.Sprint(v)
 	s = strings.NewReplacer("|", `\|`, "\r\n", " ", "\n", " ", "\r", " ").Replace(s)
-	return truncate(s, 160)
+	return mdtext.Truncate(s, 160)
 }
 
 // mdTable renders rows (at most detailRows) as a Markdown table.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/datasev/datasev/activities/support/mdtext"
 	"github.com/datasev/datasev/runbooks"
 )
 
@@ -147,7 +148,7 @@ func (a *Actions) TaskHistory(ctx context.Context, req runbooks.ActionRequest, i
 			if c, ok := errs[code.String]; ok {
 				c.count++
 			} else {
-				errs[code.String] = &countedText{key: code.String, text: truncate(msg.String, 200), count: 1}
+				errs[code.String] = &countedText{key: code.String, text: mdtext.Truncate(msg.String, 200), count: 1}
 			}
 		}
 		listing = append(listing, []any{timeString(scheduled), state.String, full, code.String, msg.String})
@@ -224,7 +225,7 @@ func (a *Actions) TaskHistory(ctx context.Context, req runbooks.ActionRequest, i
 			fmt.Fprintf(&sum, " (%s)", strings.Join(parts, ", "))
 		}
 		if len(top) > 0 {
-			fmt.Fprintf(&sum, "; top error %s: %s", top[0].key, truncate(oneLine(top[0].text), 120))
+			fmt.Fprintf(&sum, "; top error %s: %s", top[0].key, mdtext.Truncate(oneLine(top[0].text), 120))
 		}
 		if first.Valid && last.Valid {
 			fmt.Fprintf(&sum, "; first %s, last %s", short(first.Time), short(last.Time))

@@ -15,6 +15,8 @@ import (
 
 	mail "github.com/wneessen/go-mail"
 	"go.temporal.io/sdk/temporal"
+
+	"github.com/datasev/datasev/activities/support/mdtext"
 )
 
 // Types of the application errors Send returns.
@@ -249,7 +251,7 @@ func (s *Sender) build(m Message) (*mail.Msg, error) {
 	if err := msg.To(m.To...); err != nil {
 		return nil, bad("recipients %s: %v", strings.Join(m.To, ", "), err)
 	}
-	msg.Subject(oneLine(m.Subject))
+	msg.Subject(mdtext.OneLine(m.Subject))
 	if m.MessageID != "" {
 		msg.SetMessageIDWithValue(strings.Trim(m.MessageID, "<>"))
 	} else {
@@ -258,7 +260,7 @@ func (s *Sender) build(m Message) (*mail.Msg, error) {
 	msg.SetDateWithValue(s.now())
 	msg.SetUserAgent("datasev")
 	if m.Incident != "" {
-		msg.SetGenHeader("X-Datasev-Incident", oneLine(m.Incident))
+		msg.SetGenHeader("X-Datasev-Incident", mdtext.OneLine(m.Incident))
 		ref := "<" + threadID(m.Incident, s.cfg.From) + ">"
 		msg.SetGenHeader(mail.HeaderReferences, ref)
 	}
@@ -318,8 +320,4 @@ func (s *Sender) classify(m Message, err error) error {
 		return temporal.NewApplicationError(fmt.Sprintf("email: %s: %v", server, err), NetworkType, err)
 	}
 	return temporal.NewApplicationError(fmt.Sprintf("email: %s: %v", server, err), NetworkType, err)
-}
-
-func oneLine(s string) string {
-	return strings.Join(strings.Fields(s), " ")
 }

@@ -11,6 +11,7 @@ import (
 	texttemplate "text/template"
 	"time"
 
+	"github.com/datasev/datasev/activities/support/mdtext"
 	"github.com/datasev/datasev/workflows"
 )
 
@@ -127,7 +128,7 @@ func Render(kind string, data Data) (subject, text, html string, err error) {
 	if err := t.text.ExecuteTemplate(&b, "subject", data); err != nil {
 		return "", "", "", fmt.Errorf("email: render %s subject: %w", kind, err)
 	}
-	subject = oneLine(b.String())
+	subject = mdtext.OneLine(b.String())
 	b.Reset()
 	if err := t.text.ExecuteTemplate(&b, "text", data); err != nil {
 		return "", "", "", fmt.Errorf("email: render %s text: %w", kind, err)

@@ -19,6 +19,7 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/datasev/datasev/activities/support/mdtext"
 	"github.com/datasev/datasev/activities/support/secret"
 	"github.com/datasev/datasev/workflows"
 	"github.com/datasev/datasev/workflows/oncall"
@@ -355,8 +356,8 @@ func (b *Backend) announce(ctx context.Context, n workflows.Notification, ch *in
 		text = fmt.Sprintf(":rotating_light: New %s incident <#%s>: %s", escape(n.Severity), ch.id, escape(oneLine(n.Subject)))
 	}
 	_, _, err := b.api.PostMessageContext(ctx, b.cfg.BroadcastChannel,
-		slack.MsgOptionText(truncate(text, SectionLimit), false),
-		slack.MsgOptionBlocks(section(truncate(text, SectionLimit), "")),
+		slack.MsgOptionText(mdtext.Truncate(text, SectionLimit), false),
+		slack.MsgOptionBlocks(section(mdtext.Truncate(text, SectionLimit), "")),
 		slack.MsgOptionDisableLinkUnfurl())
 	if err != nil {
 		return classify("chat.postMessage", fmt.Errorf("broadcast channel %s: %w", b.cfg.BroadcastChannel, err))

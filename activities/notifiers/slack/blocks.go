@@ -6,10 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/slack-go/slack"
 
+	"github.com/datasev/datasev/activities/support/mdtext"
 	"github.com/datasev/datasev/workflows"
 )
 
@@ -79,14 +79,14 @@ func ParseButtonValue(s string) (ButtonValue, error) {
 	dec.DisallowUnknownFields()
 	var v ButtonValue
 	if err := dec.Decode(&v); err != nil {
-		return ButtonValue{}, fmt.Errorf("button value %q: %w", truncate(s, 80), err)
+		return ButtonValue{}, fmt.Errorf("button value %q: %w", mdtext.Truncate(s, 80), err)
 	}
 	if dec.More() {
-		return ButtonValue{}, fmt.Errorf("button value %q: trailing data", truncate(s, 80))
+		return ButtonValue{}, fmt.Errorf("button value %q: trailing data", mdtext.Truncate(s, 80))
 	}
 	var rest bytes.Buffer
 	if _, err := rest.ReadFrom(dec.Buffered()); err == nil && strings.TrimSpace(rest.String()) != "" {
-		return ButtonValue{}, fmt.Errorf("button value %q: trailing data", truncate(s, 80))
+		return ButtonValue{}, fmt.Errorf("button value %q: trailing data", mdtext.Truncate(s, 80))
 	}
 	if err := v.validate(); err != nil {
 		return ButtonValue{}, err
@@ -103,25 +103,13 @@ func OutcomeBlocks(v ButtonValue, outcome string) []slack.Block {
 	if outcome == "" {
 		outcome = "Decided."
 	}
-	text := truncate(escape(outcome), SectionLimit)
+	text := mdtext.Truncate(escape(outcome), SectionLimit)
 	return []slack.Block{
 		slack.NewSectionBlock(mrkdwnText(text), nil, nil,
 			slack.SectionBlockOptionBlockID(OutcomeBlockID)),
 		slack.NewContextBlock("",
-			mrkdwnText(truncate(fmt.Sprintf("approval `%s` · incident `%s`", escape(v.Approval), escape(v.Incident)), SectionLimit))),
+			mrkdwnText(mdtext.Truncate(fmt.Sprintf("approval `%s` · incident `%s`", escape(v.Approval), escape(v.Incident)), SectionLimit))),
 	}
-}
-
-// truncate cuts s to at most n bytes at a rune boundary, marking the cut.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	cut := n - len("…")
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…"
 }
 
 // kindEmoji marks a message's kind.
@@ -161,7 +149,7 @@ func compose(n workflows.Notification, mention string) (message, error) {
 	if mention != "" {
 		title = mention + " " + title
 	}
-	blocks := []slack.Block{section(truncate(title, SectionLimit), "")}
+	blocks := []slack.Block{section(mdtext.Truncate(title, SectionLimit), "")}
 	if body := strings.TrimSpace(n.Body); body != "" {
 		pieces := splitMrkdwn(Mrkdwn(body), SectionLimit)
 		if len(pieces) > maxBodySections {
@@ -190,21 +178,21 @@ func compose(n workflows.Notification, mention string) (message, error) {
 		if !ap.Deadline.IsZero() {
 			ask += fmt.Sprintf(" by <!date^%d^{date_short_pretty} {time}|%s>", ap.Deadline.Unix(), ap.Deadline.UTC().Format("2006-01-02 15:04 UTC"))
 		}
-		blocks = append(blocks, section(truncate(ask, SectionLimit), ""))
+		blocks = append(blocks, section(mdtext.Truncate(ask, SectionLimit), ""))
 		approve := slack.NewButtonBlockElement(ApproveActionID, val,
 			slack.NewTextBlockObject(slack.PlainTextType, "Approve", false, false)).WithStyle(slack.StylePrimary)
 		deny := slack.NewButtonBlockElement(DenyActionID, val,
 			slack.NewTextBlockObject(slack.PlainTextType, "Deny", false, false)).WithStyle(slack.StyleDanger).
 			WithConfirm(slack.NewConfirmationBlockObject(
 				slack.NewTextBlockObject(slack.PlainTextType, "Deny this action?", false, false),
-				mrkdwnText(truncate("`"+escape(ap.Action)+"` will not run.", 300)),
+				mrkdwnText(mdtext.Truncate("`"+escape(ap.Action)+"` will not run.", 300)),
 				slack.NewTextBlockObject(slack.PlainTextType, "Deny", false, false),
 				slack.NewTextBlockObject(slack.PlainTextType, "Cancel", false, false)).WithStyle(slack.StyleDanger))
 		blocks = append(blocks, slack.NewActionBlock(ApprovalBlockID, approve, deny))
 	}
 	ctx := fmt.Sprintf("incident `%s` · %s", escape(n.Incident), n.Kind)
 	blocks = append(blocks, slack.NewContextBlock("",
-		mrkdwnText(truncate(ctx, SectionLimit))))
+		mrkdwnText(mdtext.Truncate(ctx, SectionLimit))))
 
 	text := oneLine(n.Subject)
 	if n.Severity != "" {
@@ -217,7 +205,7 @@ func compose(n workflows.Notification, mention string) (message, error) {
 	if n.Approval != nil {
 		text += " — approval needed: " + escape(n.Approval.Action)
 	}
-	return message{text: truncate(text, 3000), blocks: blocks}, nil
+	return message{text: mdtext.Truncate(text, 3000), blocks: blocks}, nil
 }
 
 // mrkdwnText is every mrkdwn text object datasev sends: verbatim, so Slack
@@ -239,7 +227,7 @@ func section(text, blockID string) *slack.SectionBlock {
 
 // oneLine folds a subject onto one line.
 func oneLine(s string) string {
-	s = strings.Join(strings.Fields(s), " ")
+	s = mdtext.OneLine(s)
 	if s == "" {
 		return "(no subject)"
 	}

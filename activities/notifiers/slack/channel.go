@@ -12,6 +12,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"strings"
+
+	"github.com/datasev/datasev/activities/support/mdtext"
 )
 
 // maxChannelName is Slack's limit on a channel name's length.
@@ -79,7 +81,7 @@ func Purpose(incidentID, title string) string {
 		p += " — " + escape(title)
 	}
 	if len(p) > 250 { // Slack's limit on a purpose
-		p = truncate(p, 250)
+		p = mdtext.Truncate(p, 250)
 	}
 	return p
 }

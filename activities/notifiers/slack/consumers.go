@@ -15,6 +15,7 @@ import (
 	"github.com/slack-go/slack"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/datasev/datasev/activities/support/mdtext"
 	"github.com/datasev/datasev/runbooks"
 )
 
@@ -566,7 +567,7 @@ func consumerMessage(req runbooks.ActionRequest, n ConsumerNotice) (message, err
 	}
 	ctxLine := fmt.Sprintf("incident `%s` · runbook step `%s`", escape(req.Incident), escape(req.Step))
 	blocks = append(blocks, slack.NewContextBlock("",
-		mrkdwnText(truncate(ctxLine, SectionLimit))))
+		mrkdwnText(mdtext.Truncate(ctxLine, SectionLimit))))
 	text := "Data incident"
 	if n.Severity != "" {
 		text = "[" + n.Severity + "] " + text
@@ -575,5 +576,5 @@ func consumerMessage(req runbooks.ActionRequest, n ConsumerNotice) (message, err
 		text += " affecting " + n.Dataset
 	}
 	text += " (incident " + req.Incident + ")"
-	return message{text: truncate(escape(oneLine(text)), 3000), blocks: blocks}, nil
+	return message{text: mdtext.Truncate(escape(oneLine(text)), 3000), blocks: blocks}, nil
 }

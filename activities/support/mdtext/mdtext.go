@@ -2,12 +2,14 @@
 // Markdown datasev writes (postmortems, incident documents): one line where
 // a line is wanted, table cells that cannot break the table, code spans
 // that cannot be closed early, and no raw HTML — a note cannot open a tag
-// or a comment that would pass for one of datasev's hidden markers.
+// or a comment that would pass for one of datasev's hidden markers. Truncate
+// shortens such text to a size limit without splitting a character.
 package mdtext
 
 import (
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Replacers are built once: building one costs far more than using it.
@@ -79,4 +81,17 @@ func Attribution(by string, at time.Time) string {
 		return ""
 	}
 	return " _(" + strings.Join(p, ", ") + ")_"
+}
+
+// Truncate shortens s to at most n bytes on a rune boundary, marking the
+// cut with "…"; s is returned as it is when it fits.
+func Truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n - len("…")
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
 }

@@ -3,6 +3,7 @@ package mdtext
 import (
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 func TestEscaping(t *testing.T) {
@@ -24,6 +25,28 @@ func TestEscaping(t *testing.T) {
 	} {
 		if c.got != c.want {
 			t.Errorf("%s: %q, want %q", c.name, c.got, c.want)
+		}
+	}
+}
+
+func TestTruncate(t *testing.T) {
+	for _, c := range []struct {
+		s    string
+		n    int
+		want string
+	}{
+		{"short", 10, "short"},
+		{"exactly10!", 10, "exactly10!"},
+		{"a longer line of text", 10, "a longe…"},
+		{"ééééé", 8, "éé…"}, // "é" is 2 bytes, "…" 3: a cut at byte 5 backs off to byte 4
+		{"", 0, ""},
+	} {
+		got := Truncate(c.s, c.n)
+		if got != c.want {
+			t.Errorf("Truncate(%q, %d) = %q, want %q", c.s, c.n, got, c.want)
+		}
+		if len(got) > c.n || !utf8.ValidString(got) {
+			t.Errorf("Truncate(%q, %d) = %q: %d bytes or invalid UTF-8", c.s, c.n, got, len(got))
 		}
 	}
 }
