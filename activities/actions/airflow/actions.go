@@ -67,8 +67,19 @@ func (a *Actions) WithTargets(p *target.Policy) *Actions {
 	return &cp
 }
 
-// dag checks a DAG ID's form, then the target policy.
-func (a *Actions) dag(action, dagID string) (string, error) {
+// dag checks what every Airflow action checks before it calls Airflow:
+// that the worker has a client; for an action that changes something
+// (changes), that the target policy allows remediations at all; then the
+// DAG ID's form, and that the policy allows the DAG.
+func (a *Actions) dag(action, dagID string, changes bool) (string, error) {
+	if err := a.ready(action); err != nil {
+		return "", err
+	}
+	if changes {
+		if err := a.targets.Remediation(action); err != nil {
+			return "", wrap(action, err)
+		}
+	}
 	d, err := checkDAG(action, dagID)
 	if err != nil {
 		return "", err
@@ -77,6 +88,19 @@ func (a *Actions) dag(action, dagID string) (string, error) {
 		return "", wrap(action, err)
 	}
 	return d, nil
+}
+
+// dagRun checks a DAG ID as dag does, then a run ID's form.
+func (a *Actions) dagRun(action, dagID, runID string, changes bool) (string, string, error) {
+	d, err := a.dag(action, dagID, changes)
+	if err != nil {
+		return "", "", err
+	}
+	r, err := checkRun(action, runID)
+	if err != nil {
+		return "", "", err
+	}
+	return d, r, nil
 }
 
 func (a *Actions) ready(action string) error {
@@ -200,10 +224,7 @@ type FailedTasksInput struct {
 // FailedTasks lists failed task instances.
 func (a *Actions) FailedTasks(ctx context.Context, _ runbooks.ActionRequest, in FailedTasksInput) (runbooks.ActionResult, error) {
 	const name = FailedTasksName
-	if err := a.ready(name); err != nil {
-		return runbooks.ActionResult{}, err
-	}
-	dagID, err := a.dag(name, in.DAGID)
+	dagID, err := a.dag(name, in.DAGID, false)
 	if err != nil {
 		return runbooks.ActionResult{}, err
 	}
@@ -320,17 +341,7 @@ type ClearTasksInput struct {
 // ClearTasks clears task instances (or lists what it would clear).
 func (a *Actions) ClearTasks(ctx context.Context, req runbooks.ActionRequest, in ClearTasksInput) (runbooks.ActionResult, error) {
 	const name = ClearTasksName
-	if err := a.ready(name); err != nil {
-		return runbooks.ActionResult{}, err
-	}
-	if err := a.targets.Remediation(name); err != nil {
-		return runbooks.ActionResult{}, wrap(name, err)
-	}
-	dagID, err := a.dag(name, in.DAGID)
-	if err != nil {
-		return runbooks.ActionResult{}, err
-	}
-	runID, err := checkRun(name, in.RunID)
+	dagID, runID, err := a.dagRun(name, in.DAGID, in.RunID, true)
 	if err != nil {
 		return runbooks.ActionResult{}, err
 	}
@@ -422,13 +433,7 @@ type TriggerDAGInput struct {
 // TriggerDAG triggers a DAG run, idempotently.
 func (a *Actions) TriggerDAG(ctx context.Context, req runbooks.ActionRequest, in TriggerDAGInput) (runbooks.ActionResult, error) {
 	const name = TriggerDAGName
-	if err := a.ready(name); err != nil {
-		return runbooks.ActionResult{}, err
-	}
-	if err := a.targets.Remediation(name); err != nil {
-		return runbooks.ActionResult{}, wrap(name, err)
-	}
-	dagID, err := a.dag(name, in.DAGID)
+	dagID, err := a.dag(name, in.DAGID, true)
 	if err != nil {
 		return runbooks.ActionResult{}, err
 	}

@@ -56,14 +56,7 @@ type WaitProgress struct {
 // Outside an activity (plain tests) it polls without heartbeats.
 func (a *Actions) WaitDAGRun(ctx context.Context, _ runbooks.ActionRequest, in WaitDAGRunInput) (runbooks.ActionResult, error) {
 	const name = WaitDAGRunName
-	if err := a.ready(name); err != nil {
-		return runbooks.ActionResult{}, err
-	}
-	dagID, err := a.dag(name, in.DAGID)
-	if err != nil {
-		return runbooks.ActionResult{}, err
-	}
-	runID, err := checkRun(name, in.RunID)
+	dagID, runID, err := a.dagRun(name, in.DAGID, in.RunID, false)
 	if err != nil {
 		return runbooks.ActionResult{}, err
 	}

@@ -916,29 +916,56 @@ func (s *Server) runNotFound(a *apiReq, dagID, runID string) {
 	s.fail(a, http.StatusNotFound, "", fmt.Sprintf("The DagRun with dag_id: `%s` and run_id: `%s` was not found", dagID, runID))
 }
 
+// findDAG returns dagID's DAG, or answers 404 as Airflow does and returns
+// nil. The caller holds s.mu.
+func (s *Server) findDAG(a *apiReq, dagID string) *dag {
+	d := s.dags[dagID]
+	if d == nil {
+		s.dagNotFound(a, dagID)
+	}
+	return d
+}
+
+// findRun returns dagID's DAG and its run runID, or answers 404 (for the
+// DAG or the run) as Airflow does and returns nils. The caller holds s.mu.
+func (s *Server) findRun(a *apiReq, dagID, runID string) (*dag, *run) {
+	d := s.findDAG(a, dagID)
+	if d == nil {
+		return nil, nil
+	}
+	r := s.runs[dagID][runID]
+	if r == nil {
+		s.runNotFound(a, dagID, runID)
+		return nil, nil
+	}
+	return d, r
+}
+
 func (s *Server) page(a *apiReq) (limit, offset int, ok bool) {
-	q := a.r.URL.Query()
-	limit, offset = 100, 0
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			s.badQuery(a, "limit", v)
-			return 0, 0, false
-		}
-		limit = n
+	if limit, ok = s.queryCount(a, "limit", 100); !ok {
+		return 0, 0, false
 	}
-	if limit > s.opts.MaxPageLimit {
-		limit = s.opts.MaxPageLimit
-	}
-	if v := q.Get("offset"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			s.badQuery(a, "offset", v)
-			return 0, 0, false
-		}
-		offset = n
+	limit = min(limit, s.opts.MaxPageLimit)
+	if offset, ok = s.queryCount(a, "offset", 0); !ok {
+		return 0, 0, false
 	}
 	return limit, offset, true
+}
+
+// queryCount reads the query parameter name as a count (an integer, 0 or
+// more), def when it is absent; otherwise it answers 400 as Airflow does
+// and returns false.
+func (s *Server) queryCount(a *apiReq, name string, def int) (int, bool) {
+	v := a.r.URL.Query().Get(name)
+	if v == "" {
+		return def, true
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		s.badQuery(a, name, v)
+		return 0, false
+	}
+	return n, true
 }
 
 func (s *Server) badQuery(a *apiReq, name, v string) {
@@ -952,9 +979,8 @@ func (s *Server) badQuery(a *apiReq, name, v string) {
 func (s *Server) getDAG(a *apiReq, dagID string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	d := s.dags[dagID]
+	d := s.findDAG(a, dagID)
 	if d == nil {
-		s.dagNotFound(a, dagID)
 		return
 	}
 	writeJSON(a.w, http.StatusOK, s.dagJSON(a, d))
@@ -999,8 +1025,7 @@ func (s *Server) listRuns(a *apiReq, dagID string) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.dags[dagID] == nil {
-		s.dagNotFound(a, dagID)
+	if s.findDAG(a, dagID) == nil {
 		return
 	}
 	var rs []*run
@@ -1053,13 +1078,8 @@ func (s *Server) listRuns(a *apiReq, dagID string) {
 func (s *Server) getRun(a *apiReq, dagID, runID string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.dags[dagID] == nil {
-		s.dagNotFound(a, dagID)
-		return
-	}
-	r := s.runs[dagID][runID]
+	_, r := s.findRun(a, dagID, runID)
 	if r == nil {
-		s.runNotFound(a, dagID, runID)
 		return
 	}
 	out := s.runJSON(a, r)
@@ -1107,9 +1127,8 @@ func (s *Server) trigger(a *apiReq, dagID string) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	d := s.dags[dagID]
+	d := s.findDAG(a, dagID)
 	if d == nil {
-		s.dagNotFound(a, dagID)
 		return
 	}
 	runID := ""
@@ -1173,14 +1192,8 @@ func (s *Server) listTIs(a *apiReq, dagID, runID string) {
 	states := a.r.URL.Query()["state"]
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	d := s.dags[dagID]
-	if d == nil {
-		s.dagNotFound(a, dagID)
-		return
-	}
-	r := s.runs[dagID][runID]
+	d, r := s.findRun(a, dagID, runID)
 	if r == nil {
-		s.runNotFound(a, dagID, runID)
 		return
 	}
 	var names []string
@@ -1232,16 +1245,14 @@ func (s *Server) clear(a *apiReq, dagID string) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	d := s.dags[dagID]
+	d := s.findDAG(a, dagID)
 	if d == nil {
-		s.dagNotFound(a, dagID)
 		return
 	}
 	var runs []*run
 	if body.DAGRunID != nil {
-		r := s.runs[dagID][*body.DAGRunID]
+		_, r := s.findRun(a, dagID, *body.DAGRunID)
 		if r == nil {
-			s.runNotFound(a, dagID, *body.DAGRunID)
 			return
 		}
 		runs = []*run{r}
