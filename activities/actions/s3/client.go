@@ -203,8 +203,12 @@ func (a *Actions) WithTargets(p *target.Policy) *Actions {
 	return &cp
 }
 
-// bucket checks a bucket name's form, then the target policy.
+// bucket checks what every S3 action checks before it calls S3: that the
+// worker has a client, then the bucket name's form, then the target policy.
 func (a *Actions) bucket(action, bucket string) (string, error) {
+	if err := a.ready(action); err != nil {
+		return "", err
+	}
 	b, err := checkBucket(action, bucket)
 	if err != nil {
 		return "", err
@@ -242,6 +246,17 @@ func checkBucket(action, bucket string) (string, error) {
 		return "", badRequest(action, "bucket %q is not a bucket name", bucket)
 	}
 	return b, nil
+}
+
+// verdict sets out's ok, true when there are no reasons, and otherwise its
+// reason, the reasons joined by "; ". It returns ok.
+func verdict(out map[string]any, reasons []string) bool {
+	ok := len(reasons) == 0
+	out["ok"] = ok
+	if !ok {
+		out["reason"] = strings.Join(reasons, "; ")
+	}
+	return ok
 }
 
 // location names what an operation touched, as s3://bucket/key.

@@ -41,9 +41,6 @@ type ObjectHeadInput struct {
 // ObjectHead reads one object's metadata.
 func (a *Actions) ObjectHead(ctx context.Context, _ runbooks.ActionRequest, in ObjectHeadInput) (runbooks.ActionResult, error) {
 	const name = ObjectHeadName
-	if err := a.ready(name); err != nil {
-		return runbooks.ActionResult{}, err
-	}
 	bucket, err := a.bucket(name, in.Bucket)
 	if err != nil {
 		return runbooks.ActionResult{}, err
@@ -104,8 +101,7 @@ func (a *Actions) ObjectHead(ctx context.Context, _ runbooks.ActionRequest, in O
 	if in.MinBytes > 0 && size < in.MinBytes {
 		reasons = append(reasons, fmt.Sprintf("%s, want at least %s", humanBytes(size), humanBytes(in.MinBytes)))
 	}
-	ok := len(reasons) == 0
-	out["ok"] = ok
+	ok := verdict(out, reasons)
 
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %s → %s, modified %s (%s ago)", name, where, humanBytes(size), rfc3339(mod), humanAge(age))
@@ -117,10 +113,8 @@ func (a *Actions) ObjectHead(ctx context.Context, _ runbooks.ActionRequest, in O
 	}
 	res := runbooks.ActionResult{Output: out}
 	if !ok {
-		reason := strings.Join(reasons, "; ")
-		out["reason"] = reason
-		fmt.Fprintf(&b, " — not ok: %s", reason)
-		res.Detail = fmt.Sprintf("**Check failed**: %s\n", reason)
+		fmt.Fprintf(&b, " — not ok: %s", out["reason"])
+		res.Detail = fmt.Sprintf("**Check failed**: %s\n", out["reason"])
 	}
 	res.Summary = b.String()
 	return res, nil

@@ -56,9 +56,6 @@ type InspectPrefixInput struct {
 // InspectPrefix counts and sizes the objects under a prefix.
 func (a *Actions) InspectPrefix(ctx context.Context, _ runbooks.ActionRequest, in InspectPrefixInput) (runbooks.ActionResult, error) {
 	const name = InspectPrefixName
-	if err := a.ready(name); err != nil {
-		return runbooks.ActionResult{}, err
-	}
 	bucket, err := a.bucket(name, in.Bucket)
 	if err != nil {
 		return runbooks.ActionResult{}, err
@@ -159,11 +156,7 @@ func (a *Actions) InspectPrefix(ctx context.Context, _ runbooks.ActionRequest, i
 			}
 		}
 	}
-	ok := len(reasons) == 0
-	out["ok"] = ok
-	if !ok {
-		out["reason"] = strings.Join(reasons, "; ")
-	}
+	ok := verdict(out, reasons)
 
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %s → ", name, location(bucket, prefix))

@@ -72,9 +72,6 @@ type LatestPartitionInput struct {
 // LatestPartition finds and judges the newest partition.
 func (a *Actions) LatestPartition(ctx context.Context, _ runbooks.ActionRequest, in LatestPartitionInput) (runbooks.ActionResult, error) {
 	const name = LatestPartitionName
-	if err := a.ready(name); err != nil {
-		return runbooks.ActionResult{}, err
-	}
 	bucket, err := a.bucket(name, in.Bucket)
 	if err != nil {
 		return runbooks.ActionResult{}, err
@@ -196,11 +193,7 @@ func (a *Actions) LatestPartition(ctx context.Context, _ runbooks.ActionRequest,
 		reasons = append(reasons, fmt.Sprintf("newest object %s old, expected within %s (cadence %s + grace %s)",
 			humanAge(age), humanAge(cadence+grace), humanAge(cadence), humanAge(grace)))
 	}
-	ok := len(reasons) == 0
-	out["ok"] = ok
-	if !ok {
-		out["reason"] = strings.Join(reasons, "; ")
-	}
+	ok := verdict(out, reasons)
 	out["list_calls"] = lst.lists
 	out["head_calls"] = lst.heads
 
