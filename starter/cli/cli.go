@@ -1,6 +1,10 @@
-// Package cli is datasev's command-line front door: declare, list, show and
-// act on incidents, and `dev`, the one-command demo that runs a Temporal dev
-// server, a worker and a demo incident.
+// Package cli is datasev's command-line front door, the commands of the
+// shipped `datasev` binary (./starter): declare, list, show and act on
+// incidents, validate and dry-run runbooks, check the configuration, and
+// serve the alert intake. It is a production package: the dev stack (a
+// Temporal dev server, the protocol stand-ins and the demo incidents) lives
+// in the dev-only command ./starter/dev, which uses the few helpers this
+// package exports (LoadRoster, LoadRunbookSet, ChooseRunbook).
 package cli
 
 import (
@@ -19,7 +23,6 @@ import (
 	"go.temporal.io/sdk/contrib/envconfig"
 	"go.temporal.io/sdk/log"
 
-	"github.com/datasev/datasev/starter/dev/devstack"
 	"github.com/datasev/datasev/starter/incidents"
 	"github.com/datasev/datasev/worker/codec"
 	"github.com/datasev/datasev/worker/config"
@@ -85,18 +88,14 @@ func commands() []command {
 		{"config", configUsage, "check the configuration (file and environment), one line per part; --connect dials Temporal", runConfig},
 	}
 	for _, a := range actCommands {
-		a := a
 		cmds = append(cmds, command{a.cmd, strings.Join(strings.Fields("ID --by P "+a.usage+" [--key FILE] [--signal]"), " "), a.summary, func(ctx context.Context, e *env, args []string) error {
 			return runAct(ctx, e, a, args)
 		}})
 	}
 	cmds = append(cmds,
-		command{"dev", "[--port 7233] [--ui-port 8233] [--db FILE] [--no-demo] [--roster FILE] [--runbooks DIR] [--intake-addr 127.0.0.1:8080]", "run a dev server with UI, a worker, the intake, stand-ins and demo incidents until Ctrl-C", runDev},
 		command{"serve", "[--addr 127.0.0.1:8080] [--insecure-no-auth] [--runbooks DIR] [--roster FILE] [--ui-url URL]", "run the alert intake (Alertmanager, dbt Cloud, PagerDuty, generic JSON), the Slack app and the codec endpoint until Ctrl-C", runServe},
 		command{"codec-key", "[--id ID]", "print a new payload-encryption key line for DATASEV_CODEC_KEYS_FILE", runCodecKey},
 		command{"keygen", keygenUsage, "write a new private key for signing acts and print its public key for the roster", runKeygen},
-		command{"bench", "[--n 200] [--concurrency 1] [--address HOST:PORT] [--dynamic-config KEY=VALUE ...]", "measure alert → first activity latency against the engine's floor", runBench},
-		command{"install-cli", "", "build (once) the pinned Temporal CLI and print its path", runInstallCLI},
 		command{"help", "[COMMAND]", "show this help", nil},
 	)
 	return cmds
@@ -152,6 +151,10 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	c, ok := lookup(name)
 	if !ok || c.run == nil {
+		if hint, ok := devCommands[name]; ok {
+			fmt.Fprintf(stderr, "datasev: %s is not in the datasev binary; in the repository, run `%s`\n", name, hint)
+			return exitUsage
+		}
 		fmt.Fprintf(stderr, "datasev: unknown command %q; run `datasev help` for the list\n", name)
 		return exitUsage
 	}
@@ -159,6 +162,14 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return exitCode(fileErr, stderr)
 	}
 	return exitCode(c.run(ctx, e, rest), stderr)
+}
+
+// devCommands are the commands the dev-only binary ./starter/dev has (they
+// were datasev's once), with the command line that runs each.
+var devCommands = map[string]string{
+	"dev":         "go run ./starter/dev",
+	"bench":       "go run ./starter/dev bench",
+	"install-cli": "go run ./starter/dev install-cli",
 }
 
 func lookup(name string) (command, bool) {
@@ -283,7 +294,7 @@ func dial(ctx context.Context, e *env) (client.Client, error) {
 	if err != nil {
 		var ue *incidents.UnreachableError
 		if errors.As(err, &ue) {
-			return nil, fmt.Errorf("%w\n(start one with `datasev dev`, or set TEMPORAL_ADDRESS)", err)
+			return nil, fmt.Errorf("%w\n(start one with `go run ./starter/dev` in the repository, or set TEMPORAL_ADDRESS)", err)
 		}
 		return nil, err
 	}
@@ -292,17 +303,17 @@ func dial(ctx context.Context, e *env) (client.Client, error) {
 
 // rosterPath picks the roster file: the flag, DATASEV_ROSTER, or the
 // default in the working directory or the repository root.
-func rosterPath(e *env, flagValue string) (string, error) {
+func rosterPath(getenv func(string) string, flagValue string) (string, error) {
 	if flagValue != "" {
 		return flagValue, nil
 	}
-	if p := e.getenv(EnvRoster); p != "" {
+	if p := getenv(EnvRoster); p != "" {
 		return p, nil
 	}
 	if _, err := os.Stat(DefaultRoster); err == nil {
 		return DefaultRoster, nil
 	}
-	if root, err := devstack.RepoRoot(); err == nil {
+	if root, ok := repoRoot(); ok {
 		p := filepath.Join(root, DefaultRoster)
 		if _, err := os.Stat(p); err == nil {
 			return p, nil
@@ -311,27 +322,19 @@ func rosterPath(e *env, flagValue string) (string, error) {
 	return "", fmt.Errorf("no roster: pass --roster FILE or set %s (%s not found)", EnvRoster, DefaultRoster)
 }
 
-func loadRoster(e *env, flagValue string) (oncall.Roster, error) {
-	p, err := rosterPath(e, flagValue)
+// LoadRoster loads the roster the commands use: the file flagValue names,
+// else $DATASEV_ROSTER (through getenv), else DefaultRoster in the working
+// directory or the repository root.
+func LoadRoster(getenv func(string) string, flagValue string) (oncall.Roster, error) {
+	p, err := rosterPath(getenv, flagValue)
 	if err != nil {
 		return oncall.Roster{}, err
 	}
 	return oncall.Load(p)
 }
 
-func runInstallCLI(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "install-cli", "")
-	if pos, err := parse(fs, args); err != nil {
-		return err
-	} else if len(pos) > 0 {
-		return usagef("install-cli takes no arguments")
-	}
-	p, err := devstack.EnsureCLI(ctx, e.stderr)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintln(e.stdout, p)
-	return nil
+func loadRoster(e *env, flagValue string) (oncall.Roster, error) {
+	return LoadRoster(e.getenv, flagValue)
 }
 
 func runCodecKey(_ context.Context, e *env, args []string) error {
@@ -356,4 +359,12 @@ func runCodecKey(_ context.Context, e *env, args []string) error {
 	}
 	fmt.Fprintln(e.stdout, line)
 	return nil
+}
+
+// orText is s, or alt when s is empty.
+func orText(s, alt string) string {
+	if s == "" {
+		return alt
+	}
+	return s
 }

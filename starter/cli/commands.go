@@ -117,7 +117,7 @@ func runDeclare(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	choice, err := chooseRunbook(set, runbook, check)
+	choice, err := ChooseRunbook(set, runbook, check)
 	if err != nil {
 		return err
 	}
@@ -137,7 +137,7 @@ func runDeclare(ctx context.Context, e *env, args []string) error {
 	return nil
 }
 
-func printDeclared(w io.Writer, d incidents.Declared, choice runbookChoice) {
+func printDeclared(w io.Writer, d incidents.Declared, choice RunbookChoice) {
 	switch {
 	case d.Ignored:
 		fmt.Fprintf(w, "no open incident %s: a resolved alert opens nothing\n", d.WorkflowID)

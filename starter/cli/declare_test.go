@@ -83,20 +83,20 @@ func TestChooseRunbook(t *testing.T) {
 	if err := alert.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	c, err := chooseRunbook(set, "", alert)
-	if err != nil || c.runbook == nil || c.runbook.Name != "snowflake-load-failed" {
+	c, err := ChooseRunbook(set, "", alert)
+	if err != nil || c.Runbook == nil || c.Runbook.Name != "snowflake-load-failed" {
 		t.Fatalf("matched: %+v %v", c, err)
 	}
 	if got := c.String(); got != "runbook snowflake-load-failed (matched the alert: alertname=SnowflakeLoadFailed)" {
 		t.Errorf("matched: %q", got)
 	}
-	c, err = chooseRunbook(set, "s3-partition-missing", alert)
+	c, err = ChooseRunbook(set, "s3-partition-missing", alert)
 	if err != nil || c.String() != "runbook s3-partition-missing (named with --runbook)" {
 		t.Errorf("named: %q %v", c, err)
 	}
 	alert.Labels = map[string]string{"alertname": "SomethingElse"}
-	c, err = chooseRunbook(set, "", alert)
-	if err != nil || c.runbook != nil || !strings.HasPrefix(c.String(), "no runbook matched") {
+	c, err = ChooseRunbook(set, "", alert)
+	if err != nil || c.Runbook != nil || !strings.HasPrefix(c.String(), "no runbook matched") {
 		t.Errorf("none: %q %v", c, err)
 	}
 }
@@ -107,7 +107,7 @@ func TestPrintDeclared(t *testing.T) {
 		t.Fatal(err)
 	}
 	rb, _ := set.Get("snowflake-load-failed")
-	choice := runbookChoice{runbook: rb, why: "named with --runbook"}
+	choice := RunbookChoice{Runbook: rb, Why: "named with --runbook"}
 	for _, tc := range []struct {
 		d          incidents.Declared
 		want, miss string

@@ -22,7 +22,6 @@ import (
 
 	"github.com/datasev/datasev/activities/support/secret"
 	"github.com/datasev/datasev/runbooks"
-	"github.com/datasev/datasev/starter/dev/devstack"
 	"github.com/datasev/datasev/starter/incidents"
 	"github.com/datasev/datasev/workflows"
 	"github.com/datasev/datasev/workflows/oncall"
@@ -507,7 +506,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, src string, auth
 		}
 		res := Result{ID: d.WorkflowID, RunID: d.RunID, Joined: d.Joined, Ignored: d.Ignored, AlertID: d.AlertID}
 		if h.opts.UIURL != "" && !d.Ignored {
-			res.UIURL = devstack.WorkflowURL(h.opts.UIURL, h.opts.Namespace, d.WorkflowID, d.RunID)
+			res.UIURL = incidents.WorkflowURL(h.opts.UIURL, h.opts.Namespace, d.WorkflowID, d.RunID)
 		}
 		switch {
 		case d.Ignored:

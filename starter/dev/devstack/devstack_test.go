@@ -232,17 +232,6 @@ func TestPortInUse(t *testing.T) {
 	}
 }
 
-func TestWorkflowURL(t *testing.T) {
-	got := devstack.WorkflowURL("http://127.0.0.1:8233/", "default", "incident-orders/daily load", "run-1")
-	want := "http://127.0.0.1:8233/namespaces/default/workflows/incident-orders%2Fdaily%20load/run-1/history"
-	if got != want {
-		t.Errorf("WorkflowURL = %q, want %q", got, want)
-	}
-	if got := devstack.WorkflowURL("http://x", "ns", "incident-a", ""); got != `http://x/namespaces/ns/workflows?query=WorkflowId%3D%22incident-a%22` {
-		t.Errorf("WorkflowURL without run = %q", got)
-	}
-}
-
 func TestRepoRootAndCLI(t *testing.T) {
 	root, err := devstack.RepoRoot()
 	if err != nil {

@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/url"
 	"os"
 	"regexp"
 	"slices"
@@ -186,17 +185,6 @@ func (s *Server) Stop() error {
 		s.stopErr = s.dev.Stop()
 	})
 	return s.stopErr
-}
-
-// WorkflowURL links to a workflow's history in the Web UI. The UI's history
-// page needs a run ID; with runID "" the link opens the workflow list
-// filtered to that workflow ID, whose newest run is one click away.
-func WorkflowURL(uiURL, namespace, workflowID, runID string) string {
-	base := strings.TrimRight(uiURL, "/") + "/namespaces/" + url.PathEscape(namespace) + "/workflows"
-	if runID == "" {
-		return base + "?query=" + url.QueryEscape(fmt.Sprintf("WorkflowId=%q", workflowID))
-	}
-	return base + "/" + url.PathEscape(workflowID) + "/" + url.PathEscape(runID) + "/history"
 }
 
 // searchAttributes returns the custom search attribute names, sorted.
