@@ -222,9 +222,14 @@ func (a *Actions) WithTargets(p *target.Policy) *Actions {
 	return &cp
 }
 
-// repo parses repo as owner/name and checks it against the target policy;
-// changes says the action changes something, which needs a policy.
+// repo checks what every GitHub runbook action checks before it calls
+// GitHub: that the worker has a client; for an action that changes
+// something (changes), that the target policy allows remediations at all;
+// then it parses repo as owner/name and checks it against the policy.
 func (a *Actions) repo(action, repo string, changes bool) (string, string, error) {
+	if err := a.ready(action); err != nil {
+		return "", "", err
+	}
 	if changes {
 		if err := a.targets.Remediation(action); err != nil {
 			return "", "", policyErr(action, err)

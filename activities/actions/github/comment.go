@@ -50,9 +50,6 @@ type CommentInput struct {
 // Comment comments on an issue or pull request once per incident step.
 func (a *Actions) Comment(ctx context.Context, req runbooks.ActionRequest, in CommentInput) (runbooks.ActionResult, error) {
 	const name = CommentName
-	if err := a.ready(name); err != nil {
-		return runbooks.ActionResult{}, err
-	}
 	owner, repo, err := a.repo(name, in.Repo, true)
 	if err != nil {
 		return runbooks.ActionResult{}, err
@@ -63,23 +60,24 @@ func (a *Actions) Comment(ctx context.Context, req runbooks.ActionRequest, in Co
 	what := fmt.Sprintf("#%d of %s/%s", in.Number, owner, repo)
 	marker := Marker(req.Incident, req.Step)
 	opts := &github.IssueListCommentsOptions{ListOptions: github.ListOptions{PerPage: 100}}
-	for range maxMarkerPages {
-		cs, resp, err := a.c.Issues.ListComments(ctx, owner, repo, in.Number, opts)
-		if err != nil {
-			return runbooks.ActionResult{}, Classify(name, "list comments of "+what, err)
+	var earlier *github.IssueComment
+	err = eachItem(maxMarkerPages, func(page int) ([]*github.IssueComment, *github.Response, error) {
+		opts.Page = page
+		return a.c.Issues.ListComments(ctx, owner, repo, in.Number, opts)
+	}, func(c *github.IssueComment) bool {
+		if strings.Contains(c.GetBody(), marker) {
+			earlier = c
 		}
-		for _, c := range cs {
-			if strings.Contains(c.GetBody(), marker) {
-				return runbooks.ActionResult{
-					Output:  map[string]any{"ok": true, "number": in.Number, "url": c.GetHTMLURL(), "id": c.GetID(), "created": false},
-					Summary: fmt.Sprintf("%s %s: already commented (%s)", name, what, c.GetHTMLURL()),
-				}, nil
-			}
-		}
-		if resp.NextPage == 0 {
-			break
-		}
-		opts.Page = resp.NextPage
+		return earlier != nil
+	})
+	if err != nil {
+		return runbooks.ActionResult{}, Classify(name, "list comments of "+what, err)
+	}
+	if c := earlier; c != nil {
+		return runbooks.ActionResult{
+			Output:  map[string]any{"ok": true, "number": in.Number, "url": c.GetHTMLURL(), "id": c.GetID(), "created": false},
+			Summary: fmt.Sprintf("%s %s: already commented (%s)", name, what, c.GetHTMLURL()),
+		}, nil
 	}
 	if req.DryRun {
 		return runbooks.ActionResult{
@@ -121,33 +119,21 @@ type CreateIssueInput struct {
 // CreateIssue opens an issue once per incident step.
 func (a *Actions) CreateIssue(ctx context.Context, req runbooks.ActionRequest, in CreateIssueInput) (runbooks.ActionResult, error) {
 	const name = CreateIssueName
-	if err := a.ready(name); err != nil {
-		return runbooks.ActionResult{}, err
-	}
 	owner, repo, err := a.repo(name, in.Repo, true)
 	if err != nil {
 		return runbooks.ActionResult{}, err
 	}
 	full := owner + "/" + repo
 	marker := Marker(req.Incident, req.Step)
-	opts := &github.IssueListByRepoOptions{State: "all", Labels: in.Labels, ListOptions: github.ListOptions{PerPage: 100}}
-	for range maxMarkerPages {
-		is, resp, err := a.c.Issues.ListByRepo(ctx, owner, repo, opts)
-		if err != nil {
-			return runbooks.ActionResult{}, Classify(name, "list issues of "+full, err)
-		}
-		for _, i := range is {
-			if !i.IsPullRequest() && strings.Contains(i.GetBody(), marker) {
-				return runbooks.ActionResult{
-					Output:  map[string]any{"ok": true, "number": i.GetNumber(), "url": i.GetHTMLURL(), "created": false},
-					Summary: fmt.Sprintf("%s %s: issue #%d already open for this step (%s)", name, full, i.GetNumber(), i.GetState()),
-				}, nil
-			}
-		}
-		if resp.NextPage == 0 {
-			break
-		}
-		opts.Page = resp.NextPage
+	earlier, err := a.findIssue(ctx, owner, repo, in.Labels, maxMarkerPages, func(body string) bool { return strings.Contains(body, marker) })
+	if err != nil {
+		return runbooks.ActionResult{}, Classify(name, "list issues of "+full, err)
+	}
+	if i := earlier; i != nil {
+		return runbooks.ActionResult{
+			Output:  map[string]any{"ok": true, "number": i.GetNumber(), "url": i.GetHTMLURL(), "created": false},
+			Summary: fmt.Sprintf("%s %s: issue #%d already open for this step (%s)", name, full, i.GetNumber(), i.GetState()),
+		}, nil
 	}
 	if req.DryRun {
 		return runbooks.ActionResult{

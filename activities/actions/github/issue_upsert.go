@@ -157,23 +157,11 @@ func (a *Actions) findMarked(ctx context.Context, owner, repo string, in UpsertI
 			return nil, Classify(name, fmt.Sprintf("read issue #%d of %s", in.Number, full), err)
 		}
 	}
-	opts := &github.IssueListByRepoOptions{State: "all", Labels: in.Labels, ListOptions: github.ListOptions{PerPage: 100}}
-	for range maxUpsertPages {
-		is, resp, err := a.c.Issues.ListByRepo(ctx, owner, repo, opts)
-		if err != nil {
-			return nil, Classify(name, "list issues of "+full, err)
-		}
-		for _, i := range is {
-			if !i.IsPullRequest() && hasMarkerLine(i.GetBody(), marker) {
-				return i, nil
-			}
-		}
-		if resp.NextPage == 0 {
-			return nil, nil
-		}
-		opts.Page = resp.NextPage
+	i, err := a.findIssue(ctx, owner, repo, in.Labels, maxUpsertPages, func(body string) bool { return hasMarkerLine(body, marker) })
+	if err != nil {
+		return nil, Classify(name, "list issues of "+full, err)
 	}
-	return nil, nil
+	return i, nil
 }
 
 // hasMarkerLine reports whether body carries marker as a line of its own,

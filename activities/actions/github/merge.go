@@ -39,9 +39,6 @@ type MergePullRequestInput struct {
 // MergePullRequest merges a pull request.
 func (a *Actions) MergePullRequest(ctx context.Context, req runbooks.ActionRequest, in MergePullRequestInput) (runbooks.ActionResult, error) {
 	const name = MergePullRequestName
-	if err := a.ready(name); err != nil {
-		return runbooks.ActionResult{}, err
-	}
 	owner, repo, err := a.repo(name, in.Repo, true)
 	if err != nil {
 		return runbooks.ActionResult{}, err

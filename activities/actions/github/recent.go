@@ -62,9 +62,6 @@ type candidate struct {
 // RecentCommits lists, ranks and returns recent commits touching paths.
 func (a *Actions) RecentCommits(ctx context.Context, _ runbooks.ActionRequest, in RecentCommitsInput) (runbooks.ActionResult, error) {
 	const name = RecentCommitsName
-	if err := a.ready(name); err != nil {
-		return runbooks.ActionResult{}, err
-	}
 	owner, repo, err := a.repo(name, in.Repo, false)
 	if err != nil {
 		return runbooks.ActionResult{}, err
@@ -106,24 +103,21 @@ func (a *Actions) RecentCommits(ctx context.Context, _ runbooks.ActionRequest, i
 	}
 	for _, p := range lists {
 		opts := &github.CommitsListOptions{SHA: branch, Path: p, Since: since, ListOptions: github.ListOptions{PerPage: a.pageSize()}}
-		for page := 0; page < maxListPages; page++ {
-			cs, resp, err := a.c.Repositories.ListCommits(ctx, owner, repo, opts)
-			if err != nil {
-				what := fmt.Sprintf("list commits of %s on %s", full, branch)
-				if p != "" {
-					what += " touching " + p
-				}
-				return runbooks.ActionResult{}, Classify(name, what, err)
+		err := eachItem(maxListPages, func(page int) ([]*github.RepositoryCommit, *github.Response, error) {
+			opts.Page = page
+			return a.c.Repositories.ListCommits(ctx, owner, repo, opts)
+		}, func(rc *github.RepositoryCommit) bool {
+			if found[rc.GetSHA()] == nil {
+				found[rc.GetSHA()] = &candidate{rc: rc, date: commitDate(rc)}
 			}
-			for _, rc := range cs {
-				if found[rc.GetSHA()] == nil {
-					found[rc.GetSHA()] = &candidate{rc: rc, date: commitDate(rc)}
-				}
+			return false
+		})
+		if err != nil {
+			what := fmt.Sprintf("list commits of %s on %s", full, branch)
+			if p != "" {
+				what += " touching " + p
 			}
-			if resp.NextPage == 0 {
-				break
-			}
-			opts.Page = resp.NextPage
+			return runbooks.ActionResult{}, Classify(name, what, err)
 		}
 	}
 	cands := make([]*candidate, 0, len(found))

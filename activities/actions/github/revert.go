@@ -58,9 +58,6 @@ type revertPlan struct {
 // RevertCommit reverts a commit through a pull request.
 func (a *Actions) RevertCommit(ctx context.Context, req runbooks.ActionRequest, in RevertCommitInput) (runbooks.ActionResult, error) {
 	const name = RevertCommitName
-	if err := a.ready(name); err != nil {
-		return runbooks.ActionResult{}, err
-	}
 	owner, repo, err := a.repo(name, in.Repo, true)
 	if err != nil {
 		return runbooks.ActionResult{}, err
