@@ -237,10 +237,11 @@ func hunkRange(start, n int) string {
 	return fmt.Sprintf("%d,%d", start+1, n)
 }
 
-// ancestors returns every commit reachable from sha, itself included.
-func (r *repo) ancestors(sha string) map[string]bool {
+// ancestors returns every commit reachable from the commits shas, those
+// included.
+func (r *repo) ancestors(shas ...string) map[string]bool {
 	seen := map[string]bool{}
-	stack := []string{sha}
+	stack := append([]string(nil), shas...)
 	for len(stack) > 0 {
 		c := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
@@ -258,26 +259,16 @@ func (r *repo) ancestors(sha string) map[string]bool {
 // such commit (of several, the newest). "" when they share no history.
 func (r *repo) mergeBase(a, b string) string {
 	inA := r.ancestors(a)
-	var common []string
-	var stack []string
+	var common, parents []string
 	for c := range r.ancestors(b) {
 		if inA[c] {
 			common = append(common, c)
-			stack = append(stack, r.commits[c].parents...)
+			parents = append(parents, r.commits[c].parents...)
 		}
 	}
 	// Every proper ancestor of a common commit is reachable from the
 	// parents of the common commits: one walk marks them all.
-	excluded := map[string]bool{}
-	for len(stack) > 0 {
-		c := stack[len(stack)-1]
-		stack = stack[:len(stack)-1]
-		if excluded[c] || r.commits[c] == nil {
-			continue
-		}
-		excluded[c] = true
-		stack = append(stack, r.commits[c].parents...)
-	}
+	excluded := r.ancestors(parents...)
 	var best *commit
 	for _, c := range common {
 		if excluded[c] {
