@@ -59,21 +59,11 @@ LIMIT ?`
 // CopyHistory lists the load attempts into a table.
 func (a *Actions) CopyHistory(ctx context.Context, req runbooks.ActionRequest, in CopyHistoryInput) (runbooks.ActionResult, error) {
 	const action = CopyHistoryName
-	if err := a.ready(action); err != nil {
-		return runbooks.ActionResult{}, err
-	}
-	table, err := parseObjectName(in.Table)
-	if err != nil {
-		return runbooks.ActionResult{}, badRequest(action, "table: %v", err)
-	}
-	if err := a.database(action, table.database()); err != nil {
-		return runbooks.ActionResult{}, err
-	}
-	hours, capped, err := window(action, in.Hours, MaxCopyHistoryHours)
+	table, err := a.table(action, in.Table)
 	if err != nil {
 		return runbooks.ActionResult{}, err
 	}
-	limit, err := rowLimit(action, in.Limit)
+	hours, capped, limit, err := bounds(action, in.Hours, MaxCopyHistoryHours, in.Limit)
 	if err != nil {
 		return runbooks.ActionResult{}, err
 	}
@@ -124,11 +114,7 @@ func (a *Actions) CopyHistory(ctx context.Context, req runbooks.ActionRequest, i
 				}
 			}
 			key := mdtext.Truncate(firstErr.String, 200)
-			if c, ok := errs[key]; ok {
-				c.count++
-			} else {
-				errs[key] = &countedText{key: key, text: key, count: 1}
-			}
+			tally(errs, key, key)
 		}
 		listing = append(listing, []any{timeString(loadTime), status.String, file.String, nullInt(rowCount), nullInt(rowParsed), firstErr.String})
 		return nil

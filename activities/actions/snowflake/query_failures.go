@@ -131,11 +131,7 @@ func (a *Actions) QueryFailures(ctx context.Context, req runbooks.ActionRequest,
 	default:
 		return runbooks.ActionResult{}, badRequest(action, "source %q: want %s or %s", in.Source, SourceInformationSchema, SourceAccountUsage)
 	}
-	hours, capped, err := window(action, in.Hours, maxHours)
-	if err != nil {
-		return runbooks.ActionResult{}, err
-	}
-	limit, err := rowLimit(action, in.Limit)
+	hours, capped, limit, err := bounds(action, in.Hours, maxHours, in.Limit)
 	if err != nil {
 		return runbooks.ActionResult{}, err
 	}
@@ -193,10 +189,6 @@ func (a *Actions) QueryFailures(ctx context.Context, req runbooks.ActionRequest,
 	}
 
 	top := topCounts(codes, 5)
-	topOut := make([]any, len(top))
-	for i, c := range top {
-		topOut[i] = map[string]any{"code": c.key, "count": c.count, "message": c.text}
-	}
 	out := map[string]any{
 		"failures":      total,
 		"shown":         len(queries),
@@ -205,7 +197,7 @@ func (a *Actions) QueryFailures(ctx context.Context, req runbooks.ActionRequest,
 		"source":        in.Source,
 		"first_failure": timeString(first),
 		"last_failure":  timeString(last),
-		"top_errors":    topOut,
+		"top_errors":    errorCounts(top),
 		"queries":       queries,
 		"query_id":      queryID,
 	}

@@ -150,6 +150,23 @@ func (a *Actions) database(action, db string) error {
 	return nil
 }
 
+// table checks what the actions on one table check before they query: that
+// the worker has a connection, that name parses as a table name, and that
+// the target policy allows its database.
+func (a *Actions) table(action, name string) (objectName, error) {
+	if err := a.ready(action); err != nil {
+		return objectName{}, err
+	}
+	t, err := parseObjectName(name)
+	if err != nil {
+		return objectName{}, badRequest(action, "table: %v", err)
+	}
+	if err := a.database(action, t.database()); err != nil {
+		return objectName{}, err
+	}
+	return t, nil
+}
+
 // New returns the Snowflake actions using db (from Open). A nil db gives
 // actions that fail non-retryably, saying Snowflake is not configured.
 func New(db *sql.DB) *Actions { return &Actions{db: db} }
@@ -177,31 +194,31 @@ func (a *Actions) ready(action string) error {
 	return nil
 }
 
-// window returns the window in hours: def when hours is 0, capped at max.
-func window(action string, hours, max int) (int, bool, error) {
+// bounds returns a history action's window in hours (DefaultHours when
+// hours is 0, capped at maxHours: capped says so) and its row limit
+// (DefaultLimit when limit is 0, capped at MaxLimit).
+func bounds(action string, hours, maxHours, limit int) (h int, capped bool, l int, err error) {
 	switch {
 	case hours < 0:
-		return 0, false, badRequest(action, "hours %d: want a positive window", hours)
+		return 0, false, 0, badRequest(action, "hours %d: want a positive window", hours)
 	case hours == 0:
-		return DefaultHours, false, nil
-	case hours > max:
-		return max, true, nil
+		h = DefaultHours
+	case hours > maxHours:
+		h, capped = maxHours, true
+	default:
+		h = hours
 	}
-	return hours, false, nil
-}
-
-// rowLimit returns the row limit: DefaultLimit when limit is 0, capped at
-// MaxLimit.
-func rowLimit(action string, limit int) (int, error) {
 	switch {
 	case limit < 0:
-		return 0, badRequest(action, "limit %d: want a positive row limit", limit)
+		return 0, false, 0, badRequest(action, "limit %d: want a positive row limit", limit)
 	case limit == 0:
-		return DefaultLimit, nil
+		l = DefaultLimit
 	case limit > MaxLimit:
-		return MaxLimit, nil
+		l = MaxLimit
+	default:
+		l = limit
 	}
-	return limit, nil
+	return h, capped, l, nil
 }
 
 // run executes one statement on its own pooled connection, tagged for
@@ -413,6 +430,20 @@ func parseObjectName(s string) (objectName, error) {
 	return objectName{parts: parts}, nil
 }
 
+// oneName parses s as a single identifier (no dots outside quotes) and
+// returns it normalized; a blank s gives "". valid is false when s is
+// neither.
+func oneName(s string) (name string, valid bool) {
+	if strings.TrimSpace(s) == "" {
+		return "", true
+	}
+	o, err := parseObjectName(s)
+	if err != nil || len(o.parts) != 1 {
+		return "", false
+	}
+	return o.name(), true
+}
+
 // name is the last part; schema and database are "" when not given.
 func (o objectName) name() string { return o.parts[len(o.parts)-1] }
 
@@ -511,6 +542,26 @@ type countedText struct {
 	key   string
 	text  string
 	count int64
+}
+
+// tally adds one occurrence of key to m; text describes the key when it is
+// new.
+func tally(m map[string]*countedText, key, text string) {
+	if c, ok := m[key]; ok {
+		c.count++
+		return
+	}
+	m[key] = &countedText{key: key, text: text, count: 1}
+}
+
+// errorCounts is the top_errors output of error codes: code, count and
+// message of each.
+func errorCounts(top []*countedText) []any {
+	out := make([]any, len(top))
+	for i, c := range top {
+		out[i] = map[string]any{"code": c.key, "count": c.count, "message": c.text}
+	}
+	return out
 }
 
 // topCounts sorts by count (descending), then key, and keeps n.

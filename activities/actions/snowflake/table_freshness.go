@@ -53,27 +53,17 @@ func maxColumnSQL(column string) string {
 // TableFreshness checks how fresh a table is.
 func (a *Actions) TableFreshness(ctx context.Context, req runbooks.ActionRequest, in TableFreshnessInput) (runbooks.ActionResult, error) {
 	const action = TableFreshnessName
-	if err := a.ready(action); err != nil {
-		return runbooks.ActionResult{}, err
-	}
-	table, err := parseObjectName(in.Table)
+	table, err := a.table(action, in.Table)
 	if err != nil {
-		return runbooks.ActionResult{}, badRequest(action, "table: %v", err)
-	}
-	if err := a.database(action, table.database()); err != nil {
 		return runbooks.ActionResult{}, err
 	}
 	expected := in.ExpectedFreshness.Std()
 	if expected <= 0 {
 		return runbooks.ActionResult{}, badRequest(action, "expected_freshness must be positive, e.g. 1h")
 	}
-	var column string
-	if strings.TrimSpace(in.Column) != "" {
-		c, err := parseObjectName(in.Column)
-		if err != nil || len(c.parts) != 1 {
-			return runbooks.ActionResult{}, badRequest(action, "column %q: want one column name (letters, digits, _ and $, not starting with a digit; double-quote other names)", in.Column)
-		}
-		column = c.name()
+	column, valid := oneName(in.Column)
+	if !valid {
+		return runbooks.ActionResult{}, badRequest(action, "column %q: want one column name (letters, digits, _ and $, not starting with a digit; double-quote other names)", in.Column)
 	}
 
 	var (

@@ -69,21 +69,13 @@ func (a *Actions) TaskHistory(ctx context.Context, req runbooks.ActionRequest, i
 	if err := a.ready(action); err != nil {
 		return runbooks.ActionResult{}, err
 	}
-	hours, capped, err := window(action, in.Hours, MaxTaskHistoryHours)
+	hours, capped, limit, err := bounds(action, in.Hours, MaxTaskHistoryHours, in.Limit)
 	if err != nil {
 		return runbooks.ActionResult{}, err
 	}
-	limit, err := rowLimit(action, in.Limit)
-	if err != nil {
-		return runbooks.ActionResult{}, err
-	}
-	var db string
-	if strings.TrimSpace(in.Database) != "" {
-		d, err := parseObjectName(in.Database)
-		if err != nil || len(d.parts) != 1 {
-			return runbooks.ActionResult{}, badRequest(action, "database %q: want one identifier", in.Database)
-		}
-		db = d.name()
+	db, valid := oneName(in.Database)
+	if !valid {
+		return runbooks.ActionResult{}, badRequest(action, "database %q: want one identifier", in.Database)
 	}
 	var task objectName
 	byTask := strings.TrimSpace(in.Task) != ""
@@ -145,11 +137,7 @@ func (a *Actions) TaskHistory(ctx context.Context, req runbooks.ActionRequest, i
 			byName[full] = &countedText{key: full, text: full, count: nTask.Int64}
 		}
 		if code.Valid && code.String != "" {
-			if c, ok := errs[code.String]; ok {
-				c.count++
-			} else {
-				errs[code.String] = &countedText{key: code.String, text: mdtext.Truncate(msg.String, 200), count: 1}
-			}
+			tally(errs, code.String, mdtext.Truncate(msg.String, 200))
 		}
 		listing = append(listing, []any{timeString(scheduled), state.String, full, code.String, msg.String})
 		return nil
@@ -164,10 +152,6 @@ func (a *Actions) TaskHistory(ctx context.Context, req runbooks.ActionRequest, i
 		tasksOut[i] = map[string]any{"task": c.key, "runs": c.count}
 	}
 	top := topCounts(errs, 5)
-	topOut := make([]any, len(top))
-	for i, c := range top {
-		topOut[i] = map[string]any{"code": c.key, "count": c.count, "message": c.text}
-	}
 	taskName := ""
 	if byTask {
 		taskName = task.String()
@@ -183,7 +167,7 @@ func (a *Actions) TaskHistory(ctx context.Context, req runbooks.ActionRequest, i
 		"first_run":  timeString(first),
 		"last_run":   timeString(last),
 		"by_task":    tasksOut,
-		"top_errors": topOut,
+		"top_errors": errorCounts(top),
 		"task_runs":  list,
 		"shown":      len(list),
 		"truncated":  runs > int64(len(list)),
