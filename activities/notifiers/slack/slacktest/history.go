@@ -1,10 +1,8 @@
 package slacktest
 
 import (
-	"encoding/base64"
 	"encoding/json"
 	"strconv"
-	"strings"
 )
 
 // maxHistoryLimit is the most messages conversations.history returns in
@@ -26,25 +24,9 @@ func (s *Server) history(p params) (obj, error) {
 	if !c.isMember(BotUserID) {
 		return nil, fail("not_in_channel")
 	}
-	limit := 100
-	if v := p["limit"]; v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			return nil, fail("invalid_limit")
-		}
-		if n > 0 {
-			limit = min(n, maxHistoryLimit)
-		}
-	}
-	start := 0
-	if cur := p["cursor"]; cur != "" {
-		raw, err := base64.StdEncoding.DecodeString(cur)
-		n, ok := strings.CutPrefix(string(raw), "history:")
-		off, err2 := strconv.Atoi(n)
-		if err != nil || !ok || err2 != nil || off < 0 {
-			return nil, fail("invalid_cursor")
-		}
-		start = off
+	limit, start, err := page(p, "history:", maxHistoryLimit)
+	if err != nil {
+		return nil, err
 	}
 	oldest, latest := -1.0, -1.0
 	for _, b := range []struct {
@@ -91,7 +73,7 @@ func (s *Server) history(p params) (obj, error) {
 	}
 	resp := obj{"messages": out, "has_more": end < len(matched), "pin_count": 0}
 	if end < len(matched) {
-		resp["response_metadata"] = obj{"next_cursor": base64.StdEncoding.EncodeToString([]byte("history:" + strconv.Itoa(end)))}
+		resp["response_metadata"] = obj{"next_cursor": cursor("history:", end)}
 	}
 	return resp, nil
 }

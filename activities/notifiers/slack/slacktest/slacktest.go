@@ -706,25 +706,9 @@ func (s *Server) list(p params) (obj, error) {
 			return nil, fail("invalid_types")
 		}
 	}
-	limit := 100
-	if v := p["limit"]; v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			return nil, fail("invalid_limit")
-		}
-		if n > 0 {
-			limit = min(n, 1000)
-		}
-	}
-	start := 0
-	if cur := p["cursor"]; cur != "" {
-		raw, err := base64.StdEncoding.DecodeString(cur)
-		n, ok := strings.CutPrefix(string(raw), "offset:")
-		off, err2 := strconv.Atoi(n)
-		if err != nil || !ok || err2 != nil || off < 0 {
-			return nil, fail("invalid_cursor")
-		}
-		start = off
+	limit, start, err := page(p, "offset:", 1000)
+	if err != nil {
+		return nil, err
 	}
 	excl := p["exclude_archived"] == "true" || p["exclude_archived"] == "1"
 	var matched []*channel
@@ -752,9 +736,40 @@ func (s *Server) list(p params) (obj, error) {
 	}
 	next := ""
 	if end < len(matched) {
-		next = base64.StdEncoding.EncodeToString([]byte("offset:" + strconv.Itoa(end)))
+		next = cursor("offset:", end)
 	}
 	return obj{"channels": chans, "response_metadata": obj{"next_cursor": next}}, nil
+}
+
+// page reads a paginated method's limit (default 100, at most max) and
+// cursor (an offset after prefix, in base64, as cursor writes it), refusing
+// them with invalid_limit and invalid_cursor as Slack does.
+func page(p params, prefix string, max int) (limit, start int, err error) {
+	limit = 100
+	if v := p["limit"]; v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return 0, 0, fail("invalid_limit")
+		}
+		if n > 0 {
+			limit = min(n, max)
+		}
+	}
+	if cur := p["cursor"]; cur != "" {
+		raw, err := base64.StdEncoding.DecodeString(cur)
+		n, ok := strings.CutPrefix(string(raw), prefix)
+		off, err2 := strconv.Atoi(n)
+		if err != nil || !ok || err2 != nil || off < 0 {
+			return 0, 0, fail("invalid_cursor")
+		}
+		start = off
+	}
+	return limit, start, nil
+}
+
+// cursor is the next_cursor of a page that ends before offset end.
+func cursor(prefix string, end int) string {
+	return base64.StdEncoding.EncodeToString([]byte(prefix + strconv.Itoa(end)))
 }
 
 // lookup finds a conversation the bot can see.
@@ -762,6 +777,22 @@ func (s *Server) lookup(id string) (*channel, error) {
 	c, ok := s.channels[id]
 	if !ok || !c.visible() {
 		return nil, fail("channel_not_found")
+	}
+	return c, nil
+}
+
+// lookupMember finds a conversation the bot can write in: one it can see,
+// not archived (is_archived), that it is a member of (not_in_channel).
+func (s *Server) lookupMember(id string) (*channel, error) {
+	c, err := s.lookup(id)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case c.IsArchived:
+		return nil, fail("is_archived")
+	case !c.isMember(BotUserID):
+		return nil, fail("not_in_channel")
 	}
 	return c, nil
 }
@@ -835,16 +866,11 @@ func (s *Server) invite(p params) (obj, error) {
 }
 
 func (s *Server) setPurpose(p params) (obj, error) {
-	c, err := s.lookup(p["channel"])
+	c, err := s.lookupMember(p["channel"])
 	if err != nil {
 		return nil, err
 	}
-	switch {
-	case c.IsArchived:
-		return nil, fail("is_archived")
-	case !c.isMember(BotUserID):
-		return nil, fail("not_in_channel")
-	case len(p["purpose"]) > 250:
+	if len(p["purpose"]) > 250 {
 		return nil, fail("too_long")
 	}
 	c.Purpose = p["purpose"]
@@ -944,15 +970,11 @@ func decodeBlocks(raw string) ([]slack.Block, error) {
 }
 
 func (s *Server) postMessage(p params) (obj, error) {
-	c, err := s.lookup(p["channel"])
+	c, err := s.lookupMember(p["channel"])
 	if err != nil {
 		return nil, err
 	}
 	switch {
-	case c.IsArchived:
-		return nil, fail("is_archived")
-	case !c.isMember(BotUserID):
-		return nil, fail("not_in_channel")
 	case p["text"] == "" && p["blocks"] == "" && p["attachments"] == "":
 		return nil, fail("no_text")
 	case len(p["text"]) > 40000:
