@@ -302,15 +302,20 @@ func (p *Policy) match(key, v string) bool {
 	return false
 }
 
-// Repository checks a GitHub repository (owner/name).
-func (p *Policy) Repository(repo string) error {
-	if p == nil {
+// permit lets v through when there is no policy or v matches one of key's
+// patterns; otherwise it refuses "<noun> <raw>", raw being v as given
+// before normalizing.
+func (p *Policy) permit(key, noun, raw, v string) error {
+	if p == nil || p.match(key, v) {
 		return nil
 	}
-	if !p.match(KeyGitHubRepositories, strings.ToLower(strings.TrimSpace(repo))) {
-		return p.refused(fmt.Sprintf("repository %q", repo), KeyGitHubRepositories)
-	}
-	return nil
+	return p.refused(fmt.Sprintf("%s %q", noun, raw), key)
+}
+
+// Repository checks a GitHub repository (owner/name), compared
+// case-insensitively.
+func (p *Policy) Repository(repo string) error {
+	return p.permit(KeyGitHubRepositories, "repository", repo, strings.ToLower(strings.TrimSpace(repo)))
 }
 
 // BaseBranch checks a base branch of repo, whose default branch is def.
@@ -335,36 +340,14 @@ func (p *Policy) BaseBranch(repo, branch, def string) error {
 }
 
 // DAG checks an Airflow DAG ID.
-func (p *Policy) DAG(id string) error {
-	if p == nil {
-		return nil
-	}
-	if !p.match(KeyAirflowDAGs, id) {
-		return p.refused(fmt.Sprintf("DAG %q", id), KeyAirflowDAGs)
-	}
-	return nil
-}
+func (p *Policy) DAG(id string) error { return p.permit(KeyAirflowDAGs, "DAG", id, id) }
 
 // Bucket checks an S3 bucket.
-func (p *Policy) Bucket(b string) error {
-	if p == nil {
-		return nil
-	}
-	if !p.match(KeyS3Buckets, b) {
-		return p.refused(fmt.Sprintf("bucket %q", b), KeyS3Buckets)
-	}
-	return nil
-}
+func (p *Policy) Bucket(b string) error { return p.permit(KeyS3Buckets, "bucket", b, b) }
 
 // Database checks a Snowflake database, compared case-insensitively.
 func (p *Policy) Database(db string) error {
-	if p == nil {
-		return nil
-	}
-	if !p.match(KeySnowflakeDatabases, strings.ToUpper(strings.Trim(db, `"`))) {
-		return p.refused(fmt.Sprintf("database %q", db), KeySnowflakeDatabases)
-	}
-	return nil
+	return p.permit(KeySnowflakeDatabases, "database", db, strings.ToUpper(strings.Trim(db, `"`)))
 }
 
 // LineageFile checks a local manifest path: it must lie, once symbolic
