@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/activity"
 
 	"github.com/datasev/datasev/workflows"
+	"github.com/datasev/datasev/workflows/incident"
 )
 
 // Resolved without closure inputs, the incident waits for them: the Scribe
@@ -52,7 +53,7 @@ func TestClosureWaitsForInputsThenWritesPostmortem(t *testing.T) {
 			t.Errorf("last action item: %+v %v, want closure complete", res, err)
 		}
 	})
-	h.env.ExecuteWorkflow(workflows.Incident, input(t, workflows.SEV2))
+	h.env.ExecuteWorkflow(incident.IncidentWorkflow, input(t, workflows.SEV2))
 	snap := h.result()
 	if snap.State != workflows.Closed {
 		t.Fatalf("state %s, want closed", snap.State)
@@ -93,7 +94,7 @@ func TestClosureDeadlineWritesWithWhatThereIs(t *testing.T) {
 	in := input(t, workflows.SEV3)
 	in.Options.ClosureTimeout = 10 * time.Hour
 	in.Options.ClosureReminder = 4 * time.Hour
-	h.env.ExecuteWorkflow(workflows.Incident, in)
+	h.env.ExecuteWorkflow(incident.IncidentWorkflow, in)
 	snap := h.result()
 	e, ok := find(snap.Timeline, "resolved → closed")
 	if !ok || !strings.Contains(e.Why, "the closure deadline passed with the root cause, contributing factors, action items missing") {
@@ -125,7 +126,7 @@ func TestClosureInputsBeforeResolution(t *testing.T) {
 	h.mustAct(10*time.Minute, workflows.ActRootCause, workflows.Act{By: "erin", Note: "bad deploy"})
 	h.mustAct(11*time.Minute, workflows.ActActionItem, workflows.Act{By: "erin", Note: "canary the loader"})
 	h.mustAct(time.Hour, workflows.ActResolve, workflows.Act{By: "alice"})
-	h.env.ExecuteWorkflow(workflows.Incident, input(t, workflows.SEV3))
+	h.env.ExecuteWorkflow(incident.IncidentWorkflow, input(t, workflows.SEV3))
 	snap := h.result()
 	if got := snap.ClosedAt.Sub(snap.ResolvedAt); got != time.Minute {
 		t.Errorf("closed %s after resolution, want the 1m recurrence window", got)
@@ -165,7 +166,7 @@ func TestStatusUpdatesOwedByLiaison(t *testing.T) {
 	h.mustAct(165*time.Minute, workflows.ActPostUpdate, workflows.Act{By: "alice", Note: "fix deployed; watching"})
 	h.mustAct(170*time.Minute, workflows.ActResolve, workflows.Act{By: "alice"})
 	in := input(t, workflows.SEV2)
-	h.env.ExecuteWorkflow(workflows.Incident, in)
+	h.env.ExecuteWorkflow(incident.IncidentWorkflow, in)
 	snap := h.result()
 	if snap.Updates.Missed != 1 || snap.Updates.LastBy != "alice" {
 		t.Errorf("updates %+v, want one missed and the last by alice", snap.Updates)
@@ -234,7 +235,7 @@ func TestPublicStatusPage(t *testing.T) {
 	h.mustAct(30*time.Minute, workflows.ActRootCause, workflows.Act{By: "erin", Note: "bad file upstream"})
 	h.mustAct(31*time.Minute, workflows.ActActionItem, workflows.Act{By: "erin", Note: "validate files"})
 	h.mustAct(40*time.Minute, workflows.ActResolve, workflows.Act{By: "alice", Reason: "loads green"})
-	h.env.ExecuteWorkflow(workflows.Incident, input(t, workflows.SEV2))
+	h.env.ExecuteWorkflow(incident.IncidentWorkflow, input(t, workflows.SEV2))
 	snap := h.result()
 	if len(page.requests) != 2 || page.requests[0]["status"] != "investigating" || page.requests[1]["status"] != "identified" {
 		t.Fatalf("publish requests %v, want investigating then identified", page.requests)

@@ -22,6 +22,8 @@ import (
 	"github.com/datasev/datasev/starter/dev/devstack"
 	"github.com/datasev/datasev/starter/incidents"
 	"github.com/datasev/datasev/workflows"
+	"github.com/datasev/datasev/workflows/incident"
+	"github.com/datasev/datasev/workflows/runbook"
 )
 
 // suggestCANAt makes the dev server suggest continue-as-new after this many
@@ -68,8 +70,8 @@ func devClient(t *testing.T, extra ...func(registrar)) (client.Client, string) {
 	c := dev.Client()
 	queue := "wf-test-" + strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-"))
 	w := worker.New(c, queue, worker.Options{})
-	w.RegisterWorkflowWithOptions(workflows.Incident, workflow.RegisterOptions{Name: workflows.IncidentWorkflowName})
-	w.RegisterWorkflowWithOptions(workflows.RunbookRun, workflow.RegisterOptions{Name: workflows.RunbookWorkflowName})
+	w.RegisterWorkflowWithOptions(incident.IncidentWorkflow, workflow.RegisterOptions{Name: workflows.IncidentWorkflowName})
+	w.RegisterWorkflowWithOptions(runbook.RunbookWorkflow, workflow.RegisterOptions{Name: workflows.RunbookWorkflowName})
 	rec := &recorder{}
 	notify.Register(w, &notify.Activities{Backend: rec})
 	seal.Register(w, testSealer(t))

@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/datasev/datasev/workflows"
+	"github.com/datasev/datasev/workflows/incident"
 )
 
 // The incident document is written when the incident opens, its place is
@@ -63,7 +64,7 @@ func TestIncidentDocumentKeptCurrent(t *testing.T) {
 	h.mustAct(time.Hour, workflows.ActRootCause, workflows.Act{By: "carol", Note: "a bad deploy"})
 	h.mustAct(time.Hour+time.Minute, workflows.ActActionItem, workflows.Act{By: "alice", Note: "add a canary", Person: "erin"})
 	h.mustAct(time.Hour+2*time.Minute, workflows.ActResolve, workflows.Act{By: "alice", Reason: "fixed"})
-	h.env.ExecuteWorkflow(workflows.Incident, input(t, workflows.SEV2))
+	h.env.ExecuteWorkflow(incident.IncidentWorkflow, input(t, workflows.SEV2))
 	snap := h.result()
 	if snap.State != workflows.Closed {
 		t.Fatalf("state %s, want closed", snap.State)
@@ -95,7 +96,7 @@ func TestIncidentDocumentFailureRecordedOnce(t *testing.T) {
 	h.mustAct(time.Hour, workflows.ActRootCause, workflows.Act{By: "carol", Note: "a bad deploy"})
 	h.mustAct(time.Hour+time.Minute, workflows.ActActionItem, workflows.Act{By: "alice", Note: "add a canary"})
 	h.mustAct(time.Hour+2*time.Minute, workflows.ActResolve, workflows.Act{By: "alice", Reason: "fixed"})
-	h.env.ExecuteWorkflow(workflows.Incident, input(t, workflows.SEV3))
+	h.env.ExecuteWorkflow(incident.IncidentWorkflow, input(t, workflows.SEV3))
 	snap := h.result()
 	if snap.State != workflows.Closed {
 		t.Fatalf("state %s, want closed despite the document failing", snap.State)

@@ -21,6 +21,7 @@ import (
 	"github.com/datasev/datasev/activities/lifecycle/notify"
 	"github.com/datasev/datasev/activities/lifecycle/seal"
 	"github.com/datasev/datasev/workflows"
+	"github.com/datasev/datasev/workflows/incident"
 	"github.com/datasev/datasev/workflows/oncall"
 )
 
@@ -185,7 +186,7 @@ func newHarness(t *testing.T, start string) *harness {
 	// goroutines); time skipping still makes each test fast.
 	env.SetTestTimeout(30 * time.Second)
 	rec := &recorder{}
-	env.RegisterWorkflowWithOptions(workflows.Incident, workflow.RegisterOptions{Name: workflows.IncidentWorkflowName})
+	env.RegisterWorkflowWithOptions(incident.IncidentWorkflow, workflow.RegisterOptions{Name: workflows.IncidentWorkflowName})
 	notify.Register(env, &notify.Activities{Backend: rec})
 	seal.Register(env, testSealer(t))
 	env.RegisterActivityWithOptions(rec.writePostmortem, activity.RegisterOptions{Name: workflows.PostmortemActivityName})
@@ -337,7 +338,7 @@ func TestAckDeadlineRepagesThenEscalatesToSecondary(t *testing.T) {
 		}
 	})
 	h.mustAct(43*time.Minute, workflows.ActResolve, workflows.Act{By: "bob"})
-	h.env.ExecuteWorkflow(workflows.Incident, input(t, workflows.SEV2))
+	h.env.ExecuteWorkflow(incident.IncidentWorkflow, input(t, workflows.SEV2))
 	snap := h.result()
 	if snap.State != workflows.Closed {
 		t.Errorf("final state %s, want closed", snap.State)
@@ -354,7 +355,7 @@ func TestAckInTimeStopsPaging(t *testing.T) {
 	h := newHarness(t, "2026-06-02 10:00")
 	h.mustAct(4*time.Minute, workflows.ActAcknowledge, workflows.Act{By: "alice", Via: "cli"})
 	h.mustAct(3*time.Hour, workflows.ActResolve, workflows.Act{By: "alice"})
-	h.env.ExecuteWorkflow(workflows.Incident, input(t, workflows.SEV1))
+	h.env.ExecuteWorkflow(incident.IncidentWorkflow, input(t, workflows.SEV1))
 	snap := h.result()
 	if got := withoutReminders(h.rec.pages("alice")); len(got) != 1 {
 		t.Errorf("alice paged %q, want only the opening page", got)
@@ -411,7 +412,7 @@ func TestHandoffAccepted(t *testing.T) {
 		}
 	})
 	h.mustAct(13*time.Hour+time.Minute, workflows.ActResolve, workflows.Act{By: "grace"})
-	h.env.ExecuteWorkflow(workflows.Incident, input(t, workflows.SEV3))
+	h.env.ExecuteWorkflow(incident.IncidentWorkflow, input(t, workflows.SEV3))
 	h.result()
 	if got := h.rec.count(workflows.NotifyHandoffSummary); got != 2 {
 		t.Errorf("%d handoff summaries, want 2", got)
@@ -444,7 +445,7 @@ func TestHandoffMissedEscalates(t *testing.T) {
 		}
 	})
 	h.mustAct(93*time.Minute, workflows.ActResolve, workflows.Act{By: "heidi"})
-	h.env.ExecuteWorkflow(workflows.Incident, input(t, workflows.SEV3))
+	h.env.ExecuteWorkflow(incident.IncidentWorkflow, input(t, workflows.SEV3))
 	h.result()
 }
 
@@ -475,7 +476,7 @@ func TestHandoffAcrossDSTChange(t *testing.T) {
 				}
 			})
 			h.mustAct(12*time.Hour+31*time.Minute, workflows.ActResolve, workflows.Act{By: "grace"})
-			h.env.ExecuteWorkflow(workflows.Incident, input(t, workflows.SEV4))
+			h.env.ExecuteWorkflow(incident.IncidentWorkflow, input(t, workflows.SEV4))
 			h.result()
 		})
 	}
@@ -550,7 +551,7 @@ func TestActValidation(t *testing.T) {
 			}
 		})
 	}
-	h.env.ExecuteWorkflow(workflows.Incident, input(t, workflows.SEV3))
+	h.env.ExecuteWorkflow(incident.IncidentWorkflow, input(t, workflows.SEV3))
 	snap := h.result()
 	if snap.State != workflows.Closed || snap.Severity != workflows.SEV2 || snap.MitigatedAt.IsZero() {
 		t.Errorf("final: state %s severity %s mitigated %v", snap.State, snap.Severity, snap.MitigatedAt)
@@ -583,7 +584,7 @@ func TestSignalRejectedIsRecordedAndChangesNothing(t *testing.T) {
 		}
 		h.env.SignalWorkflow(workflows.ActResolve, workflows.Act{By: "alice", Via: "ui"})
 	})
-	h.env.ExecuteWorkflow(workflows.Incident, input(t, workflows.SEV3))
+	h.env.ExecuteWorkflow(incident.IncidentWorkflow, input(t, workflows.SEV3))
 	if snap := h.result(); snap.State != workflows.Closed {
 		t.Errorf("state %s", snap.State)
 	}
@@ -640,7 +641,7 @@ func TestRepeatAlertsJoinAndRecovery(t *testing.T) {
 		}
 	})
 	h.mustAct(10*time.Minute, workflows.ActResolve, workflows.Act{By: "alice"})
-	h.env.ExecuteWorkflow(workflows.Incident, input(t, workflows.SEV3))
+	h.env.ExecuteWorkflow(incident.IncidentWorkflow, input(t, workflows.SEV3))
 	snap := h.result()
 	if _, ok := find(snap.Timeline, "reopened"); !ok {
 		t.Error("no reopen in the timeline")
@@ -667,7 +668,7 @@ func TestApprovalDeadlineEscalates(t *testing.T) {
 	})
 	h.mustAct(21*time.Minute, workflows.ActDeny, workflows.Act{By: "alice", Approval: "rerun", Reason: "too risky"})
 	h.mustAct(22*time.Minute, workflows.ActResolve, workflows.Act{By: "alice"})
-	h.env.ExecuteWorkflow(workflows.Incident, in)
+	h.env.ExecuteWorkflow(incident.IncidentWorkflow, in)
 	snap := h.result()
 	if snap.Approvals[0].Status != workflows.ApprovalDenied || snap.Approvals[0].Reason != "too risky" {
 		t.Errorf("approval %+v", snap.Approvals[0])
@@ -684,7 +685,7 @@ func TestRepeatedActIDIsAppliedOnce(t *testing.T) {
 		}
 	})
 	h.mustAct(3*time.Minute, workflows.ActResolve, workflows.Act{By: "alice"})
-	h.env.ExecuteWorkflow(workflows.Incident, input(t, workflows.SEV3))
+	h.env.ExecuteWorkflow(incident.IncidentWorkflow, input(t, workflows.SEV3))
 	snap := h.result()
 	n := 0
 	for _, e := range snap.Timeline {
@@ -715,7 +716,7 @@ func TestContinueAsNewCarriesEverything(t *testing.T) {
 		h.env.SetContinueAsNewSuggested(true)
 		h.env.SignalWorkflow(workflows.ActAddNote, workflows.Act{By: "carol", Note: "tick last"})
 	})
-	h.env.ExecuteWorkflow(workflows.Incident, in)
+	h.env.ExecuteWorkflow(incident.IncidentWorkflow, in)
 	if !h.env.IsWorkflowCompleted() {
 		t.Fatal("not completed")
 	}
@@ -760,7 +761,7 @@ func TestContinueAsNewCarriesEverything(t *testing.T) {
 	})
 	h2.mustAct(2*time.Minute, workflows.ActApprove, workflows.Act{By: "alice", Approval: "rerun"})
 	h2.mustAct(3*time.Minute, workflows.ActResolve, workflows.Act{By: "alice"})
-	h2.env.ExecuteWorkflow(workflows.Incident, next)
+	h2.env.ExecuteWorkflow(incident.IncidentWorkflow, next)
 	if snap := h2.result(); snap.State != workflows.Closed {
 		t.Errorf("continued run ended %s", snap.State)
 	}

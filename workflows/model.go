@@ -1,6 +1,16 @@
-// Package workflows holds the deterministic incident workflow: lifecycle,
-// roles, severity, timers, signals, updates, queries, search attributes and
-// continue-as-new. Everything that touches the outside world is an activity.
+// Package workflows is what an incident is, for every side that handles one:
+// the incident's record (alerts, roles, severities, acts, approvals, the
+// timeline, the report a postmortem is written from), the names of its
+// signals, updates, queries and search attributes, the messages between an
+// incident and its runbook, and the contract of every activity the workflows
+// call (contract.go). The workflows themselves live below it:
+// workflows/incident (the incident workflow) and workflows/runbook (its
+// runbook child). The activities, the worker and the front doors import this
+// package; it imports no activity.
+//
+// The tests in this folder run both workflows together (the test
+// environment with time skipping, the dev server, and replay of every
+// recorded history under testdata/).
 package workflows
 
 import (
@@ -265,28 +275,6 @@ type Options struct {
 	DocumentInterval time.Duration `json:"document_interval,omitempty"`
 }
 
-// positiveOr is v when it is set (positive), else def: the Options'
-// defaults.
-func positiveOr[T int | time.Duration](v, def T) T {
-	if v > 0 {
-		return v
-	}
-	return def
-}
-
-func (o Options) documentInterval() time.Duration { return positiveOr(o.DocumentInterval, time.Minute) }
-
-func (o Options) closureTimeout() time.Duration { return positiveOr(o.ClosureTimeout, 72*time.Hour) }
-
-func (o Options) closureReminder() time.Duration { return positiveOr(o.ClosureReminder, 24*time.Hour) }
-
-func (o Options) closeAfter() time.Duration { return positiveOr(o.CloseAfter, 30*time.Minute) }
-
-func (o Options) approvalTimeout() time.Duration {
-	return positiveOr(o.ApprovalTimeout, 30*time.Minute)
-}
-
-func (o Options) historyThreshold() int { return positiveOr(o.HistoryThreshold, 10_000) }
 
 // IncidentInput starts (or continues) an incident workflow.
 type IncidentInput struct {

@@ -14,6 +14,8 @@ import (
 
 	"github.com/datasev/datasev/runbooks"
 	"github.com/datasev/datasev/workflows"
+	"github.com/datasev/datasev/workflows/incident"
+	"github.com/datasev/datasev/workflows/runbook"
 )
 
 // fakeWorld stands in for the outside world the test actions look at: a
@@ -28,7 +30,7 @@ type fakeWorld struct {
 }
 
 func (w *fakeWorld) register(h *harness) {
-	h.env.RegisterWorkflowWithOptions(workflows.RunbookRun, workflow.RegisterOptions{Name: workflows.RunbookWorkflowName})
+	h.env.RegisterWorkflowWithOptions(runbook.RunbookWorkflow, workflow.RegisterOptions{Name: workflows.RunbookWorkflowName})
 	h.env.RegisterActivityWithOptions(func(ctx context.Context, req runbooks.ActionRequest) (runbooks.ActionResult, error) {
 		return runbooks.ActionResult{Output: map[string]any{"rows": 0.0, "table": req.With["table"]}, Summary: fmt.Sprintf("%v loaded 0 rows", req.With["table"])}, nil
 	}, activity.RegisterOptions{Name: "test.rows"})
@@ -143,7 +145,7 @@ func TestRunbookChecksVerifyAndApprovedRemediation(t *testing.T) {
 		}
 	})
 	h.mustAct(21*time.Minute, workflows.ActResolve, workflows.Act{By: "alice"})
-	h.env.ExecuteWorkflow(workflows.Incident, withRunbook(t, rb))
+	h.env.ExecuteWorkflow(incident.IncidentWorkflow, withRunbook(t, rb))
 	h.result()
 	tries, reruns := w.calls()
 	if tries != 3 || len(reruns) != 2 || !reruns[0] || reruns[1] {
@@ -196,7 +198,7 @@ func TestRunbookApprovalDeniedAndTimedOut(t *testing.T) {
 				}
 			})
 			h.mustAct(31*time.Minute, workflows.ActResolve, workflows.Act{By: "alice"})
-			h.env.ExecuteWorkflow(workflows.Incident, withRunbook(t, rb))
+			h.env.ExecuteWorkflow(incident.IncidentWorkflow, withRunbook(t, rb))
 			snap := h.result()
 			_, reruns := w.calls()
 			for _, dry := range reruns {
@@ -235,7 +237,7 @@ func TestRunbookVerifyFailsAtDeadlineAndEscalates(t *testing.T) {
 		}
 	})
 	h.mustAct(31*time.Minute, workflows.ActResolve, workflows.Act{By: "alice"})
-	h.env.ExecuteWorkflow(workflows.Incident, withRunbook(t, rb))
+	h.env.ExecuteWorkflow(incident.IncidentWorkflow, withRunbook(t, rb))
 	h.result()
 }
 
@@ -277,7 +279,7 @@ func TestRunbookParallelOnFailure(t *testing.T) {
 				}
 			})
 			h.mustAct(11*time.Minute, workflows.ActResolve, workflows.Act{By: "alice"})
-			h.env.ExecuteWorkflow(workflows.Incident, withRunbook(t, rb))
+			h.env.ExecuteWorkflow(incident.IncidentWorkflow, withRunbook(t, rb))
 			h.result()
 		})
 	}
@@ -304,7 +306,7 @@ func TestRunbookWaitAndPageRoleHolder(t *testing.T) {
 		}
 	})
 	h.mustAct(17*time.Minute, workflows.ActResolve, workflows.Act{By: "alice"})
-	h.env.ExecuteWorkflow(workflows.Incident, withRunbook(t, rb))
+	h.env.ExecuteWorkflow(incident.IncidentWorkflow, withRunbook(t, rb))
 	h.result()
 }
 
@@ -339,7 +341,7 @@ func TestRunbookCoveredApproval(t *testing.T) {
 				}
 			})
 			h.mustAct(11*time.Minute, workflows.ActResolve, workflows.Act{By: "alice"})
-			h.env.ExecuteWorkflow(workflows.Incident, withRunbook(t, rb))
+			h.env.ExecuteWorkflow(incident.IncidentWorkflow, withRunbook(t, rb))
 			h.result()
 			_, reruns := w.calls()
 			// Approved: rerun's dry run and follow_up's (shown to the
@@ -407,6 +409,6 @@ func TestApprovalShowsEveryStepItCovers(t *testing.T) {
 		}
 	})
 	h.mustAct(3*time.Minute, workflows.ActResolve, workflows.Act{By: "alice"})
-	h.env.ExecuteWorkflow(workflows.Incident, withRunbook(t, rb))
+	h.env.ExecuteWorkflow(incident.IncidentWorkflow, withRunbook(t, rb))
 	h.result()
 }

@@ -22,12 +22,12 @@ type Seal struct {
 	MAC string `json:"mac"`
 }
 
-// maxRejectedRecorded bounds the forged internal messages an incident or
+// MaxRejectedRecorded bounds the forged internal messages an incident or
 // runbook records one by one; beyond it they are only counted.
-const maxRejectedRecorded = 20
+const MaxRejectedRecorded = 20
 
-// eventMessage is what the runbook seals for an event.
-func eventMessage(incident, run string, seq int, ev RunbookEvent) []byte {
+// EventMessage is what the runbook seals for an event.
+func EventMessage(incident, run string, seq int, ev RunbookEvent) []byte {
 	ev.Seal = nil
 	return mustJSON(struct {
 		Purpose  string       `json:"purpose"`
@@ -38,8 +38,8 @@ func eventMessage(incident, run string, seq int, ev RunbookEvent) []byte {
 	}{"datasev runbook event v1", incident, run, seq, ev})
 }
 
-// decisionMessage is what the incident seals for a decision.
-func decisionMessage(runbook, run string, d ApprovalDecision) []byte {
+// DecisionMessage is what the incident seals for a decision.
+func DecisionMessage(runbook, run string, d ApprovalDecision) []byte {
 	d.Seal = nil
 	return mustJSON(struct {
 		Purpose  string           `json:"purpose"`
@@ -64,15 +64,15 @@ func sealOptions(ctx workflow.Context) workflow.Context {
 	})
 }
 
-// sealMessage seals msg through the workers' key.
-func sealMessage(ctx workflow.Context, msg []byte) (string, error) {
+// SealMessage seals msg through the workers' key.
+func SealMessage(ctx workflow.Context, msg []byte) (string, error) {
 	var out Sealed
 	err := workflow.ExecuteLocalActivity(sealOptions(ctx), SealActivity, SealRequest{Message: msg}).Get(ctx, &out)
 	return out.MAC, err
 }
 
-// checkSeal reports whether mac seals msg.
-func checkSeal(ctx workflow.Context, msg []byte, mac string) bool {
+// CheckSeal reports whether mac seals msg.
+func CheckSeal(ctx workflow.Context, msg []byte, mac string) bool {
 	if mac == "" {
 		return false
 	}

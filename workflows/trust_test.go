@@ -18,6 +18,7 @@ import (
 	"github.com/datasev/datasev/runbooks"
 	"github.com/datasev/datasev/starter/incidents"
 	"github.com/datasev/datasev/workflows"
+	"github.com/datasev/datasev/workflows/incident"
 	"github.com/datasev/datasev/workflows/oncall"
 	"github.com/datasev/datasev/workflows/signing"
 )
@@ -211,7 +212,7 @@ func TestActsNeedAVerifiedIdentity(t *testing.T) {
 		}
 	})
 	h.signedAct(14*time.Minute, workflows.ActResolve, workflows.Act{By: "alice"}, byKey(k.alice, workflows.ActResolve), accepted(t, "signed resolve"))
-	h.env.ExecuteWorkflow(workflows.Incident, in)
+	h.env.ExecuteWorkflow(incident.IncidentWorkflow, in)
 	snap := h.result()
 	if len(snap.Approvals) != 1 || snap.Approvals[0].DecisionVerified != "slack:U01ALICE via slack" || snap.Approvals[0].RequestVerified != "key "+k.erin.fp {
 		t.Errorf("approvals %+v: want the decision and the request's verification kept", snap.Approvals)
@@ -231,7 +232,7 @@ func TestRosterMayTakeChosenKindsUnsigned(t *testing.T) {
 	h.signedAct(4*time.Minute, workflows.ActResolve, workflows.Act{By: "alice"}, func(a workflows.Act, at time.Time) workflows.Act {
 		return k.alice.sign(a, testIncident, workflows.ActResolve, k.alice.fp, "", at)
 	}, accepted(t, "signed resolve"))
-	h.env.ExecuteWorkflow(workflows.Incident, in)
+	h.env.ExecuteWorkflow(incident.IncidentWorkflow, in)
 	if e, ok := find(h.result().Timeline, "acknowledged"); !ok || e.Verified != "unsigned" {
 		t.Errorf("acknowledgement %+v: want it recorded as unsigned", e)
 	}

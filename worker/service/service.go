@@ -43,7 +43,9 @@ import (
 	"github.com/datasev/datasev/worker/config"
 	"github.com/datasev/datasev/worker/metrics"
 	"github.com/datasev/datasev/workflows"
+	"github.com/datasev/datasev/workflows/incident"
 	"github.com/datasev/datasev/workflows/oncall"
+	"github.com/datasev/datasev/workflows/runbook"
 )
 
 // DefaultSealKeyFile is the sealing key's file when DATASEV_SEAL_KEY_FILE
@@ -359,8 +361,8 @@ func New(c client.Client, cfg Config, logger *slog.Logger) worker.Worker {
 		opts.Interceptors = append(opts.Interceptors, cfg.Metrics.Interceptor(backend.Name()))
 	}
 	w := worker.New(c, taskQueue, opts)
-	w.RegisterWorkflowWithOptions(workflows.Incident, workflow.RegisterOptions{Name: workflows.IncidentWorkflowName})
-	w.RegisterWorkflowWithOptions(workflows.RunbookRun, workflow.RegisterOptions{Name: workflows.RunbookWorkflowName})
+	w.RegisterWorkflowWithOptions(incident.IncidentWorkflow, workflow.RegisterOptions{Name: workflows.IncidentWorkflowName})
+	w.RegisterWorkflowWithOptions(runbook.RunbookWorkflow, workflow.RegisterOptions{Name: workflows.RunbookWorkflowName})
 	notify.Register(w, &notify.Activities{Backend: backend})
 	seal.Register(w, sealer(cfg.SealKey, logger))
 	pmcfg := cfg.Postmortem

@@ -16,6 +16,7 @@ import (
 
 	"github.com/datasev/datasev/activities/lifecycle/notify"
 	"github.com/datasev/datasev/workflows"
+	"github.com/datasev/datasev/workflows/incident"
 	"github.com/datasev/datasev/workflows/oncall"
 )
 
@@ -58,7 +59,7 @@ func TestSimulatedSEV2Postmortem(t *testing.T) {
 	var s testsuite.WorkflowTestSuite
 	s.SetLogger(log.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	env := s.NewTestWorkflowEnvironment()
-	env.RegisterWorkflowWithOptions(workflows.Incident, workflow.RegisterOptions{Name: workflows.IncidentWorkflowName})
+	env.RegisterWorkflowWithOptions(incident.IncidentWorkflow, workflow.RegisterOptions{Name: workflows.IncidentWorkflowName})
 	env.RegisterActivity(&notify.Activities{Backend: nowhere{}})
 	dir := t.TempDir()
 	Register(env, &Activities{Dir: dir, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})

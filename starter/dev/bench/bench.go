@@ -48,6 +48,7 @@ import (
 	"github.com/datasev/datasev/starter/dev/devstack"
 	"github.com/datasev/datasev/starter/incidents"
 	"github.com/datasev/datasev/workflows"
+	"github.com/datasev/datasev/workflows/incident"
 	"github.com/datasev/datasev/workflows/oncall"
 )
 
@@ -254,7 +255,7 @@ func Run(ctx context.Context, opts Options, out io.Writer) (Report, error) {
 	w := worker.New(c, TaskQueue, worker.Options{
 		Interceptors: []interceptor.WorkerInterceptor{&startInterceptor{rec: b.rec}},
 	})
-	w.RegisterWorkflowWithOptions(workflows.Incident, workflow.RegisterOptions{Name: workflows.IncidentWorkflowName})
+	w.RegisterWorkflowWithOptions(incident.IncidentWorkflow, workflow.RegisterOptions{Name: workflows.IncidentWorkflowName})
 	notify.Register(w, &notify.Activities{Backend: discardBackend{}})
 	// The incident seals what it sends its runbook (and checks what comes
 	// back) through these; the bench's incidents run no runbook, but a

@@ -1,6 +1,12 @@
-package workflows
+// Package incident holds the deterministic incident workflow: lifecycle,
+// roles, severity, timers, acts (as Updates and Signals), queries, search
+// attributes and continue-as-new. Everything that touches the outside world
+// is an activity named in the workflows contract; the runbook runs as a child
+// workflow (workflows/runbook).
+package incident
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"time"
@@ -9,27 +15,28 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/datasev/datasev/workflows"
 	"github.com/datasev/datasev/workflows/oncall"
 )
 
 // maxSeenIDs bounds the alert and act IDs remembered for idempotency.
 const maxSeenIDs = 200
 
-// Incident is the incident workflow: one run per incident, its ID derived
+// IncidentWorkflow is the incident workflow: one run per incident, its ID derived
 // from the alert's dedupe key. It returns the final snapshot when the
 // incident closes.
-func Incident(ctx workflow.Context, in IncidentInput) (Snapshot, error) {
+func IncidentWorkflow(ctx workflow.Context, in workflows.IncidentInput) (workflows.Snapshot, error) {
 	inc := &incident{in: in}
 	if err := inc.setup(ctx); err != nil {
-		return Snapshot{}, err
+		return workflows.Snapshot{}, err
 	}
 	return inc.run(ctx)
 }
 
 // incident is the workflow's state and its handlers.
 type incident struct {
-	in     IncidentInput
-	s      Snapshot
+	in     workflows.IncidentInput
+	s      workflows.Snapshot
 	logger log.Logger
 
 	kick       workflow.Channel // wakes the main loop after an update changed state
@@ -68,33 +75,33 @@ func (inc *incident) setup(ctx workflow.Context) error {
 		return err
 	}
 
-	if err := workflow.SetQueryHandler(ctx, QueryStatus, func() (Status, error) {
+	if err := workflow.SetQueryHandler(ctx, workflows.QueryStatus, func() (workflows.Status, error) {
 		return inc.status(workflow.Now(ctx)), nil
 	}); err != nil {
 		return fmt.Errorf("register status query: %w", err)
 	}
-	if err := workflow.SetQueryHandler(ctx, QueryTimeline, func() ([]TimelineEntry, error) {
+	if err := workflow.SetQueryHandler(ctx, workflows.QueryTimeline, func() ([]workflows.TimelineEntry, error) {
 		return inc.s.Timeline, nil
 	}); err != nil {
 		return fmt.Errorf("register timeline query: %w", err)
 	}
-	if err := workflow.SetQueryHandler(ctx, QueryReport, func() (Report, error) {
+	if err := workflow.SetQueryHandler(ctx, workflows.QueryReport, func() (workflows.Report, error) {
 		return inc.report(), nil
 	}); err != nil {
 		return fmt.Errorf("register report query: %w", err)
 	}
-	inc.signals = make(map[string]workflow.ReceiveChannel, len(ActNames))
-	for _, name := range ActNames {
+	inc.signals = make(map[string]workflow.ReceiveChannel, len(workflows.ActNames))
+	for _, name := range workflows.ActNames {
 		name := name
 		inc.signals[name] = workflow.GetSignalChannel(ctx, name)
 		err := workflow.SetUpdateHandlerWithOptions(ctx, name,
-			func(ctx workflow.Context, act Act) (ActResult, error) {
+			func(ctx workflow.Context, act workflows.Act) (workflows.ActResult, error) {
 				msg := inc.apply(ctx, name, act)
 				inc.kick.SendAsync(struct{}{})
 				return inc.result(msg), nil
 			},
 			workflow.UpdateHandlerOptions{
-				Validator: func(ctx workflow.Context, act Act) error {
+				Validator: func(ctx workflow.Context, act workflows.Act) error {
 					return inc.validate(ctx, name, act)
 				},
 				Description: "datasev act " + name,
@@ -103,8 +110,8 @@ func (inc *incident) setup(ctx workflow.Context) error {
 			return fmt.Errorf("register update %s: %w", name, err)
 		}
 	}
-	inc.alerts = workflow.GetSignalChannel(ctx, SignalAlert)
-	inc.events = workflow.GetSignalChannel(ctx, SignalRunbookEvent)
+	inc.alerts = workflow.GetSignalChannel(ctx, workflows.SignalAlert)
+	inc.events = workflow.GetSignalChannel(ctx, workflows.SignalRunbookEvent)
 	return nil
 }
 
@@ -119,22 +126,22 @@ func (inc *incident) open(ctx workflow.Context) error {
 	}
 	sev := a.Severity
 	if !sev.Valid() {
-		sev = SEV3
+		sev = workflows.SEV3
 	}
-	inc.s = Snapshot{
+	inc.s = workflows.Snapshot{
 		ID:            info.WorkflowExecution.ID,
 		Title:         a.Title,
-		State:         Triggered,
+		State:         workflows.Triggered,
 		Severity:      sev,
 		Service:       a.Service,
 		Dataset:       a.Dataset,
 		Runbook:       inc.in.Runbook,
-		Roles:         Roles{Commander: duty.Shift.Commander, Scribe: duty.Shift.Scribe, Liaison: duty.Shift.Liaison, SMEs: slices.Clone(duty.Shift.SMEs)},
+		Roles:         workflows.Roles{Commander: duty.Shift.Commander, Scribe: duty.Shift.Scribe, Liaison: duty.Shift.Liaison, SMEs: slices.Clone(duty.Shift.SMEs)},
 		Secondary:     duty.Shift.Secondary,
 		ShiftName:     duty.Shift.Name,
 		ShiftEnd:      duty.End,
 		AlertCount:    1,
-		AlertStatus:   Firing,
+		AlertStatus:   workflows.Firing,
 		LastAlertAt:   now,
 		TriggeredAt:   now,
 		AckDue:        now.Add(sev.AckTimeout()),
@@ -153,20 +160,20 @@ func (inc *incident) open(ctx workflow.Context) error {
 	// Incidents opened by this version keep an incident document.
 	inc.s.Document.Enabled = workflow.GetVersion(ctx, versionDocument, workflow.DefaultVersion, 1) == 1
 	inc.s.Trust.Enabled = workflow.GetVersion(ctx, versionVerifiedActs, workflow.DefaultVersion, 1) == 1
-	inc.record(now, a.Source, KindAlert, fmt.Sprintf("incident opened: %s (%s, suggested %s)", a.Title, a.Source, sev), a.Description)
+	inc.record(now, a.Source, workflows.KindAlert, fmt.Sprintf("incident opened: %s (%s, suggested %s)", a.Title, a.Source, sev), a.Description)
 	if inc.in.PreviousRunID != "" {
-		inc.record(now, "datasev", KindSystem, "recurrence of a closed incident (previous run "+inc.in.PreviousRunID+")", "")
+		inc.record(now, "datasev", workflows.KindSystem, "recurrence of a closed incident (previous run "+inc.in.PreviousRunID+")", "")
 	}
 	if rb := inc.in.RunbookSpec; rb != nil {
 		for _, p := range rb.Roles.SMEs {
-			if _, ok := inc.in.Roster.Person(p); ok && !inc.s.Roles.Has(p, SME) {
+			if _, ok := inc.in.Roster.Person(p); ok && !inc.s.Roles.Has(p, workflows.SME) {
 				inc.s.Roles.SMEs = append(inc.s.Roles.SMEs, p)
 			}
 		}
 	}
-	inc.record(now, "datasev", KindSystem, fmt.Sprintf("roles from the %s shift of %s: %s", duty.Shift.Name, inc.in.Roster.Team, inc.s.Roles.describe()), "")
+	inc.record(now, "datasev", workflows.KindSystem, fmt.Sprintf("roles from the %s shift of %s: %s", duty.Shift.Name, inc.in.Roster.Team, describeRoles(inc.s.Roles)), "")
 	if inc.in.Runbook != "" {
-		inc.record(now, "datasev", KindSystem, "runbook "+inc.in.Runbook+" chosen for the alert", "")
+		inc.record(now, "datasev", workflows.KindSystem, "runbook "+inc.in.Runbook+" chosen for the alert", "")
 	}
 	inc.page(inc.s.Roles.Commander, "acknowledge: "+a.Title, fmt.Sprintf("You are Commander. Acknowledge within %s.", sev.AckTimeout()))
 	inc.post("incident opened: "+a.Title, inc.details())
@@ -205,7 +212,7 @@ func (inc *incident) onDuty(ctx workflow.Context, at time.Time) (oncall.OnDuty, 
 
 // run is the main loop: it waits for a signal, an update or the next
 // deadline, applies it, and publishes the new state.
-func (inc *incident) run(ctx workflow.Context) (Snapshot, error) {
+func (inc *incident) run(ctx workflow.Context) (workflows.Snapshot, error) {
 	if !inc.delivering {
 		inc.delivering = true
 		workflow.Go(ctx, inc.deliver)
@@ -221,13 +228,13 @@ func (inc *incident) run(ctx workflow.Context) (Snapshot, error) {
 		timerAt     time.Time
 		cancelTimer workflow.CancelFunc
 	)
-	for inc.s.State != Closed {
+	for inc.s.State != workflows.Closed {
 		inc.publish(ctx)
 		if inc.shouldContinueAsNew(ctx) {
 			if cancelTimer != nil {
 				cancelTimer()
 			}
-			return Snapshot{}, inc.continueAsNew(ctx)
+			return workflows.Snapshot{}, inc.continueAsNew(ctx)
 		}
 
 		now := workflow.Now(ctx)
@@ -249,21 +256,21 @@ func (inc *incident) run(ctx workflow.Context) (Snapshot, error) {
 		}
 
 		sel := workflow.NewSelector(ctx)
-		for _, name := range ActNames {
+		for _, name := range workflows.ActNames {
 			name := name
 			sel.AddReceive(inc.signals[name], func(c workflow.ReceiveChannel, _ bool) {
-				var act Act
+				var act workflows.Act
 				c.Receive(ctx, &act)
 				inc.signal(ctx, name, act)
 			})
 		}
 		sel.AddReceive(inc.alerts, func(c workflow.ReceiveChannel, _ bool) {
-			var a Alert
+			var a workflows.Alert
 			c.Receive(ctx, &a)
 			inc.alert(ctx, a)
 		})
 		sel.AddReceive(inc.events, func(c workflow.ReceiveChannel, _ bool) {
-			var ev RunbookEvent
+			var ev workflows.RunbookEvent
 			c.Receive(ctx, &ev)
 			inc.runbookEvent(ctx, ev)
 		})
@@ -285,7 +292,7 @@ func (inc *incident) run(ctx workflow.Context) (Snapshot, error) {
 			len(inc.s.Relay) == 0 && !inc.s.CancelRunbook && !inc.relaying && !inc.publicBusy
 	})
 	inc.drain(ctx)
-	if inc.s.State != Closed {
+	if inc.s.State != workflows.Closed {
 		return inc.run(ctx)
 	}
 	if inc.s.Closure.Enabled && inc.s.Closure.Postmortem == "" || inc.s.Document.Enabled {
@@ -297,7 +304,7 @@ func (inc *incident) run(ctx workflow.Context) (Snapshot, error) {
 		inc.flushDocument(ctx)
 		_ = workflow.Await(ctx, func() bool { return len(inc.s.Outbox) == 0 && !inc.sending })
 		inc.drain(ctx)
-		if inc.s.State != Closed {
+		if inc.s.State != workflows.Closed {
 			return inc.run(ctx)
 		}
 	}
@@ -325,14 +332,14 @@ func (inc *incident) writePostmortem(ctx workflow.Context) {
 		inc.fileActionItems(ctx)
 	}
 	var where string
-	err := workflow.ExecuteActivity(actx, PostmortemActivityName, inc.report()).Get(ctx, &where)
+	err := workflow.ExecuteActivity(actx, workflows.PostmortemActivityName, inc.report()).Get(ctx, &where)
 	now := workflow.Now(ctx)
 	if err != nil {
-		inc.record(now, "datasev", KindSystem, "postmortem could not be written", err.Error())
+		inc.record(now, "datasev", workflows.KindSystem, "postmortem could not be written", err.Error())
 		return
 	}
 	inc.s.Closure.Postmortem = where
-	inc.record(now, "datasev", KindSystem, "postmortem written: "+where, "")
+	inc.record(now, "datasev", workflows.KindSystem, "postmortem written: "+where, "")
 	inc.post("postmortem: "+inc.s.Title, "The postmortem is at "+where+".")
 }
 
@@ -344,16 +351,16 @@ func (inc *incident) updateDue(now time.Time) {
 	s := &inc.s
 	cadence := s.Severity.UpdateCadence()
 	grace := min(max(cadence/4, 5*time.Minute), 15*time.Minute)
-	liaison := orText(s.Roles.Liaison, s.Roles.Commander)
+	liaison := cmp.Or(s.Roles.Liaison, s.Roles.Commander)
 	if s.Updates.DueSince.IsZero() {
 		s.Updates.DueSince = now
 		s.NextUpdateAt = now.Add(grace)
-		inc.record(now, "datasev", KindTimer, fmt.Sprintf("status update due (%s cadence): reminding %s", cadence, liaison), "")
+		inc.record(now, "datasev", workflows.KindTimer, fmt.Sprintf("status update due (%s cadence): reminding %s", cadence, liaison), "")
 		inc.page(liaison, "status update due: "+s.Title, fmt.Sprintf("A %s status update is due (every %s). Post it with post_update (CLI: update; Slack: /incident update) within %s.", s.Severity, cadence, grace))
 		return
 	}
 	s.Updates.Missed++
-	inc.record(now, "datasev", KindTimer, fmt.Sprintf("status update missed: due since %s; reminding the Commander %s", s.Updates.DueSince.UTC().Format("15:04:05 UTC"), s.Roles.Commander), "")
+	inc.record(now, "datasev", workflows.KindTimer, fmt.Sprintf("status update missed: due since %s; reminding the Commander %s", s.Updates.DueSince.UTC().Format("15:04:05 UTC"), s.Roles.Commander), "")
 	inc.page(s.Roles.Commander, "status update missed: "+s.Title, fmt.Sprintf("%s has not posted the %s status update due since %s.", liaison, s.Severity, s.Updates.DueSince.UTC().Format(time.RFC3339)))
 	s.Updates.DueSince = time.Time{}
 	s.NextUpdateAt = now.Add(cadence)
@@ -381,24 +388,24 @@ func (inc *incident) fileActionItems(ctx workflow.Context) {
 		Summary:             fmt.Sprintf("file %d action items of %s", len(c.ActionItems), inc.s.ID),
 	})
 	var urls []string
-	err := workflow.ExecuteActivity(actx, ActionItemsActivityName, inc.report()).Get(ctx, &urls)
+	err := workflow.ExecuteActivity(actx, workflows.ActionItemsActivityName, inc.report()).Get(ctx, &urls)
 	now := workflow.Now(ctx)
 	if err != nil {
-		inc.record(now, "datasev", KindSystem, "action items could not be filed", err.Error())
+		inc.record(now, "datasev", workflows.KindSystem, "action items could not be filed", err.Error())
 		return
 	}
 	for i, u := range urls {
 		if i < len(c.ActionItems) && u != "" && c.ActionItems[i].Issue == "" {
 			c.ActionItems[i].Issue = u
-			inc.record(now, "datasev", KindSystem, fmt.Sprintf("action item filed: %s — %s", c.ActionItems[i].Text, u), "")
+			inc.record(now, "datasev", workflows.KindSystem, fmt.Sprintf("action item filed: %s — %s", c.ActionItems[i].Text, u), "")
 		}
 	}
 }
 
 // report builds the report query's answer and the postmortem's input.
-func (inc *incident) report() Report {
+func (inc *incident) report() workflows.Report {
 	s := &inc.s
-	return Report{
+	return workflows.Report{
 		ID: s.ID, Title: s.Title, State: s.State, Severity: s.Severity, Service: s.Service, Dataset: s.Dataset,
 		Runbook: s.Runbook, RunbookStatus: s.RunbookStatus, Roles: s.Roles, AlertCount: s.AlertCount,
 		TriggeredAt: s.TriggeredAt, AckedAt: s.AckedAt, MitigatedAt: s.MitigatedAt, ResolvedAt: s.ResolvedAt, ClosedAt: s.ClosedAt,
@@ -411,7 +418,7 @@ func (inc *incident) report() Report {
 // passed the configured threshold.
 func (inc *incident) shouldContinueAsNew(ctx workflow.Context) bool {
 	info := workflow.GetInfo(ctx)
-	return info.GetContinueAsNewSuggested() || info.GetCurrentHistoryLength() >= inc.in.Options.historyThreshold()
+	return info.GetContinueAsNewSuggested() || info.GetCurrentHistoryLength() >= historyThreshold(inc.in.Options)
 }
 
 // continueAsNew hands the whole state to a fresh run once handlers are done
@@ -422,36 +429,36 @@ func (inc *incident) continueAsNew(ctx workflow.Context) error {
 	})
 	inc.drain(ctx)
 	info := workflow.GetInfo(ctx)
-	inc.record(workflow.Now(ctx), "datasev", KindSystem,
+	inc.record(workflow.Now(ctx), "datasev", workflows.KindSystem,
 		fmt.Sprintf("continued as new after %d history events", info.GetCurrentHistoryLength()), "")
 	carry := inc.s
 	next := inc.in
 	next.Carry = &carry
-	return workflow.NewContinueAsNewError(ctx, IncidentWorkflowName, next)
+	return workflow.NewContinueAsNewError(ctx, workflows.IncidentWorkflowName, next)
 }
 
 // drain applies every buffered signal without blocking.
 func (inc *incident) drain(ctx workflow.Context) {
 	for {
 		progressed := false
-		for _, name := range ActNames {
-			var act Act
+		for _, name := range workflows.ActNames {
+			var act workflows.Act
 			for inc.signals[name].ReceiveAsync(&act) {
 				inc.signal(ctx, name, act)
-				act = Act{}
+				act = workflows.Act{}
 				progressed = true
 			}
 		}
-		var a Alert
+		var a workflows.Alert
 		for inc.alerts.ReceiveAsync(&a) {
 			inc.alert(ctx, a)
-			a = Alert{}
+			a = workflows.Alert{}
 			progressed = true
 		}
-		var ev RunbookEvent
+		var ev workflows.RunbookEvent
 		for inc.events.ReceiveAsync(&ev) {
 			inc.runbookEvent(ctx, ev)
-			ev = RunbookEvent{}
+			ev = workflows.RunbookEvent{}
 			progressed = true
 		}
 		if !progressed {
@@ -475,11 +482,11 @@ func (inc *incident) deliver(ctx workflow.Context) {
 			RetryPolicy:            &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: time.Minute},
 			Summary:                n.Summary(),
 		})
-		err := workflow.ExecuteActivity(actx, NotifyActivity, n).Get(ctx, nil)
+		err := workflow.ExecuteActivity(actx, workflows.NotifyActivity, n).Get(ctx, nil)
 		inc.s.Outbox = inc.s.Outbox[1:]
 		inc.sending, inc.notified = false, true
 		if err != nil {
-			inc.record(workflow.Now(ctx), "datasev", KindNotify, "notification failed: "+n.Summary(), err.Error())
+			inc.record(workflow.Now(ctx), "datasev", workflows.KindNotify, "notification failed: "+n.Summary(), err.Error())
 			inc.kick.SendAsync(struct{}{})
 		}
 	}
@@ -487,20 +494,20 @@ func (inc *incident) deliver(ctx workflow.Context) {
 
 // signal validates and applies an act that arrived as a Signal. A rejected
 // signal is recorded in the timeline and changes nothing else.
-func (inc *incident) signal(ctx workflow.Context, name string, act Act) {
+func (inc *incident) signal(ctx workflow.Context, name string, act workflows.Act) {
 	if err := inc.validate(ctx, name, act); err != nil {
 		who := act.By
 		if who == "" {
 			who = "unknown"
 		}
-		inc.recordVia(workflow.Now(ctx), who, act.Via, KindRejected, name+" (signal) rejected", err.Error())
+		inc.recordVia(workflow.Now(ctx), who, act.Via, workflows.KindRejected, name+" (signal) rejected", err.Error())
 		return
 	}
 	inc.apply(ctx, name, act)
 }
 
 // alert joins a further alert with the same dedupe key.
-func (inc *incident) alert(ctx workflow.Context, a Alert) {
+func (inc *incident) alert(ctx workflow.Context, a workflows.Alert) {
 	if a.ID != "" {
 		if slices.Contains(inc.s.SeenAlertIDs, a.ID) {
 			return // redelivery of an alert already counted
@@ -509,47 +516,47 @@ func (inc *incident) alert(ctx workflow.Context, a Alert) {
 	}
 	now := workflow.Now(ctx)
 	if a.Status == "" {
-		a.Status = Firing
+		a.Status = workflows.Firing
 	}
-	if inc.s.State == Closed {
-		if a.Status == Recovered {
+	if inc.s.State == workflows.Closed {
+		if a.Status == workflows.Recovered {
 			return
 		}
 		// Arrived while the run was closing: reopen rather than lose it.
 		inc.s.AlertCount++
 		inc.s.LastAlertAt = now
-		inc.s.AlertStatus = Firing
+		inc.s.AlertStatus = workflows.Firing
 		inc.s.ClosedAt, inc.s.ResolvedAt = time.Time{}, time.Time{}
-		inc.record(now, a.Source, KindAlert, "alert firing again: "+a.Title, "")
-		inc.transition(now, Diagnosing, a.Source, "reopened: the alert fired as the incident was closing")
+		inc.record(now, a.Source, workflows.KindAlert, "alert firing again: "+a.Title, "")
+		inc.transition(now, workflows.Diagnosing, a.Source, "reopened: the alert fired as the incident was closing")
 		inc.page(inc.s.Roles.Commander, "reopened: "+inc.s.Title, "The alert fired again as the incident closed.")
 		return
 	}
 	switch a.Status {
-	case Recovered:
-		if inc.s.AlertStatus == Recovered {
+	case workflows.Recovered:
+		if inc.s.AlertStatus == workflows.Recovered {
 			return
 		}
-		inc.s.AlertStatus = Recovered
-		inc.record(now, a.Source, KindAlert, "alert resolved at the source: "+a.Title, "")
+		inc.s.AlertStatus = workflows.Recovered
+		inc.record(now, a.Source, workflows.KindAlert, "alert resolved at the source: "+a.Title, "")
 		switch inc.s.State {
-		case Acknowledged, Diagnosing, Mitigating:
-			inc.transition(now, Monitoring, a.Source, "the source reports recovery; watching before resolving")
+		case workflows.Acknowledged, workflows.Diagnosing, workflows.Mitigating:
+			inc.transition(now, workflows.Monitoring, a.Source, "the source reports recovery; watching before resolving")
 		}
 	default:
 		inc.s.AlertCount++
 		inc.s.LastAlertAt = now
-		if inc.s.AlertStatus != Recovered {
+		if inc.s.AlertStatus != workflows.Recovered {
 			return // a repeat: counted, not duplicated in the timeline
 		}
-		inc.s.AlertStatus = Firing
-		inc.record(now, a.Source, KindAlert, "alert firing again: "+a.Title, "")
+		inc.s.AlertStatus = workflows.Firing
+		inc.record(now, a.Source, workflows.KindAlert, "alert firing again: "+a.Title, "")
 		switch inc.s.State {
-		case Monitoring:
-			inc.transition(now, Diagnosing, a.Source, "the alert fired again while monitoring")
-		case Resolved:
+		case workflows.Monitoring:
+			inc.transition(now, workflows.Diagnosing, a.Source, "the alert fired again while monitoring")
+		case workflows.Resolved:
 			inc.s.ResolvedAt = time.Time{}
-			inc.transition(now, Diagnosing, a.Source, "reopened: the alert fired again before the incident closed")
+			inc.transition(now, workflows.Diagnosing, a.Source, "reopened: the alert fired again before the incident closed")
 			inc.page(inc.s.Roles.Commander, "reopened: "+inc.s.Title, "The alert fired again after resolution.")
 		}
 	}
@@ -568,7 +575,7 @@ func (inc *incident) nextDeadline() (time.Time, string) {
 		}
 	}
 	s := &inc.s
-	if s.State == Triggered {
+	if s.State == workflows.Triggered {
 		consider(s.AckDue, fmt.Sprintf("acknowledgement deadline (%s)", s.Severity))
 	}
 	if s.State.Open() {
@@ -580,13 +587,13 @@ func (inc *incident) nextDeadline() (time.Time, string) {
 			consider(s.Handoff.Deadline, "handoff acceptance deadline")
 		}
 		for _, ap := range s.Approvals {
-			if ap.Status == ApprovalPending && !ap.Escalated {
+			if ap.Status == workflows.ApprovalPending && !ap.Escalated {
 				consider(ap.Deadline, "approval deadline: "+ap.ID)
 			}
 		}
 		consider(s.NextUpdateAt, fmt.Sprintf("status update (%s cadence)", s.Severity))
 	}
-	if s.State == Resolved {
+	if s.State == workflows.Resolved {
 		consider(inc.closeAt(), "close after resolution")
 		if c := s.Closure; c.Enabled && !c.Complete() && c.NextReminder.Before(c.Deadline) {
 			consider(c.NextReminder, "closure inputs reminder")
@@ -598,18 +605,18 @@ func (inc *incident) nextDeadline() (time.Time, string) {
 // fireDue handles every deadline that has passed, in a fixed order.
 func (inc *incident) fireDue(ctx workflow.Context, now time.Time) {
 	s := &inc.s
-	if s.State == Triggered && !s.AckDue.IsZero() && !now.Before(s.AckDue) {
+	if s.State == workflows.Triggered && !s.AckDue.IsZero() && !now.Before(s.AckDue) {
 		s.AckPages++
 		switch {
 		case s.AckPages == 1 || s.Secondary == "":
-			inc.record(now, "datasev", KindTimer, fmt.Sprintf("not acknowledged within %s: re-paging %s", s.Severity.AckTimeout(), s.Roles.Commander), "")
+			inc.record(now, "datasev", workflows.KindTimer, fmt.Sprintf("not acknowledged within %s: re-paging %s", s.Severity.AckTimeout(), s.Roles.Commander), "")
 			inc.page(s.Roles.Commander, "still unacknowledged: "+s.Title, "Second page. Acknowledge now or the secondary is paged.")
 		default:
 			if !s.AckEscalated {
 				s.AckEscalated = true
-				inc.record(now, "datasev", KindTimer, fmt.Sprintf("still not acknowledged: escalating to the secondary %s", s.Secondary), "")
+				inc.record(now, "datasev", workflows.KindTimer, fmt.Sprintf("still not acknowledged: escalating to the secondary %s", s.Secondary), "")
 			} else {
-				inc.record(now, "datasev", KindTimer, fmt.Sprintf("still not acknowledged: paging %s and %s again", s.Roles.Commander, s.Secondary), "")
+				inc.record(now, "datasev", workflows.KindTimer, fmt.Sprintf("still not acknowledged: paging %s and %s again", s.Roles.Commander, s.Secondary), "")
 			}
 			inc.page(s.Secondary, "escalated, unacknowledged: "+s.Title, fmt.Sprintf("%s has not acknowledged. Acknowledge to take command.", s.Roles.Commander))
 			inc.page(s.Roles.Commander, "still unacknowledged: "+s.Title, "Escalated to "+s.Secondary+".")
@@ -622,7 +629,7 @@ func (inc *incident) fireDue(ctx workflow.Context, now time.Time) {
 	if s.State.Open() && s.Handoff != nil && !s.Handoff.Escalated && !now.Before(s.Handoff.Deadline) {
 		h := s.Handoff
 		h.Escalated = true
-		inc.record(now, "datasev", KindTimer, fmt.Sprintf("handoff to %s not accepted by %s: escalating; %s stays Commander", h.To, h.Deadline.Format(time.RFC3339), s.Roles.Commander), "")
+		inc.record(now, "datasev", workflows.KindTimer, fmt.Sprintf("handoff to %s not accepted by %s: escalating; %s stays Commander", h.To, h.Deadline.Format(time.RFC3339), s.Roles.Commander), "")
 		if h.Backup != "" {
 			inc.page(h.Backup, "handoff not accepted: "+s.Title, fmt.Sprintf("%s did not accept the handoff from %s. Accept it to take command.", h.To, h.From))
 		}
@@ -631,16 +638,16 @@ func (inc *incident) fireDue(ctx workflow.Context, now time.Time) {
 	if s.State.Open() {
 		for i := range s.Approvals {
 			ap := &s.Approvals[i]
-			if ap.Status == ApprovalPending && !ap.Escalated && !now.Before(ap.Deadline) && ap.OnTimeout == "deny" {
-				ap.Status, ap.DecidedBy, ap.DecidedAt = ApprovalDenied, "datasev", now
+			if ap.Status == workflows.ApprovalPending && !ap.Escalated && !now.Before(ap.Deadline) && ap.OnTimeout == "deny" {
+				ap.Status, ap.DecidedBy, ap.DecidedAt = workflows.ApprovalDenied, "datasev", now
 				ap.Reason = "no decision by the deadline"
-				inc.record(now, "datasev", KindTimer, fmt.Sprintf("approval %s undecided past its deadline: denied, as its runbook asks", ap.ID), "")
+				inc.record(now, "datasev", workflows.KindTimer, fmt.Sprintf("approval %s undecided past its deadline: denied, as its runbook asks", ap.ID), "")
 				inc.relay(*ap)
 				continue
 			}
-			if ap.Status == ApprovalPending && !ap.Escalated && !now.Before(ap.Deadline) {
+			if ap.Status == workflows.ApprovalPending && !ap.Escalated && !now.Before(ap.Deadline) {
 				ap.Escalated = true
-				inc.record(now, "datasev", KindTimer, fmt.Sprintf("approval %s undecided past its deadline: escalating", ap.ID), "")
+				inc.record(now, "datasev", workflows.KindTimer, fmt.Sprintf("approval %s undecided past its deadline: escalating", ap.ID), "")
 				if s.Secondary != "" {
 					inc.page(s.Secondary, "approval waiting: "+ap.ID, fmt.Sprintf("%s has not decided on %q. It still needs the Commander.", s.Roles.Commander, ap.Action))
 				}
@@ -653,32 +660,32 @@ func (inc *incident) fireDue(ctx workflow.Context, now time.Time) {
 		if !s.NextUpdateAt.IsZero() && !now.Before(s.NextUpdateAt) && s.Updates.ByPeople {
 			inc.updateDue(now)
 		} else if !s.NextUpdateAt.IsZero() && !now.Before(s.NextUpdateAt) {
-			inc.postKind(NotifyStatusUpdate, fmt.Sprintf("status update: %s %s", s.Severity, s.State), inc.details())
-			inc.record(now, "datasev", KindTimer, "status update posted ("+s.Severity.UpdateCadence().String()+" cadence)", "")
+			inc.postKind(workflows.NotifyStatusUpdate, fmt.Sprintf("status update: %s %s", s.Severity, s.State), inc.details())
+			inc.record(now, "datasev", workflows.KindTimer, "status update posted ("+s.Severity.UpdateCadence().String()+" cadence)", "")
 			s.NextUpdateAt = now.Add(s.Severity.UpdateCadence())
 		}
 	}
-	if c := &s.Closure; s.State == Resolved && c.Enabled && !c.Complete() && !c.NextReminder.IsZero() &&
+	if c := &s.Closure; s.State == workflows.Resolved && c.Enabled && !c.Complete() && !c.NextReminder.IsZero() &&
 		!now.Before(c.NextReminder) && now.Before(c.Deadline) {
 		c.Reminders++
-		c.NextReminder = now.Add(inc.in.Options.closureReminder())
-		to := orText(s.Roles.Scribe, s.Roles.Commander)
+		c.NextReminder = now.Add(closureReminder(inc.in.Options))
+		to := cmp.Or(s.Roles.Scribe, s.Roles.Commander)
 		if c.Reminders > 1 {
 			to = s.Roles.Commander // the Scribe was reminded already
 		}
-		inc.record(now, "datasev", KindTimer, fmt.Sprintf("closure reminder %d: still missing %s", c.Reminders, inc.missingClosure()), "")
+		inc.record(now, "datasev", workflows.KindTimer, fmt.Sprintf("closure reminder %d: still missing %s", c.Reminders, inc.missingClosure()), "")
 		inc.page(to, "postmortem inputs still missing: "+s.Title, fmt.Sprintf("Add %s by %s.", inc.missingClosure(), c.Deadline.Format(time.RFC3339)))
 	}
-	if s.State == Resolved && !now.Before(inc.closeAt()) {
+	if s.State == workflows.Resolved && !now.Before(inc.closeAt()) {
 		s.ClosedAt = now
-		why := fmt.Sprintf("no recurrence within %s of resolution", inc.in.Options.closeAfter())
+		why := fmt.Sprintf("no recurrence within %s of resolution", closeAfter(inc.in.Options))
 		switch {
 		case s.Closure.Enabled && s.Closure.Complete():
 			why += "; closure inputs complete"
 		case s.Closure.Enabled:
 			why += "; the closure deadline passed with " + inc.missingClosure() + " missing"
 		}
-		inc.transition(now, Closed, "datasev", why)
+		inc.transition(now, workflows.Closed, "datasev", why)
 		inc.post("incident closed: "+s.Title, inc.details())
 	}
 }
@@ -689,16 +696,16 @@ func (inc *incident) startHandoff(ctx workflow.Context, now time.Time) {
 	s := &inc.s
 	next, err := inc.onDuty(ctx, s.ShiftEnd)
 	if err != nil {
-		inc.record(now, "datasev", KindSystem, "cannot work out the next shift", err.Error())
+		inc.record(now, "datasev", workflows.KindSystem, "cannot work out the next shift", err.Error())
 		s.ShiftEnd = time.Time{}
 		return
 	}
 	if next.Shift.Commander == s.Roles.Commander {
-		inc.record(now, "datasev", KindSystem, fmt.Sprintf("%s shift ends; %s commands the %s shift too, no handoff needed", s.ShiftName, s.Roles.Commander, next.Shift.Name), "")
+		inc.record(now, "datasev", workflows.KindSystem, fmt.Sprintf("%s shift ends; %s commands the %s shift too, no handoff needed", s.ShiftName, s.Roles.Commander, next.Shift.Name), "")
 		s.ShiftName, s.ShiftEnd, s.Secondary = next.Shift.Name, next.End, next.Shift.Secondary
 		return
 	}
-	s.Handoff = &Handoff{
+	s.Handoff = &workflows.Handoff{
 		From:          s.Roles.Commander,
 		To:            next.Shift.Commander,
 		Backup:        next.Shift.Secondary,
@@ -708,19 +715,19 @@ func (inc *incident) startHandoff(ctx workflow.Context, now time.Time) {
 		NextShiftEnd:  next.End,
 		NextSecondary: next.Shift.Secondary,
 	}
-	inc.record(now, "datasev", KindTimer, fmt.Sprintf("%s shift ends at %s: handoff summary posted, paging %s", s.ShiftName, s.ShiftEnd.Format("15:04 MST"), next.Shift.Commander), "")
-	inc.postKind(NotifyHandoffSummary, fmt.Sprintf("handoff: %s → %s", s.Roles.Commander, next.Shift.Commander), inc.details())
+	inc.record(now, "datasev", workflows.KindTimer, fmt.Sprintf("%s shift ends at %s: handoff summary posted, paging %s", s.ShiftName, s.ShiftEnd.Format("15:04 MST"), next.Shift.Commander), "")
+	inc.postKind(workflows.NotifyHandoffSummary, fmt.Sprintf("handoff: %s → %s", s.Roles.Commander, next.Shift.Commander), inc.details())
 	inc.page(next.Shift.Commander, "handoff: take command of "+s.Title, fmt.Sprintf("The %s shift ends at %s. Accept the handoff by %s.", s.ShiftName, s.ShiftEnd.Format(time.RFC3339), s.Handoff.Deadline.Format(time.RFC3339)))
 }
 
 // transition moves the lifecycle and records why.
-func (inc *incident) transition(now time.Time, to State, who, why string) {
+func (inc *incident) transition(now time.Time, to workflows.State, who, why string) {
 	from := inc.s.State
 	if from == to {
 		return
 	}
 	inc.s.State = to
-	inc.record(now, who, KindTransition, fmt.Sprintf("%s → %s", from, to), why)
+	inc.record(now, who, workflows.KindTransition, fmt.Sprintf("%s → %s", from, to), why)
 }
 
 // record appends a timeline entry.
@@ -731,13 +738,13 @@ func (inc *incident) record(at time.Time, who, kind, what, why string) {
 // recordVia appends a timeline entry for an act that came through a channel
 // (cli, slack, ui).
 func (inc *incident) recordVia(at time.Time, who, via, kind, what, why string) {
-	inc.s.Timeline = append(inc.s.Timeline, TimelineEntry{At: at, Who: who, Via: via, Kind: kind, What: what, Why: why})
+	inc.s.Timeline = append(inc.s.Timeline, workflows.TimelineEntry{At: at, Who: who, Via: via, Kind: kind, What: what, Why: why})
 }
 
 // recordAct appends a timeline entry for an act, with how its actor was
 // verified.
-func (inc *incident) recordAct(at time.Time, act Act, verified, what string) {
-	inc.s.Timeline = append(inc.s.Timeline, TimelineEntry{At: at, Who: act.By, Via: act.Via, Verified: verified, Kind: KindAct, What: what, Why: act.Reason})
+func (inc *incident) recordAct(at time.Time, act workflows.Act, verified, what string) {
+	inc.s.Timeline = append(inc.s.Timeline, workflows.TimelineEntry{At: at, Who: act.By, Via: act.Via, Verified: verified, Kind: workflows.KindAct, What: what, Why: act.Reason})
 }
 
 // page queues a page for one person.
@@ -745,28 +752,28 @@ func (inc *incident) page(to, subject, body string) {
 	if to == "" {
 		return
 	}
-	inc.s.Outbox = append(inc.s.Outbox, Notification{
-		Kind: NotifyPage, Incident: inc.s.ID, Severity: string(inc.s.Severity), To: to, Subject: subject, Body: body,
+	inc.s.Outbox = append(inc.s.Outbox, workflows.Notification{
+		Kind: workflows.NotifyPage, Incident: inc.s.ID, Severity: string(inc.s.Severity), To: to, Subject: subject, Body: body,
 	})
 }
 
 // pageApproval queues a page asking to decide on ap, carrying the approval's
 // reference so a chat backend can offer Approve and Deny buttons.
-func (inc *incident) pageApproval(to string, ap Approval, subject, body string) {
+func (inc *incident) pageApproval(to string, ap workflows.Approval, subject, body string) {
 	if to == "" {
 		return
 	}
-	inc.s.Outbox = append(inc.s.Outbox, Notification{
-		Kind: NotifyPage, Incident: inc.s.ID, Severity: string(inc.s.Severity), To: to, Subject: subject, Body: body,
-		Approval: &ApprovalRef{ID: ap.ID, Action: ap.Action, Approver: string(ap.Approver), Deadline: ap.Deadline},
+	inc.s.Outbox = append(inc.s.Outbox, workflows.Notification{
+		Kind: workflows.NotifyPage, Incident: inc.s.ID, Severity: string(inc.s.Severity), To: to, Subject: subject, Body: body,
+		Approval: &workflows.ApprovalRef{ID: ap.ID, Action: ap.Action, Approver: string(ap.Approver), Deadline: ap.Deadline},
 	})
 }
 
 // post queues a post to the incident's channel.
-func (inc *incident) post(subject, body string) { inc.postKind(NotifyPost, subject, body) }
+func (inc *incident) post(subject, body string) { inc.postKind(workflows.NotifyPost, subject, body) }
 
-func (inc *incident) postKind(kind NotifyKind, subject, body string) {
-	inc.s.Outbox = append(inc.s.Outbox, Notification{
+func (inc *incident) postKind(kind workflows.NotifyKind, subject, body string) {
+	inc.s.Outbox = append(inc.s.Outbox, workflows.Notification{
 		Kind: kind, Incident: inc.s.ID, Severity: string(inc.s.Severity), Subject: subject, Body: body,
 	})
 }
@@ -781,6 +788,6 @@ func remember(ids []string, id string) []string {
 }
 
 // result answers an Update.
-func (inc *incident) result(msg string) ActResult {
-	return ActResult{Incident: inc.s.ID, State: inc.s.State, Severity: inc.s.Severity, Message: msg}
+func (inc *incident) result(msg string) workflows.ActResult {
+	return workflows.ActResult{Incident: inc.s.ID, State: inc.s.State, Severity: inc.s.Severity, Message: msg}
 }

@@ -1,8 +1,9 @@
-package workflows
+package incident
 
 import (
 	"time"
 
+	"github.com/datasev/datasev/workflows"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 )
@@ -30,7 +31,7 @@ func (inc *incident) documentLoop(ctx workflow.Context) {
 			return
 		}
 		if !d.LastSync.IsZero() && !inc.docFlush {
-			wait := d.LastSync.Add(inc.in.Options.documentInterval()).Sub(workflow.Now(ctx))
+			wait := d.LastSync.Add(documentInterval(inc.in.Options)).Sub(workflow.Now(ctx))
 			if wait > 0 {
 				if _, err := workflow.AwaitWithTimeout(ctx, wait, func() bool { return inc.docFlush }); err != nil {
 					return
@@ -57,21 +58,21 @@ func (inc *incident) syncDocument(ctx workflow.Context) {
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: 30 * time.Second, MaximumAttempts: 5},
 		Summary:             "update the incident document of " + inc.s.ID,
 	})
-	var res DocumentResult
-	err := workflow.ExecuteActivity(actx, DocumentActivityName, r).Get(ctx, &res)
+	var res workflows.DocumentResult
+	err := workflow.ExecuteActivity(actx, workflows.DocumentActivityName, r).Get(ctx, &res)
 	now := workflow.Now(ctx)
 	d.LastSync = now
 	if err != nil {
 		if !d.Failing {
 			d.Failing = true
-			inc.record(now, "datasev", KindSystem, "incident document could not be updated", err.Error())
+			inc.record(now, "datasev", workflows.KindSystem, "incident document could not be updated", err.Error())
 		}
 		return
 	}
 	d.Failing = false
 	if res.URL != "" && d.URL == "" {
 		d.URL = res.URL
-		inc.record(now, "datasev", KindSystem, "incident document: "+res.URL, "")
+		inc.record(now, "datasev", workflows.KindSystem, "incident document: "+res.URL, "")
 		inc.post("incident document: "+inc.s.Title, "The Scribe's record of the incident, kept current with its timeline: "+res.URL)
 		inc.kick.SendAsync(struct{}{})
 	}

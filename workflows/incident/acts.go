@@ -1,12 +1,14 @@
-package workflows
+package incident
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/datasev/datasev/workflows"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 )
@@ -20,7 +22,7 @@ const maxFindings = 5
 // validate is the one validation function for every human act, shared by
 // the Update validators and the Signal path. It reads state and never
 // changes it. Its errors are sentences a person can act on.
-func (inc *incident) validate(ctx workflow.Context, name string, act Act) error {
+func (inc *incident) validate(ctx workflow.Context, name string, act workflows.Act) error {
 	s := &inc.s
 	if act.By == "" {
 		return errors.New("who is acting? set by to your roster ID")
@@ -28,7 +30,7 @@ func (inc *incident) validate(ctx workflow.Context, name string, act Act) error 
 	if _, ok := inc.in.Roster.Person(act.By); !ok {
 		return fmt.Errorf("%q is not on the %s roster", act.By, inc.in.Roster.Team)
 	}
-	if s.Trust.Enabled && slices.Contains(ActNames, name) {
+	if s.Trust.Enabled && slices.Contains(workflows.ActNames, name) {
 		if _, err := verify(&inc.in.Roster, s.ID, name, act, workflow.Now(ctx)); err != nil {
 			return fmt.Errorf("%s by %s refused: %w", name, act.By, err)
 		}
@@ -36,10 +38,10 @@ func (inc *incident) validate(ctx workflow.Context, name string, act Act) error 
 	if act.ID != "" && slices.Contains(s.SeenActIDs, act.ID) {
 		return nil // a redelivery: answered again, applied once
 	}
-	if s.State == Closed {
+	if s.State == workflows.Closed {
 		return fmt.Errorf("incident %s is closed; acts are refused", s.ID)
 	}
-	if s.State == Resolved && name != ActAddNote && !isClosureAct(name) {
+	if s.State == workflows.Resolved && name != workflows.ActAddNote && !isClosureAct(name) {
 		return fmt.Errorf("incident %s is resolved; only notes and closure inputs (root cause, contributing factors, action items) are taken until it closes", s.ID)
 	}
 	commanderOnly := func(what string) error {
@@ -49,18 +51,18 @@ func (inc *incident) validate(ctx workflow.Context, name string, act Act) error 
 		return nil
 	}
 	switch name {
-	case ActAcknowledge:
-		if s.State != Triggered {
+	case workflows.ActAcknowledge:
+		if s.State != workflows.Triggered {
 			return fmt.Errorf("already acknowledged at %s", s.AckedAt.Format(time.RFC3339))
 		}
 		if act.By != s.Roles.Commander && act.By != s.Secondary {
 			return fmt.Errorf("only the paged Commander (%s) or the secondary (%s) can acknowledge", s.Roles.Commander, orNone(s.Secondary))
 		}
-	case ActAssignRole:
+	case workflows.ActAssignRole:
 		if err := commanderOnly("assign roles"); err != nil {
 			return err
 		}
-		role, err := ParseRole(string(act.Role))
+		role, err := workflows.ParseRole(string(act.Role))
 		if err != nil {
 			return err
 		}
@@ -73,26 +75,26 @@ func (inc *incident) validate(ctx workflow.Context, name string, act Act) error 
 		if s.Roles.Has(act.Person, role) {
 			return fmt.Errorf("%s is already %s", act.Person, role)
 		}
-	case ActSetSeverity:
+	case workflows.ActSetSeverity:
 		if err := commanderOnly("change severity"); err != nil {
 			return err
 		}
-		sev, err := ParseSeverity(string(act.Severity))
+		sev, err := workflows.ParseSeverity(string(act.Severity))
 		if err != nil {
 			return err
 		}
 		if sev == s.Severity {
 			return fmt.Errorf("severity is already %s", sev)
 		}
-	case ActAddNote:
+	case workflows.ActAddNote:
 		if strings.TrimSpace(act.Note) == "" {
 			return errors.New("note: empty; say what you found or did")
 		}
-		if len(act.Note) > MaxTextLen {
-			return fmt.Errorf("note: longer than %d bytes", MaxTextLen)
+		if len(act.Note) > workflows.MaxTextLen {
+			return fmt.Errorf("note: longer than %d bytes", workflows.MaxTextLen)
 		}
-	case ActRequestApproval:
-		if !s.Roles.Has(act.By, SME) {
+	case workflows.ActRequestApproval:
+		if !s.Roles.Has(act.By, workflows.SME) {
 			return fmt.Errorf("only a Subject Matter Expert can request an approval; %s is not an SME on this incident", act.By)
 		}
 		if act.Approval == "" {
@@ -101,85 +103,85 @@ func (inc *incident) validate(ctx workflow.Context, name string, act Act) error 
 		if act.Action == "" {
 			return errors.New("action: say what will run once approved")
 		}
-		if len(act.Detail) > MaxTextLen {
-			return fmt.Errorf("detail: longer than %d bytes", MaxTextLen)
+		if len(act.Detail) > workflows.MaxTextLen {
+			return fmt.Errorf("detail: longer than %d bytes", workflows.MaxTextLen)
 		}
 		if inc.approval(act.Approval) != nil {
 			return fmt.Errorf("an approval named %q already exists", act.Approval)
 		}
-	case ActApprove, ActDeny:
+	case workflows.ActApprove, workflows.ActDeny:
 		ap := inc.approval(act.Approval)
 		if ap == nil {
 			return fmt.Errorf("no pending approval named %q%s", act.Approval, inc.pendingList())
 		}
-		if ap.Status != ApprovalPending {
+		if ap.Status != workflows.ApprovalPending {
 			return fmt.Errorf("approval %q was already %s by %s", ap.ID, ap.Status, ap.DecidedBy)
 		}
 		if !s.Roles.Has(act.By, ap.Approver) {
 			holder := s.Roles.Commander
-			if ap.Approver != Commander {
+			if ap.Approver != workflows.Commander {
 				holder = "the " + string(ap.Approver)
 			}
 			return fmt.Errorf("only the %s (%s) can %s %q", roleTitle(ap.Approver), holder, name, ap.ID)
 		}
-	case ActResolve:
+	case workflows.ActResolve:
 		if err := commanderOnly("resolve"); err != nil {
 			return err
 		}
-	case ActPublishStatus:
+	case workflows.ActPublishStatus:
 		if act.By != s.Roles.Liaison && act.By != s.Roles.Commander {
 			return fmt.Errorf("only the Liaison (%s) or the Commander (%s) can approve public wording", orNone(s.Roles.Liaison), s.Roles.Commander)
 		}
 		if strings.TrimSpace(act.Note) == "" {
 			return errors.New("note: empty; write the public wording")
 		}
-		if len(act.Note) > MaxTextLen {
-			return fmt.Errorf("note: longer than %d bytes", MaxTextLen)
+		if len(act.Note) > workflows.MaxTextLen {
+			return fmt.Errorf("note: longer than %d bytes", workflows.MaxTextLen)
 		}
 		switch act.Action {
 		case "", "investigating", "identified", "monitoring":
 		default:
 			return fmt.Errorf("action %q: the public status is investigating, identified or monitoring (resolving the incident resolves it publicly)", act.Action)
 		}
-		if s.State == Resolved {
+		if s.State == workflows.Resolved {
 			return fmt.Errorf("incident %s is resolved; its public incident was resolved with it", s.ID)
 		}
-	case ActPostUpdate:
+	case workflows.ActPostUpdate:
 		if act.By != s.Roles.Liaison && act.By != s.Roles.Commander {
 			return fmt.Errorf("only the Liaison (%s) or the Commander (%s) can post a status update", orNone(s.Roles.Liaison), s.Roles.Commander)
 		}
 		if strings.TrimSpace(act.Note) == "" {
 			return errors.New("note: empty; write the update")
 		}
-		if len(act.Note) > MaxTextLen {
-			return fmt.Errorf("note: longer than %d bytes", MaxTextLen)
+		if len(act.Note) > workflows.MaxTextLen {
+			return fmt.Errorf("note: longer than %d bytes", workflows.MaxTextLen)
 		}
-		if s.State == Resolved {
+		if s.State == workflows.Resolved {
 			return fmt.Errorf("incident %s is resolved; status updates are over", s.ID)
 		}
-	case ActRootCause, ActContributingFactor, ActActionItem:
+	case workflows.ActRootCause, workflows.ActContributingFactor, workflows.ActActionItem:
 		if !s.Closure.Enabled {
 			return fmt.Errorf("incident %s was opened before closure inputs existed; add a note instead", s.ID)
 		}
 		if !s.Roles.Any(act.By) {
-			return fmt.Errorf("only people holding a role on this incident (%s) can add closure inputs; %s holds none", s.Roles.describe(), act.By)
+			return fmt.Errorf("only people holding a role on this incident (%s) can add closure inputs; %s holds none", describeRoles(s.Roles), act.By)
 		}
-		what := map[string]string{ActRootCause: "root cause", ActContributingFactor: "contributing factor", ActActionItem: "action item"}[name]
+		what := map[string]string{workflows.ActRootCause: "root cause", workflows.ActContributingFactor: "contributing factor", workflows.ActActionItem: "action item"}[name]
 		if strings.TrimSpace(act.Note) == "" {
 			return fmt.Errorf("note: empty; write the %s", what)
 		}
-		if len(act.Note) > MaxTextLen {
-			return fmt.Errorf("note: longer than %d bytes", MaxTextLen)
+		if len(act.Note) > workflows.MaxTextLen {
+			return fmt.Errorf("note: longer than %d bytes", workflows.MaxTextLen)
 		}
 		if act.Person != "" {
-			if name != ActActionItem {
+			if name != workflows.ActActionItem {
 				return fmt.Errorf("person: only an action item has an owner")
 			}
 			if _, ok := inc.in.Roster.Person(act.Person); !ok {
 				return fmt.Errorf("person %q (the action item's owner) is not on the %s roster", act.Person, inc.in.Roster.Team)
 			}
 		}
-	case ActAcceptHandoff:
+	case workflows.ActAcceptHandoff:
 		h := s.Handoff
 		if h == nil {
 			return errors.New("no handoff is pending")
@@ -194,7 +196,7 @@ func (inc *incident) validate(ctx workflow.Context, name string, act Act) error 
 }
 
 // apply performs a validated act and returns what happened, in a sentence.
-func (inc *incident) apply(ctx workflow.Context, name string, act Act) string {
+func (inc *incident) apply(ctx workflow.Context, name string, act workflows.Act) string {
 	s := &inc.s
 	if act.ID != "" {
 		if slices.Contains(s.SeenActIDs, act.ID) {
@@ -208,7 +210,7 @@ func (inc *incident) apply(ctx workflow.Context, name string, act Act) string {
 		inc.recordAct(now, act, verified, what)
 	}
 	switch name {
-	case ActAcknowledge:
+	case workflows.ActAcknowledge:
 		s.AckedAt = now
 		s.AckDue = time.Time{}
 		if act.By != s.Roles.Commander {
@@ -218,28 +220,28 @@ func (inc *incident) apply(ctx workflow.Context, name string, act Act) string {
 		} else {
 			note("acknowledged")
 		}
-		inc.transition(now, Acknowledged, act.By, "")
+		inc.transition(now, workflows.Acknowledged, act.By, "")
 		why := "responders diagnose by hand (no runbook)"
 		if s.Runbook != "" {
 			why = "runbook " + s.Runbook + " diagnoses"
 		}
-		inc.transition(now, Diagnosing, "datasev", why)
+		inc.transition(now, workflows.Diagnosing, "datasev", why)
 		if c := s.Severity.UpdateCadence(); c > 0 {
 			s.NextUpdateAt = now.Add(c)
 		}
 		inc.post(fmt.Sprintf("%s acknowledged: %s", act.By, s.Title), "")
 		return fmt.Sprintf("acknowledged by %s; %s is Commander", act.By, s.Roles.Commander)
-	case ActAssignRole:
-		role, _ := ParseRole(string(act.Role))
+	case workflows.ActAssignRole:
+		role, _ := workflows.ParseRole(string(act.Role))
 		var prev string
 		switch role {
-		case Commander:
+		case workflows.Commander:
 			prev, s.Roles.Commander = s.Roles.Commander, act.Person
-		case Scribe:
+		case workflows.Scribe:
 			prev, s.Roles.Scribe = s.Roles.Scribe, act.Person
-		case Liaison:
+		case workflows.Liaison:
 			prev, s.Roles.Liaison = s.Roles.Liaison, act.Person
-		case SME:
+		case workflows.SME:
 			s.Roles.SMEs = append(s.Roles.SMEs, act.Person)
 		}
 		what := fmt.Sprintf("assigned %s as %s", act.Person, roleTitle(role))
@@ -249,8 +251,8 @@ func (inc *incident) apply(ctx workflow.Context, name string, act Act) string {
 		note(what)
 		inc.page(act.Person, fmt.Sprintf("you are %s: %s", roleTitle(role), s.Title), "Assigned by "+act.By+".")
 		return what
-	case ActSetSeverity:
-		sev, _ := ParseSeverity(string(act.Severity))
+	case workflows.ActSetSeverity:
+		sev, _ := workflows.ParseSeverity(string(act.Severity))
 		prev := s.Severity
 		s.Severity = sev
 		verb := "de-escalated"
@@ -259,21 +261,21 @@ func (inc *incident) apply(ctx workflow.Context, name string, act Act) string {
 		}
 		what := fmt.Sprintf("%s %s → %s (%s)", verb, prev, sev, sev.Describe())
 		note(what)
-		if s.State == Triggered {
+		if s.State == workflows.Triggered {
 			if due := now.Add(sev.AckTimeout()); due.Before(s.AckDue) {
 				s.AckDue = due
 			}
 		}
-		if c := sev.UpdateCadence(); c == 0 || s.State == Triggered {
+		if c := sev.UpdateCadence(); c == 0 || s.State == workflows.Triggered {
 			s.NextUpdateAt = time.Time{}
 		} else if due := now.Add(c); s.NextUpdateAt.IsZero() || due.Before(s.NextUpdateAt) {
 			s.NextUpdateAt = due
 		}
 		inc.post(fmt.Sprintf("severity %s: %s", verb, what), act.Reason)
 		return what
-	case ActAddNote:
+	case workflows.ActAddNote:
 		kind := "note"
-		if s.Roles.Has(act.By, SME) {
+		if s.Roles.Has(act.By, workflows.SME) {
 			kind = "finding"
 			s.Findings = append(s.Findings, act.By+": "+act.Note)
 			if len(s.Findings) > maxFindings {
@@ -282,42 +284,42 @@ func (inc *incident) apply(ctx workflow.Context, name string, act Act) string {
 		}
 		note(kind + ": " + act.Note)
 		return kind + " added"
-	case ActRequestApproval:
-		ap := Approval{
-			ID: act.Approval, Action: act.Action, Detail: act.Detail, Approver: Commander,
-			RequestedBy: act.By, RequestedAt: now, Deadline: now.Add(inc.in.Options.approvalTimeout()),
-			Status: ApprovalPending, RequestVerified: verified,
+	case workflows.ActRequestApproval:
+		ap := workflows.Approval{
+			ID: act.Approval, Action: act.Action, Detail: act.Detail, Approver: workflows.Commander,
+			RequestedBy: act.By, RequestedAt: now, Deadline: now.Add(approvalTimeout(inc.in.Options)),
+			Status: workflows.ApprovalPending, RequestVerified: verified,
 		}
 		s.Approvals = append(s.Approvals, ap)
 		note(fmt.Sprintf("requested approval %s: %s", ap.ID, ap.Action))
 		inc.pageApproval(s.Roles.Commander, ap, "approval needed: "+ap.Action, fmt.Sprintf("%s asks to run %q (approval %s). Decide by %s.\n\n%s", act.By, ap.Action, ap.ID, ap.Deadline.Format(time.RFC3339), ap.Detail))
 		return fmt.Sprintf("approval %s requested; waiting for the Commander (%s) until %s", ap.ID, s.Roles.Commander, ap.Deadline.Format(time.RFC3339))
-	case ActApprove, ActDeny:
+	case workflows.ActApprove, workflows.ActDeny:
 		ap := inc.approval(act.Approval)
 		ap.DecidedBy, ap.DecidedAt, ap.Reason, ap.DecisionVerified = act.By, now, act.Reason, verified
-		if name == ActApprove {
-			ap.Status = ApprovalApproved
+		if name == workflows.ActApprove {
+			ap.Status = workflows.ApprovalApproved
 			note(fmt.Sprintf("approved %s: %s", ap.ID, ap.Action))
-			if s.State == Acknowledged || s.State == Diagnosing || s.State == Triggered {
+			if s.State == workflows.Acknowledged || s.State == workflows.Diagnosing || s.State == workflows.Triggered {
 				if s.MitigatedAt.IsZero() {
 					s.MitigatedAt = now
 				}
-				inc.transition(now, Mitigating, act.By, "remediation "+ap.ID+" approved")
+				inc.transition(now, workflows.Mitigating, act.By, "remediation "+ap.ID+" approved")
 			}
 		} else {
-			ap.Status = ApprovalDenied
+			ap.Status = workflows.ApprovalDenied
 			note(fmt.Sprintf("denied %s: %s", ap.ID, ap.Action))
 		}
 		inc.relay(*ap)
 		inc.post(fmt.Sprintf("%s %s by %s: %s", ap.ID, ap.Status, act.By, ap.Action), act.Reason)
 		return fmt.Sprintf("%s %s", ap.ID, ap.Status)
-	case ActResolve:
+	case workflows.ActResolve:
 		if s.AckedAt.IsZero() {
 			s.AckedAt = now
 		}
 		for i := range s.Approvals {
-			if s.Approvals[i].Status == ApprovalPending {
-				s.Approvals[i].Status, s.Approvals[i].DecidedBy, s.Approvals[i].DecidedAt = ApprovalDenied, act.By, now
+			if s.Approvals[i].Status == workflows.ApprovalPending {
+				s.Approvals[i].Status, s.Approvals[i].DecidedBy, s.Approvals[i].DecidedAt = workflows.ApprovalDenied, act.By, now
 				s.Approvals[i].Reason = "incident resolved"
 				inc.relay(s.Approvals[i])
 			}
@@ -336,46 +338,46 @@ func (inc *incident) apply(ctx workflow.Context, name string, act Act) string {
 				inc.resolvePublic(ctx, act.Reason)
 			})
 		}
-		inc.transition(now, Resolved, act.By, act.Reason)
+		inc.transition(now, workflows.Resolved, act.By, act.Reason)
 		inc.post("resolved: "+s.Title, inc.details())
 		if !s.Closure.Enabled {
-			return fmt.Sprintf("resolved; closes at %s unless the alert fires again", now.Add(inc.in.Options.closeAfter()).Format(time.RFC3339))
+			return fmt.Sprintf("resolved; closes at %s unless the alert fires again", now.Add(closeAfter(inc.in.Options)).Format(time.RFC3339))
 		}
 		inc.startClosure(now)
 		if s.Closure.Complete() {
 			return fmt.Sprintf("resolved; closes at %s unless the alert fires again, then the postmortem is written", inc.closeAt().Format(time.RFC3339))
 		}
 		return fmt.Sprintf("resolved; waiting for the root cause and action items until %s, then the postmortem is written and the incident closes", s.Closure.Deadline.Format(time.RFC3339))
-	case ActPublishStatus:
+	case workflows.ActPublishStatus:
 		return inc.publishStatus(ctx, act, verified)
-	case ActPostUpdate:
+	case workflows.ActPostUpdate:
 		s.Updates.Last, s.Updates.LastBy, s.Updates.DueSince = now, act.By, time.Time{}
-		if c := s.Severity.UpdateCadence(); c > 0 && s.State != Triggered {
+		if c := s.Severity.UpdateCadence(); c > 0 && s.State != workflows.Triggered {
 			s.NextUpdateAt = now.Add(c)
 		}
 		note("status update: " + act.Note)
-		inc.postKind(NotifyStatusUpdate, fmt.Sprintf("status update: %s %s", s.Severity, s.State), act.Note+"\n\n"+inc.details())
+		inc.postKind(workflows.NotifyStatusUpdate, fmt.Sprintf("status update: %s %s", s.Severity, s.State), act.Note+"\n\n"+inc.details())
 		if s.NextUpdateAt.IsZero() {
 			return "status update posted"
 		}
 		return "status update posted; the next is due at " + s.NextUpdateAt.Format(time.RFC3339)
-	case ActRootCause:
+	case workflows.ActRootCause:
 		s.Closure.RootCause, s.Closure.RootCauseBy = act.Note, act.By
 		note("root cause: " + act.Note)
 		return "root cause recorded" + inc.closureProgress()
-	case ActContributingFactor:
-		s.Closure.Factors = append(s.Closure.Factors, ClosureNote{Text: act.Note, By: act.By, At: now})
+	case workflows.ActContributingFactor:
+		s.Closure.Factors = append(s.Closure.Factors, workflows.ClosureNote{Text: act.Note, By: act.By, At: now})
 		note("contributing factor: " + act.Note)
 		return "contributing factor recorded" + inc.closureProgress()
-	case ActActionItem:
-		s.Closure.ActionItems = append(s.Closure.ActionItems, ActionItem{Text: act.Note, Owner: act.Person, By: act.By, At: now})
+	case workflows.ActActionItem:
+		s.Closure.ActionItems = append(s.Closure.ActionItems, workflows.ActionItem{Text: act.Note, Owner: act.Person, By: act.By, At: now})
 		what := "action item: " + act.Note
 		if act.Person != "" {
 			what += " (owner " + act.Person + ")"
 		}
 		note(what)
 		return "action item recorded" + inc.closureProgress()
-	case ActAcceptHandoff:
+	case workflows.ActAcceptHandoff:
 		h := s.Handoff
 		prev := s.Roles.Commander
 		s.Roles.Commander = act.By
@@ -390,7 +392,7 @@ func (inc *incident) apply(ctx workflow.Context, name string, act Act) string {
 
 // isClosureAct reports whether an act adds a closure input.
 func isClosureAct(name string) bool {
-	return name == ActRootCause || name == ActContributingFactor || name == ActActionItem
+	return name == workflows.ActRootCause || name == workflows.ActContributingFactor || name == workflows.ActActionItem
 }
 
 // startClosure starts the wait for closure inputs at resolution: a deadline,
@@ -398,13 +400,13 @@ func isClosureAct(name string) bool {
 // for what is missing.
 func (inc *incident) startClosure(now time.Time) {
 	c := &inc.s.Closure
-	c.Deadline = now.Add(inc.in.Options.closureTimeout())
-	c.NextReminder = now.Add(inc.in.Options.closureReminder())
+	c.Deadline = now.Add(closureTimeout(inc.in.Options))
+	c.NextReminder = now.Add(closureReminder(inc.in.Options))
 	c.Reminders = 0
 	if c.Complete() {
 		return
 	}
-	to := orText(inc.s.Roles.Scribe, inc.s.Roles.Commander)
+	to := cmp.Or(inc.s.Roles.Scribe, inc.s.Roles.Commander)
 	inc.page(to, "postmortem inputs: "+inc.s.Title, fmt.Sprintf("The incident is resolved. Add %s by %s; then the postmortem is written from the timeline.",
 		inc.missingClosure(), c.Deadline.Format(time.RFC3339)))
 }
@@ -430,7 +432,7 @@ func (inc *incident) missingClosure() string {
 
 // closureProgress says, after a closure input, what happens next.
 func (inc *incident) closureProgress() string {
-	if inc.s.State != Resolved {
+	if inc.s.State != workflows.Resolved {
 		return ""
 	}
 	if inc.s.Closure.Complete() {
@@ -444,7 +446,7 @@ func (inc *incident) closureProgress() string {
 // or their deadline passed.
 func (inc *incident) closeAt() time.Time {
 	s := &inc.s
-	at := s.ResolvedAt.Add(inc.in.Options.closeAfter())
+	at := s.ResolvedAt.Add(closeAfter(inc.in.Options))
 	if s.Closure.Enabled && !s.Closure.Complete() && s.Closure.Deadline.After(at) {
 		at = s.Closure.Deadline
 	}
@@ -452,7 +454,7 @@ func (inc *incident) closeAt() time.Time {
 }
 
 // approval finds an approval by ID.
-func (inc *incident) approval(id string) *Approval {
+func (inc *incident) approval(id string) *workflows.Approval {
 	for i := range inc.s.Approvals {
 		if inc.s.Approvals[i].ID == id {
 			return &inc.s.Approvals[i]
@@ -465,7 +467,7 @@ func (inc *incident) approval(id string) *Approval {
 func (inc *incident) pendingList() string {
 	var ids []string
 	for _, ap := range inc.s.Approvals {
-		if ap.Status == ApprovalPending {
+		if ap.Status == workflows.ApprovalPending {
 			ids = append(ids, ap.ID)
 		}
 	}
@@ -476,9 +478,9 @@ func (inc *incident) pendingList() string {
 }
 
 // status builds the status query's answer.
-func (inc *incident) status(now time.Time) Status {
+func (inc *incident) status(now time.Time) workflows.Status {
 	s := &inc.s
-	st := Status{
+	st := workflows.Status{
 		ID: s.ID, Title: s.Title, State: s.State, Severity: s.Severity, SeverityMeaning: s.Severity.Describe(),
 		Service: s.Service, Dataset: s.Dataset, Runbook: s.Runbook, RunbookStatus: s.RunbookStatus, Roles: s.Roles,
 		Shift: s.ShiftName, ShiftEnd: s.ShiftEnd, Handoff: s.Handoff,
@@ -493,7 +495,7 @@ func (inc *incident) status(now time.Time) Status {
 	st.Age = end.Sub(s.TriggeredAt).Round(time.Second).String()
 	st.AsOf, st.ClosedAt = now, s.ClosedAt
 	for _, ap := range s.Approvals {
-		if ap.Status == ApprovalPending {
+		if ap.Status == workflows.ApprovalPending {
 			st.PendingApprovals = append(st.PendingApprovals, ap)
 		}
 	}
@@ -507,7 +509,7 @@ func (inc *incident) details() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "**%s · %s** — %s\n\n", s.Severity, s.State, s.Title)
 	fmt.Fprintf(&b, "%s\n\n", s.Severity.Describe())
-	fmt.Fprintf(&b, "- Roles: %s\n", s.Roles.describe())
+	fmt.Fprintf(&b, "- Roles: %s\n", describeRoles(s.Roles))
 	if s.Service != "" || s.Dataset != "" {
 		fmt.Fprintf(&b, "- Affected: %s\n", strings.Trim(s.Service+" "+s.Dataset, " "))
 	}
@@ -516,10 +518,10 @@ func (inc *incident) details() string {
 		fmt.Fprintf(&b, "- Runbook: %s\n", s.Runbook)
 	}
 	for _, ap := range s.Approvals {
-		if ap.Status == ApprovalPending {
+		if ap.Status == workflows.ApprovalPending {
 			fmt.Fprintf(&b, "- Waiting for approval **%s**: %s (asked by %s)\n", ap.ID, ap.Action, ap.RequestedBy)
 			for _, c := range ap.Covers {
-				fmt.Fprintf(&b, "  - also runs step %s: %s (%s)\n", c.Step, c.Action, orText(c.Inputs, "no inputs"))
+				fmt.Fprintf(&b, "  - also runs step %s: %s (%s)\n", c.Step, c.Action, cmp.Or(c.Inputs, "no inputs"))
 			}
 		}
 	}
@@ -535,8 +537,8 @@ func (inc *incident) details() string {
 	return b.String()
 }
 
-// describe lists the role holders in a stable order.
-func (r Roles) describe() string {
+// describeRoles lists the role holders in a stable order.
+func describeRoles(r workflows.Roles) string {
 	parts := []string{"Commander " + orNone(r.Commander)}
 	if r.Scribe != "" {
 		parts = append(parts, "Scribe "+r.Scribe)
@@ -552,7 +554,7 @@ func (r Roles) describe() string {
 
 // saKeys are the search attributes publish keeps current, in the order of
 // the values it compares.
-var saKeys = [5]temporal.SearchAttributeKeyKeyword{SASeverity, SAStatus, SACommander, SAService, SARunbook}
+var saKeys = [5]temporal.SearchAttributeKeyKeyword{workflows.SASeverity, workflows.SAStatus, workflows.SACommander, workflows.SAService, workflows.SARunbook}
 
 // publish keeps the search attributes and the UI's current details in step
 // with the state, writing only what changed.
@@ -583,15 +585,15 @@ func (inc *incident) publish(ctx workflow.Context) {
 	}
 }
 
-func roleTitle(r Role) string {
+func roleTitle(r workflows.Role) string {
 	switch r {
-	case Commander:
+	case workflows.Commander:
 		return "Commander"
-	case Scribe:
+	case workflows.Scribe:
 		return "Scribe"
-	case Liaison:
+	case workflows.Liaison:
 		return "Liaison"
-	case SME:
+	case workflows.SME:
 		return "SME"
 	}
 	return string(r)

@@ -1,10 +1,12 @@
-package workflows
+package incident
 
 import (
+	"cmp"
 	"fmt"
 	"strings"
 	"time"
 
+	"github.com/datasev/datasev/workflows"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/workflow"
 )
@@ -12,9 +14,6 @@ import (
 // versionMonitorAfterRunbook is the change ID of moving the incident to
 // monitoring when its runbook completes after a remediation.
 const versionMonitorAfterRunbook = "monitor-after-runbook"
-
-// runbookID is the runbook child's workflow ID: one per incident.
-func runbookID(incident string) string { return incident + "/runbook" }
 
 // startRunbook starts the incident's runbook as a child workflow. The child
 // outlives continue-as-new (parent close policy abandon) and talks to the
@@ -27,12 +26,12 @@ func (inc *incident) startRunbook(ctx workflow.Context) {
 	}
 	inc.s.RunbookStatus = "starting"
 	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
-		WorkflowID:        runbookID(inc.s.ID),
+		WorkflowID:        workflows.RunbookID(inc.s.ID),
 		ParentClosePolicy: enumspb.PARENT_CLOSE_POLICY_ABANDON,
 		StaticSummary:     fmt.Sprintf("runbook %s for %s", spec.Name, inc.s.ID),
 	})
-	in := RunbookInput{Incident: inc.s.ID, Runbook: *spec, Alert: inc.in.Alert, Severity: inc.s.Severity, Sealed: inc.s.Trust.Enabled}
-	f := workflow.ExecuteChildWorkflow(cctx, RunbookWorkflowName, in)
+	in := workflows.RunbookInput{Incident: inc.s.ID, Runbook: *spec, Alert: inc.in.Alert, Severity: inc.s.Severity, Sealed: inc.s.Trust.Enabled}
+	f := workflow.ExecuteChildWorkflow(cctx, workflows.RunbookWorkflowName, in)
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		var exec workflow.Execution
 		err := f.GetChildWorkflowExecution().Get(ctx, &exec)
@@ -42,7 +41,7 @@ func (inc *incident) startRunbook(ctx workflow.Context) {
 		if err != nil {
 			now := workflow.Now(ctx)
 			inc.s.RunbookStatus = "failed to start"
-			inc.record(now, "datasev", KindSystem, "runbook "+spec.Name+" could not start", err.Error())
+			inc.record(now, "datasev", workflows.KindSystem, "runbook "+spec.Name+" could not start", err.Error())
 			inc.page(inc.s.Roles.Commander, "runbook did not start: "+inc.s.Title, err.Error())
 			inc.kick.SendAsync(struct{}{})
 		}
@@ -50,11 +49,11 @@ func (inc *incident) startRunbook(ctx workflow.Context) {
 }
 
 // runbookEvent applies what the runbook reports.
-func (inc *incident) runbookEvent(ctx workflow.Context, ev RunbookEvent) {
+func (inc *incident) runbookEvent(ctx workflow.Context, ev workflows.RunbookEvent) {
 	s := &inc.s
 	if s.Trust.Enabled {
 		if why := inc.checkEvent(ctx, ev); why != "" {
-			inc.rejectInternal(workflow.Now(ctx), fmt.Sprintf("%s (signal, kind %q, runbook %q) rejected", SignalRunbookEvent, ev.Kind, ev.Runbook), why)
+			inc.rejectInternal(workflow.Now(ctx), fmt.Sprintf("%s (signal, kind %q, runbook %q) rejected", workflows.SignalRunbookEvent, ev.Kind, ev.Runbook), why)
 			return
 		}
 	}
@@ -62,10 +61,10 @@ func (inc *incident) runbookEvent(ctx workflow.Context, ev RunbookEvent) {
 	who := "runbook " + ev.Runbook
 	switch ev.Kind {
 	case "rejected":
-		inc.record(now, who, KindRejected, ev.Message, "")
+		inc.record(now, who, workflows.KindRejected, ev.Message, "")
 	case "started":
 		s.RunbookStatus = "running"
-		inc.record(now, who, KindSystem, "runbook "+ev.Runbook+" started", ev.Message)
+		inc.record(now, who, workflows.KindSystem, "runbook "+ev.Runbook+" started", ev.Message)
 	case "step":
 		st := ev.Step
 		if st == nil {
@@ -75,31 +74,31 @@ func (inc *incident) runbookEvent(ctx workflow.Context, ev RunbookEvent) {
 		if st.Summary != "" {
 			what += ": " + st.Summary
 		}
-		inc.record(now, who, KindFinding, what, st.Error)
-		if st.Status == StepOK && st.Summary != "" && (st.Kind == "check" || st.Kind == "verify") {
+		inc.record(now, who, workflows.KindFinding, what, st.Error)
+		if st.Status == workflows.StepOK && st.Summary != "" && (st.Kind == "check" || st.Kind == "verify") {
 			inc.finding(st.ID + ": " + st.Summary)
 		}
-		if st.Status == StepFailed {
-			inc.finding(st.ID + " failed: " + orText(st.Error, st.Summary))
+		if st.Status == workflows.StepFailed {
+			inc.finding(st.ID + " failed: " + cmp.Or(st.Error, st.Summary))
 		}
 	case "approval":
 		a := ev.Approval
 		if a == nil || inc.approval(a.ID) != nil {
 			return // a redelivered request
 		}
-		ap := Approval{
+		ap := workflows.Approval{
 			ID: a.ID, Action: a.Action, Detail: a.Detail, Covers: a.Covers, Approver: a.Role, RequestedBy: who,
-			RequestedAt: now, Deadline: now.Add(a.Timeout), Status: ApprovalPending,
+			RequestedAt: now, Deadline: now.Add(a.Timeout), Status: workflows.ApprovalPending,
 			FromRunbook: true, OnTimeout: a.OnTimeout,
 		}
 		if !s.State.Open() {
-			ap.Status, ap.DecidedBy, ap.DecidedAt, ap.Reason = ApprovalDenied, "datasev", now, "incident already resolved"
+			ap.Status, ap.DecidedBy, ap.DecidedAt, ap.Reason = workflows.ApprovalDenied, "datasev", now, "incident already resolved"
 			s.Approvals = append(s.Approvals, ap)
 			inc.relay(ap)
 			return
 		}
 		s.Approvals = append(s.Approvals, ap)
-		inc.record(now, who, KindAct, fmt.Sprintf("requested approval %s: %s", ap.ID, ap.Action), "")
+		inc.record(now, who, workflows.KindAct, fmt.Sprintf("requested approval %s: %s", ap.ID, ap.Action), "")
 		inc.pageApproval(inc.holder(ap.Approver), ap, "approval needed: "+ap.Action,
 			fmt.Sprintf("Runbook %s waits for approval %s. Decide by %s.\n\n%s", ev.Runbook, ap.ID, ap.Deadline.Format(time.RFC3339), ap.Detail))
 	case "page":
@@ -111,32 +110,32 @@ func (inc *incident) runbookEvent(ctx workflow.Context, ev RunbookEvent) {
 		if to == "" {
 			to = inc.holder(p.Role)
 		}
-		inc.record(now, who, KindNotify, "paged "+orText(to, "nobody (no "+string(p.Role)+" on the incident)")+": "+p.Message, "")
+		inc.record(now, who, workflows.KindNotify, "paged "+cmp.Or(to, "nobody (no "+string(p.Role)+" on the incident)")+": "+p.Message, "")
 		inc.page(to, p.Message, strings.TrimSpace(p.Detail+"\n\nFrom runbook "+ev.Runbook+"."))
 	case "escalate":
-		inc.record(now, who, KindSystem, "runbook escalates: "+ev.Message, "")
+		inc.record(now, who, workflows.KindSystem, "runbook escalates: "+ev.Message, "")
 		if s.Secondary != "" {
 			inc.page(s.Secondary, "runbook escalated: "+s.Title, ev.Message)
 		}
 		inc.page(s.Roles.Commander, "runbook escalated: "+s.Title, ev.Message)
 	case "finished":
 		s.RunbookStatus = ev.Status
-		inc.record(now, who, KindSystem, "runbook "+ev.Runbook+" "+ev.Message, "")
+		inc.record(now, who, workflows.KindSystem, "runbook "+ev.Runbook+" "+ev.Message, "")
 		inc.post(fmt.Sprintf("runbook %s %s", ev.Runbook, ev.Status), ev.Message)
 		// A runbook that completed after an approved remediation has
 		// confirmed the fix (its verify steps passed): the incident moves on
 		// to monitoring. Incidents started before this rule keep their old
 		// course on replay.
-		if ev.Status == "completed" && s.State == Mitigating &&
+		if ev.Status == "completed" && s.State == workflows.Mitigating &&
 			workflow.GetVersion(ctx, versionMonitorAfterRunbook, workflow.DefaultVersion, 1) == 1 {
-			inc.transition(now, Monitoring, who, "the runbook's remediation is confirmed; watching before resolving")
+			inc.transition(now, workflows.Monitoring, who, "the runbook's remediation is confirmed; watching before resolving")
 		}
 	}
 }
 
 // checkEvent says why a runbook event must be refused, or "" to take it:
 // it must be sealed by this incident's runbook run, next in its sequence.
-func (inc *incident) checkEvent(ctx workflow.Context, ev RunbookEvent) string {
+func (inc *incident) checkEvent(ctx workflow.Context, ev workflows.RunbookEvent) string {
 	t := &inc.s.Trust
 	if ev.Seal == nil {
 		return "not sealed by the incident's runbook (runbook events come only from it)"
@@ -153,7 +152,7 @@ func (inc *incident) checkEvent(ctx workflow.Context, ev RunbookEvent) string {
 	case ev.Seal.Seq <= t.RunbookSeq:
 		return fmt.Sprintf("a replay: event %d was already taken (the last was %d)", ev.Seal.Seq, t.RunbookSeq)
 	}
-	if !checkSeal(ctx, eventMessage(inc.s.ID, t.RunbookRun, ev.Seal.Seq, ev), ev.Seal.MAC) {
+	if !workflows.CheckSeal(ctx, workflows.EventMessage(inc.s.ID, t.RunbookRun, ev.Seal.Seq, ev), ev.Seal.MAC) {
 		return "its seal does not verify: not sent by the incident's runbook"
 	}
 	t.RunbookSeq = ev.Seal.Seq
@@ -161,28 +160,28 @@ func (inc *incident) checkEvent(ctx workflow.Context, ev RunbookEvent) string {
 }
 
 // rejectInternal records a refused internal message; beyond
-// maxRejectedRecorded they are only counted.
+// MaxRejectedRecorded they are only counted.
 func (inc *incident) rejectInternal(now time.Time, what, why string) {
 	t := &inc.s.Trust
 	t.Rejected++
 	switch {
-	case t.Rejected < maxRejectedRecorded:
-		inc.record(now, "unknown", KindRejected, what, why)
-	case t.Rejected == maxRejectedRecorded:
-		inc.record(now, "unknown", KindRejected, what, why+"; further forged messages are refused and only counted (status: rejected_messages)")
+	case t.Rejected < workflows.MaxRejectedRecorded:
+		inc.record(now, "unknown", workflows.KindRejected, what, why)
+	case t.Rejected == workflows.MaxRejectedRecorded:
+		inc.record(now, "unknown", workflows.KindRejected, what, why+"; further forged messages are refused and only counted (status: rejected_messages)")
 	}
 }
 
 // holder returns who holds a role now (the first SME for sme).
-func (inc *incident) holder(r Role) string {
+func (inc *incident) holder(r workflows.Role) string {
 	switch r {
-	case Commander:
+	case workflows.Commander:
 		return inc.s.Roles.Commander
-	case Scribe:
+	case workflows.Scribe:
 		return inc.s.Roles.Scribe
-	case Liaison:
+	case workflows.Liaison:
 		return inc.s.Roles.Liaison
-	case SME:
+	case workflows.SME:
 		if len(inc.s.Roles.SMEs) > 0 {
 			return inc.s.Roles.SMEs[0]
 		}
@@ -201,11 +200,11 @@ func (inc *incident) finding(f string) {
 }
 
 // relay queues a runbook approval's decision for the runbook.
-func (inc *incident) relay(ap Approval) {
-	if !ap.FromRunbook || ap.Status == ApprovalPending {
+func (inc *incident) relay(ap workflows.Approval) {
+	if !ap.FromRunbook || ap.Status == workflows.ApprovalPending {
 		return
 	}
-	inc.s.Relay = append(inc.s.Relay, ApprovalDecision{ID: ap.ID, Approved: ap.Status == ApprovalApproved, By: ap.DecidedBy, Reason: ap.Reason, Verified: ap.DecisionVerified})
+	inc.s.Relay = append(inc.s.Relay, workflows.ApprovalDecision{ID: ap.ID, Approved: ap.Status == workflows.ApprovalApproved, By: ap.DecidedBy, Reason: ap.Reason, Verified: ap.DecisionVerified})
 }
 
 // relayLoop sends queued decisions, and the cancellation on resolution, to
@@ -216,18 +215,18 @@ func (inc *incident) relayLoop(ctx workflow.Context) {
 			return
 		}
 		inc.relaying = true
-		id := runbookID(inc.s.ID)
+		id := workflows.RunbookID(inc.s.ID)
 		if len(inc.s.Relay) > 0 {
 			d := inc.s.Relay[0]
 			if run := inc.s.Trust.RunbookRun; inc.s.Trust.Enabled && run != "" {
-				mac, err := sealMessage(ctx, decisionMessage(id, run, d))
+				mac, err := workflows.SealMessage(ctx, workflows.DecisionMessage(id, run, d))
 				if err != nil {
-					inc.record(workflow.Now(ctx), "datasev", KindSystem, "decision on "+d.ID+" not sealed for the runbook", err.Error())
+					inc.record(workflow.Now(ctx), "datasev", workflows.KindSystem, "decision on "+d.ID+" not sealed for the runbook", err.Error())
 				}
-				d.Seal = &Seal{Run: run, MAC: mac}
+				d.Seal = &workflows.Seal{Run: run, MAC: mac}
 			}
-			if err := workflow.SignalExternalWorkflow(ctx, id, "", SignalApprovalDecision, d).Get(ctx, nil); err != nil {
-				inc.record(workflow.Now(ctx), "datasev", KindSystem, "decision on "+d.ID+" not delivered to the runbook", err.Error())
+			if err := workflow.SignalExternalWorkflow(ctx, id, "", workflows.SignalApprovalDecision, d).Get(ctx, nil); err != nil {
+				inc.record(workflow.Now(ctx), "datasev", workflows.KindSystem, "decision on "+d.ID+" not delivered to the runbook", err.Error())
 			}
 			inc.s.Relay = inc.s.Relay[1:]
 		} else {
@@ -236,7 +235,7 @@ func (inc *incident) relayLoop(ctx workflow.Context) {
 				if inc.s.RunbookStatus == "starting" || inc.s.RunbookStatus == "running" {
 					inc.s.RunbookStatus = "cancelled"
 				}
-				inc.record(workflow.Now(ctx), "datasev", KindSystem, "runbook cancelled: the incident is resolved", "")
+				inc.record(workflow.Now(ctx), "datasev", workflows.KindSystem, "runbook cancelled: the incident is resolved", "")
 			}
 		}
 		inc.relaying = false
