@@ -92,7 +92,7 @@ func (s *stack) startWorker(ctx context.Context) error {
 			return err
 		})
 	}
-	w := service.New(c, cfg, logger)
+	w := service.New(c.Client, cfg, logger) // the SDK's own client, as worker.New requires
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("worker: %w", err)
 	}
