@@ -196,16 +196,10 @@ func (s *Server) Connections() int {
 // permanent, 451 for a temporary refusal) until cleared with
 // AcceptRecipient or Reset.
 func (s *Server) RejectRecipient(addr string, code int, message string) {
-	if message == "" {
-		message = "Recipient refused by smtptest"
-	}
-	enh := smtp.EnhancedCode{5, 1, 1}
-	if code/100 == 4 {
-		enh = smtp.EnhancedCode{4, 2, 0}
-	}
+	fault := refusal(code, message, "Recipient refused by smtptest", smtp.EnhancedCode{5, 1, 1}, smtp.EnhancedCode{4, 2, 0})
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.rcptFaults[strings.ToLower(addr)] = &smtp.SMTPError{Code: code, EnhancedCode: enh, Message: message}
+	s.rcptFaults[strings.ToLower(addr)] = fault
 }
 
 // AcceptRecipient clears a fault set by RejectRecipient.
@@ -217,16 +211,24 @@ func (s *Server) AcceptRecipient(addr string) {
 
 // FailNextData makes the next DATA fail with code (e.g. 451 or 554).
 func (s *Server) FailNextData(code int, message string) {
-	if message == "" {
-		message = "Message refused by smtptest"
-	}
-	enh := smtp.EnhancedCode{5, 6, 0}
-	if code/100 == 4 {
-		enh = smtp.EnhancedCode{4, 3, 0}
-	}
+	fault := refusal(code, message, "Message refused by smtptest", smtp.EnhancedCode{5, 6, 0}, smtp.EnhancedCode{4, 3, 0})
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.dataFaults = append(s.dataFaults, &smtp.SMTPError{Code: code, EnhancedCode: enh, Message: message})
+	s.dataFaults = append(s.dataFaults, fault)
+}
+
+// refusal is the SMTP error a fault answers with: code, message (def when
+// empty), and the enhanced status code temp for a 4xx code, perm for any
+// other.
+func refusal(code int, message, def string, perm, temp smtp.EnhancedCode) *smtp.SMTPError {
+	if message == "" {
+		message = def
+	}
+	enh := perm
+	if code/100 == 4 {
+		enh = temp
+	}
+	return &smtp.SMTPError{Code: code, EnhancedCode: enh, Message: message}
 }
 
 func (s *Server) newSession(c *smtp.Conn) (smtp.Session, error) {
