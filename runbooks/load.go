@@ -76,7 +76,23 @@ type Set struct {
 	files     []*file // files[i] holds runbooks[i]
 	byName    map[string]int
 	overrides []string
+	others    []OtherFile
 	regexps   map[string]*regexp.Regexp // compiled match regexps; nil when invalid
+}
+
+// OtherFile is a YAML file of a layer that is not a runbook: each of its
+// documents is a mapping and none has a runbook's fields (name,
+// description, owner, match, severity, roles, steps). A runbook directory
+// may hold the team's roster, or other configuration: the loader leaves
+// such a file out of the Set instead of reporting it as a broken runbook,
+// and lists it for the caller to check as what it is or to mention.
+type OtherFile struct {
+	// File names the file as Problem.File does.
+	File string
+	// Keys are the top-level keys of its documents, in order.
+	Keys []string
+	// Src is the file's content.
+	Src []byte
 }
 
 // Load loads the embedded library, then the extra layers (the dev
@@ -84,8 +100,9 @@ type Set struct {
 // empty, the runbook files in dir: a file there overrides the earlier file
 // of the same name (Overrides says which did). The Set holds every runbook
 // that decoded; the error, a Problems, lists the files that did not, each
-// problem with its file, line and column. Load does not validate: call
-// Validate.
+// problem with its file, line and column. YAML files that are not
+// runbooks at all are left out (OtherFiles lists them). Load does not
+// validate: call Validate.
 func Load(dir string, extra ...Layer) (*Set, error) {
 	layers := append([]Layer{{FS: Library(), Prefix: "embedded:"}}, extra...)
 	if dir != "" {
@@ -112,13 +129,7 @@ func LoadLayers(layers ...Layer) (*Set, error) {
 	set := &Set{byName: map[string]int{}, overrides: overrides, regexps: map[string]*regexp.Regexp{}}
 	var problems Problems
 	for _, n := range sortedKeys(chosen) {
-		rb, f, err := loadFile(chosen[n])
-		if err != nil {
-			problems = append(problems, asProblems(chosen[n].display, err)...)
-			continue
-		}
-		set.runbooks = append(set.runbooks, rb)
-		set.files = append(set.files, f)
+		problems = append(problems, set.add(chosen[n])...)
 	}
 	set.sort()
 	problems = append(problems, set.index()...)
@@ -158,13 +169,24 @@ func chooseFiles(layers []Layer) (chosen map[string]layerFile, overrides []strin
 	return chosen, overrides, nil
 }
 
-// loadFile reads and parses one chosen file.
-func loadFile(e layerFile) (*Runbook, *file, error) {
+// add reads and parses one chosen file into the set: a runbook, or a file
+// that is not one (see OtherFile), or the problems that keep it out.
+func (s *Set) add(e layerFile) Problems {
 	src, err := readFile(e.layer.FS, e.name)
 	if err != nil {
-		return nil, nil, err
+		return asProblems(e.display, err)
 	}
-	return parseFile(e.display, src)
+	rb, f, err := parseFile(e.display, src)
+	if err != nil {
+		if keys, other := notRunbook(src); other {
+			s.others = append(s.others, OtherFile{File: e.display, Keys: keys, Src: src})
+			return nil
+		}
+		return asProblems(e.display, err)
+	}
+	s.runbooks = append(s.runbooks, rb)
+	s.files = append(s.files, f)
+	return nil
 }
 
 // asProblems is err as Problems: itself when it is one, else one problem
@@ -247,6 +269,10 @@ func (s *Set) Get(name string) (*Runbook, bool) {
 // Overrides says which operator files replaced library files of the same
 // name, one sentence each ("/etc/runbooks/x.yaml overrides embedded:x.yaml").
 func (s *Set) Overrides() []string { return append([]string(nil), s.overrides...) }
+
+// OtherFiles returns the YAML files that were left out because they are not
+// runbooks (see OtherFile), sorted by name. Treat them as read-only.
+func (s *Set) OtherFiles() []OtherFile { return append([]OtherFile(nil), s.others...) }
 
 // Parse decodes one runbook file strictly: an unknown field, a value of the
 // wrong type, a bad duration, a duplicate key, an anchor or alias, or more

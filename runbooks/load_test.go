@@ -215,3 +215,57 @@ func TestYAMLMistakePositions(t *testing.T) {
 		})
 	}
 }
+
+// TestLoadOtherFiles: YAML that is not a runbook at all (a roster, other
+// configuration) is left out and listed, not reported as a broken runbook;
+// a runbook with mistakes is still a problem.
+func TestLoadOtherFiles(t *testing.T) {
+	roster := "team: data\ntimezone: UTC\npeople: [{id: a}]\nshifts: [{name: day, start: \"00:00\", end: \"00:00\", commander: a}]\n"
+	set, err := LoadLayers(Layer{FS: fstest.MapFS{
+		"roster.yaml":  {Data: []byte("# the roster\n" + roster)},
+		"deploy.yaml":  {Data: []byte("apiVersion: v1\nkind: ConfigMap\n---\napiVersion: v1\nkind: Secret\n")},
+		"nested.yml":   {Data: []byte("runbook:\n  name: x\n")},
+		"typos.yaml":   {Data: []byte("name: typos\nowners: o\n")},            // one runbook field: a runbook
+		"empty.yaml":   {Data: []byte("{}\n")},                                // no keys: a runbook that says nothing
+		"list.yaml":    {Data: []byte("- team: a\n")},                         // not a mapping
+		"mixed.yaml":   {Data: []byte("team: a\n---\nname: b\n")},             // a document with a runbook field
+		"broken.yaml":  {Data: []byte("team: a\n  people: [\n")},              // not YAML
+		"comment.yaml": {Data: []byte("# nothing yet\n")},                     // empty
+		"tab.yaml":     {Data: []byte("team: a\n\tpeople: []\n")},             // not YAML
+		"dup.yaml":     {Data: []byte("team: a\nteam: b\n")},                  // not YAML
+		"utf8.yaml":    {Data: []byte("team: \xff\n")},                        // not text
+		"scalar.yaml":  {Data: []byte("just words\n")},                        // not a mapping
+		"tagged.yaml":  {Data: []byte("!!map {team: a}\n")},                   // a tagged mapping: not taken for other YAML
+		"merge.yaml":   {Data: []byte("base: &b {a: 1}\nother:\n  <<: *b\n")}, // anchors are not for runbooks, but this is none
+	}, Prefix: "dir/"})
+	var got []string
+	for _, o := range set.OtherFiles() {
+		got = append(got, o.File+" "+strings.Join(o.Keys, ","))
+		if o.File == "dir/roster.yaml" && !strings.HasSuffix(string(o.Src), roster) {
+			t.Errorf("roster's Src = %q", o.Src)
+		}
+	}
+	want := []string{"dir/deploy.yaml apiVersion,kind,apiVersion,kind", "dir/merge.yaml base,other", "dir/nested.yml runbook", "dir/roster.yaml team,timezone,people,shifts"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("OtherFiles:\n got  %q\n want %q", got, want)
+	}
+	var names []string
+	for _, rb := range set.Runbooks() {
+		names = append(names, rb.Source)
+	}
+	if !reflect.DeepEqual(names, []string{"dir/empty.yaml"}) {
+		t.Errorf("runbooks from %q, want only dir/empty.yaml", names)
+	}
+	wantProblems(t, err, []string{
+		"dir/broken.yaml:2:3: mapping value is not allowed",
+		"dir/comment.yaml:1:1: empty file",
+		"dir/dup.yaml:2:1: mapping key \"team\" already defined",
+		"dir/list.yaml:1:1: a runbook is a mapping",
+		"dir/mixed.yaml:3:1: a runbook file holds one runbook",
+		"dir/scalar.yaml:1:1: a runbook is a mapping",
+		"dir/tab.yaml:2:1: found character",
+		"dir/tagged.yaml:1:1: a runbook is a mapping (name: ..., steps: ...), not a tag",
+		"dir/typos.yaml:2:1: unknown field \"owners\"",
+		"dir/utf8.yaml:1:7: file is not valid UTF-8",
+	})
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -130,6 +131,46 @@ func (f *file) decode(m *ast.MappingNode) (*Runbook, error) {
 		return nil, ps.Err()
 	}
 	return rb, nil
+}
+
+// notRunbook says whether src is YAML that is not a runbook at all: one or
+// more documents, each a mapping with keys and none of them a runbook's
+// field. It returns the documents' top-level keys. A mapping with no keys,
+// or with one runbook field among typos, is a (broken) runbook.
+func notRunbook(src []byte) (keys []string, ok bool) {
+	defer func() {
+		if recover() != nil {
+			keys, ok = nil, false
+		}
+	}()
+	src = yamlpos.NormalizeBreaks(src)
+	if len(src) > MaxFileSize || !utf8.Valid(src) {
+		return nil, false
+	}
+	parsed, err := parser.ParseBytes(src, 0)
+	if err != nil {
+		return nil, false
+	}
+	fields := yamlFields(reflect.TypeOf(Runbook{}))
+	for _, doc := range parsed.Docs {
+		if doc == nil || doc.Body == nil {
+			continue
+		}
+		if _, isComment := doc.Body.(*ast.CommentGroupNode); isComment {
+			continue
+		}
+		m, isMap := doc.Body.(*ast.MappingNode)
+		if !isMap || len(m.Values) == 0 {
+			return nil, false
+		}
+		for _, mv := range m.Values {
+			if mv == nil || mv.Key == nil || slices.Contains(fields, yamlpos.KeyString(mv.Key)) {
+				return nil, false
+			}
+			keys = append(keys, yamlpos.KeyString(mv.Key))
+		}
+	}
+	return keys, len(keys) > 0
 }
 
 // nodePos is where a node starts (see yamlpos.NodePos).

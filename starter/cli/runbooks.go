@@ -9,6 +9,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -18,6 +21,7 @@ import (
 	"github.com/datasev/datasev/activities/support/target"
 	"github.com/datasev/datasev/runbooks"
 	"github.com/datasev/datasev/workflows"
+	"github.com/datasev/datasev/workflows/oncall"
 )
 
 // EnvRunbooks names the environment variable holding the operator's runbook
@@ -48,7 +52,8 @@ func runRunbooks(ctx context.Context, e *env, args []string) error {
 		return runRunbooksActions(e, rest)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprintf(e.stderr, "Usage: datasev runbooks %s\n", runbooksUsage)
-		fmt.Fprintln(e.stderr, "  validate [DIR]   check every runbook (the embedded library, and DIR's files, which override it)")
+		fmt.Fprintln(e.stderr, "  validate [DIR]   check every runbook (the embedded library, and DIR's files, which override it);")
+		fmt.Fprintln(e.stderr, "                   an on-call roster in DIR is checked as a roster, other YAML that is not a runbook is skipped with a note")
 		fmt.Fprintln(e.stderr, "  list             list the runbooks")
 		fmt.Fprintln(e.stderr, "  show NAME        show a runbook's match rules and steps")
 		fmt.Fprintln(e.stderr, "  test NAME --alert FILE.json")
@@ -87,20 +92,9 @@ func warnProblems(w io.Writer, ps runbooks.Problems) {
 }
 
 func runRunbooksValidate(e *env, args []string) error {
-	fs := newFlagSet(e, "runbooks validate", "[DIR] [--dir DIR]")
-	var dir string
-	fs.StringVar(&dir, "dir", "", "runbook directory (default $"+EnvRunbooks+")")
-	pos, err := parse(fs, args)
+	dir, err := validateDir(e, args)
 	if err != nil {
 		return err
-	}
-	switch {
-	case len(pos) > 1:
-		return usagef("runbooks validate takes at most one directory")
-	case len(pos) == 1 && dir != "" && dir != pos[0]:
-		return usagef("runbooks validate: give the directory once")
-	case len(pos) == 1:
-		dir = pos[0]
 	}
 	set, loadProblems, err := runbookSet(e, dir)
 	if err != nil {
@@ -122,18 +116,134 @@ func runRunbooksValidate(e *env, args []string) error {
 	for _, o := range set.Overrides() {
 		fmt.Fprintf(e.stdout, "note: %s\n", o)
 	}
+	badRosters := checkOtherFiles(e.stdout, set.OtherFiles())
+	noteNoRunbookFiles(e.stdout, dir, set, loadProblems)
+	var failures []string
 	if err := problems.Err(); err != nil {
 		for _, p := range err.(runbooks.Problems) {
 			fmt.Fprintln(e.stdout, p.Error())
 		}
-		return fmt.Errorf("%d problem(s) in the runbooks", len(problems))
+		failures = append(failures, fmt.Sprintf("%d problem(s) in the runbooks", len(problems)))
+	} else {
+		names := make([]string, 0, set.Len())
+		for _, rb := range set.Runbooks() {
+			names = append(names, rb.Name)
+		}
+		fmt.Fprintf(e.stdout, "ok: %d runbook(s) valid against %d action(s): %s\n", set.Len(), len(runbookCatalog().Specs()), strings.Join(names, ", "))
 	}
-	names := make([]string, 0, set.Len())
-	for _, rb := range set.Runbooks() {
-		names = append(names, rb.Name)
+	for _, f := range badRosters {
+		failures = append(failures, "roster "+f+" is invalid")
 	}
-	fmt.Fprintf(e.stdout, "ok: %d runbook(s) valid against %d action(s): %s\n", set.Len(), len(runbookCatalog().Specs()), strings.Join(names, ", "))
+	if len(failures) > 0 {
+		return errors.New(strings.Join(failures, "; "))
+	}
 	return nil
+}
+
+// validateDir is the directory validate checks: DIR or --dir, else
+// $DATASEV_RUNBOOKS; empty for the embedded library alone.
+func validateDir(e *env, args []string) (string, error) {
+	fs := newFlagSet(e, "runbooks validate", "[DIR] [--dir DIR]")
+	var dir string
+	fs.StringVar(&dir, "dir", "", "runbook directory (default $"+EnvRunbooks+")")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return "", err
+	}
+	switch {
+	case len(pos) > 1:
+		return "", usagef("runbooks validate takes at most one directory")
+	case len(pos) == 1 && dir != "" && dir != pos[0]:
+		return "", usagef("runbooks validate: give the directory once")
+	case len(pos) == 1:
+		dir = pos[0]
+	}
+	if dir == "" {
+		dir = e.getenv(EnvRunbooks)
+	}
+	return dir, nil
+}
+
+// rosterFields are the top-level keys of a roster file (oncall.Roster's).
+var rosterFields = func() []string {
+	var out []string
+	t := reflect.TypeOf(oncall.Roster{})
+	for i := 0; i < t.NumField(); i++ {
+		if name, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ","); name != "" && name != "-" {
+			out = append(out, name)
+		}
+	}
+	return out
+}()
+
+// isRoster says whether a YAML file that is not a runbook is meant for a
+// roster: two or more of its top-level keys are a roster's (team,
+// timezone, people, shifts, ...). One shared word is not enough: other
+// configuration may well have a "team".
+func isRoster(keys []string) bool {
+	n := 0
+	for _, k := range slices.Compact(slices.Sorted(slices.Values(keys))) {
+		if slices.Contains(rosterFields, k) {
+			n++
+		}
+	}
+	return n >= 2
+}
+
+// checkOtherFiles checks the YAML files in the runbook directory that are
+// not runbooks: a roster as a roster (it lives beside the runbooks in
+// this repository: runbooks/roster.yaml), anything else skipped with a
+// note. It returns the rosters that are invalid.
+func checkOtherFiles(w io.Writer, others []runbooks.OtherFile) (invalid []string) {
+	for _, o := range others {
+		var keys []string
+		for _, k := range o.Keys {
+			if !slices.Contains(keys, k) {
+				keys = append(keys, k)
+			}
+		}
+		if !isRoster(keys) {
+			if len(keys) > 6 {
+				keys = append(keys[:6], "...")
+			}
+			fmt.Fprintf(w, "note: %s is not a runbook (its top-level keys are %s; a runbook's are name, description, owner, match and steps): skipped\n",
+				o.File, strings.Join(keys, ", "))
+			continue
+		}
+		r, err := oncall.Parse(o.Src)
+		if err != nil {
+			fmt.Fprintf(w, "%s: not a runbook but an on-call roster, and the roster is invalid:\n", o.File)
+			for _, line := range strings.Split(strings.TrimRight(err.Error(), "\n"), "\n") {
+				fmt.Fprintf(w, "  %s\n", line)
+			}
+			invalid = append(invalid, o.File)
+			continue
+		}
+		fmt.Fprintf(w, "%s: roster OK: %d people, %d shifts (an on-call roster, not a runbook: checked as a roster)\n", o.File, len(r.People), len(r.Shifts))
+	}
+	return invalid
+}
+
+// noteNoRunbookFiles says so when the runbook directory holds no runbook
+// file: validate then checked the embedded library alone, which may not be
+// what the user meant (the library's sources are in a subdirectory,
+// runbooks/library, and only a directory's top level is read).
+func noteNoRunbookFiles(w io.Writer, dir string, set *runbooks.Set, loadProblems runbooks.Problems) {
+	if dir == "" {
+		return
+	}
+	prefix := filepath.Clean(dir) + string(filepath.Separator)
+	for _, rb := range set.Runbooks() {
+		if strings.HasPrefix(rb.Source, prefix) {
+			return
+		}
+	}
+	for _, p := range loadProblems {
+		if strings.HasPrefix(p.File, prefix) {
+			return
+		}
+	}
+	fmt.Fprintf(w, "note: %s holds no runbook file (*.yaml or *.yml at its top level): only the embedded library's runbooks were checked\n", filepath.Clean(dir))
 }
 
 func runRunbooksList(e *env, args []string) error {

@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/datasev/datasev/runbooks"
+	"github.com/datasev/datasev/workflows/oncall"
 )
 
 // runCLI runs the command line with env vars envs.
@@ -91,6 +93,79 @@ steps:
 	// $DATASEV_RUNBOOKS is the default directory.
 	if code, _, _ := runCLI(t, map[string]string{EnvRunbooks: dir}, "runbooks", "validate"); code != 1 {
 		t.Errorf("validate with %s: exit %d, want 1", EnvRunbooks, code)
+	}
+}
+
+// TestRunbooksValidateRepositoryDir validates the repository's runbooks/
+// directory, as someone trying the command would: the sample roster that
+// lives there is checked as a roster, not reported as a broken runbook, and
+// the output says the directory itself holds no runbook.
+func TestRunbooksValidateRepositoryDir(t *testing.T) {
+	dir := filepath.Join("..", "..", "runbooks")
+	roster, err := oncall.Load(filepath.Join(dir, "roster.yaml"))
+	if err != nil {
+		t.Fatalf("the sample roster: %v", err)
+	}
+	code, out, errs := runCLI(t, nil, "runbooks", "validate", dir)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s%s", code, out, errs)
+	}
+	for _, want := range []string{
+		fmt.Sprintf("%s: roster OK: %d people, %d shifts", filepath.Join(dir, "roster.yaml"), len(roster.People), len(roster.Shifts)),
+		"note: " + dir + " holds no runbook file (*.yaml or *.yml at its top level): only the embedded library's runbooks were checked",
+		"ok: 3 runbook(s) valid",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output misses %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "unknown field") {
+		t.Errorf("the roster is read as a runbook:\n%s", out)
+	}
+}
+
+// TestRunbooksValidateOtherYAML: in an operator's directory, YAML that is
+// not a runbook is skipped with a note, a broken roster fails validate
+// with the roster's errors, and a YAML mistake in a runbook is reported on
+// the line to edit.
+func TestRunbooksValidateOtherYAML(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "deploy.yaml", "apiVersion: v1\nkind: ConfigMap\n---\napiVersion: v1\nkind: Secret\n")
+	code, out, errs := runCLI(t, nil, "runbooks", "validate", dir)
+	if code != 0 || !strings.Contains(out, "note: "+filepath.Join(dir, "deploy.yaml")+" is not a runbook (its top-level keys are apiVersion, kind; a runbook's are name, description, owner, match and steps): skipped") {
+		t.Errorf("other YAML: exit %d\n%s%s", code, out, errs)
+	}
+
+	writeFile(t, dir, "roster.yaml", "team: data\ntimezone: Mars/Olympus\npeople: [{id: ana}]\nshifts: [{name: all, start: \"00:00\", end: \"00:00\", commander: bob}]\n")
+	code, out, errs = runCLI(t, nil, "runbooks", "validate", dir)
+	roster := filepath.Join(dir, "roster.yaml")
+	if code != 1 || !strings.Contains(out, roster+": not a runbook but an on-call roster, and the roster is invalid:\n  ") ||
+		!strings.Contains(out, "Mars/Olympus") || !strings.Contains(out, "bob") || !strings.Contains(errs, "roster "+roster+" is invalid") {
+		t.Errorf("invalid roster: exit %d\n%s%s", code, out, errs)
+	}
+	if !strings.Contains(out, "ok: 3 runbook(s) valid") {
+		t.Errorf("the runbooks are valid, and the output should say so:\n%s", out)
+	}
+
+	// Line 8's key is indented more than line 7's: the parser reported
+	// the value on line 7 (7:13).
+	writeFile(t, dir, "roster.yaml", "team: data\ntimezone: UTC\npeople: [{id: ana}]\nshifts: [{name: all, start: \"00:00\", end: \"00:00\", commander: ana}]\n")
+	writeFile(t, dir, "indented.yaml", `name: indented
+description: A key indented too far
+owner: data-platform
+match:
+  labels: {alertname: Indented}
+  sources: [cli]
+  priority: 10
+    service: orders
+steps:
+  - id: wait
+    check: {action: core.wait, with: {duration: 1m}}
+`)
+	code, out, errs = runCLI(t, nil, "runbooks", "validate", dir)
+	want := filepath.Join(dir, "indented.yaml") + `:8:5: mapping value is not allowed in this context: "service" is indented more than the key above it, so YAML reads it as more of the value "10" on line 7`
+	if code != 1 || !strings.Contains(out, want) || !strings.Contains(out, roster+": roster OK: 1 people, 1 shifts") || !strings.Contains(errs, "1 problem(s) in the runbooks") {
+		t.Errorf("over-indented key: exit %d, want 1 and %q\n%s%s", code, want, out, errs)
 	}
 }
 
