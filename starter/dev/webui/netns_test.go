@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -127,6 +128,8 @@ func isolated(t *testing.T) (inside bool) {
 	cmd.Stderr = cmd.Stdout
 	// Killing unshare kills the run (--kill-child), and with it every
 	// process in its PID namespace: the dev server, the worker, Chromium.
+	// unshare dies when the context ends or this process does.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	cmd.WaitDelay = 10 * time.Second
 	t.Logf("running %s in its own network namespace (loopback only); screenshots go to %s", t.Name(), artifacts)
 	err = cmd.Run()

@@ -82,7 +82,6 @@ func TestIncidentInTheTemporalUI(t *testing.T) {
 			Labels: map[string]string{"alertname": "OrdersLoadFailed", "dag": "load_orders", "health_url": health}},
 		Runbooks: set,
 		Roster:   roster(t),
-		Options:  workflows.Options{DocumentInterval: time.Second},
 	})
 	if err != nil {
 		t.Fatalf("declare: %v", err)
