@@ -198,27 +198,26 @@ func (a *Actions) ready(action string) error {
 // hours is 0, capped at maxHours: capped says so) and its row limit
 // (DefaultLimit when limit is 0, capped at MaxLimit).
 func bounds(action string, hours, maxHours, limit int) (h int, capped bool, l int, err error) {
-	switch {
-	case hours < 0:
+	if hours < 0 {
 		return 0, false, 0, badRequest(action, "hours %d: want a positive window", hours)
-	case hours == 0:
-		h = DefaultHours
-	case hours > maxHours:
-		h, capped = maxHours, true
-	default:
-		h = hours
 	}
-	switch {
-	case limit < 0:
+	if limit < 0 {
 		return 0, false, 0, badRequest(action, "limit %d: want a positive row limit", limit)
-	case limit == 0:
-		l = DefaultLimit
-	case limit > MaxLimit:
-		l = MaxLimit
-	default:
-		l = limit
 	}
+	h, capped = orDefault(hours, DefaultHours, maxHours)
+	l, _ = orDefault(limit, DefaultLimit, MaxLimit)
 	return h, capped, l, nil
+}
+
+// orDefault is v, or def when v is 0, capped at max; capped says it was.
+func orDefault(v, def, max int) (int, bool) {
+	switch {
+	case v == 0:
+		return def, false
+	case v > max:
+		return max, true
+	}
+	return v, false
 }
 
 // run executes one statement on its own pooled connection, tagged for
