@@ -235,20 +235,7 @@ func (v *validator) step(s *Step, at []any, earlier map[string]bool) {
 	if s.ID != "" {
 		name = "step " + s.ID
 	}
-	var kinds []string
-	if s.Check != nil {
-		kinds = append(kinds, "check")
-	}
-	if s.Remediate != nil {
-		kinds = append(kinds, "remediate")
-	}
-	if s.Verify != nil {
-		kinds = append(kinds, "verify")
-	}
-	if s.Parallel != nil {
-		kinds = append(kinds, "parallel")
-	}
-	switch len(kinds) {
+	switch kinds := stepKinds(s); len(kinds) {
 	case 0:
 		v.report(v.stepPos, "%s: give it one of check, remediate, verify or parallel", name)
 	case 1:
@@ -278,65 +265,97 @@ func (v *validator) step(s *Step, at []any, earlier map[string]bool) {
 	case s.Check != nil:
 		v.call(s, "check", s.Check, appendPath(at, "check"), earlier)
 	case s.Remediate != nil:
-		r := s.Remediate
-		rp := appendPath(at, "remediate")
-		v.call(s, "remediate", &r.Call, rp, earlier)
-		if r.Approval.Role != "" && !slices.Contains(RoleNames, r.Approval.Role) {
-			v.report(v.at(appendPath(rp, "approval", "role")...), "%s: approval role %q: want one of %s", name, r.Approval.Role, strings.Join(RoleNames, ", "))
-		}
-		switch r.Approval.OnTimeout {
-		case "", "escalate", "deny":
-		default:
-			v.report(v.at(appendPath(rp, "approval", "on_timeout")...), "%s: approval on_timeout %q: want escalate or deny", name, r.Approval.OnTimeout)
-		}
-		if c := r.Approval.CoveredBy; c != "" {
-			v.coveredBy(name, c, appendPath(rp, "approval"), r.Approval, earlier)
-		}
+		v.remediate(name, s, appendPath(at, "remediate"), earlier)
 	case s.Verify != nil:
-		vr := s.Verify
-		vp := appendPath(at, "verify")
-		v.call(s, "verify", &vr.Call, vp, earlier)
-		if strings.TrimSpace(vr.Until) == "" {
-			v.report(v.atKey(appendPath(vp, "until")...), "%s: verify needs until: a condition over output that says the check passed", name)
-		} else {
-			var outputs []string
-			if info := v.ids[s.ID]; info != nil && info.step == s && info.spec != nil {
-				outputs = info.spec.Outputs
-			} else if spec := v.spec(s); spec != nil {
-				outputs = spec.Outputs
-			}
-			v.expr(kindUntil, vr.Until, vr.Until, 0, appendPath(vp, "until"), s, earlier, outputs)
-		}
-		if vr.Deadline <= 0 {
-			v.report(v.atKey(appendPath(vp, "deadline")...), "%s: verify needs a deadline (e.g. 30m): how long to keep trying", name)
-		}
-		if vr.Backoff != 0 && (vr.Backoff < 1 || math.IsNaN(vr.Backoff) || math.IsInf(vr.Backoff, 0)) {
-			v.report(v.at(appendPath(vp, "backoff")...), "%s: verify backoff %v: want 1 or more (1: a fixed interval)", name, vr.Backoff)
-		}
-		if vr.MaxInterval > 0 && vr.Every > vr.MaxInterval {
-			v.report(v.at(appendPath(vp, "max_interval")...), "%s: verify max_interval %s is shorter than every %s", name, vr.MaxInterval.Std(), vr.Every.Std())
-		}
-		if vr.Deadline > 0 && vr.Every > vr.Deadline {
-			v.report(v.at(appendPath(vp, "every")...), "%s: verify every %s is longer than its deadline %s: it would try once", name, vr.Every.Std(), vr.Deadline.Std())
-		}
+		v.verify(name, s, appendPath(at, "verify"), earlier)
 	case s.Parallel != nil:
-		pp := appendPath(at, "parallel")
-		if len(s.Parallel) == 0 {
-			v.report(v.at(pp...), "%s: parallel needs steps", name)
+		v.parallel(name, s, at, earlier)
+	}
+}
+
+// stepKinds lists what a step is: one of check, remediate, verify and
+// parallel when it is valid.
+func stepKinds(s *Step) []string {
+	var kinds []string
+	if s.Check != nil {
+		kinds = append(kinds, "check")
+	}
+	if s.Remediate != nil {
+		kinds = append(kinds, "remediate")
+	}
+	if s.Verify != nil {
+		kinds = append(kinds, "verify")
+	}
+	if s.Parallel != nil {
+		kinds = append(kinds, "parallel")
+	}
+	return kinds
+}
+
+// remediate checks a remediate step, at rp, and its approval gate.
+func (v *validator) remediate(name string, s *Step, rp []any, earlier map[string]bool) {
+	r := s.Remediate
+	v.call(s, "remediate", &r.Call, rp, earlier)
+	if r.Approval.Role != "" && !slices.Contains(RoleNames, r.Approval.Role) {
+		v.report(v.at(appendPath(rp, "approval", "role")...), "%s: approval role %q: want one of %s", name, r.Approval.Role, strings.Join(RoleNames, ", "))
+	}
+	switch r.Approval.OnTimeout {
+	case "", "escalate", "deny":
+	default:
+		v.report(v.at(appendPath(rp, "approval", "on_timeout")...), "%s: approval on_timeout %q: want escalate or deny", name, r.Approval.OnTimeout)
+	}
+	if c := r.Approval.CoveredBy; c != "" {
+		v.coveredBy(name, c, appendPath(rp, "approval"), r.Approval, earlier)
+	}
+}
+
+// verify checks a verify step, at vp: its until condition and its timing.
+func (v *validator) verify(name string, s *Step, vp []any, earlier map[string]bool) {
+	vr := s.Verify
+	v.call(s, "verify", &vr.Call, vp, earlier)
+	if strings.TrimSpace(vr.Until) == "" {
+		v.report(v.atKey(appendPath(vp, "until")...), "%s: verify needs until: a condition over output that says the check passed", name)
+	} else {
+		var outputs []string
+		if info := v.ids[s.ID]; info != nil && info.step == s && info.spec != nil {
+			outputs = info.spec.Outputs
+		} else if spec := v.spec(s); spec != nil {
+			outputs = spec.Outputs
 		}
-		if s.Timeout > 0 {
-			v.report(v.atKey(appendPath(at, "timeout")...), "%s: timeout bounds an action; set it on the parallel steps", name)
-		}
-		if s.Retry != nil {
-			v.report(v.atKey(appendPath(at, "retry")...), "%s: retry applies to an action; set it on the parallel steps", name)
-		}
-		if s.Heartbeat > 0 {
-			v.report(v.atKey(appendPath(at, "heartbeat")...), "%s: heartbeat applies to an action; set it on the parallel steps", name)
-		}
-		// Parallel steps see what came before the group, not each other.
-		for i := range s.Parallel {
-			v.step(&s.Parallel[i], appendPath(pp, i), copySet(earlier))
-		}
+		v.expr(kindUntil, vr.Until, vr.Until, 0, appendPath(vp, "until"), s, earlier, outputs)
+	}
+	if vr.Deadline <= 0 {
+		v.report(v.atKey(appendPath(vp, "deadline")...), "%s: verify needs a deadline (e.g. 30m): how long to keep trying", name)
+	}
+	if vr.Backoff != 0 && (vr.Backoff < 1 || math.IsNaN(vr.Backoff) || math.IsInf(vr.Backoff, 0)) {
+		v.report(v.at(appendPath(vp, "backoff")...), "%s: verify backoff %v: want 1 or more (1: a fixed interval)", name, vr.Backoff)
+	}
+	if vr.MaxInterval > 0 && vr.Every > vr.MaxInterval {
+		v.report(v.at(appendPath(vp, "max_interval")...), "%s: verify max_interval %s is shorter than every %s", name, vr.MaxInterval.Std(), vr.Every.Std())
+	}
+	if vr.Deadline > 0 && vr.Every > vr.Deadline {
+		v.report(v.at(appendPath(vp, "every")...), "%s: verify every %s is longer than its deadline %s: it would try once", name, vr.Every.Std(), vr.Deadline.Std())
+	}
+}
+
+// parallel checks a parallel group, at at, and its steps.
+func (v *validator) parallel(name string, s *Step, at []any, earlier map[string]bool) {
+	pp := appendPath(at, "parallel")
+	if len(s.Parallel) == 0 {
+		v.report(v.at(pp...), "%s: parallel needs steps", name)
+	}
+	if s.Timeout > 0 {
+		v.report(v.atKey(appendPath(at, "timeout")...), "%s: timeout bounds an action; set it on the parallel steps", name)
+	}
+	if s.Retry != nil {
+		v.report(v.atKey(appendPath(at, "retry")...), "%s: retry applies to an action; set it on the parallel steps", name)
+	}
+	if s.Heartbeat > 0 {
+		v.report(v.atKey(appendPath(at, "heartbeat")...), "%s: heartbeat applies to an action; set it on the parallel steps", name)
+	}
+	// Parallel steps see what came before the group, not each other.
+	for i := range s.Parallel {
+		v.step(&s.Parallel[i], appendPath(pp, i), copySet(earlier))
 	}
 }
 

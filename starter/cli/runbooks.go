@@ -533,6 +533,13 @@ func runRunbooksTest(e *env, args []string) error {
 		fmt.Fprintf(w, "the runbook set would pick %s for this alert, not %s\n", chosen.Name, rb.Name)
 	}
 	fmt.Fprintln(w)
+	printPlan(w, plan)
+	return nil
+}
+
+// printPlan writes a dry run's plan, one numbered step a line (1, 2, 2.1,
+// ...) with its inputs, approval and condition below it.
+func printPlan(w io.Writer, plan []runbooks.Planned) {
 	var counters []int
 	for _, p := range plan {
 		indent := strings.Repeat("   ", p.Depth)
@@ -571,7 +578,6 @@ func runRunbooksTest(e *env, args []string) error {
 			fmt.Fprintf(w, "%son_failure: %s\n", in, p.OnFailure)
 		}
 	}
-	return nil
 }
 
 // readAlert reads an alert from a JSON file (strictly: an unknown field is
