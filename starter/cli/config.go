@@ -361,7 +361,7 @@ func checkConnect(ctx context.Context, e *env) checkLine {
 		}
 	}
 	if len(missing) > 0 {
-		return checkLine{"connect", checkError, fmt.Sprintf("namespace %s lacks the Keyword search attributes %s (`datasev dev` adds them; elsewhere: temporal operator search-attribute create)", ns, strings.Join(missing, ", "))}
+		return checkLine{"connect", checkError, fmt.Sprintf("namespace %s lacks the Keyword search attributes %s (the dev stack, `go run ./starter/dev`, adds them; elsewhere: temporal operator search-attribute create)", ns, strings.Join(missing, ", "))}
 	}
 	return checkLine{"connect", checkOK, fmt.Sprintf("%s namespace %s, %d search attributes present", opts.HostPort, ns, len(workflows.SearchAttributeKeys))}
 }

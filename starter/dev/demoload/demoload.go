@@ -1,7 +1,8 @@
 // Package demoload is a DEMO STAND-IN: a tiny HTTP server that plays "the
-// orders loader" for `datasev dev`, so the demo runbook (demo-orders-load)
-// has something real to check. It is not an integration and it loads
-// nothing; it only answers GET /health, on 127.0.0.1 and nowhere else.
+// orders loader" for the dev stack (`go run ./starter/dev`), so the demo
+// runbook (demo-orders-load) has something real to check. It is not an
+// integration and it loads nothing; it only answers GET /health, on
+// 127.0.0.1 and nowhere else.
 //
 // It starts out failed — 503 with
 //
@@ -133,7 +134,7 @@ type healthBody struct {
 	Notice string `json:"notice"`
 }
 
-const notice = "datasev dev demo stand-in, not a real loader"
+const notice = "datasev dev stack demo stand-in, not a real loader"
 
 func (l *Loader) health(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {

@@ -16,9 +16,9 @@ const DemoRunbooksPrefix = "dev:"
 
 // DemoRunbooks is the layer of runbooks the dev demo needs beside the
 // library (demo-orders-load, which matches alertname OrdersLoadFailed): the
-// files of starter/dev/devstack/runbooks. Only `datasev dev` loads it, so a
-// real alert of that name never runs the demo in production; the worker
-// binary does not even carry it.
+// files of starter/dev/devstack/runbooks. Only the dev stack (`go run
+// ./starter/dev`) loads it, so a real alert of that name never runs the
+// demo in production; the shipped binaries do not even carry it.
 func DemoRunbooks() runbooks.Layer {
 	sub, err := fs.Sub(demoRunbooks, "runbooks")
 	if err != nil {
