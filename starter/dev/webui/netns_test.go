@@ -112,6 +112,11 @@ func isolated(t *testing.T) (inside bool) {
 	} else if err := os.MkdirAll(artifacts, 0o755); err != nil {
 		t.Fatalf("%s=%s: %v", EnvArtifacts, artifacts, err)
 	}
+	for _, name := range screenshots { // none left from an earlier run
+		if err := os.Remove(filepath.Join(artifacts, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			t.Fatalf("screenshot of an earlier run: %v", err)
+		}
+	}
 	test := "^" + t.Name() + "$"
 	cmd := exec.CommandContext(ctx, unshare, append(ns, "--", os.Args[0],
 		"-test.run="+test, "-test.count=1", "-test.v", "-test.timeout="+isolatedTimeout.String())...)
