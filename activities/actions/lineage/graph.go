@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/datasev/datasev/activities/support/editdist"
 )
 
 // Graph is a manifest's lineage: every node by unique_id with its parents
@@ -272,7 +274,7 @@ func (g *Graph) suggest(ref string) []string {
 			continue // test names are long and noisy
 		}
 		lname := strings.ToLower(name)
-		d := distance(lref, lname, limit)
+		d := editdist.Distance(lref, lname, limit)
 		if d > limit && len(lref) >= 3 && (strings.Contains(lname, lref) || strings.Contains(lref, lname) && len(lname) >= 3) {
 			d = limit + 1
 		} else if d > limit {
@@ -291,34 +293,4 @@ func (g *Graph) suggest(ref string) []string {
 		out = append(out, c.name)
 	}
 	return out
-}
-
-// distance is the Levenshtein distance of a and b, or a value above limit
-// once it is certain to exceed it.
-func distance(a, b string, limit int) int {
-	if d := len(a) - len(b); d > limit || -d > limit {
-		return limit + 1
-	}
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		rowMin := cur[0]
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-			rowMin = min(rowMin, cur[j])
-		}
-		if rowMin > limit {
-			return limit + 1
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
