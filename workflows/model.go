@@ -275,7 +275,6 @@ type Options struct {
 	DocumentInterval time.Duration `json:"document_interval,omitempty"`
 }
 
-
 // IncidentInput starts (or continues) an incident workflow.
 type IncidentInput struct {
 	// Alert is the alert that opened the incident.

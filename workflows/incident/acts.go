@@ -8,9 +8,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/datasev/datasev/workflows"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/datasev/datasev/workflows"
 )
 
 // ErrUnknownAct is returned for an act name the workflow does not know.
@@ -18,6 +19,46 @@ var ErrUnknownAct = errors.New("unknown act")
 
 // maxFindings bounds the findings the status query shows.
 const maxFindings = 5
+
+// actKind is one act's check and effect. Each act has its own file,
+// act_<name>.go, with both side by side; adding an act is a new file, a row
+// here, and its name in workflows.ActNames.
+type actKind struct {
+	// check validates the act against the incident's state after the
+	// checks every act shares (validate). It reads state and never changes
+	// it; its errors are sentences a person can act on.
+	check func(inc *incident, name string, act workflows.Act) error
+	// apply performs a checked act and returns what happened, in a
+	// sentence.
+	apply func(inc *incident, ctx workflow.Context, e actEvent) string
+}
+
+// actEvent is an act being applied: its name, the act, when, and how its
+// sender was verified.
+type actEvent struct {
+	name     string
+	act      workflows.Act
+	now      time.Time
+	verified string
+}
+
+// actKinds are the acts by name. It is only looked up, never ranged over.
+var actKinds = map[string]actKind{
+	workflows.ActAcknowledge:        {checkAcknowledge, applyAcknowledge},
+	workflows.ActAssignRole:         {checkAssignRole, applyAssignRole},
+	workflows.ActSetSeverity:        {checkSetSeverity, applySetSeverity},
+	workflows.ActAddNote:            {checkAddNote, applyAddNote},
+	workflows.ActRequestApproval:    {checkRequestApproval, applyRequestApproval},
+	workflows.ActApprove:            {checkDecision, applyDecision},
+	workflows.ActDeny:               {checkDecision, applyDecision},
+	workflows.ActResolve:            {checkResolve, applyResolve},
+	workflows.ActPublishStatus:      {checkPublishStatus, applyPublishStatus},
+	workflows.ActPostUpdate:         {checkPostUpdate, applyPostUpdate},
+	workflows.ActRootCause:          {checkClosureInput, applyRootCause},
+	workflows.ActContributingFactor: {checkClosureInput, applyContributingFactor},
+	workflows.ActActionItem:         {checkClosureInput, applyActionItem},
+	workflows.ActAcceptHandoff:      {checkAcceptHandoff, applyAcceptHandoff},
+}
 
 // validate is the one validation function for every human act, shared by
 // the Update validators and the Signal path. It reads state and never
@@ -44,153 +85,17 @@ func (inc *incident) validate(ctx workflow.Context, name string, act workflows.A
 	if s.State == workflows.Resolved && name != workflows.ActAddNote && !isClosureAct(name) {
 		return fmt.Errorf("incident %s is resolved; only notes and closure inputs (root cause, contributing factors, action items) are taken until it closes", s.ID)
 	}
-	commanderOnly := func(what string) error {
-		if s.Roles.Commander != act.By {
-			return fmt.Errorf("only the Commander (%s) can %s", s.Roles.Commander, what)
-		}
-		return nil
-	}
-	switch name {
-	case workflows.ActAcknowledge:
-		if s.State != workflows.Triggered {
-			return fmt.Errorf("already acknowledged at %s", s.AckedAt.Format(time.RFC3339))
-		}
-		if act.By != s.Roles.Commander && act.By != s.Secondary {
-			return fmt.Errorf("only the paged Commander (%s) or the secondary (%s) can acknowledge", s.Roles.Commander, orNone(s.Secondary))
-		}
-	case workflows.ActAssignRole:
-		if err := commanderOnly("assign roles"); err != nil {
-			return err
-		}
-		role, err := workflows.ParseRole(string(act.Role))
-		if err != nil {
-			return err
-		}
-		if act.Person == "" {
-			return errors.New("person: who gets the role? set person to a roster ID")
-		}
-		if _, ok := inc.in.Roster.Person(act.Person); !ok {
-			return fmt.Errorf("person %q is not on the %s roster", act.Person, inc.in.Roster.Team)
-		}
-		if s.Roles.Has(act.Person, role) {
-			return fmt.Errorf("%s is already %s", act.Person, role)
-		}
-	case workflows.ActSetSeverity:
-		if err := commanderOnly("change severity"); err != nil {
-			return err
-		}
-		sev, err := workflows.ParseSeverity(string(act.Severity))
-		if err != nil {
-			return err
-		}
-		if sev == s.Severity {
-			return fmt.Errorf("severity is already %s", sev)
-		}
-	case workflows.ActAddNote:
-		if strings.TrimSpace(act.Note) == "" {
-			return errors.New("note: empty; say what you found or did")
-		}
-		if len(act.Note) > workflows.MaxTextLen {
-			return fmt.Errorf("note: longer than %d bytes", workflows.MaxTextLen)
-		}
-	case workflows.ActRequestApproval:
-		if !s.Roles.Has(act.By, workflows.SME) {
-			return fmt.Errorf("only a Subject Matter Expert can request an approval; %s is not an SME on this incident", act.By)
-		}
-		if act.Approval == "" {
-			return errors.New("approval: name it, e.g. revert-abc123")
-		}
-		if act.Action == "" {
-			return errors.New("action: say what will run once approved")
-		}
-		if len(act.Detail) > workflows.MaxTextLen {
-			return fmt.Errorf("detail: longer than %d bytes", workflows.MaxTextLen)
-		}
-		if inc.approval(act.Approval) != nil {
-			return fmt.Errorf("an approval named %q already exists", act.Approval)
-		}
-	case workflows.ActApprove, workflows.ActDeny:
-		ap := inc.approval(act.Approval)
-		if ap == nil {
-			return fmt.Errorf("no pending approval named %q%s", act.Approval, inc.pendingList())
-		}
-		if ap.Status != workflows.ApprovalPending {
-			return fmt.Errorf("approval %q was already %s by %s", ap.ID, ap.Status, ap.DecidedBy)
-		}
-		if !s.Roles.Has(act.By, ap.Approver) {
-			holder := s.Roles.Commander
-			if ap.Approver != workflows.Commander {
-				holder = "the " + string(ap.Approver)
-			}
-			return fmt.Errorf("only the %s (%s) can %s %q", roleTitle(ap.Approver), holder, name, ap.ID)
-		}
-	case workflows.ActResolve:
-		if err := commanderOnly("resolve"); err != nil {
-			return err
-		}
-	case workflows.ActPublishStatus:
-		if act.By != s.Roles.Liaison && act.By != s.Roles.Commander {
-			return fmt.Errorf("only the Liaison (%s) or the Commander (%s) can approve public wording", orNone(s.Roles.Liaison), s.Roles.Commander)
-		}
-		if strings.TrimSpace(act.Note) == "" {
-			return errors.New("note: empty; write the public wording")
-		}
-		if len(act.Note) > workflows.MaxTextLen {
-			return fmt.Errorf("note: longer than %d bytes", workflows.MaxTextLen)
-		}
-		switch act.Action {
-		case "", "investigating", "identified", "monitoring":
-		default:
-			return fmt.Errorf("action %q: the public status is investigating, identified or monitoring (resolving the incident resolves it publicly)", act.Action)
-		}
-		if s.State == workflows.Resolved {
-			return fmt.Errorf("incident %s is resolved; its public incident was resolved with it", s.ID)
-		}
-	case workflows.ActPostUpdate:
-		if act.By != s.Roles.Liaison && act.By != s.Roles.Commander {
-			return fmt.Errorf("only the Liaison (%s) or the Commander (%s) can post a status update", orNone(s.Roles.Liaison), s.Roles.Commander)
-		}
-		if strings.TrimSpace(act.Note) == "" {
-			return errors.New("note: empty; write the update")
-		}
-		if len(act.Note) > workflows.MaxTextLen {
-			return fmt.Errorf("note: longer than %d bytes", workflows.MaxTextLen)
-		}
-		if s.State == workflows.Resolved {
-			return fmt.Errorf("incident %s is resolved; status updates are over", s.ID)
-		}
-	case workflows.ActRootCause, workflows.ActContributingFactor, workflows.ActActionItem:
-		if !s.Closure.Enabled {
-			return fmt.Errorf("incident %s was opened before closure inputs existed; add a note instead", s.ID)
-		}
-		if !s.Roles.Any(act.By) {
-			return fmt.Errorf("only people holding a role on this incident (%s) can add closure inputs; %s holds none", describeRoles(s.Roles), act.By)
-		}
-		what := map[string]string{workflows.ActRootCause: "root cause", workflows.ActContributingFactor: "contributing factor", workflows.ActActionItem: "action item"}[name]
-		if strings.TrimSpace(act.Note) == "" {
-			return fmt.Errorf("note: empty; write the %s", what)
-		}
-		if len(act.Note) > workflows.MaxTextLen {
-			return fmt.Errorf("note: longer than %d bytes", workflows.MaxTextLen)
-		}
-		if act.Person != "" {
-			if name != workflows.ActActionItem {
-				return fmt.Errorf("person: only an action item has an owner")
-			}
-			if _, ok := inc.in.Roster.Person(act.Person); !ok {
-				return fmt.Errorf("person %q (the action item's owner) is not on the %s roster", act.Person, inc.in.Roster.Team)
-			}
-		}
-	case workflows.ActAcceptHandoff:
-		h := s.Handoff
-		if h == nil {
-			return errors.New("no handoff is pending")
-		}
-		if act.By != h.To && act.By != h.Backup {
-			return fmt.Errorf("only the incoming Commander (%s) or their secondary (%s) can accept this handoff", h.To, orNone(h.Backup))
-		}
-	default:
+	k, ok := actKinds[name]
+	if !ok {
 		return fmt.Errorf("%w %q", ErrUnknownAct, name)
+	}
+	return k.check(inc, name, act)
+}
+
+// commanderOnly refuses an act by anyone but the Commander.
+func (inc *incident) commanderOnly(by, what string) error {
+	if inc.s.Roles.Commander != by {
+		return fmt.Errorf("only the Commander (%s) can %s", inc.s.Roles.Commander, what)
 	}
 	return nil
 }
@@ -206,188 +111,11 @@ func (inc *incident) apply(ctx workflow.Context, name string, act workflows.Act)
 	}
 	now := workflow.Now(ctx)
 	verified := inc.verification(ctx, name, act)
-	note := func(what string) {
-		inc.recordAct(now, act, verified, what)
+	k, ok := actKinds[name]
+	if !ok {
+		return "nothing to do"
 	}
-	switch name {
-	case workflows.ActAcknowledge:
-		s.AckedAt = now
-		s.AckDue = time.Time{}
-		if act.By != s.Roles.Commander {
-			prev := s.Roles.Commander
-			s.Roles.Commander = act.By
-			note(fmt.Sprintf("acknowledged and took command from %s", prev))
-		} else {
-			note("acknowledged")
-		}
-		inc.transition(now, workflows.Acknowledged, act.By, "")
-		why := "responders diagnose by hand (no runbook)"
-		if s.Runbook != "" {
-			why = "runbook " + s.Runbook + " diagnoses"
-		}
-		inc.transition(now, workflows.Diagnosing, "datasev", why)
-		if c := s.Severity.UpdateCadence(); c > 0 {
-			s.NextUpdateAt = now.Add(c)
-		}
-		inc.post(fmt.Sprintf("%s acknowledged: %s", act.By, s.Title), "")
-		return fmt.Sprintf("acknowledged by %s; %s is Commander", act.By, s.Roles.Commander)
-	case workflows.ActAssignRole:
-		role, _ := workflows.ParseRole(string(act.Role))
-		var prev string
-		switch role {
-		case workflows.Commander:
-			prev, s.Roles.Commander = s.Roles.Commander, act.Person
-		case workflows.Scribe:
-			prev, s.Roles.Scribe = s.Roles.Scribe, act.Person
-		case workflows.Liaison:
-			prev, s.Roles.Liaison = s.Roles.Liaison, act.Person
-		case workflows.SME:
-			s.Roles.SMEs = append(s.Roles.SMEs, act.Person)
-		}
-		what := fmt.Sprintf("assigned %s as %s", act.Person, roleTitle(role))
-		if prev != "" {
-			what += " (was " + prev + ")"
-		}
-		note(what)
-		inc.page(act.Person, fmt.Sprintf("you are %s: %s", roleTitle(role), s.Title), "Assigned by "+act.By+".")
-		return what
-	case workflows.ActSetSeverity:
-		sev, _ := workflows.ParseSeverity(string(act.Severity))
-		prev := s.Severity
-		s.Severity = sev
-		verb := "de-escalated"
-		if sev.Rank() < prev.Rank() {
-			verb = "escalated"
-		}
-		what := fmt.Sprintf("%s %s → %s (%s)", verb, prev, sev, sev.Describe())
-		note(what)
-		if s.State == workflows.Triggered {
-			if due := now.Add(sev.AckTimeout()); due.Before(s.AckDue) {
-				s.AckDue = due
-			}
-		}
-		if c := sev.UpdateCadence(); c == 0 || s.State == workflows.Triggered {
-			s.NextUpdateAt = time.Time{}
-		} else if due := now.Add(c); s.NextUpdateAt.IsZero() || due.Before(s.NextUpdateAt) {
-			s.NextUpdateAt = due
-		}
-		inc.post(fmt.Sprintf("severity %s: %s", verb, what), act.Reason)
-		return what
-	case workflows.ActAddNote:
-		kind := "note"
-		if s.Roles.Has(act.By, workflows.SME) {
-			kind = "finding"
-			s.Findings = append(s.Findings, act.By+": "+act.Note)
-			if len(s.Findings) > maxFindings {
-				s.Findings = slices.Clone(s.Findings[len(s.Findings)-maxFindings:])
-			}
-		}
-		note(kind + ": " + act.Note)
-		return kind + " added"
-	case workflows.ActRequestApproval:
-		ap := workflows.Approval{
-			ID: act.Approval, Action: act.Action, Detail: act.Detail, Approver: workflows.Commander,
-			RequestedBy: act.By, RequestedAt: now, Deadline: now.Add(approvalTimeout(inc.in.Options)),
-			Status: workflows.ApprovalPending, RequestVerified: verified,
-		}
-		s.Approvals = append(s.Approvals, ap)
-		note(fmt.Sprintf("requested approval %s: %s", ap.ID, ap.Action))
-		inc.pageApproval(s.Roles.Commander, ap, "approval needed: "+ap.Action, fmt.Sprintf("%s asks to run %q (approval %s). Decide by %s.\n\n%s", act.By, ap.Action, ap.ID, ap.Deadline.Format(time.RFC3339), ap.Detail))
-		return fmt.Sprintf("approval %s requested; waiting for the Commander (%s) until %s", ap.ID, s.Roles.Commander, ap.Deadline.Format(time.RFC3339))
-	case workflows.ActApprove, workflows.ActDeny:
-		ap := inc.approval(act.Approval)
-		ap.DecidedBy, ap.DecidedAt, ap.Reason, ap.DecisionVerified = act.By, now, act.Reason, verified
-		if name == workflows.ActApprove {
-			ap.Status = workflows.ApprovalApproved
-			note(fmt.Sprintf("approved %s: %s", ap.ID, ap.Action))
-			if s.State == workflows.Acknowledged || s.State == workflows.Diagnosing || s.State == workflows.Triggered {
-				if s.MitigatedAt.IsZero() {
-					s.MitigatedAt = now
-				}
-				inc.transition(now, workflows.Mitigating, act.By, "remediation "+ap.ID+" approved")
-			}
-		} else {
-			ap.Status = workflows.ApprovalDenied
-			note(fmt.Sprintf("denied %s: %s", ap.ID, ap.Action))
-		}
-		inc.relay(*ap)
-		inc.post(fmt.Sprintf("%s %s by %s: %s", ap.ID, ap.Status, act.By, ap.Action), act.Reason)
-		return fmt.Sprintf("%s %s", ap.ID, ap.Status)
-	case workflows.ActResolve:
-		if s.AckedAt.IsZero() {
-			s.AckedAt = now
-		}
-		for i := range s.Approvals {
-			if s.Approvals[i].Status == workflows.ApprovalPending {
-				s.Approvals[i].Status, s.Approvals[i].DecidedBy, s.Approvals[i].DecidedAt = workflows.ApprovalDenied, act.By, now
-				s.Approvals[i].Reason = "incident resolved"
-				inc.relay(s.Approvals[i])
-			}
-		}
-		if s.RunbookStatus == "starting" || s.RunbookStatus == "running" {
-			s.CancelRunbook = true
-		}
-		s.Handoff = nil
-		s.ResolvedAt = now
-		s.NextUpdateAt = time.Time{}
-		note("resolved")
-		if s.Public.ID != "" {
-			inc.publicBusy = true
-			workflow.Go(ctx, func(ctx workflow.Context) {
-				defer func() { inc.publicBusy = false; inc.kick.SendAsync(struct{}{}) }()
-				inc.resolvePublic(ctx, act.Reason)
-			})
-		}
-		inc.transition(now, workflows.Resolved, act.By, act.Reason)
-		inc.post("resolved: "+s.Title, inc.details())
-		if !s.Closure.Enabled {
-			return fmt.Sprintf("resolved; closes at %s unless the alert fires again", now.Add(closeAfter(inc.in.Options)).Format(time.RFC3339))
-		}
-		inc.startClosure(now)
-		if s.Closure.Complete() {
-			return fmt.Sprintf("resolved; closes at %s unless the alert fires again, then the postmortem is written", inc.closeAt().Format(time.RFC3339))
-		}
-		return fmt.Sprintf("resolved; waiting for the root cause and action items until %s, then the postmortem is written and the incident closes", s.Closure.Deadline.Format(time.RFC3339))
-	case workflows.ActPublishStatus:
-		return inc.publishStatus(ctx, act, verified)
-	case workflows.ActPostUpdate:
-		s.Updates.Last, s.Updates.LastBy, s.Updates.DueSince = now, act.By, time.Time{}
-		if c := s.Severity.UpdateCadence(); c > 0 && s.State != workflows.Triggered {
-			s.NextUpdateAt = now.Add(c)
-		}
-		note("status update: " + act.Note)
-		inc.postKind(workflows.NotifyStatusUpdate, fmt.Sprintf("status update: %s %s", s.Severity, s.State), act.Note+"\n\n"+inc.details())
-		if s.NextUpdateAt.IsZero() {
-			return "status update posted"
-		}
-		return "status update posted; the next is due at " + s.NextUpdateAt.Format(time.RFC3339)
-	case workflows.ActRootCause:
-		s.Closure.RootCause, s.Closure.RootCauseBy = act.Note, act.By
-		note("root cause: " + act.Note)
-		return "root cause recorded" + inc.closureProgress()
-	case workflows.ActContributingFactor:
-		s.Closure.Factors = append(s.Closure.Factors, workflows.ClosureNote{Text: act.Note, By: act.By, At: now})
-		note("contributing factor: " + act.Note)
-		return "contributing factor recorded" + inc.closureProgress()
-	case workflows.ActActionItem:
-		s.Closure.ActionItems = append(s.Closure.ActionItems, workflows.ActionItem{Text: act.Note, Owner: act.Person, By: act.By, At: now})
-		what := "action item: " + act.Note
-		if act.Person != "" {
-			what += " (owner " + act.Person + ")"
-		}
-		note(what)
-		return "action item recorded" + inc.closureProgress()
-	case workflows.ActAcceptHandoff:
-		h := s.Handoff
-		prev := s.Roles.Commander
-		s.Roles.Commander = act.By
-		s.ShiftName, s.ShiftEnd, s.Secondary = h.NextShift, h.NextShiftEnd, h.NextSecondary
-		s.Handoff = nil
-		note(fmt.Sprintf("accepted the handoff from %s", prev))
-		inc.post(fmt.Sprintf("%s is now Commander (handoff from %s)", act.By, prev), "")
-		return fmt.Sprintf("%s is Commander until the %s shift ends at %s", act.By, s.ShiftName, s.ShiftEnd.Format(time.RFC3339))
-	}
-	return "nothing to do"
+	return k.apply(inc, ctx, actEvent{name: name, act: act, now: now, verified: verified})
 }
 
 // isClosureAct reports whether an act adds a closure input.
@@ -604,4 +332,18 @@ func orNone(s string) string {
 		return "none"
 	}
 	return s
+}
+
+// note records an act in the timeline with what it did.
+func (inc *incident) note(e actEvent, what string) { inc.recordAct(e.now, e.act, e.verified, what) }
+
+// checkNote refuses an empty or oversized note; hint says what to write.
+func checkNote(note, hint string) error {
+	if strings.TrimSpace(note) == "" {
+		return errors.New("note: empty; " + hint)
+	}
+	if len(note) > workflows.MaxTextLen {
+		return fmt.Errorf("note: longer than %d bytes", workflows.MaxTextLen)
+	}
+	return nil
 }

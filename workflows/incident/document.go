@@ -3,9 +3,10 @@ package incident
 import (
 	"time"
 
-	"github.com/datasev/datasev/workflows"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/datasev/datasev/workflows"
 )
 
 // versionDocument is the change ID of the incident document: created when

@@ -6,9 +6,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/datasev/datasev/workflows"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/datasev/datasev/workflows"
 )
 
 // versionMonitorAfterRunbook is the change ID of moving the incident to

@@ -5,9 +5,10 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/datasev/datasev/workflows"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/datasev/datasev/workflows"
 )
 
 // publicOptions are the status page activities' options: a few quick

@@ -7,10 +7,11 @@ import (
 	"strings"
 	"time"
 
+	"go.temporal.io/sdk/workflow"
+
 	"github.com/datasev/datasev/workflows"
 	"github.com/datasev/datasev/workflows/oncall"
 	"github.com/datasev/datasev/workflows/signing"
-	"go.temporal.io/sdk/workflow"
 )
 
 // versionVerifiedActs is the change ID of verified acts and sealed runbook
