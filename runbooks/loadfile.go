@@ -54,6 +54,8 @@ func (f *file) problem(p Pos, format string, args ...any) error {
 	return Problems{{File: f.name, Pos: p, Msg: fmt.Sprintf(format, args...)}}
 }
 
+// parseFile parses and decodes one runbook file strictly (see Parse); f
+// keeps its source and tree for positions in later messages.
 func parseFile(name string, src []byte) (rb *Runbook, f *file, err error) {
 	src = yamlpos.NormalizeBreaks(src)
 	f = &file{name: name, doc: yamlpos.New(src)}
