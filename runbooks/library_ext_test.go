@@ -29,7 +29,7 @@ func TestLibraryValidatesAgainstTheRegistry(t *testing.T) {
 
 // The library embedded in every binary holds production runbooks only: a
 // real alert must never run the dev demo. The demo's runbooks live in
-// starter/dev/devstack/runbooks, which only `datasev dev` loads.
+// starter/dev/devstack/runbooks, which only the dev stack (go run ./starter/dev) loads.
 func TestLibraryHoldsNoDemoRunbook(t *testing.T) {
 	files, err := fs.Glob(runbooks.Library(), "*")
 	if err != nil {

@@ -74,8 +74,8 @@ var undeployedEnv = map[string]string{
 
 	// Development only.
 	"DATASEV_CODEC_ALLOW_UNAUTHENTICATED": "a loopback development UI only; a deployed codec endpoint needs DATASEV_CODEC_AUTH_TOKEN_FILE",
-	"DATASEV_SLACK_API_URL":               "points Slack's Web API at the stand-in (tests and `datasev dev`)",
-	"DATASEV_TEMPORAL_CLI":                "`datasev dev` only: the Temporal CLI binary it runs",
+	"DATASEV_SLACK_API_URL":               "points Slack's Web API at the stand-in (tests and the dev stack, `go run ./starter/dev`)",
+	"DATASEV_TEMPORAL_CLI":                "the dev stack (`go run ./starter/dev`) only: the Temporal CLI binary it runs",
 
 	// Built but not wired into the worker yet (README: "Email and status page").
 	"DATASEV_SMTP_PASSWORD":      "secrets go in files: DATASEV_SMTP_PASSWORD_FILE",

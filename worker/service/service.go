@@ -570,7 +570,7 @@ func Run(ctx context.Context, getenv func(string) string, stderr io.Writer) erro
 		if ctx.Err() != nil {
 			return nil // asked to stop before we were connected
 		}
-		return fmt.Errorf("cannot reach Temporal at %s (namespace %s): %w; start it with `go run ./starter dev` or set TEMPORAL_ADDRESS",
+		return fmt.Errorf("cannot reach Temporal at %s (namespace %s): %w; start it with `go run ./starter/dev` or set TEMPORAL_ADDRESS",
 			cfg.Address(), cfg.Namespace(), err)
 	}
 	defer c.Close()

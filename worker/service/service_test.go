@@ -139,7 +139,7 @@ func TestRunUnreachableServer(t *testing.T) {
 	if err == nil {
 		t.Fatal("Run against a closed port succeeded")
 	}
-	for _, want := range []string{"cannot reach Temporal at " + addr, "go run ./starter dev", "TEMPORAL_ADDRESS"} {
+	for _, want := range []string{"cannot reach Temporal at " + addr, "go run ./starter/dev", "TEMPORAL_ADDRESS"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q: %v", want, err)
 		}
