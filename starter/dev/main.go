@@ -31,6 +31,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/datasev/datasev/worker/config"
@@ -113,7 +114,7 @@ func printUsage(w io.Writer) {
 	fs.PrintDefaults()
 	fmt.Fprintln(w)
 	for _, c := range subcommands {
-		fmt.Fprintf(w, "go run ./starter/dev %s %s\n  %s\n", c.name, c.args, c.summary)
+		fmt.Fprintf(w, "%s\n  %s\n", strings.TrimSpace("go run ./starter/dev "+c.name+" "+c.args), c.summary)
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "The worker is configured as the worker binary is (environment, DATASEV_CONFIG); every")

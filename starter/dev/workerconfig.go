@@ -10,6 +10,8 @@ import (
 
 	"github.com/datasev/datasev/activities/lifecycle/incidentdoc"
 	"github.com/datasev/datasev/activities/lifecycle/postmortem"
+	"github.com/datasev/datasev/activities/lifecycle/statuspage"
+	"github.com/datasev/datasev/activities/notifiers/email"
 	"github.com/datasev/datasev/activities/support/target"
 	"github.com/datasev/datasev/worker/service"
 )
@@ -49,9 +51,9 @@ func (w workerSetup) demoReady() (bool, string) {
 // in only what the user left unset:
 //
 //   - every integration the stand-ins play (S3, Snowflake, GitHub, Airflow,
-//     Slack) that the user has not configured talks to its stand-in;
-//   - when every integration is a stand-in and the user has no target
-//     policy, the policy allows exactly the stand-ins' data and the demo
+//     Slack) that the user has not configured talks to its stand-in; email
+//     and the status page, which have none, stay off unless configured;
+//   - when the user configured no integration and no target policy, the policy allows exactly the stand-ins' data and the demo
 //     loader. Otherwise the policy is the user's, or none, as for the
 //     worker binary: dev never allows a remediation on a system of the
 //     user's by itself;
@@ -71,6 +73,20 @@ func loadWorkerConfig(getenv func(string) string, s *standIns, defaults, forced 
 	for _, k := range target.Keys {
 		if strings.TrimSpace(getenv(target.Env(k))) != "" {
 			w.yourTargets = true
+		}
+	}
+	// Email and the status page have no stand-in: configured, they are
+	// the user's, and the demo, which would page and publish through them,
+	// stays off.
+	for _, o := range []struct {
+		name   string
+		claims []string
+	}{
+		{"email", []string{email.EnvHost}},
+		{"statuspage", []string{statuspage.EnvAPIKey, statuspage.EnvAPIKeyFile, statuspage.EnvPageID}},
+	} {
+		if v := claimedBy(getenv, o.claims); v != "" {
+			w.yours = append(w.yours, fmt.Sprintf("%s (%s)", o.name, v))
 		}
 	}
 	policy := s.loaderTargets()

@@ -75,3 +75,19 @@ func TestConfigFileConfiguresTheWorker(t *testing.T) {
 		t.Errorf("task queue %q, want the file's dev-q", w.cfg.TaskQueue)
 	}
 }
+
+// Email has no stand-in: configured, it is the user's and keeps the demo
+// (which would page through it) off; the stand-ins still play the rest.
+func TestYourEmailStopsTheDemo(t *testing.T) {
+	s, _ := startTestStandIns(t)
+	w := testWorkerConfig(t, s, map[string]string{"DATASEV_SMTP_HOST": "127.0.0.1", "DATASEV_SMTP_FROM": "datasev@example.com"})
+	if !w.cfg.Email.Configured() || len(w.standIn) != 5 {
+		t.Errorf("email configured %v, %d stand-ins; want yours and all five", w.cfg.Email.Configured(), len(w.standIn))
+	}
+	if ok, why := w.demoReady(); ok || !strings.Contains(why, "email (DATASEV_SMTP_HOST)") {
+		t.Errorf("demo ready %v (%s), want off, naming DATASEV_SMTP_HOST", ok, why)
+	}
+	if w.cfg.Targets.Configured() {
+		t.Errorf("target policy %s with your email configured, want none", w.cfg.Targets)
+	}
+}
