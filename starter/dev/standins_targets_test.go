@@ -9,7 +9,7 @@ import (
 // With nothing configured, the worker gets a target policy that allows
 // exactly its stand-ins' data.
 func TestStandInsTargetPolicy(t *testing.T) {
-	s, _ := startTestStandIns(t)
+	s := startTestStandIns(t)
 	p := testWorkerConfig(t, s, nil).cfg.Targets
 	if err := p.Remediation("github.revert_commit"); err != nil {
 		t.Fatal(err)

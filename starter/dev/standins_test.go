@@ -52,7 +52,7 @@ func keepProcessEnv(t *testing.T) {
 
 // startTestStandIns starts the stand-ins for a roster of two, stopped at
 // cleanup.
-func startTestStandIns(t *testing.T) (*standIns, oncall.Roster) {
+func startTestStandIns(t *testing.T) *standIns {
 	t.Helper()
 	keepProcessEnv(t)
 	r := oncall.Roster{People: []oncall.Person{{ID: "alice", Slack: "U01ALICE"}, {ID: "bob"}}}
@@ -61,7 +61,7 @@ func startTestStandIns(t *testing.T) (*standIns, oncall.Roster) {
 		t.Fatal(err)
 	}
 	t.Cleanup(s.Close)
-	return s, r
+	return s
 }
 
 // testWorkerConfig is dev's worker configuration for the stand-ins over
@@ -84,7 +84,7 @@ func testWorkerConfig(t *testing.T, s *standIns, user map[string]string) workerS
 // With nothing configured, every integration talks to its stand-in on
 // 127.0.0.1, and the demo may run.
 func TestStandInsConfigureTheWorker(t *testing.T) {
-	s, _ := startTestStandIns(t)
+	s := startTestStandIns(t)
 	w := testWorkerConfig(t, s, nil)
 	cfg := w.cfg
 	for name, url := range map[string]string{"github": cfg.GitHub.APIURL, "airflow": cfg.Airflow.URL, "slack": cfg.Slack.APIURL, "s3": cfg.S3.Endpoint} {

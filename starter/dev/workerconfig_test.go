@@ -14,7 +14,7 @@ import (
 // target policy or none (dev allows no remediation on a system of the
 // user's by itself), and the demo stays off.
 func TestYourIntegrationsWin(t *testing.T) {
-	s, _ := startTestStandIns(t)
+	s := startTestStandIns(t)
 	yours := s3test.New()
 	t.Cleanup(yours.Close)
 	w := testWorkerConfig(t, s, map[string]string{
@@ -43,7 +43,7 @@ func TestYourIntegrationsWin(t *testing.T) {
 
 // A target policy of the user's replaces the stand-ins' one.
 func TestYourTargetPolicyWins(t *testing.T) {
-	s, _ := startTestStandIns(t)
+	s := startTestStandIns(t)
 	w := testWorkerConfig(t, s, map[string]string{"DATASEV_TARGETS_S3_BUCKETS": "mine"})
 	if err := w.cfg.Targets.Bucket("mine"); err != nil {
 		t.Errorf("your bucket: %v", err)
@@ -62,7 +62,7 @@ func TestYourTargetPolicyWins(t *testing.T) {
 // The DATASEV_CONFIG file configures dev's worker as it does the worker
 // binary's: its worker section's s3_endpoint makes S3 the user's.
 func TestConfigFileConfiguresTheWorker(t *testing.T) {
-	s, _ := startTestStandIns(t)
+	s := startTestStandIns(t)
 	file := filepath.Join(t.TempDir(), "datasev.yaml")
 	if err := os.WriteFile(file, []byte("worker:\n  s3_endpoint: http://127.0.0.1:9\n  task_queue: dev-q\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -79,7 +79,7 @@ func TestConfigFileConfiguresTheWorker(t *testing.T) {
 // Email has no stand-in: configured, it is the user's and keeps the demo
 // (which would page through it) off; the stand-ins still play the rest.
 func TestYourEmailStopsTheDemo(t *testing.T) {
-	s, _ := startTestStandIns(t)
+	s := startTestStandIns(t)
 	w := testWorkerConfig(t, s, map[string]string{"DATASEV_SMTP_HOST": "127.0.0.1", "DATASEV_SMTP_FROM": "datasev@example.com"})
 	if !w.cfg.Email.Configured() || len(w.standIn) != 5 {
 		t.Errorf("email configured %v, %d stand-ins; want yours and all five", w.cfg.Email.Configured(), len(w.standIn))
