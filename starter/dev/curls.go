@@ -36,12 +36,23 @@ func (s intakeSecret) quoted() string {
 	return strings.NewReplacer(`\`, `\\`, `"`, `\"`, "$", `\$`, "`", "\\`").Replace(s.value)
 }
 
-// intakeSecrets names each source's secret: the user's where getenv sets
-// it (NAME, else NAME_FILE), else the value auth holds, made up by dev.
+// intakeSecrets name each source's secret.
 type intakeSecrets struct {
 	alertmanager, generic, dbtCloud, pagerDuty intakeSecret
 }
 
+// anyYours reports whether a source's secret is the user's.
+func (s intakeSecrets) anyYours() bool {
+	for _, x := range []intakeSecret{s.alertmanager, s.generic, s.dbtCloud, s.pagerDuty} {
+		if x.env != "" || x.file != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// secretsOf names each source's secret: the user's where getenv sets it
+// (NAME, else NAME_FILE), else the value auth holds, made up by dev.
 func secretsOf(getenv func(string) string, auth intake.Auth) intakeSecrets {
 	of := func(name, value string) intakeSecret {
 		switch {

@@ -115,7 +115,11 @@ func (f *devFront) Close() {
 // endpoint that it accepts.
 func (f *devFront) describe(out io.Writer, now time.Time) {
 	fmt.Fprintf(out, "intake        %s/alerts (generic), /alerts/alertmanager, /alerts/dbt-cloud, /alerts/pagerduty; Slack app at %s/slack/commands\n", f.url, f.url)
-	fmt.Fprintln(out, "try it (each line works as is against this run's intake):")
+	fmt.Fprint(out, "try it (each line works as is against this run's intake")
+	if f.secrets.anyYours() {
+		fmt.Fprint(out, "; a line naming a secret of yours reads it from that variable or file")
+	}
+	fmt.Fprintln(out, "):")
 	for _, c := range curls(f.url, f.secrets, now) {
 		fmt.Fprintf(out, "  # %s\n  %s\n", c.what, c.line)
 	}
