@@ -1,7 +1,5 @@
 package runbooks
 
-import "fmt"
-
 // Planned is what a dry run says of one step: whether it would run and
 // with which inputs. A dry run calls nothing and changes nothing.
 type Planned struct {
@@ -41,22 +39,24 @@ const (
 	RunsUnknown = "unknown"
 )
 
-// DryRun plans rb for an alert without running anything. Conditions and
-// templates are evaluated over the alert and the incident; what earlier
-// steps found is unknown (steps and output are unknown variables), so a
+// Plan is the dry run: it plans rb for the state a run starts in (the
+// alert and the incident; see workflows.RunbookInput.State) without running
+// anything. Conditions and inputs are decided by the functions the runbook
+// workflow decides with (State's), over the same variables; what earlier
+// steps find is unknown (steps and output are unknown variables), so a
 // condition that depends on them says RunsUnknown, and an input that
 // depends on them is Unknown. CEL still decides what it can:
 // `alert.source == "x" || steps.a.status == "ok"` is true for source x.
 // A step that fails with on_failure: stop ends a real run early; a dry run
-// cannot know that either.
-func DryRun(rb *Runbook, alert AlertFacts, incident map[string]any) []Planned {
-	vars := Vars{Alert: alert.Vars(), Incident: incident}
+// cannot know that either. Steps in s are ignored.
+func Plan(rb *Runbook, s State) []Planned {
+	s.Steps = nil
 	var out []Planned
 	var plan func(steps []Step, depth int, parentRuns string)
 	plan = func(steps []Step, depth int, parentRuns string) {
 		for i := range steps {
-			s := &steps[i]
-			p := Planned{ID: s.ID, Kind: s.Kind(), Description: s.Description, Depth: depth, When: s.When, OnFailure: s.OnFailure}
+			st := &steps[i]
+			p := Planned{ID: st.ID, Kind: st.Kind(), Description: st.Description, Depth: depth, When: st.When, OnFailure: st.OnFailure}
 			if p.OnFailure == "" {
 				p.OnFailure = Stop
 			}
@@ -64,54 +64,55 @@ func DryRun(rb *Runbook, alert AlertFacts, incident map[string]any) []Planned {
 			switch {
 			case parentRuns == RunsNo:
 				p.Runs, p.Why = RunsNo, "its parallel group does not run"
-			case s.When != "":
-				v, err := EvalPartial(s.When, vars)
-				switch b, isBool := v.(bool); {
+			case st.When != "":
+				runs, err := s.planCondition(st.When)
+				p.Runs = runs
+				switch {
 				case err != nil:
-					p.Runs, p.Error = RunsUnknown, "when: "+err.Error()
+					p.Error = "when: " + err.Error()
 					p.Why = "its condition fails to evaluate: a real run marks the step failed"
-				case v == (Unknown{}):
-					p.Runs, p.Why = RunsUnknown, "its condition reads earlier steps' results, unknown in a dry run"
-				case !isBool:
-					p.Runs, p.Error = RunsUnknown, fmt.Sprintf("when: condition is %s, not true or false", typeName(v))
-				case b:
+				case runs == RunsUnknown:
+					p.Why = "its condition reads earlier steps' results, unknown in a dry run"
+				case runs == RunsYes:
 					p.Why = "its condition is true for this alert"
 				default:
-					p.Runs, p.Why = RunsNo, "its condition is false for this alert"
+					p.Why = "its condition is false for this alert"
 				}
 			}
 			if p.Runs == RunsYes && parentRuns == RunsUnknown {
 				p.Runs, p.Why = RunsUnknown, "its parallel group may not run"
 			}
-			if c := s.callPtr(); c != nil {
+			if c := st.callPtr(); c != nil {
 				p.Action = c.Action
 			}
-			if c := s.callPtr(); c != nil && p.Runs != RunsNo {
-				with, err := RenderPartial(c.With, vars)
+			if c := st.callPtr(); c != nil && p.Runs != RunsNo {
+				with, err := s.planInputs(c.With)
 				if err != nil {
 					p.Error = joinErr(p.Error, err.Error())
 				}
 				p.With = with
 			}
-			if s.Remediate != nil {
-				g := s.Remediate.Approval
-				if g.Role == "" && g.CoveredBy == "" {
-					g.Role = "commander"
-				}
-				if g.OnTimeout == "" && g.CoveredBy == "" {
-					g.OnTimeout = "escalate"
-				}
+			if st.Remediate != nil {
+				g := st.Remediate.Approval.WithDefaults()
 				p.Approval = &g
 			}
-			if s.Verify != nil {
-				p.Until, p.Every, p.Deadline = s.Verify.Until, s.Verify.Every, s.Verify.Deadline
+			if st.Verify != nil {
+				p.Until, p.Every, p.Deadline = st.Verify.Until, st.Verify.Every, st.Verify.Deadline
 			}
 			out = append(out, p)
-			plan(s.Parallel, depth+1, p.Runs)
+			plan(st.Parallel, depth+1, p.Runs)
 		}
 	}
 	plan(rb.Steps, 0, RunsYes)
 	return out
+}
+
+// DryRun is Plan for a caller that holds the incident as its expression
+// variable ({id, severity}, strings).
+func DryRun(rb *Runbook, alert AlertFacts, incident map[string]any) []Planned {
+	id, _ := incident["id"].(string)
+	severity, _ := incident["severity"].(string)
+	return Plan(rb, State{Alert: alert, Incident: IncidentFacts{ID: id, Severity: severity}})
 }
 
 func joinErr(a, b string) string {

@@ -42,7 +42,7 @@ steps:
 	if err != nil {
 		t.Fatal(err)
 	}
-	plan := DryRun(rb, AlertFacts{Labels: map[string]string{"env": "prod", "host": "h"}}, map[string]any{"severity": "SEV2"})
+	plan := Plan(rb, State{Alert: AlertFacts{Labels: map[string]string{"env": "prod", "host": "h"}}, Incident: IncidentFacts{Severity: "SEV2"}})
 	byID := map[string]Planned{}
 	for _, p := range plan {
 		byID[p.ID] = p

@@ -317,6 +317,12 @@ func EvalBool(expr string, vars Vars) (bool, error) {
 	if err != nil {
 		return false, err
 	}
+	return asCondition(expr, v)
+}
+
+// asCondition is a condition's value as true or false, or the error of a
+// condition that yields anything else.
+func asCondition(expr string, v any) (bool, error) {
 	b, ok := v.(bool)
 	if !ok {
 		return false, &ExprError{Text: expr, Offset: -1, Msg: fmt.Sprintf("condition is %s, not true or false", typeName(v))}

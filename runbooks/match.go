@@ -92,6 +92,38 @@ func (s *Set) Match(a AlertFacts) (*Runbook, error) {
 	return nil, &AmbiguousError{Names: names, Priority: prio}
 }
 
+// UnknownRunbookError is a runbook asked for by a name no runbook of the
+// set has.
+type UnknownRunbookError struct {
+	Name string
+	// Have are the names the set has, sorted.
+	Have []string
+}
+
+func (e *UnknownRunbookError) Error() string {
+	return fmt.Sprintf("unknown runbook %q (have: %s)", e.Name, strings.Join(e.Have, ", "))
+}
+
+// Choose picks the runbook an incident runs for an alert: the one named,
+// when name is not empty, else the one Match picks. It returns nil and no
+// error when none matches; an *UnknownRunbookError for a name the set does
+// not have, and Match's errors. Declare chooses through it, and so should
+// anything that shows which runbook an alert would get.
+func (s *Set) Choose(name string, a AlertFacts) (*Runbook, error) {
+	if name == "" {
+		return s.Match(a)
+	}
+	rb, ok := s.Get(name)
+	if !ok {
+		e := &UnknownRunbookError{Name: name}
+		for _, r := range s.runbooks {
+			e.Have = append(e.Have, r.Name)
+		}
+		return nil, e
+	}
+	return rb, nil
+}
+
 func (s *Set) compileRegexps() {
 	for _, rb := range s.runbooks {
 		for _, e := range matchRegexps(rb.Match) {

@@ -165,6 +165,37 @@ type Gate struct {
 	CoveredBy string `json:"covered_by,omitempty" yaml:"covered_by"`
 }
 
+// Defaults of an approval gate.
+const (
+	// DefaultApprover is the role that approves when a gate names none.
+	DefaultApprover = "commander"
+	// DefaultApprovalTimeout is the approval deadline when a gate gives
+	// none.
+	DefaultApprovalTimeout = Duration(30 * time.Minute)
+	// DefaultOnTimeout is what happens at the deadline when a gate does not
+	// say.
+	DefaultOnTimeout = "escalate"
+)
+
+// WithDefaults returns the gate as it applies: role, timeout and
+// on_timeout take their defaults where not given. A gate covered by
+// another step's approval asks nothing and is returned as it is.
+func (g Gate) WithDefaults() Gate {
+	if g.CoveredBy != "" {
+		return g
+	}
+	if g.Role == "" {
+		g.Role = DefaultApprover
+	}
+	if g.Timeout <= 0 {
+		g.Timeout = DefaultApprovalTimeout
+	}
+	if g.OnTimeout == "" {
+		g.OnTimeout = DefaultOnTimeout
+	}
+	return g
+}
+
 // Verify repeats an action until a condition holds.
 type Verify struct {
 	Call `yaml:",inline"`

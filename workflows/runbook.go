@@ -145,3 +145,43 @@ type CoveredStep struct {
 
 // RunbookID is the runbook child's workflow ID: one per incident.
 func RunbookID(incident string) string { return incident + "/runbook" }
+
+// Facts is the alert as runbook matching and expressions see it (the alert
+// variable): the one conversion, for Declare, the runbook workflow and the
+// dry run alike.
+func (a Alert) Facts() runbooks.AlertFacts {
+	return runbooks.AlertFacts{
+		Source: a.Source, Title: a.Title, Description: a.Description, DedupeKey: a.DedupeKey,
+		Severity: string(a.Severity), Status: string(a.Status), Service: a.Service, Dataset: a.Dataset,
+		Labels: a.Labels,
+	}
+}
+
+// State is what the runbook's expressions know when it starts: the alert
+// and the incident (its ID and its severity at start); no step has run.
+// The runbook workflow decides from it, adding each step as it finishes;
+// the dry run (runbooks.Plan) plans from it.
+func (in RunbookInput) State() runbooks.State {
+	return runbooks.State{Alert: in.Alert.Facts(), Incident: runbooks.IncidentFacts{ID: in.Incident, Severity: string(in.Severity)}}
+}
+
+// PlannedRunbookInput is the input rb would start with in an incident
+// declared now for alert (validated, but its severity left empty when the
+// monitor suggested none), for a dry run to plan from its State: the
+// incident's workflow ID from the dedupe key; the alert's severity its
+// suggestion, else the runbook's default, else SEV3 (as Declare gives
+// it); the incident's severity the alert's when valid, else SEV3 (as the
+// incident opens).
+func PlannedRunbookInput(alert Alert, rb *runbooks.Runbook) RunbookInput {
+	if alert.Severity == "" {
+		alert.Severity = Severity(rb.Severity)
+	}
+	if alert.Severity == "" {
+		alert.Severity = SEV3
+	}
+	sev := alert.Severity
+	if !sev.Valid() {
+		sev = SEV3
+	}
+	return RunbookInput{Incident: WorkflowID(alert.DedupeKey), Runbook: *rb, Alert: alert, Severity: sev}
+}

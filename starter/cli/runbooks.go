@@ -498,12 +498,10 @@ func runRunbooksTest(e *env, args []string) error {
 	if !ok {
 		return unknownRunbook(set, pos[0])
 	}
-	facts := alertFacts(alert)
-	severity := string(alert.Severity)
-	if rb.Severity != "" && alert.Severity == "" {
-		severity = rb.Severity
-	}
-	plan := runbooks.DryRun(rb, facts, map[string]any{"id": "dry-run", "severity": severity})
+	// The plan starts from what the runbook would start with in an incident
+	// declared for this alert, and decides as the runbook workflow does.
+	facts := alert.Facts()
+	plan := runbooks.Plan(rb, workflows.PlannedRunbookInput(alert, rb).State())
 	if asJSON {
 		enc := json.NewEncoder(e.stdout)
 		enc.SetIndent("", "  ")
@@ -619,15 +617,6 @@ func readAlert(name string) (workflows.Alert, []string, error) {
 		a.Severity = "" // let the runbook's default severity show
 	}
 	return a, defaults, nil
-}
-
-// alertFacts converts an alert into what runbooks match and read.
-func alertFacts(a workflows.Alert) runbooks.AlertFacts {
-	return runbooks.AlertFacts{
-		Source: a.Source, Title: a.Title, Description: a.Description, DedupeKey: a.DedupeKey,
-		Severity: string(a.Severity), Status: string(a.Status), Service: a.Service, Dataset: a.Dataset,
-		Labels: a.Labels,
-	}
 }
 
 func runRunbooksActions(e *env, args []string) error {

@@ -498,8 +498,8 @@ func notAccepted(err error) bool {
 }
 
 // chooseRunbook picks the incident's runbook: the one named, or the one the
-// set matches for the alert. It returns a copy, captured now: editing the
-// file later changes no running incident.
+// set matches for the alert (runbooks.Set.Choose). It returns a copy,
+// captured now: editing the file later changes no running incident.
 func chooseRunbook(in DeclareRequest, alert workflows.Alert) (*runbooks.Runbook, error) {
 	if in.Runbooks == nil {
 		if in.Runbook != "" {
@@ -507,23 +507,9 @@ func chooseRunbook(in DeclareRequest, alert workflows.Alert) (*runbooks.Runbook,
 		}
 		return nil, nil
 	}
-	var rb *runbooks.Runbook
-	if in.Runbook != "" {
-		got, ok := in.Runbooks.Get(in.Runbook)
-		if !ok {
-			var names []string
-			for _, r := range in.Runbooks.Runbooks() {
-				names = append(names, r.Name)
-			}
-			return nil, &ValidationError{What: "runbook", Err: fmt.Errorf("unknown runbook %q (have: %s)", in.Runbook, strings.Join(names, ", "))}
-		}
-		rb = got
-	} else {
-		got, err := in.Runbooks.Match(Facts(alert))
-		if err != nil {
-			return nil, &ValidationError{What: "runbook", Err: err}
-		}
-		rb = got
+	rb, err := in.Runbooks.Choose(in.Runbook, alert.Facts())
+	if err != nil {
+		return nil, &ValidationError{What: "runbook", Err: err}
 	}
 	if rb == nil {
 		return nil, nil
@@ -535,11 +521,7 @@ func chooseRunbook(in DeclareRequest, alert workflows.Alert) (*runbooks.Runbook,
 	return copied, nil
 }
 
-// Facts is what runbook matching and expressions know of an alert.
-func Facts(a workflows.Alert) runbooks.AlertFacts {
-	return runbooks.AlertFacts{
-		Source: a.Source, Title: a.Title, Description: a.Description, DedupeKey: a.DedupeKey,
-		Severity: string(a.Severity), Status: string(a.Status), Service: a.Service, Dataset: a.Dataset,
-		Labels: a.Labels,
-	}
-}
+// Facts is what runbook matching and expressions know of an alert: the
+// alert's own conversion (workflows.Alert.Facts), kept for callers of this
+// package.
+func Facts(a workflows.Alert) runbooks.AlertFacts { return a.Facts() }

@@ -22,7 +22,8 @@ import (
 // step, approval request and page to the incident, and waits for approval
 // decisions from it.
 func RunbookWorkflow(ctx workflow.Context, in workflows.RunbookInput) (workflows.RunbookResult, error) {
-	r := &runner{in: in, results: map[string]workflows.StepResult{}, decisions: map[string]workflows.ApprovalDecision{}, asked: map[string]bool{}}
+	r := &runner{in: in, state: in.State(), results: map[string]workflows.StepResult{}, decisions: map[string]workflows.ApprovalDecision{}, asked: map[string]bool{}}
+	r.state.Steps = map[string]runbooks.StepFacts{}
 	if in.Sealed {
 		r.run = workflow.GetInfo(ctx).WorkflowExecution.RunID
 	}
@@ -68,7 +69,8 @@ func RunbookWorkflow(ctx workflow.Context, in workflows.RunbookInput) (workflows
 // runner holds a runbook execution's state.
 type runner struct {
 	in        workflows.RunbookInput
-	results   map[string]workflows.StepResult // by step ID, read by expressions
+	state     runbooks.State                  // what expressions see: the start and the steps done
+	results   map[string]workflows.StepResult // by step ID
 	order     []workflows.StepResult          // in completion order, for the result
 	decisions map[string]workflows.ApprovalDecision
 	asked     map[string]bool // approvals this run has asked for
@@ -146,6 +148,7 @@ func (r *runner) step(ctx workflow.Context, step runbooks.Step) workflows.StepRe
 	finish := func(res workflows.StepResult) workflows.StepResult {
 		res.Finished = workflow.Now(ctx)
 		r.results[step.ID] = res
+		r.state.Steps[step.ID] = runbooks.StepFacts{Status: res.Status, Summary: res.Summary, Output: res.Output}
 		r.order = append(r.order, res)
 		if !(res.Status == workflows.StepOK && step.Check != nil && step.Check.Action == workflows.ActionPage) {
 			r.emit(ctx, workflows.RunbookEvent{Kind: "step", Step: &res}) // a page is in the timeline already, naming who was paged
@@ -269,15 +272,7 @@ func (r *runner) remediate(ctx workflow.Context, step runbooks.Step, res workflo
 		}
 		detail = strings.TrimSpace(dry.Summary + "\n\n" + dry.Detail)
 	}
-	gate := rem.Approval
-	role := workflows.Commander
-	if gate.Role != "" {
-		role = workflows.Role(gate.Role)
-	}
-	timeout := gate.Timeout.Std()
-	if timeout <= 0 {
-		timeout = 30 * time.Minute
-	}
+	gate := rem.Approval.WithDefaults()
 	id := r.in.Runbook.Name + "/" + step.ID
 	r.asked[id] = true
 	with, _ := r.render(ctx, rem.With) // for the approver; the call renders again when it runs
@@ -294,7 +289,7 @@ func (r *runner) remediate(ctx workflow.Context, step runbooks.Step, res workflo
 	}
 	r.emit(ctx, workflows.RunbookEvent{Kind: "approval", Approval: &workflows.ApprovalRequest{
 		ID: id, Action: action, Detail: detail, Covers: covers,
-		Role: role, Timeout: timeout, OnTimeout: cmp.Or(gate.OnTimeout, "escalate"),
+		Role: workflows.Role(gate.Role), Timeout: gate.Timeout.Std(), OnTimeout: gate.OnTimeout,
 	}})
 	if err := workflow.Await(ctx, func() bool { _, ok := r.decisions[id]; return ok }); err != nil {
 		res.Status, res.Error = workflows.StepFailed, "cancelled while waiting for approval"
@@ -346,32 +341,19 @@ func (r *runner) plan(ctx workflow.Context, id string) []workflows.CoveredStep {
 	return out
 }
 
-// renderKnown renders each input on its own: those that render now are
-// returned, the names of those that cannot yet (they read steps not yet
-// run) listed as pending, sorted.
+// renderKnown renders each input on its own (runbooks.State.KnownInputs):
+// those that render now are returned, the names of those that cannot yet
+// (they read steps not yet run) listed as pending, sorted.
 func (r *runner) renderKnown(ctx workflow.Context, with map[string]any) (map[string]any, []string) {
 	type answer struct {
 		Known   map[string]any
 		Pending []string
 	}
-	vars := r.vars(nil)
+	st := r.state
 	var a answer
 	err := workflow.SideEffect(ctx, func(workflow.Context) any {
-		out := answer{Known: map[string]any{}}
-		keys := make([]string, 0, len(with))
-		for k := range with { //workflowcheck:ignore the keys are sorted below
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-		for _, k := range keys {
-			w, err := runbooks.Render(map[string]any{k: with[k]}, vars)
-			if err != nil {
-				out.Pending = append(out.Pending, k)
-				continue
-			}
-			out.Known[k] = w[k]
-		}
-		return out
+		known, pending := st.KnownInputs(with)
+		return answer{Known: known, Pending: pending}
 	}).Get(&a)
 	if err != nil {
 		return nil, nil
@@ -521,25 +503,32 @@ func (r *runner) parallel(ctx workflow.Context, step runbooks.Step, res workflow
 	return res
 }
 
-// condition evaluates a CEL condition over the alert, earlier steps and,
-// in verify, this try's output.
+// Every expression the workflow evaluates goes through condition, render
+// and renderKnown, and through the runbooks package's State, as the dry run
+// (runbooks.Plan) does: one path decides whether a step runs and with
+// which inputs. CEL evaluation is pure and deterministic, but it is only
+// ever called inside a side effect, for two reasons: the answer is
+// recorded in the history, so replay never evaluates again and an upgraded
+// expression library cannot change a decision a running incident already
+// took; and the side effect is the boundary workflowcheck does not cross
+// (it accepts whatever a side effect's function does), so cel-go's
+// internals need no exemption.
+
+// condition decides a step's when (output nil) or a verify's until over
+// the alert, the incident, the steps done and this try's output.
 func (r *runner) condition(ctx workflow.Context, expr string, output map[string]any) (bool, error) {
 	type answer struct {
 		Value bool
 		Err   string
 	}
-	vars := r.vars(output)
+	st := r.state
 	var a answer
 	err := workflow.SideEffect(ctx, func(workflow.Context) any {
-		v, err := runbooks.Eval(expr, vars)
+		ok, err := st.Condition(expr, output)
 		if err != nil {
 			return answer{Err: err.Error()}
 		}
-		b, ok := v.(bool)
-		if !ok {
-			return answer{Err: fmt.Sprintf("%s is %T, not a bool", expr, v)}
-		}
-		return answer{Value: b}
+		return answer{Value: ok}
 	}).Get(&a)
 	if err != nil {
 		return false, err
@@ -550,19 +539,16 @@ func (r *runner) condition(ctx workflow.Context, expr string, output map[string]
 	return a.Value, nil
 }
 
-// render renders a step's inputs. Expressions are evaluated inside side
-// effects: the answer is recorded in the history, so replay never evaluates
-// CEL again, and an upgraded expression library cannot change a decision a
-// running incident already took.
+// render renders a step's inputs.
 func (r *runner) render(ctx workflow.Context, with map[string]any) (map[string]any, error) {
 	type answer struct {
 		With map[string]any
 		Err  string
 	}
-	vars := r.vars(nil)
+	st := r.state
 	var a answer
 	err := workflow.SideEffect(ctx, func(workflow.Context) any {
-		w, err := runbooks.Render(with, vars)
+		w, err := st.Inputs(with)
 		if err != nil {
 			return answer{Err: err.Error()}
 		}
@@ -575,29 +561,6 @@ func (r *runner) render(ctx workflow.Context, with map[string]any) (map[string]a
 		return nil, errors.New(a.Err)
 	}
 	return a.With, nil
-}
-
-// vars builds the expression variables.
-func (r *runner) vars(output map[string]any) runbooks.Vars {
-	a := r.in.Alert
-	labels := map[string]any{}
-	for k, v := range a.Labels { //workflowcheck:ignore builds a map: order cannot matter
-		labels[k] = v
-	}
-	steps := map[string]any{}
-	for id, s := range r.results { //workflowcheck:ignore builds a map: order cannot matter
-		steps[id] = map[string]any{"status": s.Status, "summary": s.Summary, "output": orMap(s.Output)}
-	}
-	return runbooks.Vars{
-		Alert: map[string]any{
-			"source": a.Source, "title": a.Title, "description": a.Description, "dedupe_key": a.DedupeKey,
-			"severity": string(a.Severity), "status": string(a.Status), "service": a.Service, "dataset": a.Dataset,
-			"labels": labels,
-		},
-		Steps:    steps,
-		Output:   orMap(output),
-		Incident: map[string]any{"id": r.in.Incident, "severity": string(r.in.Severity)},
-	}
 }
 
 // emit signals the incident. The incident may have continued as new, so
@@ -679,13 +642,6 @@ func prefix(p, s string) string {
 		return ""
 	}
 	return p + s
-}
-
-func orMap(m map[string]any) map[string]any {
-	if m == nil {
-		return map[string]any{}
-	}
-	return m
 }
 
 func plural(n int, one, many string) string {
