@@ -38,6 +38,8 @@ import (
 
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
+
+	"github.com/datasev/datasev/activities/support/editdist"
 )
 
 // EnvConfig names the variable holding the configuration file's path.
@@ -315,7 +317,7 @@ func fileKeys() []string {
 func suggest(s string, candidates []string) string {
 	best, bestD := "", -1
 	for _, c := range candidates {
-		d := distance(s, c)
+		d := editdist.Distance(s, c, len(s)+len(c))
 		if bestD < 0 || d < bestD {
 			best, bestD = c, d
 		}
@@ -324,27 +326,6 @@ func suggest(s string, candidates []string) string {
 		return ""
 	}
 	return fmt.Sprintf("; did you mean %q?", best)
-}
-
-// distance is the Levenshtein edit distance between a and b.
-func distance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // targetsSection is the target policy's section (activities/support/target). Its

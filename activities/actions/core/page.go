@@ -1,9 +1,13 @@
 package core
 
-import "github.com/datasev/datasev/runbooks"
+import (
+	"github.com/datasev/datasev/runbooks"
+	"github.com/datasev/datasev/workflows"
+)
 
-// PageName is core.page's action name.
-const PageName = "core.page"
+// PageName is core.page's action name: the runbook workflow carries it
+// out itself (workflows.ActionPage), through the incident.
+const PageName = workflows.ActionPage
 
 // PageSpec is core.page's spec; actions.InWorkflow adds its inputs from
 // PageInput.

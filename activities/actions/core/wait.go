@@ -1,9 +1,12 @@
 package core
 
-import "github.com/datasev/datasev/runbooks"
+import (
+	"github.com/datasev/datasev/runbooks"
+	"github.com/datasev/datasev/workflows"
+)
 
 // WaitName is core.wait's action name.
-const WaitName = "core.wait"
+const WaitName = workflows.ActionWait
 
 // WaitSpec is core.wait's spec: carried out by the workflow as a durable
 // timer, with no activity. actions.InWorkflow adds its inputs from
