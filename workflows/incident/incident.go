@@ -92,7 +92,6 @@ func (inc *incident) setup(ctx workflow.Context) error {
 	}
 	inc.signals = make(map[string]workflow.ReceiveChannel, len(workflows.ActNames))
 	for _, name := range workflows.ActNames {
-		name := name
 		inc.signals[name] = workflow.GetSignalChannel(ctx, name)
 		err := workflow.SetUpdateHandlerWithOptions(ctx, name,
 			func(ctx workflow.Context, act workflows.Act) (workflows.ActResult, error) {
@@ -257,7 +256,6 @@ func (inc *incident) run(ctx workflow.Context) (workflows.Snapshot, error) {
 
 		sel := workflow.NewSelector(ctx)
 		for _, name := range workflows.ActNames {
-			name := name
 			sel.AddReceive(inc.signals[name], func(c workflow.ReceiveChannel, _ bool) {
 				var act workflows.Act
 				c.Receive(ctx, &act)
