@@ -14,8 +14,8 @@ import (
 
 func checkPostUpdate(inc *incident, name string, act workflows.Act) error {
 	s := &inc.s
-	if act.By != s.Roles.Liaison && act.By != s.Roles.Commander {
-		return fmt.Errorf("only the Liaison (%s) or the Commander (%s) can post a status update", orNone(s.Roles.Liaison), s.Roles.Commander)
+	if err := inc.liaisonOrCommander(act.By, "post a status update"); err != nil {
+		return err
 	}
 	if err := checkNote(act.Note, "write the update"); err != nil {
 		return err

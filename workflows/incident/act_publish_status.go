@@ -13,8 +13,8 @@ import (
 
 func checkPublishStatus(inc *incident, name string, act workflows.Act) error {
 	s := &inc.s
-	if act.By != s.Roles.Liaison && act.By != s.Roles.Commander {
-		return fmt.Errorf("only the Liaison (%s) or the Commander (%s) can approve public wording", orNone(s.Roles.Liaison), s.Roles.Commander)
+	if err := inc.liaisonOrCommander(act.By, "approve public wording"); err != nil {
+		return err
 	}
 	if err := checkNote(act.Note, "write the public wording"); err != nil {
 		return err

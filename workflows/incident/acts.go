@@ -92,6 +92,15 @@ func (inc *incident) validate(ctx workflow.Context, name string, act workflows.A
 	return k.check(inc, name, act)
 }
 
+// liaisonOrCommander refuses an act by anyone but the Liaison or the
+// Commander: those who speak for the team.
+func (inc *incident) liaisonOrCommander(by, what string) error {
+	if r := inc.s.Roles; by != r.Liaison && by != r.Commander {
+		return fmt.Errorf("only the Liaison (%s) or the Commander (%s) can %s", orNone(r.Liaison), r.Commander, what)
+	}
+	return nil
+}
+
 // commanderOnly refuses an act by anyone but the Commander.
 func (inc *incident) commanderOnly(by, what string) error {
 	if inc.s.Roles.Commander != by {
