@@ -97,181 +97,247 @@ func fromWhere(getenv func(string) string, name string) string {
 // checkConfig checks every part through getenv (the environment over the
 // file, when DATASEV_CONFIG names one).
 func checkConfig(getenv func(string) string) []checkLine {
-	var out []checkLine
-	add := func(part, status, format string, args ...any) {
-		out = append(out, checkLine{part, status, fmt.Sprintf(format, args...)})
-	}
-	fail := func(part string, err error) { add(part, checkError, "%v", err) }
-
 	// The file itself. Run has already merged it into getenv; it is loaded
 	// again here to report on it (DATASEV_CONFIG cannot be set in the file).
 	f, err := config.LoadFromEnv(getenv)
+	var out []checkLine
 	switch {
 	case err != nil:
-		fail("config", err)
-		return out
+		return []checkLine{failed("config", err)}
 	case f == nil:
-		add("config", checkOff, "environment only; set %s to read a file", config.EnvConfig)
+		out = append(out, line("config", checkOff, "environment only; set %s to read a file", config.EnvConfig))
 	default:
-		add("config", checkOK, "%s (%d settings; the environment overrides them)", f.Path, len(f.Names()))
+		out = append(out, line("config", checkOK, "%s (%d settings; the environment overrides them)", f.Path, len(f.Names())))
 		getenv = f.Getenv(getenv)
 	}
-
-	// Temporal, as the worker and the CLI load it.
-	if opts, err := envconfig.LoadClientOptions(envconfig.LoadClientOptionsRequest{EnvLookup: config.EnvLookup{Getenv: getenv, File: f}}); err != nil {
-		fail("temporal", err)
-	} else {
-		addr, ns := opts.HostPort, opts.Namespace
-		if addr == "" {
-			addr = "127.0.0.1:7233"
-		}
-		if ns == "" {
-			ns = "default"
-		}
-		tls := "TLS off"
-		if opts.ConnectionOptions.TLS != nil {
-			tls = "TLS on"
-		}
-		auth := ""
-		if opts.Credentials != nil {
-			auth = ", API key from environment"
-		}
-		add("temporal", checkOK, "%s namespace %s (%s%s)", addr, ns, tls, auth)
-	}
-
-	// The worker as a whole: what service.LoadConfig accepts is what the
-	// worker starts with.
-	if cfg, err := service.LoadConfig(getenv); err != nil {
-		add("worker", checkError, "the worker would not start: %v", err)
-	} else {
-		metrics := "metrics off"
-		if cfg.MetricsAddr != "" {
-			metrics = "metrics on " + cfg.MetricsAddr
-		}
-		add("worker", checkOK, "task queue %s, log %s/%s, %s", cfg.TaskQueue, cfg.LogFormat, strings.ToLower(cfg.LogLevel.String()), metrics)
-	}
-
+	out = append(out, checkTemporal(f, getenv), checkWorker(getenv))
 	// What the actions may touch.
 	out = append(out, targetChecks(getenv)...)
-
-	if p := strings.TrimSpace(getenv(EnvRoster)); p == "" {
-		add("roster", checkOff, "set %s (required with Slack)", EnvRoster)
-	} else if r, err := oncall.Load(p); err != nil {
-		fail("roster", fmt.Errorf("%s: %w", EnvRoster, err))
-	} else {
-		add("roster", checkOK, "%s (team %s)", p, r.Team)
+	out = append(out, checkRoster(getenv),
+		keyCheck(getenv), // the key the CLI signs acts with
+		checkRunbooks(getenv))
+	// The integrations, then the front doors, in the order `config check`
+	// has always printed them.
+	for _, check := range []func(func(string) string) checkLine{
+		checkS3, checkSnowflake, checkGitHub, checkAirflow, checkLineage, checkSlack, checkEmail,
+		checkPostmortem, checkStatuspage, checkCodec, checkIntake, checkSlackApp,
+	} {
+		out = append(out, check(getenv))
 	}
+	return out
+}
 
-	// The key the CLI signs acts with.
-	out = append(out, keyCheck(getenv))
+// line is one line of config check's report.
+func line(part, status, format string, args ...any) checkLine {
+	return checkLine{part, status, fmt.Sprintf(format, args...)}
+}
 
+// failed is a part's error line.
+func failed(part string, err error) checkLine { return line(part, checkError, "%v", err) }
+
+// Temporal, as the worker and the CLI load it.
+func checkTemporal(f *config.File, getenv func(string) string) checkLine {
+	opts, err := envconfig.LoadClientOptions(envconfig.LoadClientOptionsRequest{EnvLookup: config.EnvLookup{Getenv: getenv, File: f}})
+	if err != nil {
+		return failed("temporal", err)
+	}
+	addr, ns := opts.HostPort, opts.Namespace
+	if addr == "" {
+		addr = "127.0.0.1:7233"
+	}
+	if ns == "" {
+		ns = "default"
+	}
+	tls := "TLS off"
+	if opts.ConnectionOptions.TLS != nil {
+		tls = "TLS on"
+	}
+	auth := ""
+	if opts.Credentials != nil {
+		auth = ", API key from environment"
+	}
+	return line("temporal", checkOK, "%s namespace %s (%s%s)", addr, ns, tls, auth)
+}
+
+// The worker as a whole: what service.LoadConfig accepts is what the
+// worker starts with.
+func checkWorker(getenv func(string) string) checkLine {
+	cfg, err := service.LoadConfig(getenv)
+	if err != nil {
+		return line("worker", checkError, "the worker would not start: %v", err)
+	}
+	metrics := "metrics off"
+	if cfg.MetricsAddr != "" {
+		metrics = "metrics on " + cfg.MetricsAddr
+	}
+	return line("worker", checkOK, "task queue %s, log %s/%s, %s", cfg.TaskQueue, cfg.LogFormat, strings.ToLower(cfg.LogLevel.String()), metrics)
+}
+
+// checkRoster reports on the roster file.
+func checkRoster(getenv func(string) string) checkLine {
+	p := strings.TrimSpace(getenv(EnvRoster))
+	if p == "" {
+		return line("roster", checkOff, "set %s (required with Slack)", EnvRoster)
+	}
+	r, err := oncall.Load(p)
+	if err != nil {
+		return failed("roster", fmt.Errorf("%s: %w", EnvRoster, err))
+	}
+	return line("roster", checkOK, "%s (team %s)", p, r.Team)
+}
+
+// checkRunbooks reports on the runbooks the worker loads.
+func checkRunbooks(getenv func(string) string) checkLine {
 	dir := strings.TrimSpace(getenv(EnvRunbooks))
-	if set, err := service.LoadRunbooks(dir); err != nil {
-		fail("runbooks", err)
-	} else if dir == "" {
-		add("runbooks", checkOK, "%d runbooks (embedded library)", set.Len())
-	} else {
-		add("runbooks", checkOK, "%d runbooks (embedded library + %s)", set.Len(), dir)
+	set, err := service.LoadRunbooks(dir)
+	if err != nil {
+		return failed("runbooks", err)
 	}
-
-	if c, err := s3act.ConfigFromEnv(getenv); err != nil {
-		fail("s3", err)
-	} else {
-		where := "AWS"
-		if c.Endpoint != "" {
-			where = c.Endpoint
-		}
-		region := c.Region
-		if region == "" {
-			region = "from the AWS chain"
-		}
-		add("s3", checkOK, "%s, region %s, credentials from the AWS chain", where, region)
+	if dir == "" {
+		return line("runbooks", checkOK, "%d runbooks (embedded library)", set.Len())
 	}
+	return line("runbooks", checkOK, "%d runbooks (embedded library + %s)", set.Len(), dir)
+}
 
-	if c, err := snowflake.LoadConfig(getenv); err != nil {
-		fail("snowflake", err)
-	} else if !c.Configured() {
-		add("snowflake", checkOff, "set %s to enable", snowflake.EnvAccount)
-	} else {
-		add("snowflake", checkOK, "%s", c.String())
+// checkS3 reports on the S3 client.
+func checkS3(getenv func(string) string) checkLine {
+	c, err := s3act.ConfigFromEnv(getenv)
+	if err != nil {
+		return failed("s3", err)
 	}
-
-	if c, err := ghact.ConfigFromEnv(getenv); err != nil {
-		fail("github", err)
-	} else if !c.Configured() {
-		add("github", checkOff, "set %s (or the App variables) to enable", ghact.EnvTokenFile)
-	} else if c.Token != "" {
-		add("github", checkOK, "token %s, %s", fromWhere(getenv, ghact.EnvToken), c.String())
-	} else {
-		add("github", checkOK, "%s", c.String())
+	where := "AWS"
+	if c.Endpoint != "" {
+		where = c.Endpoint
 	}
-
-	if c, err := airflow.ConfigFromEnv(getenv); err != nil {
-		fail("airflow", err)
-	} else if c.URL == "" {
-		add("airflow", checkOff, "set %s to enable", airflow.EnvURL)
-	} else {
-		add("airflow", checkOK, "%s", c.String())
+	region := c.Region
+	if region == "" {
+		region = "from the AWS chain"
 	}
+	return line("s3", checkOK, "%s, region %s, credentials from the AWS chain", where, region)
+}
 
-	if c, err := lineage.CacheOptionsFromEnv(getenv); err != nil {
-		fail("lineage", err)
-	} else {
-		if c.Entries == 0 {
-			c.Entries = lineage.DefaultCacheEntries
-		}
-		if c.MaxBytes == 0 {
-			c.MaxBytes = lineage.DefaultMaxBytes
-		}
-		add("lineage", checkOK, "manifest cache %d entries, manifests up to %d bytes", c.Entries, c.MaxBytes)
+// checkSnowflake reports on the Snowflake connection.
+func checkSnowflake(getenv func(string) string) checkLine {
+	c, err := snowflake.LoadConfig(getenv)
+	if err != nil {
+		return failed("snowflake", err)
 	}
+	if !c.Configured() {
+		return line("snowflake", checkOff, "set %s to enable", snowflake.EnvAccount)
+	}
+	return line("snowflake", checkOK, "%s", c.String())
+}
 
-	if c, err := slackact.ConfigFromEnv(getenv); err != nil {
-		fail("slack", err)
-	} else if !c.Configured() {
-		add("slack", checkOff, "set %s to enable notifications", slackact.EnvBotTokenFile)
+// checkGitHub reports on the GitHub client.
+func checkGitHub(getenv func(string) string) checkLine {
+	c, err := ghact.ConfigFromEnv(getenv)
+	if err != nil {
+		return failed("github", err)
+	}
+	if !c.Configured() {
+		return line("github", checkOff, "set %s (or the App variables) to enable", ghact.EnvTokenFile)
+	}
+	if c.Token != "" {
+		return line("github", checkOK, "token %s, %s", fromWhere(getenv, ghact.EnvToken), c.String())
+	}
+	return line("github", checkOK, "%s", c.String())
+}
+
+// checkAirflow reports on the Airflow client.
+func checkAirflow(getenv func(string) string) checkLine {
+	c, err := airflow.ConfigFromEnv(getenv)
+	if err != nil {
+		return failed("airflow", err)
+	}
+	if c.URL == "" {
+		return line("airflow", checkOff, "set %s to enable", airflow.EnvURL)
+	}
+	return line("airflow", checkOK, "%s", c.String())
+}
+
+// checkLineage reports on the lineage manifest cache.
+func checkLineage(getenv func(string) string) checkLine {
+	c, err := lineage.CacheOptionsFromEnv(getenv)
+	if err != nil {
+		return failed("lineage", err)
+	}
+	if c.Entries == 0 {
+		c.Entries = lineage.DefaultCacheEntries
+	}
+	if c.MaxBytes == 0 {
+		c.MaxBytes = lineage.DefaultMaxBytes
+	}
+	return line("lineage", checkOK, "manifest cache %d entries, manifests up to %d bytes", c.Entries, c.MaxBytes)
+}
+
+// checkSlack reports on the Slack notifier.
+func checkSlack(getenv func(string) string) checkLine {
+	c, err := slackact.ConfigFromEnv(getenv)
+	if err != nil {
+		return failed("slack", err)
+	}
+	if !c.Configured() {
+		return line("slack", checkOff, "set %s to enable notifications", slackact.EnvBotTokenFile)
 	} else {
 		detail := "bot token " + fromWhere(getenv, slackact.EnvBotToken)
 		if c.BroadcastChannel != "" {
 			detail += ", broadcast #" + strings.TrimPrefix(c.BroadcastChannel, "#")
 		}
 		if strings.TrimSpace(getenv(EnvRoster)) == "" {
-			fail("slack", fmt.Errorf("%s, but %s is not set: the Slack backend needs the roster", detail, EnvRoster))
+			return failed("slack", fmt.Errorf("%s, but %s is not set: the Slack backend needs the roster", detail, EnvRoster))
 		} else {
-			add("slack", checkOK, "%s", detail)
+			return line("slack", checkOK, "%s", detail)
 		}
 	}
+}
 
-	if c, err := email.ConfigFromEnv(getenv); err != nil {
-		fail("email", err)
-	} else if !c.Configured() {
-		add("email", checkOff, "set %s to enable leadership email", email.EnvHost)
+// checkEmail reports on leadership e-mail.
+func checkEmail(getenv func(string) string) checkLine {
+	c, err := email.ConfigFromEnv(getenv)
+	if err != nil {
+		return failed("email", err)
+	}
+	if !c.Configured() {
+		return line("email", checkOff, "set %s to enable leadership email", email.EnvHost)
 	} else {
 		pw := ""
 		if c.Password != "" {
 			pw = ", password " + fromWhere(getenv, email.EnvPassword)
 		}
-		add("email", checkOK, "smtp %s:%d from %s, %d leadership severities%s", c.Host, c.Port, c.From, len(c.Leadership), pw)
+		return line("email", checkOK, "smtp %s:%d from %s, %d leadership severities%s", c.Host, c.Port, c.From, len(c.Leadership), pw)
 	}
+}
 
-	if c, err := postmortem.ConfigFromEnv(getenv); err != nil {
-		fail("postmortem", err)
-	} else {
-		add("postmortem", checkOK, "written to %s", c.Dir)
+// checkPostmortem reports on where postmortems are written.
+func checkPostmortem(getenv func(string) string) checkLine {
+	c, err := postmortem.ConfigFromEnv(getenv)
+	if err != nil {
+		return failed("postmortem", err)
 	}
+	return line("postmortem", checkOK, "written to %s", c.Dir)
+}
 
-	if c, err := statuspage.ConfigFromEnv(getenv); err != nil {
-		fail("statuspage", err)
-	} else if !c.Configured() {
-		add("statuspage", checkOff, "set %s and %s to enable", statuspage.EnvPageID, statuspage.EnvAPIKeyFile)
-	} else {
-		add("statuspage", checkOK, "page %s, API key %s, %d components", c.PageID, fromWhere(getenv, statuspage.EnvAPIKey), len(c.Components))
+// checkStatuspage reports on the status page.
+func checkStatuspage(getenv func(string) string) checkLine {
+	c, err := statuspage.ConfigFromEnv(getenv)
+	if err != nil {
+		return failed("statuspage", err)
 	}
+	if !c.Configured() {
+		return line("statuspage", checkOff, "set %s and %s to enable", statuspage.EnvPageID, statuspage.EnvAPIKeyFile)
+	}
+	return line("statuspage", checkOK, "page %s, API key %s, %d components", c.PageID, fromWhere(getenv, statuspage.EnvAPIKey), len(c.Components))
+}
 
-	if k, on, err := codec.KeyringFromEnv(getenv); err != nil {
-		fail("codec", fmt.Errorf("payload encryption: %w", err))
-	} else if h, err := codec.HandlerOptionsFromEnv(getenv); err != nil {
-		fail("codec", fmt.Errorf("codec endpoint: %w", err))
+// checkCodec reports on payload encryption and the codec endpoint.
+func checkCodec(getenv func(string) string) checkLine {
+	k, on, err := codec.KeyringFromEnv(getenv)
+	if err != nil {
+		return failed("codec", fmt.Errorf("payload encryption: %w", err))
+	}
+	h, err := codec.HandlerOptionsFromEnv(getenv)
+	if err != nil {
+		return failed("codec", fmt.Errorf("codec endpoint: %w", err))
 	} else {
 		status, detail := checkOff, "payloads plain; set "+codec.EnvKeysFile+" to encrypt"
 		if on {
@@ -283,34 +349,41 @@ func checkConfig(getenv func(string) string) []checkLine {
 		case h.AllowUnauthenticated:
 			detail += ", endpoint unauthenticated (development only)"
 		}
-		add("codec", status, "%s", detail)
+		return line("codec", status, "%s", detail)
 	}
+}
 
-	if a, err := intake.AuthFromEnv(getenv); err != nil {
-		fail("intake", err)
-	} else {
-		var on []string
-		for _, s := range []struct {
-			name, secret string
-		}{
-			{"alertmanager", a.AlertmanagerToken}, {"generic", a.GenericToken},
-			{"dbt-cloud", a.DBTCloudSecret}, {"pagerduty", a.PagerDutySecret},
-		} {
-			if s.secret != "" {
-				on = append(on, s.name)
-			}
-		}
-		if len(on) == 0 {
-			add("intake", checkOff, "no source secrets; set %s_FILE (and the others) to accept alerts", intake.EnvAlertmanagerToken)
-		} else {
-			add("intake", checkOK, "authenticated sources: %s", strings.Join(on, ", "))
+// checkIntake reports on the alert intake's sources.
+func checkIntake(getenv func(string) string) checkLine {
+	a, err := intake.AuthFromEnv(getenv)
+	if err != nil {
+		return failed("intake", err)
+	}
+	var on []string
+	for _, s := range []struct {
+		name, secret string
+	}{
+		{"alertmanager", a.AlertmanagerToken}, {"generic", a.GenericToken},
+		{"dbt-cloud", a.DBTCloudSecret}, {"pagerduty", a.PagerDutySecret},
+	} {
+		if s.secret != "" {
+			on = append(on, s.name)
 		}
 	}
+	if len(on) == 0 {
+		return line("intake", checkOff, "no source secrets; set %s_FILE (and the others) to accept alerts", intake.EnvAlertmanagerToken)
+	}
+	return line("intake", checkOK, "authenticated sources: %s", strings.Join(on, ", "))
+}
 
-	if c, err := slackapp.ConfigFromEnv(getenv); err != nil {
-		fail("slack-app", err)
-	} else if c.SigningSecret == "" && c.AppToken == "" {
-		add("slack-app", checkOff, "set %s_FILE (HTTP) or %s_FILE (Socket Mode) to enable", slackapp.EnvSigningSecret, slackapp.EnvAppToken)
+// checkSlackApp reports on the Slack app.
+func checkSlackApp(getenv func(string) string) checkLine {
+	c, err := slackapp.ConfigFromEnv(getenv)
+	if err != nil {
+		return failed("slack-app", err)
+	}
+	if c.SigningSecret == "" && c.AppToken == "" {
+		return line("slack-app", checkOff, "set %s_FILE (HTTP) or %s_FILE (Socket Mode) to enable", slackapp.EnvSigningSecret, slackapp.EnvAppToken)
 	} else {
 		var modes []string
 		if c.SigningSecret != "" {
@@ -320,14 +393,13 @@ func checkConfig(getenv func(string) string) []checkLine {
 			modes = append(modes, "Socket Mode (app token "+fromWhere(getenv, slackapp.EnvAppToken)+")")
 		}
 		if c.KeyFile == "" {
-			add("slack-app", checkOK, "%s; no signing key: deciding acts from Slack are refused until %s is set", strings.Join(modes, ", "), slackapp.EnvKeyFile)
+			return line("slack-app", checkOK, "%s; no signing key: deciding acts from Slack are refused until %s is set", strings.Join(modes, ", "), slackapp.EnvKeyFile)
 		} else if s, err := incidents.LoadServiceSigner(slackapp.ServiceName, c.KeyFile); err != nil {
-			fail("slack-app", fmt.Errorf("%s: %w", slackapp.EnvKeyFile, err))
+			return failed("slack-app", fmt.Errorf("%s: %w", slackapp.EnvKeyFile, err))
 		} else {
-			add("slack-app", checkOK, "%s; acts signed as service %s with %s (the roster's trust.services lists it as %s)", strings.Join(modes, ", "), slackapp.ServiceName, s.Fingerprint(), s.PublicKey())
+			return line("slack-app", checkOK, "%s; acts signed as service %s with %s (the roster's trust.services lists it as %s)", strings.Join(modes, ", "), slackapp.ServiceName, s.Fingerprint(), s.PublicKey())
 		}
 	}
-	return out
 }
 
 // checkConnect dials Temporal and checks the namespace and datasev's
