@@ -71,146 +71,230 @@ type LatestPartitionInput struct {
 
 // LatestPartition finds and judges the newest partition.
 func (a *Actions) LatestPartition(ctx context.Context, _ runbooks.ActionRequest, in LatestPartitionInput) (runbooks.ActionResult, error) {
+	c, err := a.newLatestCall(in)
+	if err != nil {
+		return runbooks.ActionResult{}, err
+	}
+	values, f, found, err := c.find(ctx)
+	if err != nil {
+		return runbooks.ActionResult{}, err
+	}
+	out := c.output()
+	if !found {
+		return c.notFound(out), nil
+	}
+	p := partitionFound{partition: strings.Join(values, "/"), pt: f.time()}
+	p.pprefix = c.prefix + p.partition + "/"
+	if p.st, err = a.scanPartition(ctx, c, p.pprefix); err != nil {
+		return runbooks.ActionResult{}, err
+	}
+	p.age = c.newestAge(&p)
+	ok, late := c.judge(out, &p)
+	res := runbooks.ActionResult{Output: out, Summary: c.summary(&p, late)}
+	if !ok {
+		res.Detail = c.detail(out, &p)
+	}
+	return res, nil
+}
+
+// latestCall is one s3.latest_partition call: its inputs, checked and
+// defaulted, and the lister counting its List and HEAD calls.
+type latestCall struct {
+	bucket, prefix, where, marker string
+	lay                           layout
+	cadence, grace                time.Duration
+	now                           time.Time
+	lst                           *lister
+}
+
+// newLatestCall checks in (bucket, then layout) and applies the defaults
+// of grace (a quarter of the cadence) and marker (DefaultMarker).
+func (a *Actions) newLatestCall(in LatestPartitionInput) (*latestCall, error) {
 	const name = LatestPartitionName
 	bucket, err := a.bucket(name, in.Bucket)
 	if err != nil {
-		return runbooks.ActionResult{}, err
+		return nil, err
 	}
-	prefix := normPrefix(in.Prefix, true)
-	lay, err := parseLayout(in.Layout)
-	if err != nil {
-		return runbooks.ActionResult{}, badRequest(name, "%v", err)
+	c := &latestCall{bucket: bucket, prefix: normPrefix(in.Prefix, true)}
+	if c.lay, err = parseLayout(in.Layout); err != nil {
+		return nil, badRequest(name, "%v", err)
 	}
-	cadence := in.ExpectedCadence.Std()
-	grace := cadence / 4
+	c.cadence = in.ExpectedCadence.Std()
+	c.grace = c.cadence / 4
 	if in.Grace != nil {
-		grace = in.Grace.Std()
+		c.grace = in.Grace.Std()
 	}
-	marker := DefaultMarker
+	c.marker = DefaultMarker
 	if in.Marker != nil {
-		marker = strings.Trim(strings.TrimSpace(*in.Marker), "/")
+		c.marker = strings.Trim(strings.TrimSpace(*in.Marker), "/")
 	}
-	now := a.now().UTC()
-	where := location(bucket, prefix)
+	c.now = a.now().UTC()
+	c.where = location(bucket, c.prefix)
+	c.lst = &lister{client: a.client, action: name, bucket: bucket}
+	return c, nil
+}
 
-	lst := &lister{client: a.client, action: name, bucket: bucket}
+// find walks the layout down from the prefix to the newest partition. When
+// the layout sorts by time, the first level is listed from the lookback
+// (see LatestPartitionSpec) on.
+func (c *latestCall) find(ctx context.Context) ([]string, fields, bool, error) {
 	hint := ""
-	if lay.sortable {
-		lookback := max(MinLookback, lookbackPeriods*lay.period(), lookbackPeriods*cadence)
-		hint = prefix + lay.renderLevel(0, now.Add(-lookback))
+	if c.lay.sortable {
+		lookback := max(MinLookback, lookbackPeriods*c.lay.period(), lookbackPeriods*c.cadence)
+		hint = c.prefix + c.lay.renderLevel(0, c.now.Add(-lookback))
 	}
-	s := &search{lst: lst, lay: lay}
-	values, f, found, err := s.descend(ctx, prefix, 0, fields{}, hint)
-	if err != nil {
-		return runbooks.ActionResult{}, err
-	}
+	s := &search{lst: c.lst, lay: c.lay}
+	return s.descend(ctx, c.prefix, 0, fields{}, hint)
+}
 
+// output is the outputs every answer has, found or not.
+func (c *latestCall) output() map[string]any {
 	out := map[string]any{
-		"bucket": bucket,
-		"prefix": prefix,
-		"layout": lay.text,
-		"marker": marker,
+		"bucket": c.bucket,
+		"prefix": c.prefix,
+		"layout": c.lay.text,
+		"marker": c.marker,
 	}
-	if cadence > 0 {
-		out["expected_cadence"] = cadence.String()
-		out["grace"] = grace.String()
+	if c.cadence > 0 {
+		out["expected_cadence"] = c.cadence.String()
+		out["grace"] = c.grace.String()
 	}
-	if !found {
-		reason := fmt.Sprintf("no partition matching %s under %s", lay.text, where)
-		out["ok"] = false
-		out["found"] = false
-		out["reason"] = reason
-		out["partition"] = ""
-		out["list_calls"] = lst.lists
-		out["head_calls"] = lst.heads
-		return runbooks.ActionResult{
-			Output:  out,
-			Summary: fmt.Sprintf("%s %s → no partition matching %s (%s)", name, where, lay.text, plural(int64(lst.lists), "list call", "list calls")),
-			Detail: fmt.Sprintf("**Check failed**: %s.\n\nOnly directories whose names fit the layout level by level count; "+
-				"check prefix and layout against the bucket's keys.\n", reason),
-		}, nil
-	}
+	return out
+}
 
-	partition := strings.Join(values, "/")
-	pprefix := prefix + partition + "/"
-	pt := f.time()
-	st, err := lst.scan(ctx, pprefix, MaxPartitionObjects, 0, marker)
-	if err != nil {
-		return runbooks.ActionResult{}, err
+// notFound is the answer when no directory fits the layout: not an error,
+// ok and found false.
+func (c *latestCall) notFound(out map[string]any) runbooks.ActionResult {
+	reason := fmt.Sprintf("no partition matching %s under %s", c.lay.text, c.where)
+	out["ok"] = false
+	out["found"] = false
+	out["reason"] = reason
+	out["partition"] = ""
+	out["list_calls"] = c.lst.lists
+	out["head_calls"] = c.lst.heads
+	return runbooks.ActionResult{
+		Output: out,
+		Summary: fmt.Sprintf("%s %s → no partition matching %s (%s)", LatestPartitionName, c.where, c.lay.text,
+			plural(int64(c.lst.lists), "list call", "list calls")),
+		Detail: fmt.Sprintf("**Check failed**: %s.\n\nOnly directories whose names fit the layout level by level count; "+
+			"check prefix and layout against the bucket's keys.\n", reason),
 	}
-	if marker != "" && !st.marker && st.truncated {
+}
+
+// partitionFound is the newest partition and what its listing showed.
+type partitionFound struct {
+	partition string // the partition's directories, e.g. dt=2026-11-25/hr=07
+	pprefix   string // the prefix with the partition, ending in /
+	pt        time.Time
+	st        objStats
+	// newest and newestKey are the newest data object, or the marker when
+	// it is newer; age is newest's age (0 when there is none).
+	newest    time.Time
+	newestKey string
+	age       time.Duration
+}
+
+// scanPartition lists the partition's objects (up to MaxPartitionObjects)
+// and, when that listing stopped before finding the marker, asks for the
+// marker itself.
+func (a *Actions) scanPartition(ctx context.Context, c *latestCall, pprefix string) (objStats, error) {
+	st, err := c.lst.scan(ctx, pprefix, MaxPartitionObjects, 0, c.marker)
+	if err != nil {
+		return st, err
+	}
+	if c.marker != "" && !st.marker && st.truncated {
 		// The listing stopped early; ask for the marker itself.
-		lst.heads++
-		h, err := a.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String(pprefix + marker)})
+		c.lst.heads++
+		key := pprefix + c.marker
+		h, err := a.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(c.bucket), Key: aws.String(key)})
 		switch {
 		case err == nil:
 			st.marker, st.markerModified = true, aws.ToTime(h.LastModified)
 		case isNotFound(err):
 		default:
-			return runbooks.ActionResult{}, classify(name, opHeadObject, bucket, pprefix+marker, err)
+			return st, classify(LatestPartitionName, opHeadObject, c.bucket, key, err)
 		}
 	}
+	return st, nil
+}
 
-	// Age is measured from the newest data object or the marker, whichever
-	// is newer; hidden files (a job's _temporary output) do not count.
-	newest, newestKey := st.newest, st.newestKey
-	if st.marker && st.markerModified.After(newest) {
-		newest, newestKey = st.markerModified, pprefix+marker
+// newestAge sets p's newest object and returns its age. Age is measured
+// from the newest data object or the marker, whichever is newer; hidden
+// files (a job's _temporary output) do not count.
+func (c *latestCall) newestAge(p *partitionFound) time.Duration {
+	p.newest, p.newestKey = p.st.newest, p.st.newestKey
+	if p.st.marker && p.st.markerModified.After(p.newest) {
+		p.newest, p.newestKey = p.st.markerModified, p.pprefix+c.marker
 	}
+	if p.newest.IsZero() {
+		return 0
+	}
+	return c.now.Sub(p.newest)
+}
+
+// judge writes the found partition's outputs and verdict: ok needs data
+// objects, the marker (when one is expected) and, with a cadence, a newest
+// object at most cadence + grace old. late reports the last.
+func (c *latestCall) judge(out map[string]any, p *partitionFound) (ok, late bool) {
+	st := p.st
 	out["found"] = true
-	out["partition"] = partition
-	out["partition_prefix"] = pprefix
-	out["partition_time"] = rfc3339(pt)
-	out["previous_prefix"] = prefix + lay.render(lay.prev(pt)) + "/"
+	out["partition"] = p.partition
+	out["partition_prefix"] = p.pprefix
+	out["partition_time"] = rfc3339(p.pt)
+	out["previous_prefix"] = c.prefix + c.lay.render(c.lay.prev(p.pt)) + "/"
 	out["objects"] = st.objects
 	out["bytes"] = st.bytes
 	out["other_objects"] = st.other
 	out["objects_truncated"] = st.truncated
-	if marker != "" {
+	if c.marker != "" {
 		out["marker_present"] = st.marker
 		if st.marker {
 			out["marker_modified"] = rfc3339(st.markerModified)
 		}
 	}
-	var age time.Duration
-	if !newest.IsZero() {
-		age = now.Sub(newest)
-		out["newest_modified"] = rfc3339(newest)
-		out["age_seconds"] = int64(age / time.Second)
-		out["age_minutes"] = int64(age / time.Minute)
-		out["newest_key"] = newestKey
+	if !p.newest.IsZero() {
+		out["newest_modified"] = rfc3339(p.newest)
+		out["age_seconds"] = int64(p.age / time.Second)
+		out["age_minutes"] = int64(p.age / time.Minute)
+		out["newest_key"] = p.newestKey
 	}
 
 	var reasons []string
 	if st.objects == 0 {
-		reasons = append(reasons, "no data objects in "+partition)
+		reasons = append(reasons, "no data objects in "+p.partition)
 	}
-	if marker != "" && !st.marker {
-		reasons = append(reasons, marker+" missing in "+partition)
+	if c.marker != "" && !st.marker {
+		reasons = append(reasons, c.marker+" missing in "+p.partition)
 	}
-	late := cadence > 0 && !newest.IsZero() && age > cadence+grace
+	late = c.cadence > 0 && !p.newest.IsZero() && p.age > c.cadence+c.grace
 	if late {
 		reasons = append(reasons, fmt.Sprintf("newest object %s old, expected within %s (cadence %s + grace %s)",
-			humanAge(age), humanAge(cadence+grace), humanAge(cadence), humanAge(grace)))
+			humanAge(p.age), humanAge(c.cadence+c.grace), humanAge(c.cadence), humanAge(c.grace)))
 	}
-	ok := verdict(out, reasons)
-	out["list_calls"] = lst.lists
-	out["head_calls"] = lst.heads
+	ok = verdict(out, reasons)
+	out["list_calls"] = c.lst.lists
+	out["head_calls"] = c.lst.heads
+	return ok, late
+}
 
+// summary is the one-line answer for a found partition: its age against the
+// cadence, its data objects and bytes, and its marker.
+func (c *latestCall) summary(p *partitionFound, late bool) string {
+	st := p.st
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s %s → %s", name, where, partition)
+	fmt.Fprintf(&b, "%s %s → %s", LatestPartitionName, c.where, p.partition)
 	switch {
-	case newest.IsZero():
+	case p.newest.IsZero():
 		b.WriteString(", age unknown")
 	default:
-		fmt.Fprintf(&b, ", %s old", humanAge(age))
+		fmt.Fprintf(&b, ", %s old", humanAge(p.age))
 	}
-	if cadence > 0 {
+	if c.cadence > 0 {
 		verdict := "ok"
 		if late {
 			verdict = "LATE"
 		}
-		fmt.Fprintf(&b, " (cadence %s: %s)", humanAge(cadence), verdict)
+		fmt.Fprintf(&b, " (cadence %s: %s)", humanAge(c.cadence), verdict)
 	}
 	objs := plural(st.objects, "object", "objects")
 	if st.truncated {
@@ -220,27 +304,29 @@ func (a *Actions) LatestPartition(ctx context.Context, _ runbooks.ActionRequest,
 		objs = "no data objects"
 	}
 	fmt.Fprintf(&b, ", %s, %s", objs, humanBytes(st.bytes))
-	if marker != "" {
+	if c.marker != "" {
 		if st.marker {
-			fmt.Fprintf(&b, ", %s present", marker)
+			fmt.Fprintf(&b, ", %s present", c.marker)
 		} else {
-			fmt.Fprintf(&b, ", %s MISSING", marker)
+			fmt.Fprintf(&b, ", %s MISSING", c.marker)
 		}
 	}
-	res := runbooks.ActionResult{Output: out, Summary: b.String()}
-	if !ok {
-		var d strings.Builder
-		fmt.Fprintf(&d, "**Check failed**: %s\n\n", out["reason"])
-		fmt.Fprintf(&d, "- newest partition: `%s` (%s)\n", location(bucket, pprefix), rfc3339(pt))
-		if st.newestKey != "" {
-			fmt.Fprintf(&d, "- newest object: `%s` at %s\n", st.newestKey, rfc3339(st.newest))
-		}
-		fmt.Fprintf(&d, "- data objects: %s, %s; other objects (markers, hidden files): %s\n",
-			count(st.objects), humanBytes(st.bytes), count(st.other))
-		fmt.Fprintf(&d, "- checked at %s with %s\n", rfc3339(now), plural(int64(lst.lists), "list call", "list calls"))
-		res.Detail = d.String()
+	return b.String()
+}
+
+// detail explains a failed check on a found partition.
+func (c *latestCall) detail(out map[string]any, p *partitionFound) string {
+	st := p.st
+	var d strings.Builder
+	fmt.Fprintf(&d, "**Check failed**: %s\n\n", out["reason"])
+	fmt.Fprintf(&d, "- newest partition: `%s` (%s)\n", location(c.bucket, p.pprefix), rfc3339(p.pt))
+	if st.newestKey != "" {
+		fmt.Fprintf(&d, "- newest object: `%s` at %s\n", st.newestKey, rfc3339(st.newest))
 	}
-	return res, nil
+	fmt.Fprintf(&d, "- data objects: %s, %s; other objects (markers, hidden files): %s\n",
+		count(st.objects), humanBytes(st.bytes), count(st.other))
+	fmt.Fprintf(&d, "- checked at %s with %s\n", rfc3339(c.now), plural(int64(c.lst.lists), "list call", "list calls"))
+	return d.String()
 }
 
 // search walks a layout's levels from a prefix down.
