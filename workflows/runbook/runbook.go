@@ -590,7 +590,9 @@ func (r *runner) emit(ctx workflow.Context, ev workflows.RunbookEvent) {
 // inputSummary renders inputs as short, sorted k=v pairs for summaries.
 func inputSummary(with map[string]any) string {
 	keys := make([]string, 0, len(with))
-	for k := range with { //workflowcheck:ignore the keys are sorted below
+	//workflowcheck:ignore the keys are sorted below (the comment must sit
+	// above the loop: at the end of its line it marks only the map)
+	for k := range with {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
