@@ -528,6 +528,22 @@ func timeString(t sql.NullTime) any {
 // short is a time for summaries.
 func short(t time.Time) string { return t.UTC().Format("2006-01-02 15:04Z") }
 
+// writeSpan adds "; first …, last …" to a history's summary when both
+// times are known.
+func writeSpan(sum *strings.Builder, first, last sql.NullTime) {
+	if first.Valid && last.Valid {
+		fmt.Fprintf(sum, "; first %s, last %s", short(first.Time), short(last.Time))
+	}
+}
+
+// writeCapped adds to a history's summary that its window was capped at
+// the source's reach, when it was.
+func writeCapped(sum *strings.Builder, capped bool, hours int) {
+	if capped {
+		fmt.Fprintf(sum, " (window capped at %dh)", hours)
+	}
+}
+
 // plural writes "1 load" or "2 loads".
 func plural(n int64, one, many string) string {
 	if n == 1 {

@@ -65,140 +65,189 @@ FROM TABLE(` + infoSchema(db) + `.TASK_HISTORY(
 
 // TaskHistory lists the task runs that failed, were cancelled or skipped.
 func (a *Actions) TaskHistory(ctx context.Context, req runbooks.ActionRequest, in TaskHistoryInput) (runbooks.ActionResult, error) {
-	const action = TaskHistoryName
-	if err := a.ready(action); err != nil {
-		return runbooks.ActionResult{}, err
-	}
-	hours, capped, limit, err := bounds(action, in.Hours, MaxTaskHistoryHours, in.Limit)
+	q, err := a.taskHistoryQuery(in)
 	if err != nil {
 		return runbooks.ActionResult{}, err
 	}
+	t := newTaskRuns()
+	queryID, err := a.run(ctx, TaskHistoryName, req, taskHistorySQL(q.db, q.byTask, q.bySchema), q.args(), t.scan)
+	if err != nil {
+		return runbooks.ActionResult{}, err
+	}
+	tasks := topCounts(t.byName, 10)
+	top := topCounts(t.errs, 5)
+	res := runbooks.ActionResult{Output: q.output(t, tasks, top, queryID), Summary: q.summary(t, tasks, top)}
+	if len(t.listing) > 0 {
+		res.Detail = mdTable([]string{"scheduled", "state", "task", "code", "error"}, t.listing)
+	}
+	return res, nil
+}
+
+// taskHistoryQuery is snowflake.task_history's inputs, checked: the window,
+// the limit, the database and, when one task is asked for, the task.
+type taskHistoryQuery struct {
+	hours, limit     int
+	capped           bool
+	db               string
+	task             objectName
+	byTask, bySchema bool
+}
+
+// taskHistoryQuery checks in: the window and limit, the database, the task
+// and that the task's database (when it names one) is the database asked
+// for; the database read must be an allowed one.
+func (a *Actions) taskHistoryQuery(in TaskHistoryInput) (taskHistoryQuery, error) {
+	const action = TaskHistoryName
+	var q taskHistoryQuery
+	if err := a.ready(action); err != nil {
+		return q, err
+	}
+	var err error
+	if q.hours, q.capped, q.limit, err = bounds(action, in.Hours, MaxTaskHistoryHours, in.Limit); err != nil {
+		return q, err
+	}
 	db, valid := oneName(in.Database)
 	if !valid {
-		return runbooks.ActionResult{}, badRequest(action, "database %q: want one identifier", in.Database)
+		return q, badRequest(action, "database %q: want one identifier", in.Database)
 	}
-	var task objectName
-	byTask := strings.TrimSpace(in.Task) != ""
-	if byTask {
-		if task, err = parseObjectName(in.Task); err != nil {
-			return runbooks.ActionResult{}, badRequest(action, "task: %v", err)
+	q.byTask = strings.TrimSpace(in.Task) != ""
+	if q.byTask {
+		if q.task, err = parseObjectName(in.Task); err != nil {
+			return q, badRequest(action, "task: %v", err)
 		}
-		if td := task.database(); td != "" {
+		if td := q.task.database(); td != "" {
 			if db != "" && db != td {
-				return runbooks.ActionResult{}, badRequest(action, "task %s is in database %s, not %s", task, td, db)
+				return q, badRequest(action, "task %s is in database %s, not %s", q.task, td, db)
 			}
 			db = td
 		}
 	}
 	if err := a.database(action, db); err != nil {
-		return runbooks.ActionResult{}, err
+		return q, err
 	}
-	bySchema := byTask && task.schema() != ""
-	args := []any{hours, historyResultLimit}
-	if byTask {
-		args = append(args, task.name())
-	}
-	if bySchema {
-		args = append(args, task.schema())
-	}
-	args = append(args, limit)
+	q.db = db
+	q.bySchema = q.byTask && q.task.schema() != ""
+	return q, nil
+}
 
+// args are taskHistorySQL's arguments, in its placeholders' order.
+func (q taskHistoryQuery) args() []any {
+	args := []any{q.hours, historyResultLimit}
+	if q.byTask {
+		args = append(args, q.task.name())
+	}
+	if q.bySchema {
+		args = append(args, q.task.schema())
+	}
+	return append(args, q.limit)
+}
+
+// taskRuns gathers the rows of taskHistorySQL: the window's counts (the
+// same on every row), the runs listed and the counts per task and per
+// error code.
+type taskRuns struct {
+	runs, failed, skipped, cancelled int64
+	first, last                      sql.NullTime
+	list                             []any
+	listing                          [][]any
+	byName                           map[string]*countedText
+	errs                             map[string]*countedText
+}
+
+func newTaskRuns() *taskRuns {
+	return &taskRuns{list: []any{}, byName: map[string]*countedText{}, errs: map[string]*countedText{}}
+}
+
+// scan reads one row.
+func (t *taskRuns) scan(rows *sql.Rows) error {
 	var (
-		runs, failed, skipped, cancelled int64
-		first, last                      sql.NullTime
-		list                             = []any{}
-		listing                          [][]any
-		byName                           = map[string]*countedText{}
-		errs                             = map[string]*countedText{}
+		name, dbName, schema, state, code, msg, qid sql.NullString
+		scheduled, started, completed, f, l         sql.NullTime
+		nRuns, nFailed, nSkipped, nCancelled, nTask sql.NullInt64
 	)
-	queryID, err := a.run(ctx, action, req, taskHistorySQL(db, byTask, bySchema), args, func(rows *sql.Rows) error {
-		var (
-			name, dbName, schema, state, code, msg, qid sql.NullString
-			scheduled, started, completed, f, l         sql.NullTime
-			nRuns, nFailed, nSkipped, nCancelled, nTask sql.NullInt64
-		)
-		if err := rows.Scan(&name, &dbName, &schema, &state, &code, &msg, &scheduled, &started, &completed, &qid,
-			&nRuns, &nFailed, &nSkipped, &nCancelled, &nTask, &f, &l); err != nil {
-			return err
-		}
-		runs, failed, skipped, cancelled, first, last = nRuns.Int64, nFailed.Int64, nSkipped.Int64, nCancelled.Int64, f, l
-		full := strings.Join([]string{dbName.String, schema.String, name.String}, ".")
-		list = append(list, map[string]any{
-			"task":             full,
-			"state":            nullString(state, 100),
-			"error_code":       nullString(code, 20),
-			"error_message":    nullString(msg, MaxTextLen),
-			"scheduled_time":   timeString(scheduled),
-			"query_start_time": timeString(started),
-			"completed_time":   timeString(completed),
-			"query_id":         nullString(qid, 100),
-		})
-		if _, ok := byName[full]; !ok {
-			byName[full] = &countedText{key: full, text: full, count: nTask.Int64}
-		}
-		if code.Valid && code.String != "" {
-			tally(errs, code.String, mdtext.Truncate(msg.String, 200))
-		}
-		listing = append(listing, []any{timeString(scheduled), state.String, full, code.String, msg.String})
-		return nil
-	})
-	if err != nil {
-		return runbooks.ActionResult{}, err
+	if err := rows.Scan(&name, &dbName, &schema, &state, &code, &msg, &scheduled, &started, &completed, &qid,
+		&nRuns, &nFailed, &nSkipped, &nCancelled, &nTask, &f, &l); err != nil {
+		return err
 	}
+	t.runs, t.failed, t.skipped, t.cancelled, t.first, t.last = nRuns.Int64, nFailed.Int64, nSkipped.Int64, nCancelled.Int64, f, l
+	full := strings.Join([]string{dbName.String, schema.String, name.String}, ".")
+	t.list = append(t.list, map[string]any{
+		"task":             full,
+		"state":            nullString(state, 100),
+		"error_code":       nullString(code, 20),
+		"error_message":    nullString(msg, MaxTextLen),
+		"scheduled_time":   timeString(scheduled),
+		"query_start_time": timeString(started),
+		"completed_time":   timeString(completed),
+		"query_id":         nullString(qid, 100),
+	})
+	if _, ok := t.byName[full]; !ok {
+		t.byName[full] = &countedText{key: full, text: full, count: nTask.Int64}
+	}
+	if code.Valid && code.String != "" {
+		tally(t.errs, code.String, mdtext.Truncate(msg.String, 200))
+	}
+	t.listing = append(t.listing, []any{timeString(scheduled), state.String, full, code.String, msg.String})
+	return nil
+}
 
-	tasks := topCounts(byName, 10)
+// output is the action's outputs.
+func (q taskHistoryQuery) output(t *taskRuns, tasks, top []*countedText, queryID string) map[string]any {
 	tasksOut := make([]any, len(tasks))
 	for i, c := range tasks {
 		tasksOut[i] = map[string]any{"task": c.key, "runs": c.count}
 	}
-	top := topCounts(errs, 5)
 	taskName := ""
-	if byTask {
-		taskName = task.String()
+	if q.byTask {
+		taskName = q.task.String()
 	}
-	out := map[string]any{
-		"hours":      hours,
+	return map[string]any{
+		"hours":      q.hours,
 		"task":       taskName,
-		"database":   db,
-		"runs":       runs,
-		"failed":     failed,
-		"skipped":    skipped,
-		"cancelled":  cancelled,
-		"first_run":  timeString(first),
-		"last_run":   timeString(last),
+		"database":   q.db,
+		"runs":       t.runs,
+		"failed":     t.failed,
+		"skipped":    t.skipped,
+		"cancelled":  t.cancelled,
+		"first_run":  timeString(t.first),
+		"last_run":   timeString(t.last),
 		"by_task":    tasksOut,
 		"top_errors": errorCounts(top),
-		"task_runs":  list,
-		"shown":      len(list),
-		"truncated":  runs > int64(len(list)),
+		"task_runs":  t.list,
+		"shown":      len(t.list),
+		"truncated":  t.runs > int64(len(t.list)),
 		"query_id":   queryID,
 	}
+}
 
+// summary is the one-line answer: the runs per state, the tasks with most
+// of them (for every task), the top error and the first and last run.
+func (q taskHistoryQuery) summary(t *taskRuns, tasks, top []*countedText) string {
 	subject := "tasks"
-	if byTask {
-		subject = "task " + task.String()
-	} else if db != "" {
-		subject = "tasks in " + db
+	if q.byTask {
+		subject = "task " + q.task.String()
+	} else if q.db != "" {
+		subject = "tasks in " + q.db
 	}
 	var sum strings.Builder
-	if runs == 0 {
-		fmt.Fprintf(&sum, "%s: no failed, cancelled or skipped runs in the last %dh", subject, hours)
+	if t.runs == 0 {
+		fmt.Fprintf(&sum, "%s: no failed, cancelled or skipped runs in the last %dh", subject, q.hours)
 	} else {
 		var states []string
 		for _, s := range []struct {
 			n    int64
 			word string
-		}{{failed, "failed"}, {cancelled, "cancelled"}, {skipped, "skipped"}} {
+		}{{t.failed, "failed"}, {t.cancelled, "cancelled"}, {t.skipped, "skipped"}} {
 			if s.n > 0 {
 				states = append(states, fmt.Sprintf("%d %s", s.n, s.word))
 			}
 		}
 		noun := "runs"
-		if runs == 1 {
+		if t.runs == 1 {
 			noun = "run"
 		}
-		fmt.Fprintf(&sum, "%s: %s %s in the last %dh", subject, strings.Join(states, ", "), noun, hours)
-		if !byTask && len(tasks) > 0 {
+		fmt.Fprintf(&sum, "%s: %s %s in the last %dh", subject, strings.Join(states, ", "), noun, q.hours)
+		if !q.byTask && len(tasks) > 0 {
 			parts := make([]string, 0, 3)
 			for i, c := range tasks {
 				if i == 3 {
@@ -211,16 +260,8 @@ func (a *Actions) TaskHistory(ctx context.Context, req runbooks.ActionRequest, i
 		if len(top) > 0 {
 			fmt.Fprintf(&sum, "; top error %s: %s", top[0].key, mdtext.Truncate(oneLine(top[0].text), 120))
 		}
-		if first.Valid && last.Valid {
-			fmt.Fprintf(&sum, "; first %s, last %s", short(first.Time), short(last.Time))
-		}
+		writeSpan(&sum, t.first, t.last)
 	}
-	if capped {
-		fmt.Fprintf(&sum, " (window capped at %dh)", hours)
-	}
-	res := runbooks.ActionResult{Output: out, Summary: sum.String()}
-	if len(listing) > 0 {
-		res.Detail = mdTable([]string{"scheduled", "state", "task", "code", "error"}, listing)
-	}
-	return res, nil
+	writeCapped(&sum, q.capped, q.hours)
+	return sum.String()
 }
