@@ -533,6 +533,11 @@ func Run(ctx context.Context, getenv func(string) string, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	for _, o := range set.OtherFiles() {
+		// A file with no runbook field at all is left out: say so, so a
+		// runbook whose every key is misspelt does not vanish unnoticed.
+		logger.Warn("skipped a YAML file in the runbook directory: not a runbook", "file", o.File, "keys", strings.Join(o.Keys, ", "))
+	}
 	if _, err := s3act.NewClient(ctx, cfg.S3); err != nil {
 		return fmt.Errorf("S3 client (DATASEV_S3_*, AWS_*): %w", err)
 	}
@@ -646,7 +651,7 @@ func LoadRunbooks(dir string) (*runbooks.Set, error) {
 		err = runbooks.Validate(set, actions.DefaultCatalog())
 	}
 	if err != nil {
-		return nil, fmt.Errorf("the runbooks are invalid, so the worker will not start (check them with `go run ./starter runbooks validate`):\n%w", err)
+		return nil, fmt.Errorf("the runbooks are invalid, so the worker will not start (check them with `datasev runbooks validate`):\n%w", err)
 	}
 	return set, nil
 }

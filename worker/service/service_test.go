@@ -195,6 +195,23 @@ func TestRunRefusesInvalidRunbooks(t *testing.T) {
 	}
 }
 
+// A YAML file that is no runbook (a roster kept beside the runbooks) is
+// left out, and the worker says so in its log rather than hiding it.
+func TestRunLogsSkippedFiles(t *testing.T) {
+	isolate(t)
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "roster.yaml"), []byte("team: x\npeople: []\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("TEMPORAL_ADDRESS", "127.0.0.1:1") // nothing listens: Run fails after loading
+	var log syncBuffer
+	_ = service.Run(context.Background(), getenv(map[string]string{service.EnvRunbooks: dir}), &log)
+	out := log.String()
+	if !strings.Contains(out, "not a runbook") || !strings.Contains(out, "roster.yaml") || !strings.Contains(out, "team, people") {
+		t.Errorf("the log does not name the skipped file and its keys:\n%s", out)
+	}
+}
+
 // The worker's tuning knobs: concurrency, pollers and the stop timeout,
 // refused when they are not sensible.
 func TestLoadConfigTuning(t *testing.T) {
