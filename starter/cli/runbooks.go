@@ -412,14 +412,8 @@ func gateSummary(g runbooks.Gate) string {
 	if g.CoveredBy != "" {
 		return "covered by step " + g.CoveredBy + "'s approval (runs only if that was approved and succeeded)"
 	}
-	role, onTimeout := g.Role, g.OnTimeout
-	if role == "" {
-		role = "commander"
-	}
-	if onTimeout == "" {
-		onTimeout = "escalate"
-	}
-	return fmt.Sprintf("by the %s within %s, then %s", role, durOr(g.Timeout, "30m"), onTimeout)
+	g = g.WithDefaults() // the runbook workflow's defaults
+	return fmt.Sprintf("by the %s within %s, then %s", g.Role, g.Timeout.Std(), g.OnTimeout)
 }
 
 func durOr(d runbooks.Duration, def string) string {
