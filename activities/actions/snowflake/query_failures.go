@@ -109,8 +109,45 @@ func queryFailuresSQL(in QueryFailuresInput, hours, limit int) (string, []any) {
 // QueryFailures lists the failed queries of the window.
 func (a *Actions) QueryFailures(ctx context.Context, req runbooks.ActionRequest, in QueryFailuresInput) (runbooks.ActionResult, error) {
 	const action = QueryFailuresName
-	if err := a.ready(action); err != nil {
+	in, hours, capped, limit, err := a.queryFailuresInput(in)
+	if err != nil {
 		return runbooks.ActionResult{}, err
+	}
+	query, args := queryFailuresSQL(in, hours, limit)
+	f := &failedQueries{withText: in.IncludeQueryText, queries: []any{}, codes: map[string]*countedText{}}
+	queryID, err := a.run(ctx, action, req, query, args, f.scan)
+	if err != nil {
+		return runbooks.ActionResult{}, err
+	}
+
+	top := topCounts(f.codes, 5)
+	out := map[string]any{
+		"failures":      f.total,
+		"shown":         len(f.queries),
+		"truncated":     f.total > int64(len(f.queries)),
+		"hours":         hours,
+		"source":        in.Source,
+		"first_failure": timeString(f.first),
+		"last_failure":  timeString(f.last),
+		"top_errors":    errorCounts(top),
+		"queries":       f.queries,
+		"query_id":      queryID,
+	}
+	res := runbooks.ActionResult{Output: out, Summary: f.summary(top, hours, capped, describeFilters(in))}
+	if len(f.table) > 0 {
+		res.Detail = f.detail(top)
+	}
+	return res, nil
+}
+
+// queryFailuresInput checks in and applies its defaults: with a target
+// policy, the session's database when the step names none; the source
+// (information_schema by default) and, within the source's reach, the
+// window and limit. It returns in with the database and source set.
+func (a *Actions) queryFailuresInput(in QueryFailuresInput) (_ QueryFailuresInput, hours int, capped bool, limit int, err error) {
+	const action = QueryFailuresName
+	if err := a.ready(action); err != nil {
+		return in, 0, false, 0, err
 	}
 	if a.targets.Configured() && strings.TrimSpace(in.Database) == "" {
 		// With a policy, the failures read are those of an allowed
@@ -118,7 +155,7 @@ func (a *Actions) QueryFailures(ctx context.Context, req runbooks.ActionRequest,
 		in.Database = a.defaultDB
 	}
 	if err := a.database(action, strings.TrimSpace(in.Database)); err != nil {
-		return runbooks.ActionResult{}, err
+		return in, 0, false, 0, err
 	}
 	in.Source = strings.ToLower(strings.TrimSpace(in.Source))
 	maxHours := MaxInfoSchemaHours
@@ -129,114 +166,100 @@ func (a *Actions) QueryFailures(ctx context.Context, req runbooks.ActionRequest,
 	case SourceAccountUsage:
 		maxHours = MaxAccountUsageHours
 	default:
-		return runbooks.ActionResult{}, badRequest(action, "source %q: want %s or %s", in.Source, SourceInformationSchema, SourceAccountUsage)
+		return in, 0, false, 0, badRequest(action, "source %q: want %s or %s", in.Source, SourceInformationSchema, SourceAccountUsage)
 	}
-	hours, capped, limit, err := bounds(action, in.Hours, maxHours, in.Limit)
-	if err != nil {
-		return runbooks.ActionResult{}, err
-	}
-	query, args := queryFailuresSQL(in, hours, limit)
+	hours, capped, limit, err = bounds(action, in.Hours, maxHours, in.Limit)
+	return in, hours, capped, limit, err
+}
 
+// failedQueries gathers the rows of queryFailuresSQL: the window's count
+// and first and last failure (the same on every row), the queries listed
+// and the failures per error code.
+type failedQueries struct {
+	withText    bool // list each query's text
+	total       int64
+	first, last sql.NullTime
+	queries     []any
+	table       [][]any
+	codes       map[string]*countedText
+}
+
+// scan reads one row.
+func (f *failedQueries) scan(rows *sql.Rows) error {
 	var (
-		total       int64
-		first, last sql.NullTime
-		queries     = []any{}
-		table       [][]any
-		codes       = map[string]*countedText{}
+		id, qtype, user, role, wh, db, schema, status, code, msg, tag, text sql.NullString
+		start, end, firstF, lastF                                           sql.NullTime
+		failures, codeFailures                                              sql.NullInt64
 	)
-	queryID, err := a.run(ctx, action, req, query, args, func(rows *sql.Rows) error {
-		var (
-			id, qtype, user, role, wh, db, schema, status, code, msg, tag, text sql.NullString
-			start, end, firstF, lastF                                           sql.NullTime
-			failures, codeFailures                                              sql.NullInt64
-		)
-		if err := rows.Scan(&id, &qtype, &user, &role, &wh, &db, &schema, &status, &code, &msg, &start, &end, &tag, &text,
-			&failures, &codeFailures, &firstF, &lastF); err != nil {
-			return err
-		}
-		total, first, last = failures.Int64, firstF, lastF
-		row := map[string]any{
-			"query_id":      id.String,
-			"query_type":    nullString(qtype, 100),
-			"user":          nullString(user, 256),
-			"role":          nullString(role, 256),
-			"warehouse":     nullString(wh, 256),
-			"database":      nullString(db, 256),
-			"schema":        nullString(schema, 256),
-			"status":        nullString(status, 100),
-			"error_code":    nullString(code, 20),
-			"error_message": nullString(msg, MaxTextLen),
-			"start_time":    timeString(start),
-			"end_time":      timeString(end),
-			"query_tag":     nullString(tag, 256),
-		}
-		if in.IncludeQueryText {
-			row["query_text"] = nullString(text, MaxTextLen)
-		}
-		queries = append(queries, row)
-		key := code.String
-		if key == "" {
-			key = "(none)"
-		}
-		if _, ok := codes[key]; !ok {
-			codes[key] = &countedText{key: key, text: mdtext.Truncate(msg.String, 200), count: codeFailures.Int64}
-		}
-		table = append(table, []any{timeString(end), code.String, msg.String, user.String, wh.String, id.String})
-		return nil
-	})
-	if err != nil {
-		return runbooks.ActionResult{}, err
+	if err := rows.Scan(&id, &qtype, &user, &role, &wh, &db, &schema, &status, &code, &msg, &start, &end, &tag, &text,
+		&failures, &codeFailures, &firstF, &lastF); err != nil {
+		return err
 	}
-
-	top := topCounts(codes, 5)
-	out := map[string]any{
-		"failures":      total,
-		"shown":         len(queries),
-		"truncated":     total > int64(len(queries)),
-		"hours":         hours,
-		"source":        in.Source,
-		"first_failure": timeString(first),
-		"last_failure":  timeString(last),
-		"top_errors":    errorCounts(top),
-		"queries":       queries,
-		"query_id":      queryID,
+	f.total, f.first, f.last = failures.Int64, firstF, lastF
+	row := map[string]any{
+		"query_id":      id.String,
+		"query_type":    nullString(qtype, 100),
+		"user":          nullString(user, 256),
+		"role":          nullString(role, 256),
+		"warehouse":     nullString(wh, 256),
+		"database":      nullString(db, 256),
+		"schema":        nullString(schema, 256),
+		"status":        nullString(status, 100),
+		"error_code":    nullString(code, 20),
+		"error_message": nullString(msg, MaxTextLen),
+		"start_time":    timeString(start),
+		"end_time":      timeString(end),
+		"query_tag":     nullString(tag, 256),
 	}
+	if f.withText {
+		row["query_text"] = nullString(text, MaxTextLen)
+	}
+	f.queries = append(f.queries, row)
+	key := code.String
+	if key == "" {
+		key = "(none)"
+	}
+	if _, ok := f.codes[key]; !ok {
+		f.codes[key] = &countedText{key: key, text: mdtext.Truncate(msg.String, 200), count: codeFailures.Int64}
+	}
+	f.table = append(f.table, []any{timeString(end), code.String, msg.String, user.String, wh.String, id.String})
+	return nil
+}
 
-	scope := describeFilters(in)
+// summary is the one-line answer: the failures in the window and scope,
+// per error code, the first and last, and how many are listed.
+func (f *failedQueries) summary(top []*countedText, hours int, capped bool, scope string) string {
 	var sum strings.Builder
-	if total == 0 {
+	if f.total == 0 {
 		fmt.Fprintf(&sum, "no failed queries in the last %dh%s", hours, scope)
 	} else {
-		fmt.Fprintf(&sum, "%s in the last %dh%s", plural(total, "failed query", "failed queries"), hours, scope)
+		fmt.Fprintf(&sum, "%s in the last %dh%s", plural(f.total, "failed query", "failed queries"), hours, scope)
 		parts := make([]string, len(top))
 		for i, c := range top {
 			parts[i] = fmt.Sprintf("%s ×%d", c.key, c.count)
 		}
 		fmt.Fprintf(&sum, ": %s", strings.Join(parts, ", "))
-		if first.Valid && last.Valid {
-			fmt.Fprintf(&sum, "; first %s, last %s", short(first.Time), short(last.Time))
-		}
-		if total > int64(len(queries)) {
-			fmt.Fprintf(&sum, " (newest %d listed)", len(queries))
+		writeSpan(&sum, f.first, f.last)
+		if f.total > int64(len(f.queries)) {
+			fmt.Fprintf(&sum, " (newest %d listed)", len(f.queries))
 		}
 	}
-	if capped {
-		fmt.Fprintf(&sum, " (window capped at %dh)", hours)
-	}
-	res := runbooks.ActionResult{Output: out, Summary: sum.String()}
-	if len(table) > 0 {
-		var d strings.Builder
-		if len(top) > 0 {
-			d.WriteString("**Top errors**\n\n")
-			for _, c := range top {
-				fmt.Fprintf(&d, "- `%s` ×%d: %s\n", c.key, c.count, mdCell(c.text))
-			}
-			d.WriteString("\n")
+	writeCapped(&sum, capped, hours)
+	return sum.String()
+}
+
+// detail is the top errors and the table of the queries listed.
+func (f *failedQueries) detail(top []*countedText) string {
+	var d strings.Builder
+	if len(top) > 0 {
+		d.WriteString("**Top errors**\n\n")
+		for _, c := range top {
+			fmt.Fprintf(&d, "- `%s` ×%d: %s\n", c.key, c.count, mdCell(c.text))
 		}
-		d.WriteString(mdTable([]string{"end time", "code", "error", "user", "warehouse", "query ID"}, table))
-		res.Detail = d.String()
+		d.WriteString("\n")
 	}
-	return res, nil
+	d.WriteString(mdTable([]string{"end time", "code", "error", "user", "warehouse", "query ID"}, f.table))
+	return d.String()
 }
 
 // describeFilters says which filters narrowed the search, for summaries.
