@@ -20,7 +20,6 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/datasev/datasev/runbooks"
-	"github.com/datasev/datasev/starter/dev/devstack"
 	"github.com/datasev/datasev/workflows"
 	"github.com/datasev/datasev/workflows/runbook"
 )
@@ -225,12 +224,19 @@ func runWorkflow(t *testing.T, in workflows.RunbookInput, answers map[string]map
 	return out
 }
 
+// demoRunbooks is the directory of the dev stack's demo runbooks
+// (devstack.DemoRunbooks embeds it).
+const demoRunbooks = "../../starter/dev/devstack/runbooks"
+
 // librarySet loads the library and the dev stack's demo runbooks.
 func librarySet(t *testing.T) *runbooks.Set {
 	t.Helper()
-	set, err := runbooks.Load("", devstack.DemoRunbooks())
+	set, err := runbooks.Load(demoRunbooks)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if _, ok := set.Get("demo-orders-load"); !ok {
+		t.Fatalf("no demo runbook in %s: has the dev stack's directory moved?", demoRunbooks)
 	}
 	return set
 }
