@@ -67,112 +67,125 @@ func (a *Actions) CopyHistory(ctx context.Context, req runbooks.ActionRequest, i
 	if err != nil {
 		return runbooks.ActionResult{}, err
 	}
-
-	var (
-		loads, loaded, failed, partial, rowsLoaded, rowsParsed int64
-		firstLoad, lastLoad                                    sql.NullTime
-		files                                                  = []any{}
-		listing                                                [][]any
-		lastError                                              map[string]any
-		errs                                                   = map[string]*countedText{}
-	)
-	queryID, err := a.run(ctx, action, req, copyHistorySQL(table.database()), []any{table.String(), hours, limit}, func(rows *sql.Rows) error {
-		var (
-			file, stage, status, firstErr, errColumn, pipe           sql.NullString
-			rowCount, rowParsed, errCount, errLine                   sql.NullInt64
-			loadTime, first, last                                    sql.NullTime
-			nLoads, nLoaded, nFailed, nPartial, sumLoaded, sumParsed sql.NullInt64
-		)
-		if err := rows.Scan(&file, &stage, &status, &rowCount, &rowParsed, &errCount, &firstErr, &errLine, &errColumn, &loadTime, &pipe,
-			&nLoads, &nLoaded, &nFailed, &nPartial, &sumLoaded, &sumParsed, &first, &last); err != nil {
-			return err
-		}
-		loads, loaded, failed, partial = nLoads.Int64, nLoaded.Int64, nFailed.Int64, nPartial.Int64
-		rowsLoaded, rowsParsed, firstLoad, lastLoad = sumLoaded.Int64, sumParsed.Int64, first, last
-		row := map[string]any{
-			"file":               nullString(file, 1024),
-			"stage_location":     nullString(stage, 1024),
-			"status":             nullString(status, 100),
-			"rows_loaded":        nullInt(rowCount),
-			"rows_parsed":        nullInt(rowParsed),
-			"error_count":        nullInt(errCount),
-			"first_error":        nullString(firstErr, MaxTextLen),
-			"first_error_line":   nullInt(errLine),
-			"first_error_column": nullString(errColumn, 256),
-			"last_load_time":     timeString(loadTime),
-			"pipe":               nullString(pipe, 256),
-		}
-		files = append(files, row)
-		isError := !strings.EqualFold(status.String, "LOADED")
-		if isError && firstErr.Valid && firstErr.String != "" {
-			// Rows come failures first, newest first: the first one is the
-			// latest error.
-			if lastError == nil {
-				lastError = map[string]any{
-					"file": row["file"], "status": row["status"], "message": row["first_error"],
-					"line": row["first_error_line"], "column": row["first_error_column"], "time": row["last_load_time"],
-				}
-			}
-			key := mdtext.Truncate(firstErr.String, 200)
-			tally(errs, key, key)
-		}
-		listing = append(listing, []any{timeString(loadTime), status.String, file.String, nullInt(rowCount), nullInt(rowParsed), firstErr.String})
-		return nil
-	})
+	l := &loadAttempts{files: []any{}, errs: map[string]*countedText{}}
+	queryID, err := a.run(ctx, action, req, copyHistorySQL(table.database()), []any{table.String(), hours, limit}, l.scan)
 	if err != nil {
 		return runbooks.ActionResult{}, err
 	}
+	res := runbooks.ActionResult{Output: l.output(table, hours, queryID), Summary: l.summary(table, hours, capped)}
+	if len(l.listing) > 0 {
+		res.Detail = mdTable([]string{"last load", "status", "file", "rows loaded", "rows parsed", "first error"}, l.listing)
+	}
+	return res, nil
+}
 
-	top := topCounts(errs, 5)
+// loadAttempts gathers the rows of copyHistorySQL: the window's counts and
+// first and last load (the same on every row), the files listed, the
+// latest error and the files per error message.
+type loadAttempts struct {
+	loads, loaded, failed, partial, rowsLoaded, rowsParsed int64
+	firstLoad, lastLoad                                    sql.NullTime
+	files                                                  []any
+	listing                                                [][]any
+	lastError                                              map[string]any
+	errs                                                   map[string]*countedText
+}
+
+// scan reads one row.
+func (l *loadAttempts) scan(rows *sql.Rows) error {
+	var (
+		file, stage, status, firstErr, errColumn, pipe           sql.NullString
+		rowCount, rowParsed, errCount, errLine                   sql.NullInt64
+		loadTime, first, last                                    sql.NullTime
+		nLoads, nLoaded, nFailed, nPartial, sumLoaded, sumParsed sql.NullInt64
+	)
+	if err := rows.Scan(&file, &stage, &status, &rowCount, &rowParsed, &errCount, &firstErr, &errLine, &errColumn, &loadTime, &pipe,
+		&nLoads, &nLoaded, &nFailed, &nPartial, &sumLoaded, &sumParsed, &first, &last); err != nil {
+		return err
+	}
+	l.loads, l.loaded, l.failed, l.partial = nLoads.Int64, nLoaded.Int64, nFailed.Int64, nPartial.Int64
+	l.rowsLoaded, l.rowsParsed, l.firstLoad, l.lastLoad = sumLoaded.Int64, sumParsed.Int64, first, last
+	row := map[string]any{
+		"file":               nullString(file, 1024),
+		"stage_location":     nullString(stage, 1024),
+		"status":             nullString(status, 100),
+		"rows_loaded":        nullInt(rowCount),
+		"rows_parsed":        nullInt(rowParsed),
+		"error_count":        nullInt(errCount),
+		"first_error":        nullString(firstErr, MaxTextLen),
+		"first_error_line":   nullInt(errLine),
+		"first_error_column": nullString(errColumn, 256),
+		"last_load_time":     timeString(loadTime),
+		"pipe":               nullString(pipe, 256),
+	}
+	l.files = append(l.files, row)
+	isError := !strings.EqualFold(status.String, "LOADED")
+	if isError && firstErr.Valid && firstErr.String != "" {
+		// Rows come failures first, newest first: the first one is the
+		// latest error.
+		if l.lastError == nil {
+			l.lastError = map[string]any{
+				"file": row["file"], "status": row["status"], "message": row["first_error"],
+				"line": row["first_error_line"], "column": row["first_error_column"], "time": row["last_load_time"],
+			}
+		}
+		key := mdtext.Truncate(firstErr.String, 200)
+		tally(l.errs, key, key)
+	}
+	l.listing = append(l.listing, []any{timeString(loadTime), status.String, file.String, nullInt(rowCount), nullInt(rowParsed), firstErr.String})
+	return nil
+}
+
+// output is the action's outputs.
+func (l *loadAttempts) output(table objectName, hours int, queryID string) map[string]any {
+	top := topCounts(l.errs, 5)
 	topOut := make([]any, len(top))
 	for i, c := range top {
 		topOut[i] = map[string]any{"message": c.text, "files": c.count}
 	}
-	out := map[string]any{
+	return map[string]any{
 		"table":       table.String(),
 		"hours":       hours,
-		"loads":       loads,
-		"loaded":      loaded,
-		"failed":      failed,
-		"partial":     partial,
-		"errors":      failed + partial,
-		"rows_loaded": rowsLoaded,
-		"rows_parsed": rowsParsed,
-		"first_load":  timeString(firstLoad),
-		"last_load":   timeString(lastLoad),
-		"last_error":  lastError,
+		"loads":       l.loads,
+		"loaded":      l.loaded,
+		"failed":      l.failed,
+		"partial":     l.partial,
+		"errors":      l.failed + l.partial,
+		"rows_loaded": l.rowsLoaded,
+		"rows_parsed": l.rowsParsed,
+		"first_load":  timeString(l.firstLoad),
+		"last_load":   timeString(l.lastLoad),
+		"last_error":  l.lastError,
 		"top_errors":  topOut,
-		"files":       files,
-		"shown":       len(files),
-		"truncated":   loads > int64(len(files)),
+		"files":       l.files,
+		"shown":       len(l.files),
+		"truncated":   l.loads > int64(len(l.files)),
 		"query_id":    queryID,
 	}
+}
 
+// summary is the one-line answer: the files loaded or failed, the rows,
+// the latest error and the last attempt.
+func (l *loadAttempts) summary(table objectName, hours int, capped bool) string {
 	var sum strings.Builder
 	switch {
-	case loads == 0:
+	case l.loads == 0:
 		fmt.Fprintf(&sum, "%s: no load attempts in the last %dh", table, hours)
-	case failed+partial == 0:
-		fmt.Fprintf(&sum, "%s: %s in the last %dh, all loaded (%d rows)", table, plural(loads, "file", "files"), hours, rowsLoaded)
+	case l.failed+l.partial == 0:
+		fmt.Fprintf(&sum, "%s: %s in the last %dh, all loaded (%d rows)", table, plural(l.loads, "file", "files"), hours, l.rowsLoaded)
 	default:
-		fmt.Fprintf(&sum, "%s: %d of %s failed", table, failed, plural(loads, "file", "files"))
-		if partial > 0 {
-			fmt.Fprintf(&sum, ", %d partially loaded", partial)
+		fmt.Fprintf(&sum, "%s: %d of %s failed", table, l.failed, plural(l.loads, "file", "files"))
+		if l.partial > 0 {
+			fmt.Fprintf(&sum, ", %d partially loaded", l.partial)
 		}
-		fmt.Fprintf(&sum, " in the last %dh (%d of %d rows loaded)", hours, rowsLoaded, rowsParsed)
-		if lastError != nil {
-			fmt.Fprintf(&sum, "; latest error in %v: %s", lastError["file"], mdtext.Truncate(oneLine(fmt.Sprint(lastError["message"])), 160))
+		fmt.Fprintf(&sum, " in the last %dh (%d of %d rows loaded)", hours, l.rowsLoaded, l.rowsParsed)
+		if l.lastError != nil {
+			fmt.Fprintf(&sum, "; latest error in %v: %s", l.lastError["file"], mdtext.Truncate(oneLine(fmt.Sprint(l.lastError["message"])), 160))
 		}
 	}
-	if loads > 0 && lastLoad.Valid {
-		fmt.Fprintf(&sum, "; last attempt %s", short(lastLoad.Time))
+	if l.loads > 0 && l.lastLoad.Valid {
+		fmt.Fprintf(&sum, "; last attempt %s", short(l.lastLoad.Time))
 	}
-	if capped {
-		fmt.Fprintf(&sum, " (window capped at %dh)", hours)
-	}
-	res := runbooks.ActionResult{Output: out, Summary: sum.String()}
-	if len(listing) > 0 {
-		res.Detail = mdTable([]string{"last load", "status", "file", "rows loaded", "rows parsed", "first error"}, listing)
-	}
-	return res, nil
+	writeCapped(&sum, capped, hours)
+	return sum.String()
 }
