@@ -253,6 +253,42 @@ func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
+// parseFlagsOnly parses the flags of a command that takes no positional
+// arguments; the flag set's name is the command's.
+func parseFlagsOnly(fs *flag.FlagSet, args []string) error {
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("%s takes flags only; unexpected %q", fs.Name(), pos[0])
+	}
+	return nil
+}
+
+// parseIncidentRef parses the flags of a command that takes one incident
+// (dedupe key or workflow ID) and returns it as given.
+func parseIncidentRef(fs *flag.FlagSet, args []string) (string, error) {
+	pos, err := parse(fs, args)
+	if err != nil {
+		return "", err
+	}
+	if len(pos) != 1 {
+		return "", usagef("%s: want one incident ID (dedupe key or workflow ID)", fs.Name())
+	}
+	return pos[0], nil
+}
+
+// dialIncident connects to Temporal and resolves ref (dedupe key or
+// workflow ID) to the incident's workflow ID. The caller closes the client.
+func (e *env) dialIncident(ctx context.Context, ref string) (client.Client, string, error) {
+	c, err := e.dial(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	return c, incidents.ResolveID(ctx, c, ref), nil
+}
+
 // clientOptions loads the connection settings the way every Temporal tool
 // does: the config file's profile, then TEMPORAL_* environment variables.
 func clientOptions(e *env) (client.Options, error) {
@@ -341,14 +377,11 @@ func runCodecKey(_ context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "codec-key", "[--id ID]")
 	var id string
 	fs.StringVar(&id, "id", "", "the key's ID (default: k<date>-<random>)")
-	pos, err := parse(fs, args)
-	if err != nil {
+	if err := parseFlagsOnly(fs, args); err != nil {
 		return err
 	}
-	if len(pos) > 0 {
-		return usagef("codec-key takes flags only; unexpected %q", pos[0])
-	}
 	var line string
+	var err error
 	if id == "" {
 		line, err = codec.NewKey()
 	} else {

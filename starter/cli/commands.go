@@ -69,12 +69,8 @@ func runDeclare(ctx context.Context, e *env, args []string) error {
 	fs.StringVar(&roster, "roster", "", "roster file (default $"+EnvRoster+" or "+DefaultRoster+")")
 	fs.StringVar(&by, "by", "", "roster ID of the person declaring (recorded as label declared_by)")
 	fs.DurationVar(&closeAfter, "close-after", 0, "how long a resolved incident waits before closing (default 30m)")
-	pos, err := parse(fs, args)
-	if err != nil {
+	if err := parseFlagsOnly(fs, args); err != nil {
 		return err
-	}
-	if len(pos) > 0 {
-		return usagef("declare takes flags only; unexpected %q", pos[0])
 	}
 	var missing []string
 	if strings.TrimSpace(a.Title) == "" {
@@ -95,7 +91,7 @@ func runDeclare(ctx context.Context, e *env, args []string) error {
 		a.Labels = lbls
 	}
 	check := a
-	err = check.Validate()
+	err := check.Validate()
 	if err == nil {
 		// The key's shape and the fields' bounds, as every front door
 		// checks them (Declare checks again), before dialling.
@@ -164,12 +160,8 @@ func runList(ctx context.Context, e *env, args []string) error {
 	fs.StringVar(&f.Commander, "commander", "", "only incidents this person commands")
 	fs.BoolVar(&all, "all", false, "include closed incidents")
 	fs.IntVar(&f.Limit, "limit", 100, "at most this many")
-	pos, err := parse(fs, args)
-	if err != nil {
+	if err := parseFlagsOnly(fs, args); err != nil {
 		return err
-	}
-	if len(pos) > 0 {
-		return usagef("list takes flags only; unexpected %q", pos[0])
 	}
 	f.Open = !all
 	if _, err := f.Query(); err != nil {
@@ -219,19 +211,15 @@ func dash(s string) string {
 
 func runShow(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "show", "ID")
-	pos, err := parse(fs, args)
+	ref, err := parseIncidentRef(fs, args)
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 {
-		return usagef("show: want one incident ID (dedupe key or workflow ID)")
-	}
-	c, err := e.dial(ctx)
+	c, id, err := e.dialIncident(ctx, ref)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	id := incidents.ResolveID(ctx, c, pos[0])
 	ctx, cancel := context.WithTimeout(ctx, answerTimeout)
 	defer cancel()
 	st, err := incidents.Status(ctx, c, id)
@@ -363,12 +351,7 @@ var actCommands = []actCommand{
 				if role == "" || a.Person == "" {
 					return usagef("role: --role and --person required")
 				}
-				r, err := workflows.ParseRole(role)
-				if err != nil {
-					return &usageError{msg: err.Error()}
-				}
-				a.Role = r
-				return nil
+				return parseInto(&a.Role, role, workflows.ParseRole)
 			}
 		}},
 	{cmd: "sev", act: workflows.ActSetSeverity, usage: "--severity SEV1 [--reason R]", summary: "change severity (Commander)",
@@ -379,23 +362,13 @@ var actCommands = []actCommand{
 				if sev == "" {
 					return usagef("sev: --severity required")
 				}
-				s, err := workflows.ParseSeverity(sev)
-				if err != nil {
-					return &usageError{msg: err.Error()}
-				}
-				a.Severity = s
-				return nil
+				return parseInto(&a.Severity, sev, workflows.ParseSeverity)
 			}
 		}},
 	{cmd: "note", act: workflows.ActAddNote, usage: "--text T", summary: "add a note (an SME's note is a finding)",
 		flags: func(fs *flag.FlagSet, a *workflows.Act) func() error {
 			fs.StringVar(&a.Note, "text", "", "the note (required)")
-			return func() error {
-				if strings.TrimSpace(a.Note) == "" {
-					return usagef("note: --text required")
-				}
-				return nil
-			}
+			return requireText("note", a)
 		}},
 	{cmd: "request-approval", act: workflows.ActRequestApproval, usage: "--approval NAME --action A [--detail D]", summary: "ask the Commander to approve a remediation (SME)",
 		flags: func(fs *flag.FlagSet, a *workflows.Act) func() error {
@@ -423,12 +396,7 @@ var actCommands = []actCommand{
 		flags: func(fs *flag.FlagSet, a *workflows.Act) func() error {
 			fs.StringVar(&a.Note, "text", "", "the public wording (required)")
 			fs.StringVar(&a.Action, "status", "", "the public status (default from the incident's state)")
-			return func() error {
-				if strings.TrimSpace(a.Note) == "" {
-					return usagef("publish-status: --text required")
-				}
-				return nil
-			}
+			return requireText("publish-status", a)
 		}},
 	{cmd: "root-cause", act: workflows.ActRootCause, usage: "--text T", summary: "give the root cause, for the postmortem (any role holder)",
 		flags: textFlag("root-cause", false)},
@@ -446,13 +414,30 @@ func textFlag(cmd string, owner bool) func(fs *flag.FlagSet, a *workflows.Act) f
 		if owner {
 			fs.StringVar(&a.Person, "owner", "", "roster ID of who owns the action item")
 		}
-		return func() error {
-			if strings.TrimSpace(a.Note) == "" {
-				return usagef("%s: --text required", cmd)
-			}
-			return nil
-		}
+		return requireText(cmd, a)
 	}
+}
+
+// requireText is the check of a command whose --text (the act's note) is
+// required.
+func requireText(cmd string, a *workflows.Act) func() error {
+	return func() error {
+		if strings.TrimSpace(a.Note) == "" {
+			return usagef("%s: --text required", cmd)
+		}
+		return nil
+	}
+}
+
+// parseInto parses a flag's value v with parse into *dst; a value parse
+// refuses is a usage error.
+func parseInto[T any](dst *T, v string, parse func(string) (T, error)) error {
+	t, err := parse(v)
+	if err != nil {
+		return &usageError{msg: err.Error()}
+	}
+	*dst = t
+	return nil
 }
 
 func noFlags(*flag.FlagSet, *workflows.Act) func() error { return nil }
@@ -479,12 +464,9 @@ func runAct(ctx context.Context, e *env, ac actCommand, args []string) error {
 	fs.StringVar(&act.Reason, "reason", "", "why (shown in the timeline)")
 	fs.BoolVar(&asSignal, "signal", false, "send as a Signal (recorded; rejected signals show in the timeline) instead of an Update")
 	check := ac.flags(fs, &act)
-	pos, err := parse(fs, args)
+	ref, err := parseIncidentRef(fs, args)
 	if err != nil {
 		return err
-	}
-	if len(pos) != 1 {
-		return usagef("%s: want one incident ID (dedupe key or workflow ID)", ac.cmd)
 	}
 	if act.By == "" {
 		return usagef("%s: --by required (your roster ID)", ac.cmd)
@@ -500,12 +482,11 @@ func runAct(ctx context.Context, e *env, ac actCommand, args []string) error {
 	if err != nil {
 		return err
 	}
-	c, err := e.dial(ctx)
+	c, id, err := e.dialIncident(ctx, ref)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	id := incidents.ResolveID(ctx, c, pos[0])
 	ctx, cancel := context.WithTimeout(ctx, answerTimeout)
 	defer cancel()
 	return sendAct(ctx, c, e.stdout, signer, id, ac.act, act, asSignal)

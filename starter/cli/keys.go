@@ -78,12 +78,8 @@ func runKeygen(_ context.Context, e *env, args []string) error {
 		def = p
 	}
 	fs.StringVar(&out, "out", "", "where to write the private key (default $"+EnvKeyFile+", else "+orText(def, "$HOME/.config/datasev/key.pem")+")")
-	pos, err := parse(fs, args)
-	if err != nil {
+	if err := parseFlagsOnly(fs, args); err != nil {
 		return err
-	}
-	if len(pos) > 0 {
-		return usagef("keygen takes flags only; unexpected %q", pos[0])
 	}
 	if out == "" {
 		out = def

@@ -25,19 +25,15 @@ const postmortemUsage = "ID [--out FILE]"
 func runPostmortem(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "postmortem", postmortemUsage)
 	out := fs.String("out", "", "write the Markdown to `FILE` instead of standard output")
-	pos, err := parse(fs, args)
+	ref, err := parseIncidentRef(fs, args)
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 {
-		return usagef("postmortem: want one incident ID (dedupe key or workflow ID)")
-	}
-	c, err := e.dial(ctx)
+	c, id, err := e.dialIncident(ctx, ref)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	id := incidents.ResolveID(ctx, c, pos[0])
 	r, err := queryReport(ctx, c, id)
 	if err != nil {
 		return err

@@ -1,16 +1,10 @@
 package cli
 
 import (
-	"bufio"
-	"bytes"
 	"os"
-	"path/filepath"
-	"strconv"
-	"strings"
-)
 
-// modulePath is the datasev module's path; repoRoot looks for its go.mod.
-const modulePath = "github.com/datasev/datasev"
+	"github.com/datasev/datasev/starter/cli/reporoot"
+)
 
 // repoRoot returns the directory holding the go.mod of the datasev module,
 // walking up from the working directory: run from a checkout, the commands
@@ -20,31 +14,5 @@ func repoRoot() (dir string, ok bool) {
 	if err != nil {
 		return "", false
 	}
-	for dir := wd; ; {
-		if data, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil && goModModule(data) == modulePath {
-			return dir, true
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", false
-		}
-		dir = parent
-	}
-}
-
-// goModModule returns the module path a go.mod declares, or "".
-func goModModule(gomod []byte) string {
-	sc := bufio.NewScanner(bytes.NewReader(gomod))
-	for sc.Scan() {
-		line, _, _ := strings.Cut(sc.Text(), "//")
-		fields := strings.Fields(line)
-		if len(fields) != 2 || fields[0] != "module" {
-			continue
-		}
-		if p, err := strconv.Unquote(fields[1]); err == nil {
-			return p
-		}
-		return fields[1]
-	}
-	return ""
+	return reporoot.Find(wd)
 }

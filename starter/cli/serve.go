@@ -34,12 +34,8 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	fs.StringVar(&runbookDir, "runbooks", "", "runbook directory added to the embedded library (default $"+EnvRunbooks+")")
 	fs.StringVar(&roster, "roster", "", "roster file (default $"+EnvRoster+" or "+DefaultRoster+")")
 	fs.StringVar(&uiURL, "ui-url", "", "Temporal Web UI base URL for the incidents' links (default $"+EnvUIURL+")")
-	pos, err := parse(fs, args)
-	if err != nil {
+	if err := parseFlagsOnly(fs, args); err != nil {
 		return err
-	}
-	if len(pos) > 0 {
-		return usagef("serve takes flags only; unexpected %q", pos[0])
 	}
 	if uiURL == "" {
 		uiURL = e.getenv(EnvUIURL)

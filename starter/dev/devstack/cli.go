@@ -6,7 +6,6 @@
 package devstack
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"debug/buildinfo"
@@ -16,10 +15,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/datasev/datasev/starter/cli/reporoot"
 )
 
 // TemporalCLIVersion is the pinned version of the Temporal CLI (and so of the
@@ -30,7 +30,7 @@ const TemporalCLIVersion = "v1.5.1"
 const TemporalCLIModule = "github.com/temporalio/cli/cmd/temporal"
 
 // ModulePath is this repository's module path; RepoRoot looks for it.
-const ModulePath = "github.com/datasev/datasev"
+const ModulePath = reporoot.ModulePath
 
 // EnvCLI names the environment variable that points at an existing Temporal
 // CLI binary to use instead of the pinned build.
@@ -46,37 +46,10 @@ func RepoRoot() (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("repo root: %w", err)
 	}
-	for dir := wd; ; {
-		data, err := os.ReadFile(filepath.Join(dir, "go.mod"))
-		if err == nil && modulePath(data) == ModulePath {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("repo root: no go.mod of module %s in %s or any parent directory", ModulePath, wd)
-		}
-		dir = parent
+	if dir, ok := reporoot.Find(wd); ok {
+		return dir, nil
 	}
-}
-
-// modulePath returns the module path declared in go.mod data, or "".
-func modulePath(gomod []byte) string {
-	sc := bufio.NewScanner(bytes.NewReader(gomod))
-	for sc.Scan() {
-		line := sc.Text()
-		if i := strings.Index(line, "//"); i >= 0 {
-			line = line[:i]
-		}
-		fields := strings.Fields(line)
-		if len(fields) != 2 || fields[0] != "module" {
-			continue
-		}
-		if p, err := strconv.Unquote(fields[1]); err == nil {
-			return p
-		}
-		return fields[1]
-	}
-	return ""
+	return "", fmt.Errorf("repo root: no go.mod of module %s in %s or any parent directory", ModulePath, wd)
 }
 
 // EnsureCLI returns the path of the pinned Temporal CLI.
