@@ -57,137 +57,182 @@ func (a *Actions) TableFreshness(ctx context.Context, req runbooks.ActionRequest
 	if err != nil {
 		return runbooks.ActionResult{}, err
 	}
-	expected := in.ExpectedFreshness.Std()
-	if expected <= 0 {
+	f := freshness{expected: in.ExpectedFreshness.Std()}
+	if f.expected <= 0 {
 		return runbooks.ActionResult{}, badRequest(action, "expected_freshness must be positive, e.g. 1h")
 	}
 	column, valid := oneName(in.Column)
 	if !valid {
 		return runbooks.ActionResult{}, badRequest(action, "column %q: want one column name (letters, digits, _ and $, not starting with a digit; double-quote other names)", in.Column)
 	}
-
-	var (
-		found                        bool
-		catalog, schema, name, ttype sql.NullString
-		rowCount                     sql.NullInt64
-		lastAltered, now             sql.NullTime
-	)
-	var schemaArg any
-	if s := table.schema(); s != "" {
-		schemaArg = s
-	}
-	queryID, err := a.run(ctx, action, req, tablesSQL(table.database()), []any{schemaArg, table.name()}, func(rows *sql.Rows) error {
-		found = true
-		return rows.Scan(&catalog, &schema, &name, &ttype, &rowCount, &lastAltered, &now)
-	})
+	f.column = column
+	queryID, err := a.tableRow(ctx, req, table, &f.row)
 	if err != nil {
 		return runbooks.ActionResult{}, err
 	}
-	if !found {
-		where := "the configured database"
-		if db := table.database(); db != "" {
-			where = db
-		}
-		return runbooks.ActionResult{}, temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("%s: table %s not found in %s's INFORMATION_SCHEMA.TABLES: it does not exist or the role may not see it", action, table, where),
-			NotFoundType, nil, ErrorDetails{Message: "not found in INFORMATION_SCHEMA.TABLES"})
-	}
-	full := objectName{parts: []string{catalog.String, schema.String, name.String}}
-
-	var maxValue sql.NullTime
-	var colNow sql.NullTime
+	f.full = objectName{parts: []string{f.row.catalog.String, f.row.schema.String, f.row.name.String}}
+	now := f.row.now
 	if column != "" {
-		queryID, err = a.run(ctx, action, req, maxColumnSQL(column), []any{full.String()}, func(rows *sql.Rows) error {
-			var v any
-			if err := rows.Scan(&v, &colNow); err != nil {
-				return err
-			}
-			switch x := v.(type) {
-			case nil:
-			case time.Time:
-				maxValue = sql.NullTime{Time: x, Valid: true}
-			default:
-				return temporal.NewNonRetryableApplicationError(
-					fmt.Sprintf("%s: column %s of %s is not a timestamp or date (MAX is %T)", action, column, full, v),
-					BadRequestType, nil)
-			}
-			return nil
-		})
-		if err != nil {
+		var colNow sql.NullTime
+		if queryID, err = a.columnMax(ctx, req, column, f.full, &f.maxValue, &colNow); err != nil {
 			return runbooks.ActionResult{}, err
 		}
 		if colNow.Valid {
 			now = colNow
 		}
 	}
-
-	checkedAt := now.Time
+	f.checkedAt = now.Time
 	if !now.Valid {
-		checkedAt = time.Now()
+		f.checkedAt = time.Now()
 	}
-	minutes := func(t sql.NullTime) any {
-		if !t.Valid {
-			return nil
+	out, ok, sum := f.judge(queryID)
+	res := runbooks.ActionResult{Output: out, Summary: sum}
+	if !ok {
+		res.Detail = f.detail(fmt.Sprint(out["reason"]))
+	}
+	return res, nil
+}
+
+// tableInfo is a table's row in INFORMATION_SCHEMA.TABLES, with
+// Snowflake's clock.
+type tableInfo struct {
+	catalog, schema, name, ttype sql.NullString
+	rowCount                     sql.NullInt64
+	lastAltered, now             sql.NullTime
+}
+
+// tableRow reads table's row of INFORMATION_SCHEMA.TABLES into row; a
+// table it does not list is a non-retryable NotFoundType error.
+func (a *Actions) tableRow(ctx context.Context, req runbooks.ActionRequest, table objectName, row *tableInfo) (string, error) {
+	const action = TableFreshnessName
+	found := false
+	var schemaArg any
+	if s := table.schema(); s != "" {
+		schemaArg = s
+	}
+	queryID, err := a.run(ctx, action, req, tablesSQL(table.database()), []any{schemaArg, table.name()}, func(rows *sql.Rows) error {
+		found = true
+		return rows.Scan(&row.catalog, &row.schema, &row.name, &row.ttype, &row.rowCount, &row.lastAltered, &row.now)
+	})
+	if err != nil {
+		return "", err
+	}
+	if !found {
+		where := "the configured database"
+		if db := table.database(); db != "" {
+			where = db
 		}
-		return int64(checkedAt.Sub(t.Time) / time.Minute)
+		return "", temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("%s: table %s not found in %s's INFORMATION_SCHEMA.TABLES: it does not exist or the role may not see it", action, table, where),
+			NotFoundType, nil, ErrorDetails{Message: "not found in INFORMATION_SCHEMA.TABLES"})
 	}
+	return queryID, nil
+}
+
+// columnMax reads MAX(column) of table into maxValue, with Snowflake's
+// clock into now; a column whose MAX is not a time is a non-retryable
+// BadRequestType error.
+func (a *Actions) columnMax(ctx context.Context, req runbooks.ActionRequest, column string, table objectName, maxValue, now *sql.NullTime) (string, error) {
+	const action = TableFreshnessName
+	return a.run(ctx, action, req, maxColumnSQL(column), []any{table.String()}, func(rows *sql.Rows) error {
+		var v any
+		if err := rows.Scan(&v, now); err != nil {
+			return err
+		}
+		switch x := v.(type) {
+		case nil:
+		case time.Time:
+			*maxValue = sql.NullTime{Time: x, Valid: true}
+		default:
+			return temporal.NewNonRetryableApplicationError(
+				fmt.Sprintf("%s: column %s of %s is not a timestamp or date (MAX is %T)", action, column, table, v),
+				BadRequestType, nil)
+		}
+		return nil
+	})
+}
+
+// freshness is what snowflake.table_freshness judges: the table's row, the
+// column's newest value (when a column is given) and the expected
+// freshness, at checkedAt (Snowflake's clock when it answered).
+type freshness struct {
+	full      objectName
+	column    string
+	expected  time.Duration
+	row       tableInfo
+	maxValue  sql.NullTime
+	checkedAt time.Time
+}
+
+// minutes is t's age in minutes at checkedAt (nil when t is NULL).
+func (f *freshness) minutes(t sql.NullTime) any {
+	if !t.Valid {
+		return nil
+	}
+	return int64(f.checkedAt.Sub(t.Time) / time.Minute)
+}
+
+// judge is the outputs, the verdict and the summary: the column's newest
+// value (or, without a column, LAST_ALTERED) must be at most expected old.
+func (f *freshness) judge(queryID string) (map[string]any, bool, string) {
 	out := map[string]any{
-		"table":                    full.String(),
-		"table_type":               nullString(ttype, 100),
-		"row_count":                nullInt(rowCount),
-		"last_altered":             timeString(lastAltered),
-		"last_altered_age_minutes": minutes(lastAltered),
-		"expected_minutes":         int64(expected / time.Minute),
-		"checked_at":               checkedAt.UTC().Format(time.RFC3339Nano),
+		"table":                    f.full.String(),
+		"table_type":               nullString(f.row.ttype, 100),
+		"row_count":                nullInt(f.row.rowCount),
+		"last_altered":             timeString(f.row.lastAltered),
+		"last_altered_age_minutes": f.minutes(f.row.lastAltered),
+		"expected_minutes":         int64(f.expected / time.Minute),
+		"checked_at":               f.checkedAt.UTC().Format(time.RFC3339Nano),
 		"query_id":                 queryID,
 	}
-	judged, what := lastAltered, "last altered"
-	if column != "" {
-		out["column"] = column
-		out["max_value"] = timeString(maxValue)
-		out["column_age_minutes"] = minutes(maxValue)
-		judged, what = maxValue, "newest "+column
+	judged, what := f.row.lastAltered, "last altered"
+	if f.column != "" {
+		out["column"] = f.column
+		out["max_value"] = timeString(f.maxValue)
+		out["column_age_minutes"] = f.minutes(f.maxValue)
+		judged, what = f.maxValue, "newest "+f.column
 	}
 	ok, reason := true, ""
 	var sum string
 	if !judged.Valid {
 		ok = false
-		if column != "" {
-			reason = fmt.Sprintf("no rows: MAX(%s) is NULL", column)
+		if f.column != "" {
+			reason = fmt.Sprintf("no rows: MAX(%s) is NULL", f.column)
 		} else {
 			reason = "no LAST_ALTERED time"
 		}
 		out["age_minutes"] = nil
-		sum = fmt.Sprintf("%s: %s (expected within %s) — stale", full, reason, human(expected))
+		sum = fmt.Sprintf("%s: %s (expected within %s) — stale", f.full, reason, human(f.expected))
 	} else {
-		age := checkedAt.Sub(judged.Time)
+		age := f.checkedAt.Sub(judged.Time)
 		out["age_minutes"] = int64(age / time.Minute)
-		if age > expected {
+		if age > f.expected {
 			ok = false
-			reason = fmt.Sprintf("%s is %s old, more than %s", what, human(age), human(expected))
+			reason = fmt.Sprintf("%s is %s old, more than %s", what, human(age), human(f.expected))
 		}
 		verdict := "fresh"
 		if !ok {
 			verdict = "stale"
 		}
-		sum = fmt.Sprintf("%s: %s %s ago (%s), expected within %s — %s", full, what, human(age), short(judged.Time), human(expected), verdict)
+		sum = fmt.Sprintf("%s: %s %s ago (%s), expected within %s — %s", f.full, what, human(age), short(judged.Time), human(f.expected), verdict)
 	}
 	out["ok"] = ok
 	if reason != "" {
 		out["reason"] = reason
 	}
-	res := runbooks.ActionResult{Output: out, Summary: sum}
-	if !ok {
-		var d strings.Builder
-		fmt.Fprintf(&d, "**Stale table** %s: %s\n\n", full, reason)
-		fmt.Fprintf(&d, "- last altered: %v\n", orNone(timeString(lastAltered)))
-		if column != "" {
-			fmt.Fprintf(&d, "- MAX(%s): %v\n", column, orNone(timeString(maxValue)))
-		}
-		fmt.Fprintf(&d, "- rows: %v\n- checked at: %s (Snowflake's clock)\n", orNone(nullInt(rowCount)), checkedAt.UTC().Format(time.RFC3339))
-		res.Detail = d.String()
+	return out, ok, sum
+}
+
+// detail explains a stale table.
+func (f *freshness) detail(reason string) string {
+	var d strings.Builder
+	fmt.Fprintf(&d, "**Stale table** %s: %s\n\n", f.full, reason)
+	fmt.Fprintf(&d, "- last altered: %v\n", orNone(timeString(f.row.lastAltered)))
+	if f.column != "" {
+		fmt.Fprintf(&d, "- MAX(%s): %v\n", f.column, orNone(timeString(f.maxValue)))
 	}
-	return res, nil
+	fmt.Fprintf(&d, "- rows: %v\n- checked at: %s (Snowflake's clock)\n", orNone(nullInt(f.row.rowCount)), f.checkedAt.UTC().Format(time.RFC3339))
+	return d.String()
 }
 
 func orNone(v any) any {
