@@ -61,51 +61,84 @@ type candidate struct {
 
 // RecentCommits lists, ranks and returns recent commits touching paths.
 func (a *Actions) RecentCommits(ctx context.Context, _ runbooks.ActionRequest, in RecentCommitsInput) (runbooks.ActionResult, error) {
-	const name = RecentCommitsName
-	owner, repo, err := a.repo(name, in.Repo, false)
+	q, err := a.newRecentQuery(ctx, in)
 	if err != nil {
 		return runbooks.ActionResult{}, err
 	}
-	full := owner + "/" + repo
-	limit := in.Limit
+	cands, err := a.listRecent(ctx, q)
+	if err != nil {
+		return runbooks.ActionResult{}, err
+	}
+	total := len(cands)
+	if cands, err = a.rankRecent(ctx, q, cands); err != nil {
+		return runbooks.ActionResult{}, err
+	}
+	return q.result(cands, total), nil
+}
+
+// recentQuery is github.recent_commits's inputs, checked and defaulted.
+type recentQuery struct {
+	owner, repo, full string
+	branch            string
+	paths             []string
+	limit             int
+	window            time.Duration
+	now, since        time.Time
+}
+
+// newRecentQuery checks in (repo, limit, paths) and applies the defaults:
+// limit 10, a 72h window and the repository's default branch.
+func (a *Actions) newRecentQuery(ctx context.Context, in RecentCommitsInput) (recentQuery, error) {
+	const name = RecentCommitsName
+	var q recentQuery
+	var err error
+	if q.owner, q.repo, err = a.repo(name, in.Repo, false); err != nil {
+		return q, err
+	}
+	q.full = q.owner + "/" + q.repo
+	q.limit = in.Limit
 	switch {
-	case limit == 0:
-		limit = 10
-	case limit < 0 || limit > maxLimit:
-		return runbooks.ActionResult{}, badRequest(name, "limit %d: want 1 to %d", limit, maxLimit)
+	case q.limit == 0:
+		q.limit = 10
+	case q.limit < 0 || q.limit > maxLimit:
+		return q, badRequest(name, "limit %d: want 1 to %d", q.limit, maxLimit)
 	}
-	window := in.Since.Std()
-	if window == 0 {
-		window = 72 * time.Hour
+	q.window = in.Since.Std()
+	if q.window == 0 {
+		q.window = 72 * time.Hour
 	}
-	var paths []string
 	for _, p := range in.Paths {
 		if p = strings.Trim(strings.TrimSpace(p), "/"); p != "" {
-			paths = append(paths, p)
+			q.paths = append(q.paths, p)
 		}
 	}
-	if len(paths) > maxPaths {
-		return runbooks.ActionResult{}, badRequest(name, "%d paths: at most %d", len(paths), maxPaths)
+	if len(q.paths) > maxPaths {
+		return q, badRequest(name, "%d paths: at most %d", len(q.paths), maxPaths)
 	}
-	branch := strings.TrimSpace(in.Branch)
-	if branch == "" {
-		if branch, err = a.defaultBranch(ctx, name, owner, repo); err != nil {
-			return runbooks.ActionResult{}, err
+	q.branch = strings.TrimSpace(in.Branch)
+	if q.branch == "" {
+		if q.branch, err = a.defaultBranch(ctx, name, q.owner, q.repo); err != nil {
+			return q, err
 		}
 	}
-	now := a.now().UTC()
-	since := now.Add(-window)
+	q.now = a.now().UTC()
+	q.since = q.now.Add(-q.window)
+	return q, nil
+}
 
+// listRecent lists the window's commits on the branch touching each path
+// (any file when there are none), once each, newest first.
+func (a *Actions) listRecent(ctx context.Context, q recentQuery) ([]*candidate, error) {
 	found := map[string]*candidate{}
-	lists := paths
+	lists := q.paths
 	if len(lists) == 0 {
 		lists = []string{""}
 	}
 	for _, p := range lists {
-		opts := &github.CommitsListOptions{SHA: branch, Path: p, Since: since, ListOptions: github.ListOptions{PerPage: a.pageSize()}}
+		opts := &github.CommitsListOptions{SHA: q.branch, Path: p, Since: q.since, ListOptions: github.ListOptions{PerPage: a.pageSize()}}
 		err := eachItem(maxListPages, func(page int) ([]*github.RepositoryCommit, *github.Response, error) {
 			opts.Page = page
-			return a.c.Repositories.ListCommits(ctx, owner, repo, opts)
+			return a.c.Repositories.ListCommits(ctx, q.owner, q.repo, opts)
 		}, func(rc *github.RepositoryCommit) bool {
 			if found[rc.GetSHA()] == nil {
 				found[rc.GetSHA()] = &candidate{rc: rc, date: commitDate(rc)}
@@ -113,11 +146,11 @@ func (a *Actions) RecentCommits(ctx context.Context, _ runbooks.ActionRequest, i
 			return false
 		})
 		if err != nil {
-			what := fmt.Sprintf("list commits of %s on %s", full, branch)
+			what := fmt.Sprintf("list commits of %s on %s", q.full, q.branch)
 			if p != "" {
 				what += " touching " + p
 			}
-			return runbooks.ActionResult{}, Classify(name, what, err)
+			return nil, Classify(RecentCommitsName, what, err)
 		}
 	}
 	cands := make([]*candidate, 0, len(found))
@@ -130,27 +163,36 @@ func (a *Actions) RecentCommits(ctx context.Context, _ runbooks.ActionRequest, i
 		}
 		return cands[i].rc.GetSHA() < cands[j].rc.GetSHA()
 	})
-	total := len(cands)
+	return cands, nil
+}
+
+// rankRecent fetches the newest maxDetails candidates in full (files and
+// stats), scores them and keeps the limit best, best first.
+func (a *Actions) rankRecent(ctx context.Context, q recentQuery, cands []*candidate) ([]*candidate, error) {
 	if len(cands) > maxDetails {
 		cands = cands[:maxDetails]
 	}
 	for _, c := range cands {
-		rc, _, err := a.c.Repositories.GetCommit(ctx, owner, repo, c.rc.GetSHA(), nil)
+		rc, _, err := a.c.Repositories.GetCommit(ctx, q.owner, q.repo, c.rc.GetSHA(), nil)
 		if err != nil {
-			return runbooks.ActionResult{}, Classify(name, fmt.Sprintf("get commit %s of %s", c.rc.GetSHA(), full), err)
+			return nil, Classify(RecentCommitsName, fmt.Sprintf("get commit %s of %s", c.rc.GetSHA(), q.full), err)
 		}
 		c.rc = rc
-		c.score = score(rc, paths, now.Sub(c.date), window)
+		c.score = score(rc, q.paths, q.now.Sub(c.date), q.window)
 		for _, f := range rc.Files {
 			c.files = append(c.files, f.GetFilename())
 		}
 		c.adds, c.dels = rc.GetStats().GetAdditions(), rc.GetStats().GetDeletions()
 	}
 	sort.SliceStable(cands, func(i, j int) bool { return cands[i].score > cands[j].score })
-	if len(cands) > limit {
-		cands = cands[:limit]
+	if len(cands) > q.limit {
+		cands = cands[:q.limit]
 	}
+	return cands, nil
+}
 
+// commitsOutput is the commits output: one map per ranked commit.
+func commitsOutput(cands []*candidate) []any {
 	list := make([]any, len(cands))
 	for i, c := range cands {
 		files := c.files
@@ -167,36 +209,48 @@ func (a *Actions) RecentCommits(ctx context.Context, _ runbooks.ActionRequest, i
 			"url": c.rc.GetHTMLURL(), "files": fl, "additions": c.adds, "deletions": c.dels, "score": c.score,
 		}
 	}
+	return list
+}
+
+// result is the answer: the ranked commits (of total candidates) and the
+// top one; no commits is not an error, output ok is false.
+func (q recentQuery) result(cands []*candidate, total int) runbooks.ActionResult {
+	const name = RecentCommitsName
 	out := map[string]any{
-		"ok": len(cands) > 0, "repo": full, "branch": branch, "since": since.Format(time.RFC3339),
-		"commits": list, "count": len(cands), "candidates": total,
+		"ok": len(cands) > 0, "repo": q.full, "branch": q.branch, "since": q.since.Format(time.RFC3339),
+		"commits": commitsOutput(cands), "count": len(cands), "candidates": total,
 		"top_sha": "", "top_message": "", "top_author": "",
 	}
 	where := "any file"
-	if len(paths) > 0 {
-		where = strings.Join(paths, ", ")
+	if len(q.paths) > 0 {
+		where = strings.Join(q.paths, ", ")
 	}
 	res := runbooks.ActionResult{Output: out}
 	if len(cands) == 0 {
-		res.Summary = fmt.Sprintf("%s %s@%s: no commits touching %s in the last %s", name, full, branch, where, window)
-		res.Detail = fmt.Sprintf("No commits on `%s` of `%s` touched %s since %s.\n", branch, full, where, since.Format(time.RFC3339))
-		return res, nil
+		res.Summary = fmt.Sprintf("%s %s@%s: no commits touching %s in the last %s", name, q.full, q.branch, where, q.window)
+		res.Detail = fmt.Sprintf("No commits on `%s` of `%s` touched %s since %s.\n", q.branch, q.full, where, q.since.Format(time.RFC3339))
+		return res
 	}
 	top := cands[0]
 	out["top_sha"] = top.rc.GetSHA()
 	out["top_message"] = subject(top.rc.GetCommit().GetMessage())
 	out["top_author"] = authorOf(top.rc)
 	res.Summary = fmt.Sprintf("%s %s@%s: %d of %d commits touching %s in the last %s; top %s %q by %s",
-		name, full, branch, len(cands), total, where, window, short(top.rc.GetSHA()), out["top_message"], out["top_author"])
+		name, q.full, q.branch, len(cands), total, where, q.window, short(top.rc.GetSHA()), out["top_message"], out["top_author"])
+	res.Detail = q.rankedTable(cands, where)
+	return res
+}
+
+// rankedTable is the detail: the ranked commits as a Markdown table.
+func (q recentQuery) rankedTable(cands []*candidate, where string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Commits on `%s` of `%s` touching %s since %s, ranked:\n\n", branch, full, where, since.Format(time.RFC3339))
+	fmt.Fprintf(&b, "Commits on `%s` of `%s` touching %s since %s, ranked:\n\n", q.branch, q.full, where, q.since.Format(time.RFC3339))
 	b.WriteString("| # | commit | author | date | message | files | +/- | score |\n|---|---|---|---|---|---|---|---|\n")
 	for i, c := range cands {
 		fmt.Fprintf(&b, "| %d | [`%s`](%s) | %s | %s | %s | %d | +%d/-%d | %.2f |\n", i+1, short(c.rc.GetSHA()), c.rc.GetHTMLURL(),
 			cell(authorOf(c.rc)), c.date.Format(time.RFC3339), cell(subject(c.rc.GetCommit().GetMessage())), len(c.files), c.adds, c.dels, c.score)
 	}
-	res.Detail = b.String()
-	return res, nil
+	return b.String()
 }
 
 // score ranks a commit: 4 for a file equal to one of paths, else 1 for a
