@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"flag"
-	"fmt"
 	"io"
 	"strings"
 
@@ -38,12 +37,7 @@ type benchOptions struct {
 // and the options it fills.
 func benchFlags(w io.Writer) (*flag.FlagSet, *benchOptions) {
 	o := &benchOptions{}
-	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
-	fs.SetOutput(w)
-	fs.Usage = func() {
-		fmt.Fprintln(w, "Usage: go run ./starter/dev bench "+benchArgs)
-		fs.PrintDefaults()
-	}
+	fs := newFlagSet(w, "bench", "go run ./starter/dev bench "+benchArgs)
 	fs.IntVar(&o.n, "n", 200, "measured workflows per scenario")
 	fs.IntVar(&o.concurrency, "concurrency", 1, "samples in flight at once")
 	fs.StringVar(&o.address, "address", "", "Temporal frontend to measure (default: start an in-memory dev server for the run)")

@@ -24,16 +24,23 @@ type options struct {
 	stateDir string
 }
 
+// newFlagSet returns a flag set that writes its errors and help to w; its
+// help is "Usage: " and usage, then the flags' defaults.
+func newFlagSet(w io.Writer, name, usage string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(w)
+	fs.Usage = func() {
+		fmt.Fprintln(w, "Usage: "+usage)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
 // stackFlags returns the dev stack's flag set, writing its errors and help
 // to w, and the options it fills.
 func stackFlags(w io.Writer) (*flag.FlagSet, *options) {
 	o := &options{}
-	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
-	fs.SetOutput(w)
-	fs.Usage = func() {
-		fmt.Fprintln(w, "Usage: go run ./starter/dev [flags] | bench [flags] | install-cli | help")
-		fs.PrintDefaults()
-	}
+	fs := newFlagSet(w, "dev", "go run ./starter/dev [flags] | bench [flags] | install-cli | help")
 	fs.IntVar(&o.port, "port", 7233, "Temporal frontend gRPC port on 127.0.0.1 (0: a free one)")
 	fs.IntVar(&o.uiPort, "ui-port", 8233, "Temporal Web UI port on 127.0.0.1 (0: a free one)")
 	fs.StringVar(&o.dbFile, "db", "", "SQLite file that keeps the server's state (default <state>/dev.db)")

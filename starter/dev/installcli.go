@@ -26,8 +26,5 @@ func runInstallCLI(ctx context.Context, e *env, args []string) error {
 // installCLIFlags is install-cli's flag set (it has none), writing its
 // errors and help to w.
 func installCLIFlags(w io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet("install-cli", flag.ContinueOnError)
-	fs.SetOutput(w)
-	fs.Usage = func() { fmt.Fprintln(w, "Usage: go run ./starter/dev install-cli") }
-	return fs
+	return newFlagSet(w, "install-cli", "go run ./starter/dev install-cli")
 }

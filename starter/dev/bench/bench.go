@@ -381,17 +381,27 @@ func (b *bench) alert(key string) (workflows.Alert, oncall.OnDuty, error) {
 	return a, duty, err
 }
 
+// incidentStart is what the intake would start incident id with: the
+// alert, the workflow's input and incidents.StartOptions (on the bench's
+// task queue instead of workflows.TaskQueue).
+func (b *bench) incidentStart(id string) (workflows.Alert, workflows.IncidentInput, client.StartWorkflowOptions, error) {
+	a, duty, err := b.alert(strings.TrimPrefix(id, workflows.WorkflowIDPrefix))
+	if err != nil {
+		return a, workflows.IncidentInput{}, client.StartWorkflowOptions{}, err
+	}
+	opts := incidents.StartOptions(id, a, "", duty)
+	opts.TaskQueue = TaskQueue
+	return a, workflows.IncidentInput{Alert: a, Roster: b.opts.Roster}, opts, nil
+}
+
 // signalWithStartIncident starts an incident with the intake's own call:
 // incidents.StartOptions and SignalWithStart of the alert (on the bench's
 // task queue instead of workflows.TaskQueue).
 func (b *bench) signalWithStartIncident(ctx context.Context, id string) error {
-	a, duty, err := b.alert(strings.TrimPrefix(id, workflows.WorkflowIDPrefix))
+	a, in, opts, err := b.incidentStart(id)
 	if err != nil {
 		return err
 	}
-	in := workflows.IncidentInput{Alert: a, Roster: b.opts.Roster}
-	opts := incidents.StartOptions(id, a, "", duty)
-	opts.TaskQueue = TaskQueue
 	_, err = b.c.SignalWithStartWorkflow(ctx, id, workflows.SignalAlert, a, opts, workflows.IncidentWorkflowName, in)
 	return err
 }
@@ -399,13 +409,10 @@ func (b *bench) signalWithStartIncident(ctx context.Context, id string) error {
 // eagerIncident starts an incident with the same options and input, but
 // as a plain eager start (SignalWithStart cannot be eager).
 func (b *bench) eagerIncident(ctx context.Context, id string) error {
-	a, duty, err := b.alert(strings.TrimPrefix(id, workflows.WorkflowIDPrefix))
+	_, in, opts, err := b.incidentStart(id)
 	if err != nil {
 		return err
 	}
-	in := workflows.IncidentInput{Alert: a, Roster: b.opts.Roster}
-	opts := incidents.StartOptions(id, a, "", duty)
-	opts.TaskQueue = TaskQueue
 	opts.EnableEagerStart = true
 	_, err = b.c.ExecuteWorkflow(ctx, opts, workflows.IncidentWorkflowName, in)
 	return err
