@@ -251,95 +251,29 @@ func (a *Actions) dryRun(name string, p *revertPlan) runbooks.ActionResult {
 // revert writes: the inverse commit, the branch, the merge that applies it
 // on base's head, the clean revert commit and the pull request.
 func (a *Actions) revert(ctx context.Context, name string, req runbooks.ActionRequest, in RevertCommitInput, p *revertPlan) (runbooks.ActionResult, error) {
-	fail := func(what string, err error) (runbooks.ActionResult, error) {
-		return runbooks.ActionResult{}, Classify(name, what+" in "+p.full, err)
+	head, inverse, err := a.inverseCommit(ctx, name, p)
+	if err != nil {
+		return runbooks.ActionResult{}, err
+	}
+	if err := a.resetBranch(ctx, name, p, head); err != nil {
+		return runbooks.ActionResult{}, err
+	}
+	tree, err := a.mergeInverse(ctx, name, p, inverse)
+	if err != nil {
+		return runbooks.ActionResult{}, err
+	}
+	rev, err := a.commitRevert(ctx, name, req, p, head, tree)
+	if err != nil {
+		return runbooks.ActionResult{}, err
+	}
+	pr, existing, err := a.openRevertPR(ctx, name, req, in, p)
+	if err != nil {
+		return runbooks.ActionResult{}, err
+	}
+	if existing != nil {
+		return a.existing(name, p, existing, false), nil
 	}
 	csha := p.c.GetSHA()
-	baseRef, _, err := a.c.Git.GetRef(ctx, p.owner, p.repo, "heads/"+p.base)
-	if err != nil {
-		return fail("get branch "+p.base, err)
-	}
-	head := baseRef.GetObject().GetSHA()
-	parent, _, err := a.c.Git.GetCommit(ctx, p.owner, p.repo, p.parent)
-	if err != nil {
-		return fail("get commit "+p.parent, err)
-	}
-	// I: the parent's tree on top of C. Merging I into base's head (merge
-	// base C) applies exactly "undo C" to base.
-	inverse, _, err := a.c.Git.CreateCommit(ctx, p.owner, p.repo, &github.Commit{
-		Message: github.String("datasev: inverse of " + csha),
-		Tree:    &github.Tree{SHA: parent.GetTree().SHA},
-		Parents: []*github.Commit{{SHA: github.String(csha)}},
-	}, nil)
-	if err != nil {
-		return fail("create the inverse commit of "+short(csha), err)
-	}
-	ref := "refs/heads/" + p.branch
-	if _, _, err := a.c.Git.GetRef(ctx, p.owner, p.repo, "heads/"+p.branch); err == nil {
-		// Left by an attempt that stopped before its pull request: redo
-		// from base's head.
-		if _, _, err := a.c.Git.UpdateRef(ctx, p.owner, p.repo, &github.Reference{Ref: github.String(ref),
-			Object: &github.GitObject{SHA: github.String(head)}}, true); err != nil {
-			return fail("reset branch "+p.branch, err)
-		}
-	} else if statusOf(err) == 404 {
-		if _, _, err := a.c.Git.CreateRef(ctx, p.owner, p.repo, &github.Reference{Ref: github.String(ref),
-			Object: &github.GitObject{SHA: github.String(head)}}); err != nil {
-			return fail("create branch "+p.branch, err)
-		}
-	} else {
-		return fail("get branch "+p.branch, err)
-	}
-	merged, resp, err := a.c.Repositories.Merge(ctx, p.owner, p.repo, &github.RepositoryMergeRequest{
-		Base: github.String(p.branch), Head: github.String(inverse.GetSHA()),
-		CommitMessage: github.String("datasev: apply the revert of " + short(csha)),
-	})
-	switch {
-	case statusOf(err) == 409:
-		a.deleteBranch(ctx, p)
-		p.refused = "undoing it conflicts with later changes on " + p.base + " (merge conflict)"
-		return runbooks.ActionResult{}, refuse(name, p)
-	case err != nil:
-		return fail("merge the inverse of "+short(csha)+" into "+p.branch, err)
-	case resp.StatusCode == 204 || merged.GetCommit().GetTree().GetSHA() == "":
-		a.deleteBranch(ctx, p)
-		p.refused = "there is nothing to undo on " + p.base
-		return runbooks.ActionResult{}, refuse(name, p)
-	}
-	msg := fmt.Sprintf("Revert %q\n\nThis reverts commit %s.\n\nIncident: %s", subject(p.c.GetCommit().GetMessage()), csha, req.Incident)
-	rev, _, err := a.c.Git.CreateCommit(ctx, p.owner, p.repo, &github.Commit{
-		Message: github.String(msg),
-		Tree:    &github.Tree{SHA: merged.GetCommit().GetTree().SHA},
-		Parents: []*github.Commit{{SHA: github.String(head)}},
-	}, nil)
-	if err != nil {
-		return fail("create the revert commit", err)
-	}
-	if _, _, err := a.c.Git.UpdateRef(ctx, p.owner, p.repo, &github.Reference{Ref: github.String(ref),
-		Object: &github.GitObject{SHA: rev.SHA}}, true); err != nil {
-		return fail("point "+p.branch+" at the revert commit", err)
-	}
-	title := strings.TrimSpace(in.Title)
-	if title == "" {
-		title = fmt.Sprintf("Revert %q", subject(p.c.GetCommit().GetMessage()))
-	}
-	body := fmt.Sprintf("Reverts %s (%s) by %s.\n\nOpened by datasev for incident `%s`, runbook `%s`, step `%s`.\n\nFiles: %s\n",
-		csha, subject(p.c.GetCommit().GetMessage()), authorOf(p.c), req.Incident, req.Runbook, req.Step,
-		strings.Join(anyStrings(fileNames(p.files)), ", "))
-	if extra := strings.TrimSpace(in.Body); extra != "" {
-		body += "\n" + extra + "\n"
-	}
-	pr, _, err := a.c.PullRequests.Create(ctx, p.owner, p.repo, &github.NewPullRequest{
-		Title: github.String(title), Head: github.String(p.branch), Base: github.String(p.base), Body: github.String(body)})
-	if statusOf(err) == 422 {
-		// Another attempt opened it meanwhile.
-		if existing, ferr := a.findPR(ctx, name, p); ferr == nil && existing != nil {
-			return a.existing(name, p, existing, false), nil
-		}
-	}
-	if err != nil {
-		return fail("open a pull request from "+p.branch+" into "+p.base, err)
-	}
 	out := map[string]any{
 		"ok": true, "pr_number": pr.GetNumber(), "pr_url": pr.GetHTMLURL(), "pr_state": "open", "branch": p.branch,
 		"revert_sha": rev.GetSHA(), "files": fileNames(p.files), "already_open": false, "refused": "",
@@ -351,6 +285,131 @@ func (a *Actions) revert(ctx context.Context, name string, req runbooks.ActionRe
 		Detail: fmt.Sprintf("Pull request [#%d](%s) from `%s` into `%s` reverts `%s` with commit `%s`.\n",
 			pr.GetNumber(), pr.GetHTMLURL(), p.branch, p.base, short(csha), short(rev.GetSHA())),
 	}, nil
+}
+
+// revertFail is the error of a failed write of the revert: what failed, in
+// which repository.
+func revertFail(name string, p *revertPlan, what string, err error) error {
+	return Classify(name, what+" in "+p.full, err)
+}
+
+// inverseCommit creates I, the parent's tree on top of C, and returns base's
+// head and I's SHA. Merging I into base's head (merge base C) applies
+// exactly "undo C" to base.
+func (a *Actions) inverseCommit(ctx context.Context, name string, p *revertPlan) (head, inverse string, err error) {
+	csha := p.c.GetSHA()
+	baseRef, _, err := a.c.Git.GetRef(ctx, p.owner, p.repo, "heads/"+p.base)
+	if err != nil {
+		return "", "", revertFail(name, p, "get branch "+p.base, err)
+	}
+	head = baseRef.GetObject().GetSHA()
+	parent, _, err := a.c.Git.GetCommit(ctx, p.owner, p.repo, p.parent)
+	if err != nil {
+		return "", "", revertFail(name, p, "get commit "+p.parent, err)
+	}
+	inv, _, err := a.c.Git.CreateCommit(ctx, p.owner, p.repo, &github.Commit{
+		Message: github.String("datasev: inverse of " + csha),
+		Tree:    &github.Tree{SHA: parent.GetTree().SHA},
+		Parents: []*github.Commit{{SHA: github.String(csha)}},
+	}, nil)
+	if err != nil {
+		return "", "", revertFail(name, p, "create the inverse commit of "+short(csha), err)
+	}
+	return head, inv.GetSHA(), nil
+}
+
+// resetBranch points the revert's branch at base's head, creating it, or
+// resetting it when an attempt that stopped before its pull request left
+// it.
+func (a *Actions) resetBranch(ctx context.Context, name string, p *revertPlan, head string) error {
+	ref := &github.Reference{Ref: github.String("refs/heads/" + p.branch), Object: &github.GitObject{SHA: github.String(head)}}
+	_, _, err := a.c.Git.GetRef(ctx, p.owner, p.repo, "heads/"+p.branch)
+	switch {
+	case err == nil:
+		// Left by an attempt that stopped before its pull request: redo
+		// from base's head.
+		if _, _, err := a.c.Git.UpdateRef(ctx, p.owner, p.repo, ref, true); err != nil {
+			return revertFail(name, p, "reset branch "+p.branch, err)
+		}
+	case statusOf(err) == 404:
+		if _, _, err := a.c.Git.CreateRef(ctx, p.owner, p.repo, ref); err != nil {
+			return revertFail(name, p, "create branch "+p.branch, err)
+		}
+	default:
+		return revertFail(name, p, "get branch "+p.branch, err)
+	}
+	return nil
+}
+
+// mergeInverse merges the inverse commit into the branch and returns the
+// merged tree. A conflict, or nothing to undo, deletes the branch and
+// refuses.
+func (a *Actions) mergeInverse(ctx context.Context, name string, p *revertPlan, inverse string) (*string, error) {
+	csha := p.c.GetSHA()
+	merged, resp, err := a.c.Repositories.Merge(ctx, p.owner, p.repo, &github.RepositoryMergeRequest{
+		Base: github.String(p.branch), Head: github.String(inverse),
+		CommitMessage: github.String("datasev: apply the revert of " + short(csha)),
+	})
+	switch {
+	case statusOf(err) == 409:
+		a.deleteBranch(ctx, p)
+		p.refused = "undoing it conflicts with later changes on " + p.base + " (merge conflict)"
+		return nil, refuse(name, p)
+	case err != nil:
+		return nil, revertFail(name, p, "merge the inverse of "+short(csha)+" into "+p.branch, err)
+	case resp.StatusCode == 204 || merged.GetCommit().GetTree().GetSHA() == "":
+		a.deleteBranch(ctx, p)
+		p.refused = "there is nothing to undo on " + p.base
+		return nil, refuse(name, p)
+	}
+	return merged.GetCommit().GetTree().SHA, nil
+}
+
+// commitRevert creates the clean revert commit (the merged tree on top of
+// base's head, with git's revert message and the incident) and points the
+// branch at it.
+func (a *Actions) commitRevert(ctx context.Context, name string, req runbooks.ActionRequest, p *revertPlan, head string, tree *string) (*github.Commit, error) {
+	msg := fmt.Sprintf("Revert %q\n\nThis reverts commit %s.\n\nIncident: %s", subject(p.c.GetCommit().GetMessage()), p.c.GetSHA(), req.Incident)
+	rev, _, err := a.c.Git.CreateCommit(ctx, p.owner, p.repo, &github.Commit{
+		Message: github.String(msg),
+		Tree:    &github.Tree{SHA: tree},
+		Parents: []*github.Commit{{SHA: github.String(head)}},
+	}, nil)
+	if err != nil {
+		return nil, revertFail(name, p, "create the revert commit", err)
+	}
+	if _, _, err := a.c.Git.UpdateRef(ctx, p.owner, p.repo, &github.Reference{Ref: github.String("refs/heads/" + p.branch),
+		Object: &github.GitObject{SHA: rev.SHA}}, true); err != nil {
+		return nil, revertFail(name, p, "point "+p.branch+" at the revert commit", err)
+	}
+	return rev, nil
+}
+
+// openRevertPR opens the pull request from the branch into base. When
+// another attempt opened it meanwhile, it returns that one as existing.
+func (a *Actions) openRevertPR(ctx context.Context, name string, req runbooks.ActionRequest, in RevertCommitInput, p *revertPlan) (pr, existing *github.PullRequest, err error) {
+	title := strings.TrimSpace(in.Title)
+	if title == "" {
+		title = fmt.Sprintf("Revert %q", subject(p.c.GetCommit().GetMessage()))
+	}
+	body := fmt.Sprintf("Reverts %s (%s) by %s.\n\nOpened by datasev for incident `%s`, runbook `%s`, step `%s`.\n\nFiles: %s\n",
+		p.c.GetSHA(), subject(p.c.GetCommit().GetMessage()), authorOf(p.c), req.Incident, req.Runbook, req.Step,
+		strings.Join(anyStrings(fileNames(p.files)), ", "))
+	if extra := strings.TrimSpace(in.Body); extra != "" {
+		body += "\n" + extra + "\n"
+	}
+	pr, _, err = a.c.PullRequests.Create(ctx, p.owner, p.repo, &github.NewPullRequest{
+		Title: github.String(title), Head: github.String(p.branch), Base: github.String(p.base), Body: github.String(body)})
+	if statusOf(err) == 422 {
+		// Another attempt opened it meanwhile.
+		if found, ferr := a.findPR(ctx, name, p); ferr == nil && found != nil {
+			return nil, found, nil
+		}
+	}
+	if err != nil {
+		return nil, nil, revertFail(name, p, "open a pull request from "+p.branch+" into "+p.base, err)
+	}
+	return pr, nil, nil
 }
 
 func (a *Actions) deleteBranch(ctx context.Context, p *revertPlan) {
