@@ -156,92 +156,30 @@ func sameHostRedirect(req *http.Request, via []*http.Request) error {
 
 // Check requests the URL and checks the answer.
 func (h *HTTP) Check(ctx context.Context, _ runbooks.ActionRequest, in HTTPInput) (runbooks.ActionResult, error) {
-	method := strings.ToUpper(strings.TrimSpace(in.Method))
-	if method == "" {
-		method = http.MethodGet
-	}
-	if method != http.MethodGet && method != http.MethodHead {
-		return runbooks.ActionResult{}, badRequest("method %q: core.http only checks, with GET or HEAD", in.Method)
-	}
-	u, err := checkURL(in.URL)
+	c, err := h.newCheck(in)
 	if err != nil {
 		return runbooks.ActionResult{}, err
 	}
-	want := in.ExpectStatus
-	if want == 0 {
-		want = http.StatusOK
-	}
-	if want < 100 || want > 599 {
-		return runbooks.ActionResult{}, badRequest("expect_status %d: not an HTTP status", in.ExpectStatus)
-	}
-	var prg cel.Program
-	if in.Expect != "" {
-		if prg, err = compileExpect(in.Expect); err != nil {
-			return runbooks.ActionResult{}, badRequest("expect: %v", err)
-		}
-	}
-	timeout := in.Timeout.Std()
-	if timeout <= 0 {
-		timeout = DefaultHTTPTimeout
-	}
-	if err := h.targets.URL(u); err != nil {
-		return runbooks.ActionResult{}, prefixErr(err)
-	}
-
-	rctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(rctx, method, u.String(), nil)
+	r, err := h.fetch(ctx, c, in.URL)
 	if err != nil {
-		return runbooks.ActionResult{}, badRequest("url %q: %v", in.URL, err)
+		return runbooks.ActionResult{}, err
 	}
-	req.Header.Set("User-Agent", "datasev core.http")
-	req.Header.Set("Accept", "application/json, */*;q=0.5")
-	start := time.Now()
-	resp, err := h.client.Do(req)
-	if err != nil {
-		var re *redirectError
-		if errors.As(err, &re) {
-			typ := RedirectRefusedType
-			if re.policy != nil {
-				typ = target.RefusedType
-			}
-			return runbooks.ActionResult{}, temporal.NewNonRetryableApplicationError(
-				fmt.Sprintf("%s %s %s: %v", HTTPName, method, u.Redacted(), re), typ, nil)
-		}
-		if ae, ok := target.IsAddressError(err); ok {
-			// Refused at dial time, before any byte was sent.
-			return runbooks.ActionResult{}, temporal.NewNonRetryableApplicationError(
-				fmt.Sprintf("%s %s %s: %v", HTTPName, method, u.Redacted(), ae), target.RefusedType, nil)
-		}
-		// Transport errors (refused, reset, timed out) are retried.
-		return runbooks.ActionResult{}, fmt.Errorf("%s %s %s: %w", HTTPName, method, u.Redacted(), unwrapURLError(err))
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, MaxBodyRead+1))
-	elapsed := time.Since(start)
-	if err != nil {
-		return runbooks.ActionResult{}, fmt.Errorf("%s %s %s: reading the body: %w", HTTPName, method, u.Redacted(), unwrapURLError(err))
-	}
-	truncated := len(raw) > MaxBodyRead
-	if truncated {
-		raw = raw[:MaxBodyRead]
-	}
-	body, isJSON := parseBody(resp.Header.Get("Content-Type"), raw, truncated)
+	body, isJSON := parseBody(r.resp.Header.Get("Content-Type"), r.raw, r.truncated)
 
 	ok, reason := true, ""
-	if resp.StatusCode != want {
-		ok, reason = false, fmt.Sprintf("status %d, want %d", resp.StatusCode, want)
-	} else if prg != nil {
-		ok, reason = evalExpect(ctx, prg, in.Expect, resp, body)
+	if r.resp.StatusCode != c.want {
+		ok, reason = false, fmt.Sprintf("status %d, want %d", r.resp.StatusCode, c.want)
+	} else if c.prg != nil {
+		ok, reason = evalExpect(ctx, c.prg, in.Expect, r.resp, body)
 	}
 
-	outBody, outTruncated := boundBody(body, isJSON, raw)
+	outBody, outTruncated := boundBody(body, isJSON, r.raw)
 	out := map[string]any{
-		"status":     resp.StatusCode,
+		"status":     r.resp.StatusCode,
 		"ok":         ok,
 		"body":       outBody,
-		"truncated":  truncated || outTruncated,
-		"elapsed_ms": elapsed.Milliseconds(),
+		"truncated":  r.truncated || outTruncated,
+		"elapsed_ms": r.elapsed.Milliseconds(),
 	}
 	verdict := "ok"
 	if !ok {
@@ -250,12 +188,114 @@ func (h *HTTP) Check(ctx context.Context, _ runbooks.ActionRequest, in HTTPInput
 	}
 	res := runbooks.ActionResult{
 		Output:  out,
-		Summary: fmt.Sprintf("%s %s %s → %d %s (%s)", HTTPName, method, u.Redacted(), resp.StatusCode, verdict, roundMillis(elapsed)),
+		Summary: fmt.Sprintf("%s %s %s → %d %s (%s)", HTTPName, c.method, c.u.Redacted(), r.resp.StatusCode, verdict, roundMillis(r.elapsed)),
 	}
 	if !ok {
-		res.Detail = detail(in, want, resp.StatusCode, reason, raw)
+		res.Detail = detail(in, c.want, r.resp.StatusCode, reason, r.raw)
 	}
 	return res, nil
+}
+
+// httpCheck is core.http's inputs, checked and defaulted.
+type httpCheck struct {
+	method  string
+	u       *url.URL
+	want    int
+	prg     cel.Program // nil without expect
+	timeout time.Duration
+}
+
+// newCheck checks in (method, URL, expect_status, expect, then the target
+// policy) and applies the defaults: GET, status 200, DefaultHTTPTimeout.
+func (h *HTTP) newCheck(in HTTPInput) (httpCheck, error) {
+	c := httpCheck{method: strings.ToUpper(strings.TrimSpace(in.Method))}
+	if c.method == "" {
+		c.method = http.MethodGet
+	}
+	if c.method != http.MethodGet && c.method != http.MethodHead {
+		return c, badRequest("method %q: core.http only checks, with GET or HEAD", in.Method)
+	}
+	var err error
+	if c.u, err = checkURL(in.URL); err != nil {
+		return c, err
+	}
+	c.want = in.ExpectStatus
+	if c.want == 0 {
+		c.want = http.StatusOK
+	}
+	if c.want < 100 || c.want > 599 {
+		return c, badRequest("expect_status %d: not an HTTP status", in.ExpectStatus)
+	}
+	if in.Expect != "" {
+		if c.prg, err = compileExpect(in.Expect); err != nil {
+			return c, badRequest("expect: %v", err)
+		}
+	}
+	c.timeout = in.Timeout.Std()
+	if c.timeout <= 0 {
+		c.timeout = DefaultHTTPTimeout
+	}
+	if err := h.targets.URL(c.u); err != nil {
+		return c, prefixErr(err)
+	}
+	return c, nil
+}
+
+// fetched is a response with its body read (at most MaxBodyRead bytes).
+type fetched struct {
+	resp      *http.Response // its body is read and closed
+	raw       []byte
+	truncated bool
+	elapsed   time.Duration
+}
+
+// fetch sends the request, within the check's timeout, and reads the
+// body. rawURL is the URL as the step wrote it, for errors.
+func (h *HTTP) fetch(ctx context.Context, c httpCheck, rawURL string) (fetched, error) {
+	rctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(rctx, c.method, c.u.String(), nil)
+	if err != nil {
+		return fetched{}, badRequest("url %q: %v", rawURL, err)
+	}
+	req.Header.Set("User-Agent", "datasev core.http")
+	req.Header.Set("Accept", "application/json, */*;q=0.5")
+	start := time.Now()
+	resp, err := h.client.Do(req)
+	if err != nil {
+		return fetched{}, requestError(c, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, MaxBodyRead+1))
+	r := fetched{resp: resp, raw: raw, elapsed: time.Since(start)}
+	if err != nil {
+		return fetched{}, fmt.Errorf("%s %s %s: reading the body: %w", HTTPName, c.method, c.u.Redacted(), unwrapURLError(err))
+	}
+	if r.truncated = len(raw) > MaxBodyRead; r.truncated {
+		r.raw = raw[:MaxBodyRead]
+	}
+	return r, nil
+}
+
+// requestError classifies a failed request: a refused redirect or address
+// is not retried; transport errors (refused, reset, timed out) are.
+func requestError(c httpCheck, err error) error {
+	var re *redirectError
+	if errors.As(err, &re) {
+		typ := RedirectRefusedType
+		if re.policy != nil {
+			typ = target.RefusedType
+		}
+		return temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("%s %s %s: %v", HTTPName, c.method, c.u.Redacted(), re), typ, nil)
+	}
+	if ae, ok := target.IsAddressError(err); ok {
+		// Refused at dial time, before any byte was sent.
+		return temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("%s %s %s: %v", HTTPName, c.method, c.u.Redacted(), ae), target.RefusedType, nil)
+	}
+	// Transport errors (refused, reset, timed out) are retried.
+	return fmt.Errorf("%s %s %s: %w", HTTPName, c.method, c.u.Redacted(), unwrapURLError(err))
 }
 
 // prefixErr puts the action's name in front of a policy refusal.
