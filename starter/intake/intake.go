@@ -299,15 +299,26 @@ func decodeDigest(s string) ([]byte, bool) {
 	return b, err == nil
 }
 
+// signatureHeader returns the signature header name, refusing a request
+// without it (missing says so) or with more than MaxSignatureHeaderLen
+// bytes of it.
+func signatureHeader(r *http.Request, name, missing string) (string, *rejection) {
+	h := r.Header.Get(name)
+	switch {
+	case h == "":
+		return "", reject(reasonMissingCreds, http.StatusUnauthorized, "%s", missing)
+	case len(h) > MaxSignatureHeaderLen:
+		return "", reject(reasonBadHeader, http.StatusBadRequest, "%s: %d bytes, at most %d", name, len(h), MaxSignatureHeaderLen)
+	}
+	return h, nil
+}
+
 // dbtSignatures reads dbt Cloud's Authorization header: the hex
 // HMAC-SHA256 of the raw body keyed with the webhook's secret.
 func dbtSignatures(r *http.Request) ([][]byte, *rejection) {
-	sig := r.Header.Get("Authorization")
-	switch {
-	case sig == "":
-		return nil, reject(reasonMissingCreds, http.StatusUnauthorized, "missing Authorization signature")
-	case len(sig) > MaxSignatureHeaderLen:
-		return nil, reject(reasonBadHeader, http.StatusBadRequest, "Authorization: %d bytes, at most %d", len(sig), MaxSignatureHeaderLen)
+	sig, rej := signatureHeader(r, "Authorization", "missing Authorization signature")
+	if rej != nil {
+		return nil, rej
 	}
 	d, ok := decodeDigest(sig)
 	if !ok {
@@ -321,12 +332,9 @@ func dbtSignatures(r *http.Request) ([][]byte, *rejection) {
 // MaxSignatureHeaderLen bytes and MaxSignatures entries; entries of
 // another scheme or not 64 hex digits are skipped.
 func pagerDutySignatures(r *http.Request) ([][]byte, *rejection) {
-	h := r.Header.Get("X-PagerDuty-Signature")
-	switch {
-	case h == "":
-		return nil, reject(reasonMissingCreds, http.StatusUnauthorized, "missing X-PagerDuty-Signature")
-	case len(h) > MaxSignatureHeaderLen:
-		return nil, reject(reasonBadHeader, http.StatusBadRequest, "X-PagerDuty-Signature: %d bytes, at most %d", len(h), MaxSignatureHeaderLen)
+	h, rej := signatureHeader(r, "X-PagerDuty-Signature", "missing X-PagerDuty-Signature")
+	if rej != nil {
+		return nil, rej
 	}
 	if n := strings.Count(h, ",") + 1; n > MaxSignatures {
 		return nil, reject(reasonBadHeader, http.StatusBadRequest, "X-PagerDuty-Signature: %d entries, at most %d", n, MaxSignatures)
