@@ -268,45 +268,69 @@ func (c *Consumers) NotifyConsumers(ctx context.Context, req runbooks.ActionRequ
 	if err := c.resolve(ctx, targets, false); err != nil {
 		return runbooks.ActionResult{}, err
 	}
-	var posted, already []string
-	var failed []consumerFailure
+	d, err := c.postAll(ctx, req, targets, notice)
+	if err != nil {
+		return runbooks.ActionResult{}, err
+	}
+	summary := d.record(out) + unmappedNote
+	return runbooks.ActionResult{Output: out, Summary: summary, Detail: d.detail(targets, unmapped)}, nil
+}
+
+// consumerDeliveries is where a notice was posted, had already been posted
+// (a retry) and failed to be posted.
+type consumerDeliveries struct {
+	posted, already []string
+	failed          []consumerFailure
+}
+
+// postAll posts the notice, with each channel's owners, in each resolved
+// channel, logging each outcome. A channel not found or archived is a
+// failure, not an error.
+func (c *Consumers) postAll(ctx context.Context, req runbooks.ActionRequest, targets []*consumerTarget, notice ConsumerNotice) (consumerDeliveries, error) {
+	var d consumerDeliveries
 	for _, t := range targets {
 		n := notice
 		n.Owners = t.owners
 		msg, err := consumerMessage(req, n)
 		if err != nil {
-			return runbooks.ActionResult{}, temporal.NewNonRetryableApplicationError(name+": "+err.Error(), BadRequestType, err)
+			return d, temporal.NewNonRetryableApplicationError(NotifyConsumersName+": "+err.Error(), BadRequestType, err)
 		}
 		switch {
 		case t.id == "":
-			failed = append(failed, consumerFailure{t, "channel_not_found"})
+			d.failed = append(d.failed, consumerFailure{t, "channel_not_found"})
 			continue
 		case t.archived:
-			failed = append(failed, consumerFailure{t, "is_archived"})
+			d.failed = append(d.failed, consumerFailure{t, "is_archived"})
 			continue
 		}
 		outcome, reason, err := c.deliver(ctx, req, t, msg)
 		if err != nil {
-			return runbooks.ActionResult{}, err
+			return d, err
 		}
 		switch outcome {
 		case outcomePosted:
-			posted = append(posted, t.label())
+			d.posted = append(d.posted, t.label())
 		case outcomeAlready:
-			already = append(already, t.label())
+			d.already = append(d.already, t.label())
 		default:
-			failed = append(failed, consumerFailure{t, reason})
+			d.failed = append(d.failed, consumerFailure{t, reason})
 		}
 		c.log.InfoContext(ctx, "slack: consumer notice", slog.String("incident", req.Incident), slog.String("step", req.Step),
 			slog.String("channel", t.label()), slog.String("outcome", outcome), slog.String("reason", reason))
 	}
-	all := append(append([]string(nil), posted...), already...)
+	return d, nil
+}
+
+// record writes the deliveries' outputs (posted counts the channels posted
+// now and before) and returns the summary.
+func (d consumerDeliveries) record(out map[string]any) string {
+	all := append(append([]string(nil), d.posted...), d.already...)
 	out["posted"] = toAny(all)
-	out["already_posted"] = toAny(already)
+	out["already_posted"] = toAny(d.already)
 	out["count"] = len(all)
-	fl := make([]any, len(failed))
+	fl := make([]any, len(d.failed))
 	var failNotes []string
-	for i, f := range failed {
+	for i, f := range d.failed {
 		fl[i] = map[string]any{"channel": f.target.label(), "owners": toAny(f.target.owners), "reason": f.reason}
 		failNotes = append(failNotes, f.target.label()+" ("+f.reason+")")
 	}
@@ -319,27 +343,32 @@ func (c *Consumers) NotifyConsumers(ctx context.Context, req runbooks.ActionRequ
 	if len(failNotes) > 0 {
 		summary += "; failed: " + strings.Join(failNotes, ", ")
 	}
-	summary += unmappedNote
-	var d strings.Builder
+	return summary
+}
+
+// detail is a line per channel (its owners and what happened) and per
+// owner without a channel.
+func (d consumerDeliveries) detail(targets []*consumerTarget, unmapped []string) string {
+	var b strings.Builder
 	for _, t := range targets {
 		state := "posted"
 		switch {
-		case slices.Contains(already, t.label()):
+		case slices.Contains(d.already, t.label()):
 			state = "already posted (a retry)"
-		case !slices.Contains(posted, t.label()):
+		case !slices.Contains(d.posted, t.label()):
 			state = "failed"
-			for _, f := range failed {
+			for _, f := range d.failed {
 				if f.target == t {
 					state = "failed: " + f.reason
 				}
 			}
 		}
-		fmt.Fprintf(&d, "- %s for %s: %s\n", t.label(), strings.Join(t.owners, ", "), state)
+		fmt.Fprintf(&b, "- %s for %s: %s\n", t.label(), strings.Join(t.owners, ", "), state)
 	}
 	for _, o := range unmapped {
-		fmt.Fprintf(&d, "- %s: no channel\n", o)
+		fmt.Fprintf(&b, "- %s: no channel\n", o)
 	}
-	return runbooks.ActionResult{Output: out, Summary: summary, Detail: d.String()}, nil
+	return b.String()
 }
 
 func toAny(xs []string) []any {
