@@ -107,14 +107,6 @@ func Plan(rb *Runbook, s State) []Planned {
 	return out
 }
 
-// DryRun is Plan for a caller that holds the incident as its expression
-// variable ({id, severity}, strings).
-func DryRun(rb *Runbook, alert AlertFacts, incident map[string]any) []Planned {
-	id, _ := incident["id"].(string)
-	severity, _ := incident["severity"].(string)
-	return Plan(rb, State{Alert: alert, Incident: IncidentFacts{ID: id, Severity: severity}})
-}
-
 func joinErr(a, b string) string {
 	if a == "" {
 		return b

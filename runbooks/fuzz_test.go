@@ -49,7 +49,7 @@ func FuzzLoad(f *testing.F) {
 		}
 		checkPositions(Validate(set, cat))
 		_, _ = set.Match(alert)
-		_ = DryRun(rb, alert, map[string]any{"id": "k", "severity": "SEV3"})
+		_ = Plan(rb, State{Alert: alert, Incident: IncidentFacts{ID: "k", Severity: "SEV3"}})
 		// A runbook is captured into workflow input as JSON.
 		b, err := json.Marshal(rb)
 		if err != nil {

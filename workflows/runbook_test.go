@@ -12,6 +12,8 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/stretchr/testify/mock"
+
 	"github.com/datasev/datasev/runbooks"
 	"github.com/datasev/datasev/workflows"
 	"github.com/datasev/datasev/workflows/incident"
@@ -411,4 +413,42 @@ func TestApprovalShowsEveryStepItCovers(t *testing.T) {
 	h.mustAct(3*time.Minute, workflows.ActResolve, workflows.Act{By: "alice"})
 	h.env.ExecuteWorkflow(incident.IncidentWorkflow, withRunbook(t, rb))
 	h.result()
+}
+
+// The incident starts its runbook with the input a dry run plans from
+// (workflows.PlannedRunbookInput): the same incident ID, alert and
+// severity, so a dry run's decisions are the real run's.
+func TestIncidentStartsTheRunbookAsPlanned(t *testing.T) {
+	var got []workflows.RunbookInput
+	rb := runbooks.Runbook{Name: "orders-load", Severity: "SEV1", Steps: []runbooks.Step{check("rows", "test.rows", nil)}}
+	for _, tc := range []struct {
+		name string
+		sev  workflows.Severity
+	}{{"the alert's severity", workflows.SEV2}, {"a severity the incident does not take", "SEV9"}} {
+		t.Run(tc.name, func(t *testing.T) {
+			in := withRunbook(t, rb)
+			in.Alert.Severity = tc.sev
+			planned := workflows.PlannedRunbookInput(in.Alert, &rb)
+			planned.Incident = testIncident // the test environment's workflow ID
+			got = nil
+			h := newHarness(t, "2026-03-10 10:00")
+			h.env.RegisterWorkflowWithOptions(func(ctx workflow.Context, in workflows.RunbookInput) (workflows.RunbookResult, error) {
+				got = append(got, in)
+				return workflows.RunbookResult{}, nil
+			}, workflow.RegisterOptions{Name: workflows.RunbookWorkflowName})
+			// The stand-in runbook reports nothing, so resolving cancels it.
+			h.env.OnRequestCancelExternalWorkflow(mock.Anything, mock.Anything, mock.Anything).Return(nil)
+			h.mustAct(time.Minute, workflows.ActResolve, workflows.Act{By: "alice"})
+			h.env.ExecuteWorkflow(incident.IncidentWorkflow, in)
+			h.result()
+			if len(got) != 1 {
+				t.Fatalf("the runbook started %d times, want once", len(got))
+			}
+			g := got[0]
+			if g.Incident != planned.Incident || g.Severity != planned.Severity || g.Runbook.Name != planned.Runbook.Name ||
+				g.Alert.DedupeKey != planned.Alert.DedupeKey || g.Alert.Severity != planned.Alert.Severity || g.Alert.Title != planned.Alert.Title {
+				t.Errorf("the incident started its runbook with\n%+v\nthe dry run plans from\n%+v", g, planned)
+			}
+		})
+	}
 }
