@@ -432,22 +432,27 @@ func randomToken(prefix string) string {
 
 // loginRequest is the body of a login request.
 type loginRequest struct {
-	Data struct {
-		ClientAppID       string         `json:"CLIENT_APP_ID"`
-		ClientAppVersion  string         `json:"CLIENT_APP_VERSION"`
-		AccountName       string         `json:"ACCOUNT_NAME"`
-		LoginName         string         `json:"LOGIN_NAME"`
-		Password          string         `json:"PASSWORD"`
-		Authenticator     string         `json:"AUTHENTICATOR"`
-		Token             string         `json:"TOKEN"`
-		SessionParameters map[string]any `json:"SESSION_PARAMETERS"`
-		ClientEnvironment struct {
-			Application string   `json:"APPLICATION"`
-			Platform    []string `json:"PLATFORM"`
-		} `json:"CLIENT_ENVIRONMENT"`
-	} `json:"data"`
+	Data loginData `json:"data"`
 }
 
+// loginData is a login request's data.
+type loginData struct {
+	ClientAppID       string         `json:"CLIENT_APP_ID"`
+	ClientAppVersion  string         `json:"CLIENT_APP_VERSION"`
+	AccountName       string         `json:"ACCOUNT_NAME"`
+	LoginName         string         `json:"LOGIN_NAME"`
+	Password          string         `json:"PASSWORD"`
+	Authenticator     string         `json:"AUTHENTICATOR"`
+	Token             string         `json:"TOKEN"`
+	SessionParameters map[string]any `json:"SESSION_PARAMETERS"`
+	ClientEnvironment struct {
+		Application string   `json:"APPLICATION"`
+		Platform    []string `json:"PLATFORM"`
+	} `json:"CLIENT_ENVIRONMENT"`
+}
+
+// login checks a login request (account, then credentials), records it
+// and, when it succeeds, opens a session.
 func (s *Server) login(w http.ResponseWriter, r *http.Request, body []byte) {
 	var req loginRequest
 	if err := json.Unmarshal(body, &req); err != nil {
@@ -470,15 +475,29 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, body []byte) {
 		Application:       d.ClientEnvironment.Application,
 		Platform:          d.ClientEnvironment.Platform,
 	}
-	code, msg := "", ""
-	switch {
-	case !strings.EqualFold(d.AccountName, s.opts.Account):
+	if !strings.EqualFold(d.AccountName, s.opts.Account) {
 		// Snowflake answers a wrong account at the HTTP level: the host
 		// names another account.
 		lg.Code, lg.Message = "403", "unknown account"
 		s.recordLogin(lg)
 		w.WriteHeader(http.StatusForbidden)
 		return
+	}
+	if code, msg := s.authenticate(&lg, d); code != "" {
+		lg.Code, lg.Message = code, msg
+		s.recordLogin(lg)
+		writeJSON(w, failure(code, msg, nil))
+		return
+	}
+	lg.OK = true
+	writeJSON(w, s.openSession(lg, d.SessionParameters))
+}
+
+// authenticate checks the credentials of d's authenticator (a JWT, whose
+// claims and user it records in lg, or a password) and returns Snowflake's
+// error code and message when they are wrong, "" when they are right.
+func (s *Server) authenticate(lg *Login, d loginData) (code, msg string) {
+	switch {
 	case strings.EqualFold(d.Authenticator, "SNOWFLAKE_JWT"):
 		claims, err := s.checkJWT(d.Token)
 		lg.JWTClaims = claims
@@ -488,24 +507,23 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, body []byte) {
 			}
 		}
 		if err != nil {
-			code, msg = CodeInvalidJWT, "JWT token is invalid. ["+err.Error()+"]"
+			return CodeInvalidJWT, "JWT token is invalid. [" + err.Error() + "]"
 		}
 	case d.Authenticator == "" || strings.EqualFold(d.Authenticator, "SNOWFLAKE"):
 		if !strings.EqualFold(d.LoginName, s.opts.User) || d.Password != s.opts.Password {
-			code, msg = CodeBadCredentials, "Incorrect username or password was specified."
+			return CodeBadCredentials, "Incorrect username or password was specified."
 		}
 	default:
-		code, msg = "390101", "sftest: authenticator "+d.Authenticator+" is not supported"
+		return "390101", "sftest: authenticator " + d.Authenticator + " is not supported"
 	}
-	if code != "" {
-		lg.Code, lg.Message = code, msg
-		s.recordLogin(lg)
-		writeJSON(w, failure(code, msg, nil))
-		return
-	}
-	lg.OK = true
+	return "", ""
+}
 
+// openSession opens a session for a successful login, records the login
+// and returns the login response.
+func (s *Server) openSession(lg Login, params map[string]any) map[string]any {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.nextID++
 	ss := &session{
 		id:     1000 + s.nextID,
@@ -522,13 +540,13 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, body []byte) {
 		staleTokens: map[string]bool{},
 	}
 	ss.info.ID = ss.id
-	for k, v := range d.SessionParameters {
+	for k, v := range params {
 		ss.params[strings.ToUpper(k)] = v
 	}
 	s.sessions[ss.token] = ss
 	s.masters[ss.master] = ss
 	s.logins = append(s.logins, lg)
-	resp := map[string]any{
+	return map[string]any{
 		"data": map[string]any{
 			"masterToken":               ss.master,
 			"token":                     ss.token,
@@ -554,8 +572,6 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, body []byte) {
 		"message": nil,
 		"success": true,
 	}
-	s.mu.Unlock()
-	writeJSON(w, resp)
 }
 
 func (s *Server) recordLogin(lg Login) {
