@@ -534,111 +534,181 @@ func (b *builder) macros() obj {
 // and ten owning teams. A third of all references go to the first 5% of
 // each layer, so a few hub nodes feed much of the project.
 func Large(n int, seed uint64) (Project, []byte) {
-	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
-	p := Project{Name: "big"}
-	count := func(pct float64) int { return max(1, int(float64(n)*pct)) }
-	teams := []string{"finance", "growth", "marketing", "ops", "product", "sales", "risk", "supply", "support", "data-platform"}
-	team := func() string { return teams[rng.IntN(len(teams))] }
+	g := &generator{
+		rng:      rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
+		n:        n,
+		p:        Project{Name: "big"},
+		maxTests: max(1, int(float64(n)*0.40)),
+	}
+	srcTables := g.sources()
+	seeds := g.seeds()
+	staging := g.staging(srcTables, seeds)
+	staging = g.snapshots(staging)
+	inter := g.intermediates(staging)
+	marts := g.marts(inter)
+	g.exposures(marts)
+	b, err := json.Marshal(build(g.p, g.rng))
+	if err != nil {
+		panic(err)
+	}
+	return g.p, b
+}
 
-	nSrc := count(0.05)
+// generator builds Large's project. Its steps draw from rng in a fixed
+// order, so a seed always gives the same project.
+type generator struct {
+	rng             *rand.Rand
+	n               int
+	p               Project
+	tests, maxTests int
+}
+
+// largeTeams are the owners of Large's nodes.
+var largeTeams = []string{"finance", "growth", "marketing", "ops", "product", "sales", "risk", "supply", "support", "data-platform"}
+
+// count is pct of the project's n nodes, at least 1.
+func (g *generator) count(pct float64) int { return max(1, int(float64(g.n)*pct)) }
+
+// team picks an owner.
+func (g *generator) team() string { return largeTeams[g.rng.IntN(len(largeTeams))] }
+
+// addTests gives m its two tests while the project has fewer than
+// maxTests.
+func (g *generator) addTests(m *Model) {
+	for _, t := range []string{"not_null:id", "unique:id"} {
+		if g.tests < g.maxTests {
+			m.Tests = append(m.Tests, t)
+			g.tests++
+		}
+	}
+}
+
+// hub picks an index into a list of n: a third of the time one of its
+// first 5% (the hubs every project has: events, users, orders), otherwise
+// any, so a few nodes feed much of the project and most feed a handful.
+func (g *generator) hub(n int) int {
+	if g.rng.IntN(3) == 0 {
+		return g.rng.IntN(max(1, n/20))
+	}
+	return g.rng.IntN(n)
+}
+
+// pick picks k distinct names of from (all of them when it has fewer).
+func (g *generator) pick(from []string, k int) []string {
+	k = min(k, len(from))
+	seen := map[string]bool{}
+	var out []string
+	for len(out) < k {
+		if i := g.hub(len(from)); !seen[from[i]] {
+			seen[from[i]] = true
+			out = append(out, from[i])
+		}
+	}
+	return out
+}
+
+// sources adds the sources (5%), ten tables each, and returns their tables
+// as source.table.
+func (g *generator) sources() []string {
+	nSrc := g.count(0.05)
 	var srcTables []string
 	for i := 0; len(srcTables) < nSrc; i++ {
-		s := Source{Name: fmt.Sprintf("src_%03d", i), Owner: team()}
+		s := Source{Name: fmt.Sprintf("src_%03d", i), Owner: g.team()}
 		for j := 0; j < 10 && len(srcTables) < nSrc; j++ {
 			t := fmt.Sprintf("table_%03d_%02d", i, j)
 			s.Tables = append(s.Tables, t)
 			srcTables = append(srcTables, s.Name+"."+t)
 		}
-		p.Sources = append(p.Sources, s)
+		g.p.Sources = append(g.p.Sources, s)
 	}
-	var seeds, staging, inter, marts []string
-	for i := range count(0.02) {
+	return srcTables
+}
+
+// seeds adds the seeds (2%) and returns their names.
+func (g *generator) seeds() []string {
+	var seeds []string
+	for i := range g.count(0.02) {
 		name := fmt.Sprintf("seed_%05d", i)
-		p.Models = append(p.Models, Model{Name: name, Kind: "seed", Owner: team()})
+		g.p.Models = append(g.p.Models, Model{Name: name, Kind: "seed", Owner: g.team()})
 		seeds = append(seeds, name)
 	}
-	tests := 0
-	maxTests := count(0.40)
-	addTests := func(m *Model) {
-		for _, t := range []string{"not_null:id", "unique:id"} {
-			if tests < maxTests {
-				m.Tests = append(m.Tests, t)
-				tests++
-			}
+	return seeds
+}
+
+// staging adds the staging models (15%), each reading one source table and
+// one in ten a seed, and returns their names.
+func (g *generator) staging(srcTables, seeds []string) []string {
+	var staging []string
+	for i := range g.count(0.15) {
+		m := Model{Name: fmt.Sprintf("stg_%05d", i), Sources: []string{srcTables[g.hub(len(srcTables))]}, Owner: g.team()}
+		if g.rng.IntN(10) == 0 {
+			m.Refs = g.pick(seeds, 1)
 		}
-	}
-	// hub picks an index into a list of n: a third of the time one of
-	// its first 5% (the hubs every project has: events, users, orders),
-	// otherwise any, so a few nodes feed much of the project and most
-	// feed a handful.
-	hub := func(n int) int {
-		if rng.IntN(3) == 0 {
-			return rng.IntN(max(1, n/20))
-		}
-		return rng.IntN(n)
-	}
-	pick := func(from []string, k int) []string {
-		k = min(k, len(from))
-		seen := map[string]bool{}
-		var out []string
-		for len(out) < k {
-			if i := hub(len(from)); !seen[from[i]] {
-				seen[from[i]] = true
-				out = append(out, from[i])
-			}
-		}
-		return out
-	}
-	for i := range count(0.15) {
-		m := Model{Name: fmt.Sprintf("stg_%05d", i), Sources: []string{srcTables[hub(len(srcTables))]}, Owner: team()}
-		if rng.IntN(10) == 0 {
-			m.Refs = pick(seeds, 1)
-		}
-		addTests(&m)
-		p.Models = append(p.Models, m)
+		g.addTests(&m)
+		g.p.Models = append(g.p.Models, m)
 		staging = append(staging, m.Name)
 	}
-	for i := range count(0.01) {
-		m := Model{Name: fmt.Sprintf("snap_%05d", i), Kind: "snapshot", Refs: pick(staging, 1), Owner: team()}
-		p.Models = append(p.Models, m)
+	return staging
+}
+
+// snapshots adds the snapshots (1%) of staging models and returns staging
+// with them.
+func (g *generator) snapshots(staging []string) []string {
+	for i := range g.count(0.01) {
+		m := Model{Name: fmt.Sprintf("snap_%05d", i), Kind: "snapshot", Refs: g.pick(staging, 1), Owner: g.team()}
+		g.p.Models = append(g.p.Models, m)
 		staging = append(staging, m.Name)
 	}
-	for i := range count(0.20) {
+	return staging
+}
+
+// intermediates adds the intermediate models (20%), reading 1–4 staging or
+// intermediate models, and returns their names.
+func (g *generator) intermediates(staging []string) []string {
+	var inter []string
+	for i := range g.count(0.20) {
 		from := staging
-		if len(inter) > 10 && rng.IntN(3) == 0 {
+		if len(inter) > 10 && g.rng.IntN(3) == 0 {
 			from = inter
 		}
-		m := Model{Name: fmt.Sprintf("int_%05d", i), Refs: pick(from, 1+rng.IntN(4)), Materialized: "ephemeral", Owner: team()}
-		addTests(&m)
-		p.Models = append(p.Models, m)
+		m := Model{Name: fmt.Sprintf("int_%05d", i), Refs: g.pick(from, 1+g.rng.IntN(4)), Materialized: "ephemeral", Owner: g.team()}
+		g.addTests(&m)
+		g.p.Models = append(g.p.Models, m)
 		inter = append(inter, m.Name)
 	}
-	for i := range count(0.15) {
+	return inter
+}
+
+// marts adds the marts (15%), reading 2–6 intermediates or marts, a fifth
+// of them incremental, and returns their names.
+func (g *generator) marts(inter []string) []string {
+	var marts []string
+	for i := range g.count(0.15) {
 		from := inter
-		if len(marts) > 10 && rng.IntN(4) == 0 {
+		if len(marts) > 10 && g.rng.IntN(4) == 0 {
 			from = marts
 		}
-		m := Model{Name: fmt.Sprintf("fct_%05d", i), Refs: pick(from, 2+rng.IntN(5)), Materialized: "table", Owner: team()}
-		if rng.IntN(5) == 0 {
+		m := Model{Name: fmt.Sprintf("fct_%05d", i), Refs: g.pick(from, 2+g.rng.IntN(5)), Materialized: "table", Owner: g.team()}
+		if g.rng.IntN(5) == 0 {
 			m.Materialized = "incremental"
 		}
-		addTests(&m)
-		p.Models = append(p.Models, m)
+		g.addTests(&m)
+		g.p.Models = append(g.p.Models, m)
 		marts = append(marts, m.Name)
 	}
+	return marts
+}
+
+// exposures adds the exposures (1%), each on 1–5 marts.
+func (g *generator) exposures(marts []string) {
 	types := []string{"dashboard", "dashboard", "dashboard", "notebook", "analysis", "ml", "application"}
 	maturities := []string{"high", "medium", "low", "low"}
-	for i := range count(0.01) {
-		t := team()
-		p.Exposures = append(p.Exposures, Exposure{
-			Name: fmt.Sprintf("exp_%05d", i), Type: types[rng.IntN(len(types))], Maturity: maturities[rng.IntN(len(maturities))],
+	for i := range g.count(0.01) {
+		t := g.team()
+		g.p.Exposures = append(g.p.Exposures, Exposure{
+			Name: fmt.Sprintf("exp_%05d", i), Type: types[g.rng.IntN(len(types))], Maturity: maturities[g.rng.IntN(len(maturities))],
 			OwnerName: t, OwnerEmail: t + "@example.com", URL: fmt.Sprintf("https://bi.example.com/d/%d", i),
-			Refs: pick(marts, 1+rng.IntN(5)),
+			Refs: g.pick(marts, 1+g.rng.IntN(5)),
 		})
 	}
-	b, err := json.Marshal(build(p, rng))
-	if err != nil {
-		panic(err)
-	}
-	return p, b
 }
