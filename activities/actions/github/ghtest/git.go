@@ -120,52 +120,7 @@ func splitLines(s string) []string {
 // of added and deleted lines. It is an LCS diff, exact for the small files
 // tests use; very large inputs degrade to replacing every line.
 func unifiedDiff(a, b string) (string, int, int) {
-	x, y := splitLines(a), splitLines(b)
-	type op struct {
-		kind byte // ' ', '-', '+'
-		line string
-		ai   int // index in x (for ' ' and '-')
-		bi   int // index in y (for ' ' and '+')
-	}
-	var ops []op
-	if len(x)*len(y) > 4_000_000 {
-		for i, l := range x {
-			ops = append(ops, op{'-', l, i, 0})
-		}
-		for j, l := range y {
-			ops = append(ops, op{'+', l, len(x), j})
-		}
-	} else {
-		n, m := len(x), len(y)
-		lcs := make([][]int32, n+1)
-		for i := range lcs {
-			lcs[i] = make([]int32, m+1)
-		}
-		for i := n - 1; i >= 0; i-- {
-			for j := m - 1; j >= 0; j-- {
-				if x[i] == y[j] {
-					lcs[i][j] = lcs[i+1][j+1] + 1
-				} else {
-					lcs[i][j] = max(lcs[i+1][j], lcs[i][j+1])
-				}
-			}
-		}
-		i, j := 0, 0
-		for i < n || j < m {
-			switch {
-			case i < n && j < m && x[i] == y[j]:
-				ops = append(ops, op{' ', x[i], i, j})
-				i++
-				j++
-			case i < n && (j == m || lcs[i+1][j] >= lcs[i][j+1]):
-				ops = append(ops, op{'-', x[i], i, j})
-				i++
-			default:
-				ops = append(ops, op{'+', y[j], i, j})
-				j++
-			}
-		}
-	}
+	ops := diffOps(splitLines(a), splitLines(b))
 	adds, dels := 0, 0
 	for _, o := range ops {
 		switch o.kind {
@@ -178,35 +133,76 @@ func unifiedDiff(a, b string) (string, int, int) {
 	if adds == 0 && dels == 0 {
 		return "", 0, 0
 	}
-	// Group changes into hunks with up to 3 lines of context.
-	const ctx = 3
-	var b2 strings.Builder
+	return writeHunks(ops), adds, dels
+}
+
+// diffOp is one line of a diff: kept, deleted or added.
+type diffOp struct {
+	kind byte // ' ', '-', '+'
+	line string
+	ai   int // index in x (for ' ' and '-')
+	bi   int // index in y (for ' ' and '+')
+}
+
+// diffOps turns lines x into lines y: by their longest common subsequence,
+// or, when x and y are too large for that, by deleting all of x and adding
+// all of y.
+func diffOps(x, y []string) []diffOp {
+	var ops []diffOp
+	if len(x)*len(y) > 4_000_000 {
+		for i, l := range x {
+			ops = append(ops, diffOp{'-', l, i, 0})
+		}
+		for j, l := range y {
+			ops = append(ops, diffOp{'+', l, len(x), j})
+		}
+		return ops
+	}
+	n, m := len(x), len(y)
+	lcs := make([][]int32, n+1)
+	for i := range lcs {
+		lcs[i] = make([]int32, m+1)
+	}
+	for i := n - 1; i >= 0; i-- {
+		for j := m - 1; j >= 0; j-- {
+			if x[i] == y[j] {
+				lcs[i][j] = lcs[i+1][j+1] + 1
+			} else {
+				lcs[i][j] = max(lcs[i+1][j], lcs[i][j+1])
+			}
+		}
+	}
+	i, j := 0, 0
+	for i < n || j < m {
+		switch {
+		case i < n && j < m && x[i] == y[j]:
+			ops = append(ops, diffOp{' ', x[i], i, j})
+			i++
+			j++
+		case i < n && (j == m || lcs[i+1][j] >= lcs[i][j+1]):
+			ops = append(ops, diffOp{'-', x[i], i, j})
+			i++
+		default:
+			ops = append(ops, diffOp{'+', y[j], i, j})
+			j++
+		}
+	}
+	return ops
+}
+
+// hunkContext is the lines of context around a hunk's changes.
+const hunkContext = 3
+
+// writeHunks groups changes into hunks with up to hunkContext lines of
+// context and writes them, each under its @@ header.
+func writeHunks(ops []diffOp) string {
+	var b strings.Builder
 	for k := 0; k < len(ops); {
 		if ops[k].kind == ' ' {
 			k++
 			continue
 		}
-		start := max(0, k-ctx)
-		for start < k && ops[start].kind != ' ' {
-			start++
-		}
-		end := k
-		for end < len(ops) {
-			if ops[end].kind != ' ' {
-				end++
-				continue
-			}
-			run := end
-			for run < len(ops) && ops[run].kind == ' ' {
-				run++
-			}
-			if run < len(ops) && run-end <= 2*ctx {
-				end = run
-				continue
-			}
-			end = min(run, end+ctx)
-			break
-		}
+		start, end := hunkBounds(ops, k)
 		aStart, bStart, aLen, bLen := ops[start].ai, ops[start].bi, 0, 0
 		for _, o := range ops[start:end] {
 			if o.kind != '+' {
@@ -216,15 +212,44 @@ func unifiedDiff(a, b string) (string, int, int) {
 				bLen++
 			}
 		}
-		fmt.Fprintf(&b2, "@@ -%s +%s @@\n", hunkRange(aStart, aLen), hunkRange(bStart, bLen))
+		fmt.Fprintf(&b, "@@ -%s +%s @@\n", hunkRange(aStart, aLen), hunkRange(bStart, bLen))
 		for _, o := range ops[start:end] {
-			b2.WriteByte(o.kind)
-			b2.WriteString(o.line)
-			b2.WriteByte('\n')
+			b.WriteByte(o.kind)
+			b.WriteString(o.line)
+			b.WriteByte('\n')
 		}
 		k = end
 	}
-	return strings.TrimSuffix(b2.String(), "\n"), adds, dels
+	return strings.TrimSuffix(b.String(), "\n")
+}
+
+// hunkBounds is the hunk holding the change at k: from up to hunkContext
+// kept lines before it to up to hunkContext kept lines after its last
+// change, taking in later changes at most 2×hunkContext kept lines away.
+func hunkBounds(ops []diffOp, k int) (start, end int) {
+	const ctx = hunkContext
+	start = max(0, k-ctx)
+	for start < k && ops[start].kind != ' ' {
+		start++
+	}
+	end = k
+	for end < len(ops) {
+		if ops[end].kind != ' ' {
+			end++
+			continue
+		}
+		run := end
+		for run < len(ops) && ops[run].kind == ' ' {
+			run++
+		}
+		if run < len(ops) && run-end <= 2*ctx {
+			end = run
+			continue
+		}
+		end = min(run, end+ctx)
+		break
+	}
+	return start, end
 }
 
 func hunkRange(start, n int) string {
