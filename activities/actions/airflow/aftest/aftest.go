@@ -1213,35 +1213,12 @@ func (s *Server) listTIs(a *apiReq, dagID, runID string) {
 	writeJSON(a.w, http.StatusOK, map[string]any{"task_instances": out, "total_entries": len(names)})
 }
 
+// clear answers a DAG's clearTaskInstances: it lists, and unless it is a
+// dry run clears, the task instances in scope.
 func (s *Server) clear(a *apiReq, dagID string) {
-	allowed := []string{"dry_run", "start_date", "end_date", "only_failed", "only_running", "reset_dag_runs", "task_ids",
-		"dag_run_id", "include_upstream", "include_downstream", "include_future", "include_past", "run_on_latest_version", "prevent_running_task"}
-	if !s.strictBody(a, allowed, nil) {
+	body, ok := s.clearBody(a)
+	if !ok {
 		return
-	}
-	body := struct {
-		DryRun            *bool    `json:"dry_run"`
-		OnlyFailed        *bool    `json:"only_failed"`
-		OnlyRunning       bool     `json:"only_running"`
-		ResetDAGRuns      *bool    `json:"reset_dag_runs"`
-		TaskIDs           []string `json:"task_ids"`
-		DAGRunID          *string  `json:"dag_run_id"`
-		IncludeUpstream   bool     `json:"include_upstream"`
-		IncludeDownstream bool     `json:"include_downstream"`
-	}{}
-	if err := json.Unmarshal(a.raw, &body); err != nil {
-		s.fail(a, http.StatusBadRequest, "Bad Request", err.Error())
-		return
-	}
-	dryRun, onlyFailed, reset := true, true, true // Airflow's defaults
-	if body.DryRun != nil {
-		dryRun = *body.DryRun
-	}
-	if body.OnlyFailed != nil {
-		onlyFailed = *body.OnlyFailed
-	}
-	if body.ResetDAGRuns != nil {
-		reset = *body.ResetDAGRuns
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -1249,21 +1226,91 @@ func (s *Server) clear(a *apiReq, dagID string) {
 	if d == nil {
 		return
 	}
-	var runs []*run
-	if body.DAGRunID != nil {
-		_, r := s.findRun(a, dagID, *body.DAGRunID)
-		if r == nil {
+	runs, ok := s.clearRuns(a, dagID, body.DAGRunID)
+	if !ok {
+		return
+	}
+	inScope := body.scope(d)
+	for _, id := range body.TaskIDs {
+		if !slices.Contains(d.tasks, id) {
+			s.fail(a, http.StatusBadRequest, "Bad Request", fmt.Sprintf("Task '%s' not found in DAG '%s'", id, dagID))
 			return
 		}
-		runs = []*run{r}
-	} else {
-		for _, r := range s.runs[dagID] {
-			runs = append(runs, r)
-		}
-		sort.Slice(runs, func(i, j int) bool { return runs[i].seq < runs[j].seq })
 	}
-	// The tasks in scope: task_ids (all when absent), widened up- or
-	// downstream along the DAG's order.
+	out := []any{}
+	for _, r := range runs {
+		out = s.clearRun(a, dagID, d, r, body, inScope, out)
+	}
+	resp := map[string]any{"task_instances": out}
+	if a.api == "v2" {
+		resp["total_entries"] = len(out)
+	}
+	writeJSON(a.w, http.StatusOK, resp)
+}
+
+// clearRequest is the body of a clear request, with Airflow's defaults
+// (dry run, only failed tasks, reset the runs) applied.
+type clearRequest struct {
+	DryRun            *bool    `json:"dry_run"`
+	OnlyFailed        *bool    `json:"only_failed"`
+	OnlyRunning       bool     `json:"only_running"`
+	ResetDAGRuns      *bool    `json:"reset_dag_runs"`
+	TaskIDs           []string `json:"task_ids"`
+	DAGRunID          *string  `json:"dag_run_id"`
+	IncludeUpstream   bool     `json:"include_upstream"`
+	IncludeDownstream bool     `json:"include_downstream"`
+
+	dryRun, onlyFailed, reset bool
+}
+
+// clearBody checks and decodes a clear request's body; when it fails, it
+// has answered the request.
+func (s *Server) clearBody(a *apiReq) (clearRequest, bool) {
+	allowed := []string{"dry_run", "start_date", "end_date", "only_failed", "only_running", "reset_dag_runs", "task_ids",
+		"dag_run_id", "include_upstream", "include_downstream", "include_future", "include_past", "run_on_latest_version", "prevent_running_task"}
+	var body clearRequest
+	if !s.strictBody(a, allowed, nil) {
+		return body, false
+	}
+	if err := json.Unmarshal(a.raw, &body); err != nil {
+		s.fail(a, http.StatusBadRequest, "Bad Request", err.Error())
+		return body, false
+	}
+	body.dryRun, body.onlyFailed, body.reset = true, true, true // Airflow's defaults
+	if body.DryRun != nil {
+		body.dryRun = *body.DryRun
+	}
+	if body.OnlyFailed != nil {
+		body.onlyFailed = *body.OnlyFailed
+	}
+	if body.ResetDAGRuns != nil {
+		body.reset = *body.ResetDAGRuns
+	}
+	return body, true
+}
+
+// clearRuns is the runs a clear covers: the one named, or every run of the
+// DAG in the order they were made. When the named run is missing, it has
+// answered the request. The caller holds s.mu.
+func (s *Server) clearRuns(a *apiReq, dagID string, runID *string) ([]*run, bool) {
+	if runID != nil {
+		_, r := s.findRun(a, dagID, *runID)
+		if r == nil {
+			return nil, false
+		}
+		return []*run{r}, true
+	}
+	var runs []*run
+	for _, r := range s.runs[dagID] {
+		runs = append(runs, r)
+	}
+	sort.Slice(runs, func(i, j int) bool { return runs[i].seq < runs[j].seq })
+	return runs, true
+}
+
+// scope is the tasks in scope: task_ids (all when absent), widened up- or
+// downstream along the DAG's order.
+func (body clearRequest) scope(d *dag) map[string]bool {
 	inScope := map[string]bool{}
 	for i, name := range d.tasks {
 		if len(body.TaskIDs) == 0 || slices.Contains(body.TaskIDs, name) {
@@ -1280,45 +1327,39 @@ func (s *Server) clear(a *apiReq, dagID string) {
 			}
 		}
 	}
-	for _, id := range body.TaskIDs {
-		if !slices.Contains(d.tasks, id) {
-			s.fail(a, http.StatusBadRequest, "Bad Request", fmt.Sprintf("Task '%s' not found in DAG '%s'", id, dagID))
-			return
+	return inScope
+}
+
+// clearRun appends to out the task instances of r the clear covers and,
+// unless it is a dry run, clears them (and queues r again when asked to
+// reset runs). The caller holds s.mu.
+func (s *Server) clearRun(a *apiReq, dagID string, d *dag, r *run, body clearRequest, inScope map[string]bool, out []any) []any {
+	touched := false
+	for _, name := range d.tasks {
+		t := r.tasks[name]
+		if !inScope[name] {
+			continue
+		}
+		if body.onlyFailed && t.state != "failed" && t.state != "upstream_failed" {
+			continue
+		}
+		if body.OnlyRunning && t.state != "running" {
+			continue
+		}
+		if a.api == "v1" {
+			out = append(out, map[string]any{"task_id": name, "dag_id": dagID, "dag_run_id": r.runID, "execution_date": ts(r.logical)})
+		} else {
+			out = append(out, s.tiJSON(a, r, name))
+		}
+		if !body.dryRun {
+			t.state, t.start, t.end = "", nil, nil
+			touched = true
 		}
 	}
-	out := []any{}
-	for _, r := range runs {
-		touched := false
-		for _, name := range d.tasks {
-			t := r.tasks[name]
-			if !inScope[name] {
-				continue
-			}
-			if onlyFailed && t.state != "failed" && t.state != "upstream_failed" {
-				continue
-			}
-			if body.OnlyRunning && t.state != "running" {
-				continue
-			}
-			if a.api == "v1" {
-				out = append(out, map[string]any{"task_id": name, "dag_id": dagID, "dag_run_id": r.runID, "execution_date": ts(r.logical)})
-			} else {
-				out = append(out, s.tiJSON(a, r, name))
-			}
-			if !dryRun {
-				t.state, t.start, t.end = "", nil, nil
-				touched = true
-			}
-		}
-		if touched && reset {
-			r.state, r.end = "queued", nil
-		}
+	if touched && body.reset {
+		r.state, r.end = "queued", nil
 	}
-	resp := map[string]any{"task_instances": out}
-	if a.api == "v2" {
-		resp["total_entries"] = len(out)
-	}
-	writeJSON(a.w, http.StatusOK, resp)
+	return out
 }
 
 // Demo names what SeedDemo seeds.
