@@ -119,8 +119,8 @@ func (a *Actions) newInspectCall(in InspectPrefixInput) (*inspectCall, error) {
 		c.minObjects = *in.MinObjects
 	}
 	c.now = a.now().UTC()
-	c.cur = &lister{client: a.client, action: name, bucket: bucket}
-	c.prev = &lister{client: a.client, action: name, bucket: bucket}
+	c.cur = a.newLister(name, bucket)
+	c.prev = a.newLister(name, bucket)
 	return c, nil
 }
 
@@ -221,9 +221,9 @@ func (c *inspectCall) summary(cmp comparison) string {
 	st := c.st
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %s → ", InspectPrefixName, location(c.bucket, c.prefix))
-	objs := plural(st.objects, "object", "objects")
+	objs := objectCount(st)
 	if st.truncated {
-		objs = "≥" + objs + " (stopped at max_objects)"
+		objs += " (stopped at max_objects)"
 	}
 	fmt.Fprintf(&b, "%s, %s", objs, humanBytes(st.bytes))
 	if !st.newest.IsZero() {

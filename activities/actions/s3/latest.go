@@ -130,7 +130,7 @@ func (a *Actions) newLatestCall(in LatestPartitionInput) (*latestCall, error) {
 	}
 	c.now = a.now().UTC()
 	c.where = location(bucket, c.prefix)
-	c.lst = &lister{client: a.client, action: name, bucket: bucket}
+	c.lst = a.newLister(name, bucket)
 	return c, nil
 }
 
@@ -296,10 +296,7 @@ func (c *latestCall) summary(p *partitionFound, late bool) string {
 		}
 		fmt.Fprintf(&b, " (cadence %s: %s)", humanAge(c.cadence), verdict)
 	}
-	objs := plural(st.objects, "object", "objects")
-	if st.truncated {
-		objs = "≥" + objs
-	}
+	objs := objectCount(st)
 	if st.objects == 0 {
 		objs = "no data objects"
 	}

@@ -24,6 +24,11 @@ type lister struct {
 	heads  int
 }
 
+// newLister is a lister for action's calls on bucket.
+func (a *Actions) newLister(action, bucket string) *lister {
+	return &lister{client: a.client, action: action, bucket: bucket}
+}
+
 func (l *lister) list(ctx context.Context, in *s3.ListObjectsV2Input) (*s3.ListObjectsV2Output, error) {
 	in.Bucket = aws.String(l.bucket)
 	l.lists++
@@ -134,6 +139,16 @@ func (l *lister) scan(ctx context.Context, prefix string, maxObjects int64, minB
 		token = next
 	}
 	return st, nil
+}
+
+// objectCount writes a scan's data objects for a summary: "12 objects",
+// or "≥1,000 objects" when the listing stopped before the end.
+func objectCount(st objStats) string {
+	objs := plural(st.objects, "object", "objects")
+	if st.truncated {
+		objs = "≥" + objs
+	}
+	return objs
 }
 
 // hidden reports whether a key (relative to its listing's directory) is a
