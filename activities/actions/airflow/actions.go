@@ -228,91 +228,115 @@ func (a *Actions) FailedTasks(ctx context.Context, _ runbooks.ActionRequest, in 
 	if err != nil {
 		return runbooks.ActionResult{}, err
 	}
-	window := in.Window.Std()
-	if window <= 0 {
-		window = 24 * time.Hour
+	runIDs, scope, truncated, err := a.failedTasksRuns(ctx, dagID, in)
+	if err != nil {
+		return runbooks.ActionResult{}, err
 	}
-	var runIDs []string
-	scope := ""
-	truncated := false
-	if in.RunID != "" {
-		runID, err := checkRun(name, in.RunID)
-		if err != nil {
-			return runbooks.ActionResult{}, err
-		}
-		runIDs = []string{runID}
-		scope = "run " + runID
-	} else {
-		runs, more, err := a.client.ListDAGRuns(ctx, dagID, a.now().Add(-window), MaxRunsChecked)
-		if err != nil {
-			return runbooks.ActionResult{}, wrap(name, err)
-		}
-		truncated = more
-		for _, r := range runs {
-			runIDs = append(runIDs, r.RunID)
-		}
-		scope = fmt.Sprintf("%s in the last %s", plural(len(runIDs), "run", "runs"), window)
-	}
-
-	tasks := []any{}
-	failed, upstream := 0, 0
-	var rows []string
+	f := failedTaskList{dagID: dagID, tasks: []any{}, truncated: truncated}
 	for _, runID := range runIDs {
 		tis, more, err := a.client.ListTaskInstances(ctx, dagID, runID, []string{"failed", "upstream_failed"})
 		if err != nil {
 			return runbooks.ActionResult{}, wrap(name, err)
 		}
-		truncated = truncated || more
-		for _, ti := range tis {
-			switch ti.StateName() {
-			case "failed":
-				failed++
-			case "upstream_failed":
-				upstream++
-			default:
-				continue
-			}
-			if len(tasks) >= MaxTasksOutput {
-				truncated = true
-				continue
-			}
-			dur := 0.0
-			if ti.Duration != nil {
-				dur = *ti.Duration
-			}
-			tasks = append(tasks, map[string]any{
-				"dag_id": dagID, "run_id": runID, "task_id": ti.TaskID, "state": ti.StateName(),
-				"try_number": ti.TryNumber, "start_date": rfc3339(ti.StartDate), "end_date": rfc3339(ti.EndDate),
-				"duration": dur,
-			})
-			rows = append(rows, fmt.Sprintf("| %s | %s | %s | %d | %s |", runID, ti.TaskID, ti.StateName(), ti.TryNumber, rfc3339(ti.EndDate)))
-		}
+		f.truncated = f.truncated || more
+		f.add(runID, tis)
 	}
-	count := failed + upstream
+	return f.result(runIDs, scope), nil
+}
+
+// failedTasksRuns is the runs airflow.failed_tasks reads: the run named,
+// or the DAG's runs in the window (default 24h), up to MaxRunsChecked;
+// scope describes them for the summary.
+func (a *Actions) failedTasksRuns(ctx context.Context, dagID string, in FailedTasksInput) (runIDs []string, scope string, truncated bool, err error) {
+	const name = FailedTasksName
+	if in.RunID != "" {
+		runID, err := checkRun(name, in.RunID)
+		if err != nil {
+			return nil, "", false, err
+		}
+		return []string{runID}, "run " + runID, false, nil
+	}
+	window := in.Window.Std()
+	if window <= 0 {
+		window = 24 * time.Hour
+	}
+	runs, more, err := a.client.ListDAGRuns(ctx, dagID, a.now().Add(-window), MaxRunsChecked)
+	if err != nil {
+		return nil, "", false, wrap(name, err)
+	}
+	for _, r := range runs {
+		runIDs = append(runIDs, r.RunID)
+	}
+	return runIDs, fmt.Sprintf("%s in the last %s", plural(len(runIDs), "run", "runs"), window), more, nil
+}
+
+// failedTaskList gathers the failed and upstream_failed task instances of
+// a DAG's runs: their counts, and up to MaxTasksOutput of them.
+type failedTaskList struct {
+	dagID            string
+	tasks            []any
+	rows             []string // the detail's table rows
+	failed, upstream int
+	truncated        bool
+}
+
+// add counts and lists a run's failed and upstream_failed task instances.
+func (f *failedTaskList) add(runID string, tis []TaskInstance) {
+	for _, ti := range tis {
+		switch ti.StateName() {
+		case "failed":
+			f.failed++
+		case "upstream_failed":
+			f.upstream++
+		default:
+			continue
+		}
+		if len(f.tasks) >= MaxTasksOutput {
+			f.truncated = true
+			continue
+		}
+		dur := 0.0
+		if ti.Duration != nil {
+			dur = *ti.Duration
+		}
+		f.tasks = append(f.tasks, map[string]any{
+			"dag_id": f.dagID, "run_id": runID, "task_id": ti.TaskID, "state": ti.StateName(),
+			"try_number": ti.TryNumber, "start_date": rfc3339(ti.StartDate), "end_date": rfc3339(ti.EndDate),
+			"duration": dur,
+		})
+		f.rows = append(f.rows, fmt.Sprintf("| %s | %s | %s | %d | %s |", runID, ti.TaskID, ti.StateName(), ti.TryNumber, rfc3339(ti.EndDate)))
+	}
+}
+
+// result is the answer: no failed tasks is ok; failed ones are listed in
+// the detail.
+func (f *failedTaskList) result(runIDs []string, scope string) runbooks.ActionResult {
+	const name = FailedTasksName
+	count := f.failed + f.upstream
 	runList := make([]any, len(runIDs))
 	for i, r := range runIDs {
 		runList[i] = r
 	}
 	out := map[string]any{
-		"ok": count == 0, "dag_id": dagID, "tasks": tasks, "count": count, "failed": failed,
-		"upstream_failed": upstream, "runs": len(runIDs), "run_ids": runList, "truncated": truncated,
+		"ok": count == 0, "dag_id": f.dagID, "tasks": f.tasks, "count": count, "failed": f.failed,
+		"upstream_failed": f.upstream, "runs": len(runIDs), "run_ids": runList, "truncated": f.truncated,
 	}
 	res := runbooks.ActionResult{Output: out}
 	if count == 0 {
-		res.Summary = fmt.Sprintf("%s %s → no failed tasks (%s)", name, dagID, scope)
-		return res, nil
+		res.Summary = fmt.Sprintf("%s %s → no failed tasks (%s)", name, f.dagID, scope)
+		return res
 	}
-	res.Summary = fmt.Sprintf("%s %s → %d failed, %d upstream_failed (%s)", name, dagID, failed, upstream, scope)
+	res.Summary = fmt.Sprintf("%s %s → %d failed, %d upstream_failed (%s)", name, f.dagID, f.failed, f.upstream, scope)
 	var b strings.Builder
 	fmt.Fprintf(&b, "**%s** in DAG `%s` (%s):\n\n| run | task | state | try | ended |\n|---|---|---|---|---|\n",
-		plural(count, "failed task", "failed tasks"), dagID, scope)
-	b.WriteString(strings.Join(rows, "\n"))
+		plural(count, "failed task", "failed tasks"), f.dagID, scope)
+	b.WriteString(strings.Join(f.rows, "\n"))
 	b.WriteString("\n")
-	if truncated {
+	if f.truncated {
 		b.WriteString("\n(listing truncated)\n")
 	}
 	res.Detail = b.String()
-	return res, nil
+	return res
 }
 
 // ---- airflow.clear_tasks ----
