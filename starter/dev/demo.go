@@ -70,17 +70,7 @@ func runDemo(ctx context.Context, c client.Client, out io.Writer, d demo) (strin
 		return "", err
 	}
 	key := "orders-load-" + now.UTC().Format("20060102-150405")
-	alert := workflows.Alert{
-		Source: "alertmanager", Title: "orders load failing", DedupeKey: key,
-		Description: "The hourly COPY INTO RAW.ORDERS loaded 0 rows.",
-		Severity:    workflows.SEV3, Service: "orders", Dataset: "RAW.ORDERS",
-		Labels: map[string]string{
-			"alertname":  "OrdersLoadFailed",
-			"dag":        demoload.DAG,
-			"env":        "demo",
-			"health_url": d.loader.HealthURL(),
-		},
-	}
+	alert := demoAlert(key, d.loader.HealthURL())
 	check := alert
 	if err := check.Validate(); err != nil {
 		return "", err
@@ -91,150 +81,238 @@ func runDemo(ctx context.Context, c client.Client, out io.Writer, d demo) (strin
 	}
 	fmt.Fprintln(out)
 	fmt.Fprintf(out, "demo incident %q: %s shift on duty, Commander %s, SME %s\n", key, cast.shift, cast.commander, cast.sme)
-
-	step := 0
-	line := func(what, answer string) {
-		step++
-		fmt.Fprintf(out, "  %2d. %-48s → %s\n", step, what, answer)
+	r := &demoRun{c: c, out: out, d: d, cast: cast, hasRunbook: choice.Runbook != nil}
+	if err := r.declare(ctx, alert, choice); err != nil {
+		return r.id, err
 	}
-	note := func(format string, args ...any) {
-		fmt.Fprintf(out, "      %s\n", fmt.Sprintf(format, args...))
-	}
-	req := incidents.DeclareRequest{Alert: alert, Runbooks: d.runbooks, Roster: d.roster, Options: workflows.Options{CloseAfter: d.closeAfter}, TaskQueue: d.taskQueue}
-
-	decl, err := incidents.Declare(ctx, c, req)
-	if err != nil {
-		return "", err
-	}
-	id := decl.WorkflowID
-	line("alertmanager: orders load failing (SEV3)", fmt.Sprintf("declared %s (run %s), Commander %s", id, short(decl.RunID), decl.Commander))
-	note("%s", choice)
-	feed := &runbookFeed{c: c, id: id, out: out}
-
-	d2, err := incidents.Declare(ctx, c, req)
-	if err != nil {
-		return id, err
-	}
-	st, err := waitStatus(ctx, c, id, func(s workflows.Status) bool { return s.AlertCount >= 2 })
-	if err != nil {
-		return id, err
-	}
-	joined := "joined"
-	if !d2.Joined {
-		joined = "NOT joined (unexpected)"
-	}
-	line("alertmanager: the same alert again", fmt.Sprintf("%s %s: %d alerts, still one incident", joined, id, st.AlertCount))
-
-	if choice.Runbook != nil {
-		// The runbook checks the loader, pages the SME and starts
-		// verifying; its first verify try finds the loader still failed.
-		st, ok, err := feed.until(ctx, demoRunbookStart, func(s workflows.Status, tl []workflows.TimelineEntry) bool {
-			_, failed := d.loader.Checks()
-			return runbookDone(s) || (paged(tl) && failed >= 2)
-		})
-		if err != nil {
-			return id, err
-		}
-		if !ok {
-			note("(the runbook is %s; not waiting longer for its first steps)", orText(st.RunbookStatus, "not started"))
-		}
-	}
-
-	act := func(who, name string, a workflows.Act, what string) error {
-		a.By, a.Via = who, "cli"
-		res, err := incidents.ActSigned(ctx, c, d.keys.signer(who), id, name, a)
-		if err != nil {
-			return fmt.Errorf("%s by %s: %w", name, who, err)
-		}
-		line(what, fmt.Sprintf("%s [%s, %s]", res.Message, res.State, res.Severity))
-		return nil
+	if err := r.waitRunbookStart(ctx); err != nil {
+		return r.id, err
 	}
 	approval := "rerun-load_orders"
-	steps := []struct {
-		who, name, what string
-		act             workflows.Act
-	}{
+	if err := r.acts(ctx, triageActs(cast, approval)); err != nil {
+		return r.id, err
+	}
+	if err := r.tryMistakes(ctx, approval); err != nil {
+		return r.id, err
+	}
+	if err := r.act(ctx, demoAct{cast.commander, workflows.ActApprove, cast.commander + ": approve " + approval, workflows.Act{Approval: approval, Reason: "the re-run is idempotent"}}); err != nil {
+		return r.id, err
+	}
+	// The approved re-run, played by the stand-in: the load succeeds.
+	d.loader.Recover()
+	r.line("orders loader (demo stand-in): re-run", "loaded; its /health answers 200 from now on")
+	if err := r.waitRunbookFinish(ctx); err != nil {
+		return r.id, err
+	}
+	if err := r.recoverAlert(ctx, alert); err != nil {
+		return r.id, err
+	}
+	if err := r.act(ctx, demoAct{cast.commander, workflows.ActResolve, cast.commander + ": resolve", workflows.Act{Reason: "load re-run succeeded; the runbook verified the loader is healthy"}}); err != nil {
+		return r.id, err
+	}
+	return r.id, r.acts(ctx, closureActs(cast))
+}
+
+// demoAlert is the demo's alert: the orders load failing, its health check
+// at healthURL.
+func demoAlert(key, healthURL string) workflows.Alert {
+	return workflows.Alert{
+		Source: "alertmanager", Title: "orders load failing", DedupeKey: key,
+		Description: "The hourly COPY INTO RAW.ORDERS loaded 0 rows.",
+		Severity:    workflows.SEV3, Service: "orders", Dataset: "RAW.ORDERS",
+		Labels: map[string]string{
+			"alertname":  "OrdersLoadFailed",
+			"dag":        demoload.DAG,
+			"env":        "demo",
+			"health_url": healthURL,
+		},
+	}
+}
+
+// demoAct is one act of the demo's cast: who sends act name, and what the
+// printed step says.
+type demoAct struct {
+	who, name, what string
+	act             workflows.Act
+}
+
+// triageActs are the acts from the page to the request for approval.
+func triageActs(cast demoPeople, approval string) []demoAct {
+	return []demoAct{
 		{cast.commander, workflows.ActAcknowledge, cast.commander + ": acknowledge", workflows.Act{}},
 		{cast.commander, workflows.ActSetSeverity, cast.commander + ": severity SEV2", workflows.Act{Severity: workflows.SEV2, Reason: "EU revenue dashboard shows no orders since 06:00"}},
 		{cast.sme, workflows.ActAddNote, cast.sme + ": note", workflows.Act{Note: "COPY INTO RAW.ORDERS failed: file format changed upstream (new column), 0 rows loaded"}},
 		{cast.sme, workflows.ActRequestApproval, cast.sme + ": request approval " + approval, workflows.Act{Approval: approval, Action: "clear and re-run the failed load_orders task in Airflow", Detail: "dry run: 3 task instances would be cleared"}},
 	}
-	for _, s := range steps {
-		if err := act(s.who, s.name, s.act, s.what); err != nil {
-			return id, err
+}
+
+// closureActs are the closure inputs the postmortem is written from.
+func closureActs(cast demoPeople) []demoAct {
+	return []demoAct{
+		{cast.sme, workflows.ActRootCause, cast.sme + ": root cause", workflows.Act{Note: "the upstream export added a column to orders.csv; COPY INTO rejected every file"}},
+		{cast.sme, workflows.ActContributingFactor, cast.sme + ": contributing factor", workflows.Act{Note: "no schema check on the landing files"}},
+		{cast.commander, workflows.ActActionItem, cast.commander + ": action item", workflows.Act{Note: "validate landing file schemas before COPY INTO", Person: cast.sme}},
+	}
+}
+
+// demoRun is the demo incident in flight: where its steps print and what
+// its acts are sent with.
+type demoRun struct {
+	c    client.Client
+	out  io.Writer
+	d    demo
+	cast demoPeople
+	// hasRunbook says a runbook was chosen for the alert, so the demo
+	// waits for its steps.
+	hasRunbook bool
+	// id is the incident's workflow ID, once declared.
+	id   string
+	feed *runbookFeed
+	// step numbers the printed lines.
+	step int
+}
+
+// line prints the next numbered step and its answer.
+func (r *demoRun) line(what, answer string) {
+	r.step++
+	fmt.Fprintf(r.out, "  %2d. %-48s → %s\n", r.step, what, answer)
+}
+
+// note prints an indented remark under the steps.
+func (r *demoRun) note(format string, args ...any) {
+	fmt.Fprintf(r.out, "      %s\n", fmt.Sprintf(format, args...))
+}
+
+// declare declares the incident, then sends the same alert again and
+// waits for it to join.
+func (r *demoRun) declare(ctx context.Context, alert workflows.Alert, choice cli.RunbookChoice) error {
+	req := incidents.DeclareRequest{Alert: alert, Runbooks: r.d.runbooks, Roster: r.d.roster, Options: workflows.Options{CloseAfter: r.d.closeAfter}, TaskQueue: r.d.taskQueue}
+	decl, err := incidents.Declare(ctx, r.c, req)
+	if err != nil {
+		return err
+	}
+	r.id = decl.WorkflowID
+	r.line("alertmanager: orders load failing (SEV3)", fmt.Sprintf("declared %s (run %s), Commander %s", r.id, short(decl.RunID), decl.Commander))
+	r.note("%s", choice)
+	r.feed = &runbookFeed{c: r.c, id: r.id, out: r.out}
+
+	d2, err := incidents.Declare(ctx, r.c, req)
+	if err != nil {
+		return err
+	}
+	st, err := waitStatus(ctx, r.c, r.id, func(s workflows.Status) bool { return s.AlertCount >= 2 })
+	if err != nil {
+		return err
+	}
+	joined := "joined"
+	if !d2.Joined {
+		joined = "NOT joined (unexpected)"
+	}
+	r.line("alertmanager: the same alert again", fmt.Sprintf("%s %s: %d alerts, still one incident", joined, r.id, st.AlertCount))
+	return nil
+}
+
+// waitRunbookStart waits, when there is a runbook, for its first steps:
+// it checks the loader, pages the SME and starts verifying; its first
+// verify try finds the loader still failed.
+func (r *demoRun) waitRunbookStart(ctx context.Context) error {
+	if !r.hasRunbook {
+		return nil
+	}
+	st, ok, err := r.feed.until(ctx, demoRunbookStart, func(s workflows.Status, tl []workflows.TimelineEntry) bool {
+		_, failed := r.d.loader.Checks()
+		return runbookDone(s) || (paged(tl) && failed >= 2)
+	})
+	if err != nil {
+		return err
+	}
+	if !ok {
+		r.note("(the runbook is %s; not waiting longer for its first steps)", orText(st.RunbookStatus, "not started"))
+	}
+	return nil
+}
+
+// waitRunbookFinish waits, when there is a runbook, for its verify to see
+// the recovery, and says how it ended when it did not complete.
+func (r *demoRun) waitRunbookFinish(ctx context.Context) error {
+	if !r.hasRunbook {
+		return nil
+	}
+	r.note("waiting for the runbook's verify to see the recovery (it tries every 30s, backing off)…")
+	st, ok, err := r.feed.until(ctx, demoRunbookFinish, func(s workflows.Status, _ []workflows.TimelineEntry) bool { return runbookDone(s) })
+	switch {
+	case err != nil:
+		return err
+	case !ok:
+		r.note("(the runbook is still %s after %s; resolving anyway, which cancels it)", orText(st.RunbookStatus, "not started"), demoRunbookFinish)
+	case st.RunbookStatus != "completed":
+		r.note("(the runbook ended %s, not completed; see the timeline above)", st.RunbookStatus)
+	}
+	return nil
+}
+
+// act sends one act of the cast, signed with the sender's key, and prints
+// its answer.
+func (r *demoRun) act(ctx context.Context, a demoAct) error {
+	act := a.act
+	act.By, act.Via = a.who, "cli"
+	res, err := incidents.ActSigned(ctx, r.c, r.d.keys.signer(a.who), r.id, a.name, act)
+	if err != nil {
+		return fmt.Errorf("%s by %s: %w", a.name, a.who, err)
+	}
+	r.line(a.what, fmt.Sprintf("%s [%s, %s]", res.Message, res.State, res.Severity))
+	return nil
+}
+
+// acts sends acts in order, stopping at the first error.
+func (r *demoRun) acts(ctx context.Context, acts []demoAct) error {
+	for _, a := range acts {
+		if err := r.act(ctx, a); err != nil {
+			return err
 		}
 	}
+	return nil
+}
 
-	// The deliberate mistakes: an SME approving their own request, and an
-	// approval in the Commander's name with no signature (as a raw "Send a
-	// Signal" from the Temporal UI would send it).
+// tryMistakes sends the deliberate mistakes, which the workflow refuses:
+// an SME approving their own request, and an approval in the Commander's
+// name with no signature (as a raw "Send a Signal" from the Temporal UI
+// would send it).
+func (r *demoRun) tryMistakes(ctx context.Context, approval string) error {
 	for _, m := range []struct {
 		what   string
 		signer *incidents.Signer
 		act    workflows.Act
 	}{
-		{cast.sme + ": approve " + approval + " (not allowed)", d.keys.signer(cast.sme), workflows.Act{By: cast.sme, Via: "cli", Approval: approval}},
-		{"unsigned: approve " + approval + " as " + cast.commander, nil, workflows.Act{By: cast.commander, Via: "ui", Approval: approval}},
+		{r.cast.sme + ": approve " + approval + " (not allowed)", r.d.keys.signer(r.cast.sme), workflows.Act{By: r.cast.sme, Via: "cli", Approval: approval}},
+		{"unsigned: approve " + approval + " as " + r.cast.commander, nil, workflows.Act{By: r.cast.commander, Via: "ui", Approval: approval}},
 	} {
-		_, err = incidents.ActSigned(ctx, c, m.signer, id, workflows.ActApprove, m.act)
+		_, err := incidents.ActSigned(ctx, r.c, m.signer, r.id, workflows.ActApprove, m.act)
 		var rej *incidents.RejectedError
 		switch {
 		case errors.As(err, &rej):
-			line(m.what, "rejected: "+clip(rej.Message, 110))
+			r.line(m.what, "rejected: "+clip(rej.Message, 110))
 		case err != nil:
-			return id, err
+			return err
 		default:
-			line(m.what, "accepted?! the workflow should have refused it")
+			r.line(m.what, "accepted?! the workflow should have refused it")
 		}
 	}
+	return nil
+}
 
-	if err := act(cast.commander, workflows.ActApprove, workflows.Act{Approval: approval, Reason: "the re-run is idempotent"}, cast.commander+": approve "+approval); err != nil {
-		return id, err
-	}
-	// The approved re-run, played by the stand-in: the load succeeds.
-	d.loader.Recover()
-	line("orders loader (demo stand-in): re-run", "loaded; its /health answers 200 from now on")
-
-	if choice.Runbook != nil {
-		note("waiting for the runbook's verify to see the recovery (it tries every 30s, backing off)…")
-		st, ok, err := feed.until(ctx, demoRunbookFinish, func(s workflows.Status, _ []workflows.TimelineEntry) bool { return runbookDone(s) })
-		switch {
-		case err != nil:
-			return id, err
-		case !ok:
-			note("(the runbook is still %s after %s; resolving anyway, which cancels it)", orText(st.RunbookStatus, "not started"), demoRunbookFinish)
-		case st.RunbookStatus != "completed":
-			note("(the runbook ended %s, not completed; see the timeline above)", st.RunbookStatus)
-		}
-	}
-
+// recoverAlert sends the alert's recovery, as the source would, and waits
+// for the incident to see it.
+func (r *demoRun) recoverAlert(ctx context.Context, alert workflows.Alert) error {
 	recovered := alert
 	recovered.Status = workflows.Recovered
-	if err := incidents.SendAlert(ctx, c, recovered); err != nil {
-		return id, err
+	if err := incidents.SendAlert(ctx, r.c, recovered); err != nil {
+		return err
 	}
-	st, err = waitStatus(ctx, c, id, func(s workflows.Status) bool { return s.AlertStatus == workflows.Recovered })
+	st, err := waitStatus(ctx, r.c, r.id, func(s workflows.Status) bool { return s.AlertStatus == workflows.Recovered })
 	if err != nil {
-		return id, err
+		return err
 	}
-	line("alertmanager: orders load resolved", fmt.Sprintf("alert resolved at the source [%s, %s]", st.State, st.Severity))
-
-	if err := act(cast.commander, workflows.ActResolve, workflows.Act{Reason: "load re-run succeeded; the runbook verified the loader is healthy"}, cast.commander+": resolve"); err != nil {
-		return id, err
-	}
-	// The closure inputs the postmortem is written from.
-	closure := []struct {
-		who, name, what string
-		act             workflows.Act
-	}{
-		{cast.sme, workflows.ActRootCause, cast.sme + ": root cause", workflows.Act{Note: "the upstream export added a column to orders.csv; COPY INTO rejected every file"}},
-		{cast.sme, workflows.ActContributingFactor, cast.sme + ": contributing factor", workflows.Act{Note: "no schema check on the landing files"}},
-		{cast.commander, workflows.ActActionItem, cast.commander + ": action item", workflows.Act{Note: "validate landing file schemas before COPY INTO", Person: cast.sme}},
-	}
-	for _, c := range closure {
-		if err := act(c.who, c.name, c.act, c.what); err != nil {
-			return id, err
-		}
-	}
-	return id, nil
+	r.line("alertmanager: orders load resolved", fmt.Sprintf("alert resolved at the source [%s, %s]", st.State, st.Severity))
+	return nil
 }
