@@ -142,137 +142,172 @@ const maxApprovalID = 200
 // parseCommand parses the text of /incident. An incident may be named with
 // @<id or dedupe key> before the subcommand or right after it.
 func parseCommand(text string) (command, error) {
-	var c command
+	c, rest, err := parseHead(text)
+	if err != nil || c.name == subHelp {
+		return c, err
+	}
+	if err := c.parseArgs(rest); err != nil {
+		return c, err
+	}
+	if len(c.reason) > workflows.MaxTextLen {
+		return c, bad(c.name, "the reason is longer than %d bytes", workflows.MaxTextLen)
+	}
+	return c, nil
+}
+
+// parseHead parses the subcommand and the incident it names (before or
+// right after it), and returns the rest of the text, trimmed. An empty
+// text is help.
+func parseHead(text string) (c command, rest string, err error) {
 	tok, rest := cut(text)
 	if strings.HasPrefix(tok, "@") {
 		c.target = tok[1:]
 		if c.target == "" {
-			return c, bad("", "name the incident right after @, e.g. `/incident @orders-load-failed status`")
+			return c, "", bad("", "name the incident right after @, e.g. `/incident @orders-load-failed status`")
 		}
 		tok, rest = cut(rest)
 	}
 	c.name = strings.ToLower(tok)
 	if c.name == "" {
 		if c.target != "" {
-			return c, bad("", "say what to do with incident %s", c.target)
+			return c, "", bad("", "say what to do with incident %s", c.target)
 		}
 		c.name = subHelp
-		return c, nil
+		return c, "", nil
 	}
 	if _, ok := usage[c.name]; !ok {
-		return c, bad("", "unknown subcommand %q", tok)
+		return c, "", bad("", "unknown subcommand %q", tok)
 	}
 	if c.target == "" && c.name != subDeclare && c.name != subHelp {
 		if next, after := cut(rest); strings.HasPrefix(next, "@") {
 			c.target = next[1:]
 			if c.target == "" {
-				return c, bad(c.name, "name the incident right after @")
+				return c, "", bad(c.name, "name the incident right after @")
 			}
 			rest = after
 		}
 	}
-	rest = strings.TrimSpace(rest)
-	switch c.name {
-	case subDeclare, subHelp:
-		if c.target != "" {
-			return c, bad(c.name, "%s takes no incident", c.name)
-		}
+	if (c.name == subDeclare || c.name == subHelp) && c.target != "" {
+		return c, "", bad(c.name, "%s takes no incident", c.name)
 	}
+	return c, strings.TrimSpace(rest), nil
+}
+
+// parseArgs parses the subcommand's arguments, rest.
+func (c *command) parseArgs(rest string) error {
 	switch c.name {
-	case subHelp:
-		return c, nil
 	case subStatus, subAck:
 		if rest != "" {
-			return c, bad(c.name, "%s takes no arguments", c.name)
+			return bad(c.name, "%s takes no arguments", c.name)
 		}
 	case subDeclare:
-		title := rest
-		fields := strings.Fields(rest)
-		if n := len(fields); n > 0 && sevWord.MatchString(fields[n-1]) {
-			c.severity = workflows.Severity(strings.ToUpper(fields[n-1]))
-			title = strings.TrimSpace(rest[:strings.LastIndex(rest, fields[n-1])])
-		}
-		c.title = unescape.Replace(title)
-		if strings.TrimSpace(c.title) == "" {
-			return c, bad(c.name, "say what is wrong: the title is required")
-		}
-		if len(c.title) > workflows.MaxTitleLen {
-			return c, bad(c.name, "the title is longer than %d bytes", workflows.MaxTitleLen)
-		}
+		return c.parseDeclare(rest)
 	case subRole:
-		roleTok, r := cut(rest)
-		personTok, extra := cut(r)
-		if roleTok == "" || personTok == "" || extra != "" {
-			return c, bad(c.name, "give a role and one person")
-		}
-		role, err := workflows.ParseRole(roleTok)
-		if err != nil {
-			return c, bad(c.name, "%v", err)
-		}
-		c.role = role
-		if m := mention.FindStringSubmatch(personTok); m != nil {
-			c.person, c.slackUser = m[1], true
-		} else {
-			c.person = strings.TrimPrefix(personTok, "@")
-			if c.person == "" || strings.ContainsAny(c.person, "<>&") {
-				return c, bad(c.name, "name the person by roster ID or @mention")
-			}
-		}
+		return c.parseRole(rest)
 	case subSev:
 		sevTok, r := cut(rest)
 		if sevTok == "" {
-			return c, bad(c.name, "give the new severity")
+			return bad(c.name, "give the new severity")
 		}
 		sev, err := workflows.ParseSeverity(sevTok)
 		if err != nil {
-			return c, bad(c.name, "%v", err)
+			return bad(c.name, "%v", err)
 		}
 		c.severity, c.reason = sev, unescape.Replace(r)
 	case subNote, subRootCause, subFactor, subAction, subUpdate:
 		if rest == "" {
 			if c.name != subNote {
-				return c, bad(c.name, "the text is empty; write the %s", strings.ReplaceAll(c.name, "-", " "))
+				return bad(c.name, "the text is empty; write the %s", strings.ReplaceAll(c.name, "-", " "))
 			}
-			return c, bad(c.name, "the note is empty; say what you found or did")
+			return bad(c.name, "the note is empty; say what you found or did")
 		}
-		c.note = unescape.Replace(rest)
-		if len(c.note) > workflows.MaxTextLen {
-			return c, bad(c.name, "the note is longer than %d bytes", workflows.MaxTextLen)
-		}
+		return c.setNote(rest, "the note")
 	case subPublish:
 		if tok, r := cut(rest); publicStatuses[strings.ToLower(tok)] {
 			c.status, rest = strings.ToLower(tok), r
 		}
 		if rest == "" {
-			return c, bad(c.name, "the public wording is empty; write what the status page should say")
+			return bad(c.name, "the public wording is empty; write what the status page should say")
 		}
-		c.note = unescape.Replace(rest)
-		if len(c.note) > workflows.MaxTextLen {
-			return c, bad(c.name, "the public wording is longer than %d bytes", workflows.MaxTextLen)
-		}
+		return c.setNote(rest, "the public wording")
 	case subApprove, subDeny:
-		id, r := cut(rest)
-		if id == "" {
-			return c, bad(c.name, "name the approval (its ID is in the request, e.g. revert-abc123)")
-		}
-		if len(id) > maxApprovalID {
-			return c, bad(c.name, "the approval ID is longer than %d bytes", maxApprovalID)
-		}
-		c.approval, c.reason = id, unescape.Replace(r)
-		if c.name == subDeny && c.reason == "" {
-			return c, bad(c.name, "say why you deny it")
-		}
+		return c.parseApproval(rest)
 	case subResolve:
 		c.reason = unescape.Replace(rest)
 	case subHandoff:
 		if !strings.EqualFold(rest, "accept") {
-			return c, bad(c.name, "the only handoff subcommand is accept")
+			return bad(c.name, "the only handoff subcommand is accept")
 		}
 	}
-	if len(c.reason) > workflows.MaxTextLen {
-		return c, bad(c.name, "the reason is longer than %d bytes", workflows.MaxTextLen)
+	return nil
+}
+
+// parseDeclare parses declare's title and optional trailing severity.
+func (c *command) parseDeclare(rest string) error {
+	title := rest
+	fields := strings.Fields(rest)
+	if n := len(fields); n > 0 && sevWord.MatchString(fields[n-1]) {
+		c.severity = workflows.Severity(strings.ToUpper(fields[n-1]))
+		title = strings.TrimSpace(rest[:strings.LastIndex(rest, fields[n-1])])
 	}
-	return c, nil
+	c.title = unescape.Replace(title)
+	if strings.TrimSpace(c.title) == "" {
+		return bad(c.name, "say what is wrong: the title is required")
+	}
+	if len(c.title) > workflows.MaxTitleLen {
+		return bad(c.name, "the title is longer than %d bytes", workflows.MaxTitleLen)
+	}
+	return nil
+}
+
+// parseRole parses role's role and person (roster ID or @mention).
+func (c *command) parseRole(rest string) error {
+	roleTok, r := cut(rest)
+	personTok, extra := cut(r)
+	if roleTok == "" || personTok == "" || extra != "" {
+		return bad(c.name, "give a role and one person")
+	}
+	role, err := workflows.ParseRole(roleTok)
+	if err != nil {
+		return bad(c.name, "%v", err)
+	}
+	c.role = role
+	if m := mention.FindStringSubmatch(personTok); m != nil {
+		c.person, c.slackUser = m[1], true
+		return nil
+	}
+	c.person = strings.TrimPrefix(personTok, "@")
+	if c.person == "" || strings.ContainsAny(c.person, "<>&") {
+		return bad(c.name, "name the person by roster ID or @mention")
+	}
+	return nil
+}
+
+// setNote sets the act's text from rest; what names it in the error when
+// it is too long.
+func (c *command) setNote(rest, what string) error {
+	c.note = unescape.Replace(rest)
+	if len(c.note) > workflows.MaxTextLen {
+		return bad(c.name, "%s is longer than %d bytes", what, workflows.MaxTextLen)
+	}
+	return nil
+}
+
+// parseApproval parses approve's and deny's approval ID and reason (which
+// deny requires).
+func (c *command) parseApproval(rest string) error {
+	id, r := cut(rest)
+	if id == "" {
+		return bad(c.name, "name the approval (its ID is in the request, e.g. revert-abc123)")
+	}
+	if len(id) > maxApprovalID {
+		return bad(c.name, "the approval ID is longer than %d bytes", maxApprovalID)
+	}
+	c.approval, c.reason = id, unescape.Replace(r)
+	if c.name == subDeny && c.reason == "" {
+		return bad(c.name, "say why you deny it")
+	}
+	return nil
 }
 
 // inChannel reports whether a subcommand's reply is shown to the whole
