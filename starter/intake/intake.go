@@ -410,30 +410,10 @@ func (h *Handler) reject(w http.ResponseWriter, src string, rej *rejection) {
 // timestamp checked against the replay window, the alert count and every
 // alert checked; only then is anything declared.
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request, src string, auth authCheck, parse parser) {
-	if rej := checkJSON(r); rej != nil {
-		h.reject(w, src, rej)
-		return
-	}
-	digests, rej := auth.head(r)
+	body, rej := readAuthenticated(w, r, auth)
 	if rej != nil {
 		h.reject(w, src, rej)
 		return
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			h.reject(w, src, reject(reasonTooLarge, http.StatusRequestEntityTooLarge, "body larger than %d bytes", MaxBodyBytes))
-			return
-		}
-		h.reject(w, src, reject(reasonBadBody, http.StatusBadRequest, "reading body: %v", err))
-		return
-	}
-	if auth.body != nil {
-		if rej := auth.body(digests, body); rej != nil {
-			h.reject(w, src, rej)
-			return
-		}
 	}
 	p, err := parse(body)
 	if err != nil {
@@ -441,22 +421,65 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, src string, auth
 		return
 	}
 	now := h.opts.Now().UTC()
+	if rej := h.checkParsed(p, now); rej != nil {
+		h.reject(w, src, rej)
+		return
+	}
+	d, rej := h.declareAll(r.Context(), src, p.alerts, now)
+	if rej != nil {
+		h.reject(w, src, rej)
+		return
+	}
+	if len(d.throttled) > 0 {
+		h.writeThrottled(w, src, d, len(p.alerts))
+		return
+	}
+	writeJSON(w, http.StatusAccepted, d.resp)
+}
+
+// readAuthenticated checks the media type and the headers' credentials,
+// then reads the body (at most MaxBodyBytes) and checks its signature.
+func readAuthenticated(w http.ResponseWriter, r *http.Request, auth authCheck) ([]byte, *rejection) {
+	if rej := checkJSON(r); rej != nil {
+		return nil, rej
+	}
+	digests, rej := auth.head(r)
+	if rej != nil {
+		return nil, rej
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, reject(reasonTooLarge, http.StatusRequestEntityTooLarge, "body larger than %d bytes", MaxBodyBytes)
+		}
+		return nil, reject(reasonBadBody, http.StatusBadRequest, "reading body: %v", err)
+	}
+	if auth.body != nil {
+		if rej := auth.body(digests, body); rej != nil {
+			return nil, rej
+		}
+	}
+	return body, nil
+}
+
+// checkParsed checks a parsed delivery before anything is declared: its
+// signed timestamp against the replay window, the alert count and every
+// alert (stamped received at now).
+func (h *Handler) checkParsed(p parsed, now time.Time) *rejection {
 	if p.signedField != "" {
 		if err := checkFresh(p.signedField, p.signedAt, now, h.opts.Limits.ReplayWindow); err != nil {
 			var se *staleError
 			if errors.As(err, &se) {
-				h.reject(w, src, &rejection{reasonStale, http.StatusUnauthorized, err})
-			} else {
-				h.reject(w, src, &rejection{reasonBadBody, http.StatusBadRequest, err})
+				return &rejection{reasonStale, http.StatusUnauthorized, err}
 			}
-			return
+			return &rejection{reasonBadBody, http.StatusBadRequest, err}
 		}
 	}
 	alerts := p.alerts
 	if limit := h.opts.Limits.MaxAlerts; len(alerts) > limit {
-		h.reject(w, src, reject(reasonTooMany, http.StatusRequestEntityTooLarge,
-			"%d alerts in one delivery, at most %d (%s); nothing was declared — split the delivery (Alertmanager: max_alerts: %d)", len(alerts), limit, EnvMaxAlerts, limit))
-		return
+		return reject(reasonTooMany, http.StatusRequestEntityTooLarge,
+			"%d alerts in one delivery, at most %d (%s); nothing was declared — split the delivery (Alertmanager: max_alerts: %d)", len(alerts), limit, EnvMaxAlerts, limit)
 	}
 	for i := range alerts {
 		alerts[i].ReceivedAt = now
@@ -470,17 +493,30 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, src string, auth
 			if len(alerts) > 1 {
 				prefix = fmt.Sprintf("alert %d: ", i)
 			}
-			h.reject(w, src, reject(reasonInvalid, http.StatusBadRequest, "%sinvalid alert: %s", prefix, strings.ReplaceAll(err.Error(), "\n", "; ")))
-			return
+			return reject(reasonInvalid, http.StatusBadRequest, "%sinvalid alert: %s", prefix, strings.ReplaceAll(err.Error(), "\n", "; "))
 		}
 	}
-	resp := Response{Incidents: []Result{}}
-	var throttled []string
-	var retryAfter time.Duration
+	return nil
+}
+
+// declared is what declaring a delivery's alerts did: the incidents
+// declared or joined, and the dedupe keys of those the source's rate held
+// back, to retry after retryAfter.
+type declared struct {
+	resp       Response
+	throttled  []string
+	retryAfter time.Duration
+}
+
+// declareAll declares the alerts in order. A throttled alert is left out
+// and the others go on; any other failure stops the delivery (alerts
+// already declared stay declared).
+func (h *Handler) declareAll(ctx context.Context, src string, alerts []workflows.Alert, now time.Time) (declared, *rejection) {
+	out := declared{resp: Response{Incidents: []Result{}}}
 	admit := h.limiters.admit(src, h.opts.Now)
 	for _, a := range alerts {
-		ctx, cancel := context.WithTimeout(r.Context(), h.opts.DeclareTimeout)
-		d, err := incidents.Declare(ctx, h.c, incidents.DeclareRequest{
+		dctx, cancel := context.WithTimeout(ctx, h.opts.DeclareTimeout)
+		d, err := incidents.Declare(dctx, h.c, incidents.DeclareRequest{
 			Alert: a, Runbooks: h.set, Roster: h.roster, Options: h.opts.WorkflowOptions, Now: now, TaskQueue: h.opts.TaskQueue,
 			Admit: admit,
 		})
@@ -491,53 +527,63 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, src string, auth
 				// Nothing started for this alert; the others go on (joins
 				// are never limited), and the answer says which to retry.
 				h.metrics.incident(src, "throttled")
-				throttled = append(throttled, a.DedupeKey)
-				retryAfter = max(retryAfter, te.retryAfter)
+				out.throttled = append(out.throttled, a.DedupeKey)
+				out.retryAfter = max(out.retryAfter, te.retryAfter)
 				continue
 			}
-			var ve *incidents.ValidationError
-			if errors.As(err, &ve) {
-				h.reject(w, src, &rejection{reasonInvalid, http.StatusBadRequest, err})
-				return
-			}
-			// Alerts already declared stay declared; the sender retries the
-			// whole delivery and the alert IDs keep the retry from counting
-			// them twice.
-			h.log.Error("intake: declare failed", "source", src, "dedupe_key", a.DedupeKey, "error", err)
-			var ue *incidents.UnreachableError
-			if errors.As(err, &ue) || errors.Is(err, context.DeadlineExceeded) {
-				h.reject(w, src, reject(reasonUnavailable, http.StatusServiceUnavailable, "declaring %q: %w", a.DedupeKey, err))
-			} else {
-				h.reject(w, src, reject(reasonDeclareFailed, http.StatusInternalServerError, "declaring %q: %w", a.DedupeKey, err))
-			}
-			return
+			return out, h.declareFailed(src, a, err)
 		}
-		res := Result{ID: d.WorkflowID, RunID: d.RunID, Joined: d.Joined, Ignored: d.Ignored, AlertID: d.AlertID}
-		if h.opts.UIURL != "" && !d.Ignored {
-			res.UIURL = incidents.WorkflowURL(h.opts.UIURL, h.opts.Namespace, d.WorkflowID, d.RunID)
-		}
-		switch {
-		case d.Ignored:
-			h.metrics.incident(src, "ignored")
-		case d.Joined:
-			h.metrics.incident(src, "joined")
-		default:
-			h.metrics.incident(src, "started")
-		}
-		h.log.Info("intake: alert", "source", src, "workflow_id", d.WorkflowID, "run_id", d.RunID, "joined", d.Joined, "ignored", d.Ignored, "status", a.Status)
-		resp.Incidents = append(resp.Incidents, res)
+		out.resp.Incidents = append(out.resp.Incidents, h.declaredResult(src, a, d))
 	}
-	if len(throttled) > 0 {
-		l := h.opts.Limits
-		msg := fmt.Sprintf("%d of %d alerts would open new incidents beyond the %s source's rate (%g a minute, burst %d; %s, %s); they were not declared, the others were: retry them after %ds",
-			len(throttled), len(alerts), src, l.NewIncidentsPerMinute, l.NewIncidentBurst, EnvNewIncidentsPerMinute, EnvNewIncidentBurst, retryAfterSeconds(retryAfter))
-		h.metrics.rejection(src, reasonThrottled)
-		h.log.Warn("intake: throttled", "source", src, "throttled", len(throttled), "alerts", len(alerts), "retry_after", retryAfter)
-		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(retryAfter)))
-		writeJSON(w, http.StatusTooManyRequests, Throttled{Error: msg, Incidents: resp.Incidents, Throttled: throttled})
-		return
+	return out, nil
+}
+
+// declareFailed is the rejection for a failed declaration other than a
+// throttled one.
+func (h *Handler) declareFailed(src string, a workflows.Alert, err error) *rejection {
+	var ve *incidents.ValidationError
+	if errors.As(err, &ve) {
+		return &rejection{reasonInvalid, http.StatusBadRequest, err}
 	}
-	writeJSON(w, http.StatusAccepted, resp)
+	// Alerts already declared stay declared; the sender retries the
+	// whole delivery and the alert IDs keep the retry from counting
+	// them twice.
+	h.log.Error("intake: declare failed", "source", src, "dedupe_key", a.DedupeKey, "error", err)
+	var ue *incidents.UnreachableError
+	if errors.As(err, &ue) || errors.Is(err, context.DeadlineExceeded) {
+		return reject(reasonUnavailable, http.StatusServiceUnavailable, "declaring %q: %w", a.DedupeKey, err)
+	}
+	return reject(reasonDeclareFailed, http.StatusInternalServerError, "declaring %q: %w", a.DedupeKey, err)
+}
+
+// declaredResult counts and logs a declared alert and returns its answer.
+func (h *Handler) declaredResult(src string, a workflows.Alert, d incidents.Declared) Result {
+	res := Result{ID: d.WorkflowID, RunID: d.RunID, Joined: d.Joined, Ignored: d.Ignored, AlertID: d.AlertID}
+	if h.opts.UIURL != "" && !d.Ignored {
+		res.UIURL = incidents.WorkflowURL(h.opts.UIURL, h.opts.Namespace, d.WorkflowID, d.RunID)
+	}
+	switch {
+	case d.Ignored:
+		h.metrics.incident(src, "ignored")
+	case d.Joined:
+		h.metrics.incident(src, "joined")
+	default:
+		h.metrics.incident(src, "started")
+	}
+	h.log.Info("intake: alert", "source", src, "workflow_id", d.WorkflowID, "run_id", d.RunID, "joined", d.Joined, "ignored", d.Ignored, "status", a.Status)
+	return res
+}
+
+// writeThrottled answers 429: what was declared, and which of the n
+// alerts to retry when.
+func (h *Handler) writeThrottled(w http.ResponseWriter, src string, d declared, n int) {
+	l := h.opts.Limits
+	msg := fmt.Sprintf("%d of %d alerts would open new incidents beyond the %s source's rate (%g a minute, burst %d; %s, %s); they were not declared, the others were: retry them after %ds",
+		len(d.throttled), n, src, l.NewIncidentsPerMinute, l.NewIncidentBurst, EnvNewIncidentsPerMinute, EnvNewIncidentBurst, retryAfterSeconds(d.retryAfter))
+	h.metrics.rejection(src, reasonThrottled)
+	h.log.Warn("intake: throttled", "source", src, "throttled", len(d.throttled), "alerts", n, "retry_after", d.retryAfter)
+	w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(d.retryAfter)))
+	writeJSON(w, http.StatusTooManyRequests, Throttled{Error: msg, Incidents: d.resp.Incidents, Throttled: d.throttled})
 }
 
 type statusRecorder struct {
