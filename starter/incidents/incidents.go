@@ -124,27 +124,18 @@ func (e *ValidationError) Unwrap() error { return e.Err }
 // open incident's alert joins it; an alert for a key whose incident has
 // closed opens a new run that links back to the closed one.
 func Declare(ctx context.Context, c client.Client, in DeclareRequest) (Declared, error) {
-	alert := in.Alert
-	if alert.Labels != nil {
-		alert.Labels = cloneLabels(alert.Labels)
-	}
-	suggested := alert.Severity
-	if err := validate(&alert); err != nil {
-		return Declared{}, &ValidationError{What: "alert", Err: err}
-	}
-	roster := in.Roster
-	if err := roster.Validate(); err != nil {
-		return Declared{}, &ValidationError{What: "roster", Err: err}
-	}
 	now := in.Now
 	if now.IsZero() {
 		now = time.Now()
 	}
-	if alert.ID == "" {
-		alert.ID = uuid.NewString()
+	suggested := in.Alert.Severity
+	alert, err := prepareAlert(in.Alert, now)
+	if err != nil {
+		return Declared{}, err
 	}
-	if alert.ReceivedAt.IsZero() {
-		alert.ReceivedAt = now.UTC()
+	roster := in.Roster
+	if err := roster.Validate(); err != nil {
+		return Declared{}, &ValidationError{What: "roster", Err: err}
 	}
 	id := workflows.WorkflowID(alert.DedupeKey)
 	addr := addressOf(c)
@@ -153,42 +144,12 @@ func Declare(ctx context.Context, c client.Client, in DeclareRequest) (Declared,
 	if err != nil {
 		return Declared{}, &ValidationError{What: "roster", Err: err}
 	}
-
-	// Is there a run already? Running: the signal will join it. Closed: a
-	// new run is a recurrence of it. A running run is also linked, in case
-	// it closes between this look and the start below.
-	var runningRunID, previousRunID string
-	desc, err := c.DescribeWorkflowExecution(ctx, id, "")
-	switch {
-	case err == nil:
-		info := desc.GetWorkflowExecutionInfo()
-		previousRunID = info.GetExecution().GetRunId()
-		if info.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
-			runningRunID = previousRunID
-		}
-	case classify(err) == kindNotFound:
-	default:
-		return Declared{}, mapError(err, id, addr, nil)
+	runningRunID, previousRunID, err := existingRun(ctx, c, id, addr)
+	if err != nil {
+		return Declared{}, err
 	}
-
 	if alert.Status == workflows.Recovered {
-		// A recovery goes to the open incident, or nowhere.
-		out := Declared{WorkflowID: id, AlertID: alert.ID, Commander: duty.Shift.Commander}
-		if runningRunID == "" {
-			out.Ignored = true
-			return out, nil
-		}
-		// The latest run, not the one described: it may have continued as new.
-		err := c.SignalWorkflow(ctx, id, "", workflows.SignalAlert, alert)
-		switch k := classify(err); {
-		case err == nil:
-			out.RunID, out.Joined = runningRunID, true
-		case k == kindNotFound || k == kindCompleted:
-			out.Ignored = true
-		default:
-			return Declared{}, mapError(err, id, addr, nil)
-		}
-		return out, nil
+		return declareRecovery(ctx, c, id, addr, alert, duty.Shift.Commander, runningRunID)
 	}
 
 	spec, err := chooseRunbook(in, alert)
@@ -229,23 +190,87 @@ func Declare(ctx context.Context, c client.Client, in DeclareRequest) (Declared,
 		AlertID:    alert.ID,
 		Commander:  duty.Shift.Commander,
 	}
+	setJoined(ctx, c, &out, alert.ID, runningRunID, previousRunID)
+	return out, nil
+}
+
+// prepareAlert returns a copy of a (its labels cloned) with its defaults
+// filled and checked (see validate), an ID when it has none and received
+// at now when it says nothing.
+func prepareAlert(a workflows.Alert, now time.Time) (workflows.Alert, error) {
+	if a.Labels != nil {
+		a.Labels = cloneLabels(a.Labels)
+	}
+	if err := validate(&a); err != nil {
+		return a, &ValidationError{What: "alert", Err: err}
+	}
+	if a.ID == "" {
+		a.ID = uuid.NewString()
+	}
+	if a.ReceivedAt.IsZero() {
+		a.ReceivedAt = now.UTC()
+	}
+	return a, nil
+}
+
+// existingRun looks for a run of incident id. Running: the signal will
+// join it. Closed: a new run is a recurrence of it. A running run is also
+// previousRunID, in case it closes between this look and the start.
+func existingRun(ctx context.Context, c client.Client, id, addr string) (runningRunID, previousRunID string, err error) {
+	desc, err := c.DescribeWorkflowExecution(ctx, id, "")
 	switch {
-	case runningRunID != "" && runningRunID == out.RunID:
-		out.Joined = true
-	default:
-		// A run we did not see before: ours, or one a concurrent Declare
-		// started a moment earlier. Its start input tells which.
-		started, ok := startedWith(ctx, c, id, out.RunID)
-		out.Joined = ok && started.Alert.ID != alert.ID
-		if !out.Joined {
-			if ok {
-				out.PreviousRunID = started.PreviousRunID
-			} else {
-				out.PreviousRunID = previousRunID
-			}
+	case err == nil:
+		info := desc.GetWorkflowExecutionInfo()
+		previousRunID = info.GetExecution().GetRunId()
+		if info.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+			runningRunID = previousRunID
 		}
+	case classify(err) == kindNotFound:
+	default:
+		return "", "", mapError(err, id, addr, nil)
+	}
+	return runningRunID, previousRunID, nil
+}
+
+// declareRecovery sends a recovery to the open incident, or nowhere: a
+// recovery never opens one.
+func declareRecovery(ctx context.Context, c client.Client, id, addr string, alert workflows.Alert, commander, runningRunID string) (Declared, error) {
+	out := Declared{WorkflowID: id, AlertID: alert.ID, Commander: commander}
+	if runningRunID == "" {
+		out.Ignored = true
+		return out, nil
+	}
+	// The latest run, not the one described: it may have continued as new.
+	err := c.SignalWorkflow(ctx, id, "", workflows.SignalAlert, alert)
+	switch k := classify(err); {
+	case err == nil:
+		out.RunID, out.Joined = runningRunID, true
+	case k == kindNotFound || k == kindCompleted:
+		out.Ignored = true
+	default:
+		return Declared{}, mapError(err, id, addr, nil)
 	}
 	return out, nil
+}
+
+// setJoined says whether the run out names (which got alert alertID) was
+// already open, and otherwise which closed run it is a recurrence of.
+func setJoined(ctx context.Context, c client.Client, out *Declared, alertID, runningRunID, previousRunID string) {
+	if runningRunID != "" && runningRunID == out.RunID {
+		out.Joined = true
+		return
+	}
+	// A run we did not see before: ours, or one a concurrent Declare
+	// started a moment earlier. Its start input tells which.
+	started, ok := startedWith(ctx, c, out.WorkflowID, out.RunID)
+	out.Joined = ok && started.Alert.ID != alertID
+	if !out.Joined {
+		if ok {
+			out.PreviousRunID = started.PreviousRunID
+		} else {
+			out.PreviousRunID = previousRunID
+		}
+	}
 }
 
 // validate fills the alert's defaults and checks it: workflows.Alert's own
