@@ -350,6 +350,18 @@ func New(c client.Client, cfg Config, logger *slog.Logger) worker.Worker {
 	}
 	sb := slackBackend(cfg, logger)
 	backend := notifier(cfg, sb, logger)
+	w := worker.New(c, taskQueue, workerOptions(cfg, backend))
+	w.RegisterWorkflowWithOptions(incident.IncidentWorkflow, workflow.RegisterOptions{Name: workflows.IncidentWorkflowName})
+	w.RegisterWorkflowWithOptions(runbook.RunbookWorkflow, workflow.RegisterOptions{Name: workflows.RunbookWorkflowName})
+	deps := actionDeps(cfg, sb, logger)
+	logTargets(cfg.Targets, logger)
+	actions.New(deps).RegisterWith(w)
+	registerLifecycle(w, cfg, backend, deps.GitHub, logger)
+	return w
+}
+
+// workerOptions are the worker's tuning knobs and its metrics interceptor.
+func workerOptions(cfg Config, backend notify.Backend) worker.Options {
 	opts := worker.Options{
 		WorkerStopTimeout:                      cfg.StopTimeout,
 		MaxConcurrentActivityExecutionSize:     cfg.MaxActivities,
@@ -360,16 +372,13 @@ func New(c client.Client, cfg Config, logger *slog.Logger) worker.Worker {
 	if cfg.Metrics != nil {
 		opts.Interceptors = append(opts.Interceptors, cfg.Metrics.Interceptor(backend.Name()))
 	}
-	w := worker.New(c, taskQueue, opts)
-	w.RegisterWorkflowWithOptions(incident.IncidentWorkflow, workflow.RegisterOptions{Name: workflows.IncidentWorkflowName})
-	w.RegisterWorkflowWithOptions(runbook.RunbookWorkflow, workflow.RegisterOptions{Name: workflows.RunbookWorkflowName})
-	notify.Register(w, &notify.Activities{Backend: backend})
-	seal.Register(w, sealer(cfg.SealKey, logger))
-	pmcfg := cfg.Postmortem
-	if pmcfg.Dir == "" {
-		pmcfg.Dir = postmortem.DefaultDir
-	}
-	postmortem.Register(w, postmortem.New(pmcfg, logger))
+	return opts
+}
+
+// actionDeps makes the clients the runbook actions use. A client that
+// cannot be made is logged and left nil: its actions fail, saying so,
+// until it is configured.
+func actionDeps(cfg Config, sb *slackact.Backend, logger *slog.Logger) actions.Deps {
 	s3c, err := s3act.NewClient(context.Background(), cfg.S3)
 	if err != nil {
 		logger.Error("no S3 client: the s3.* actions will fail until it is configured", slog.Any("error", err))
@@ -398,18 +407,7 @@ func New(c client.Client, cfg Config, logger *slog.Logger) worker.Worker {
 			logger.Info("airflow configured", slog.String("airflow", cfg.Airflow.String()))
 		}
 	}
-	if cfg.Targets.Configured() {
-		var attrs []any
-		for _, k := range target.Keys {
-			if v := cfg.Targets.List(k); len(v) > 0 {
-				attrs = append(attrs, slog.String(strings.TrimPrefix(k, "targets."), strings.Join(v, ",")))
-			}
-		}
-		logger.Info("target policy", slog.Group("targets", attrs...))
-	} else {
-		logger.Warn("no target policy: remediations will refuse to run; set the targets section of the config file or DATASEV_TARGETS_*")
-	}
-	actions.New(actions.Deps{
+	return actions.Deps{
 		Targets:           cfg.Targets,
 		SnowflakeDatabase: cfg.Snowflake.Database,
 		HTTPClient:        &http.Client{Timeout: ActionHTTPTimeout},
@@ -422,7 +420,35 @@ func New(c client.Client, cfg Config, logger *slog.Logger) worker.Worker {
 		Slack:             slackClient(sb),
 		ConsumerChannels:  cfg.ConsumerChannels,
 		Logger:            logger,
-	}).RegisterWith(w)
+	}
+}
+
+// logTargets logs the target policy, or warns that there is none.
+func logTargets(p *target.Policy, logger *slog.Logger) {
+	if !p.Configured() {
+		logger.Warn("no target policy: remediations will refuse to run; set the targets section of the config file or DATASEV_TARGETS_*")
+		return
+	}
+	var attrs []any
+	for _, k := range target.Keys {
+		if v := p.List(k); len(v) > 0 {
+			attrs = append(attrs, slog.String(strings.TrimPrefix(k, "targets."), strings.Join(v, ",")))
+		}
+	}
+	logger.Info("target policy", slog.Group("targets", attrs...))
+}
+
+// registerLifecycle registers the activities the incident workflow calls
+// itself: notifications, seals, the postmortem and its action items, the
+// status page and the incident document.
+func registerLifecycle(w worker.Worker, cfg Config, backend notify.Backend, gh *github.Client, logger *slog.Logger) {
+	notify.Register(w, &notify.Activities{Backend: backend})
+	seal.Register(w, sealer(cfg.SealKey, logger))
+	pmcfg := cfg.Postmortem
+	if pmcfg.Dir == "" {
+		pmcfg.Dir = postmortem.DefaultDir
+	}
+	postmortem.Register(w, postmortem.New(pmcfg, logger))
 	// Public wording goes to the status page once the Liaison or the
 	// Commander sends it.
 	statuspage.Register(w, &statuspage.Activities{Client: statuspage.New(cfg.Statuspage)})
@@ -444,7 +470,6 @@ func New(c client.Client, cfg Config, logger *slog.Logger) worker.Worker {
 		docs, _ = incidentdoc.New(doccfg, nil, logger)
 	}
 	incidentdoc.Register(w, docs)
-	return w
 }
 
 // slackClient is sb's Web API client, or nil.
