@@ -82,10 +82,10 @@ func Plan(rb *Runbook, s State) []Planned {
 			if p.Runs == RunsYes && parentRuns == RunsUnknown {
 				p.Runs, p.Why = RunsUnknown, "its parallel group may not run"
 			}
-			if c := st.callPtr(); c != nil {
+			if c := st.ActionCall(); c != nil {
 				p.Action = c.Action
 			}
-			if c := st.callPtr(); c != nil && p.Runs != RunsNo {
+			if c := st.ActionCall(); c != nil && p.Runs != RunsNo {
 				with, err := s.planInputs(c.With)
 				if err != nil {
 					p.Error = joinErr(p.Error, err.Error())

@@ -205,7 +205,7 @@ func (f *file) nonFinite(rb *Runbook) Problems {
 		for i := range ss {
 			s := &ss[i]
 			p := appendPath(at, i)
-			if c := s.callPtr(); c != nil {
+			if c := s.ActionCall(); c != nil {
 				value(c.With, appendPath(p, s.Kind(), "with"))
 			}
 			if s.Verify != nil && bad(s.Verify.Backoff) {
@@ -359,7 +359,7 @@ func normalizeRunbook(rb *Runbook) {
 	steps = func(ss []Step) {
 		for i := range ss {
 			s := &ss[i]
-			for _, c := range []*Call{s.callPtr()} {
+			for _, c := range []*Call{s.ActionCall()} {
 				if c != nil && c.With != nil {
 					c.With = normalizeValue(c.With).(map[string]any)
 				}
@@ -370,7 +370,9 @@ func normalizeRunbook(rb *Runbook) {
 	steps(rb.Steps)
 }
 
-func (s *Step) callPtr() *Call {
+// ActionCall is the step's action call (its check, remediation or
+// verification), or nil for a parallel step.
+func (s *Step) ActionCall() *Call {
 	switch {
 	case s.Check != nil:
 		return s.Check

@@ -193,7 +193,7 @@ func (v *validator) collectIDs(steps []Step, at []any) {
 }
 
 func (v *validator) spec(s *Step) *ActionSpec {
-	c := s.callPtr()
+	c := s.ActionCall()
 	if c == nil || v.catalog == nil {
 		return nil
 	}

@@ -361,7 +361,7 @@ func runRunbooksShow(e *env, args []string) error {
 	show = func(steps []runbooks.Step, indent string) {
 		for i, s := range steps {
 			fmt.Fprintf(w, "%s%d. %s: %s", indent, i+1, s.ID, s.Kind())
-			if c := callOf(s); c != nil {
+			if c := s.ActionCall(); c != nil {
 				fmt.Fprintf(w, " %s", c.Action)
 			}
 			fmt.Fprintf(w, "   (line %d)\n", s.Pos.Line)
@@ -372,7 +372,7 @@ func runRunbooksShow(e *env, args []string) error {
 			if s.When != "" {
 				fmt.Fprintf(w, "%swhen: %s\n", in, oneLine(s.When))
 			}
-			if c := callOf(s); c != nil {
+			if c := s.ActionCall(); c != nil {
 				if _, ok := cat.Lookup(c.Action); !ok {
 					fmt.Fprintf(w, "%s(no action %s is registered)\n", in, c.Action)
 				}
@@ -393,18 +393,6 @@ func runRunbooksShow(e *env, args []string) error {
 		}
 	}
 	show(rb.Steps, "  ")
-	return nil
-}
-
-func callOf(s runbooks.Step) *runbooks.Call {
-	switch {
-	case s.Check != nil:
-		return s.Check
-	case s.Remediate != nil:
-		return &s.Remediate.Call
-	case s.Verify != nil:
-		return &s.Verify.Call
-	}
 	return nil
 }
 

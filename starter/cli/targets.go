@@ -27,7 +27,7 @@ func targetProblems(w io.Writer, set *runbooks.Set, p *target.Policy) runbooks.P
 			if s.Remediate != nil {
 				remediations++
 			}
-			c := callOf(s)
+			c := s.ActionCall()
 			if c == nil {
 				continue
 			}

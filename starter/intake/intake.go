@@ -62,23 +62,12 @@ const (
 // (trailing newline trimmed). Setting both is an error.
 func AuthFromEnv(getenv func(string) string) (Auth, error) {
 	var a Auth
-	var errs []error
-	for _, f := range []struct {
-		name string
-		dst  *string
-	}{
-		{EnvAlertmanagerToken, &a.AlertmanagerToken},
-		{EnvGenericToken, &a.GenericToken},
-		{EnvDBTCloudSecret, &a.DBTCloudSecret},
-		{EnvPagerDutySecret, &a.PagerDutySecret},
-	} {
-		v, err := secret.FromEnv(getenv, f.name)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		*f.dst = v
-	}
+	errs := secret.FromEnvAll(getenv,
+		secret.Field{Name: EnvAlertmanagerToken, Dst: &a.AlertmanagerToken},
+		secret.Field{Name: EnvGenericToken, Dst: &a.GenericToken},
+		secret.Field{Name: EnvDBTCloudSecret, Dst: &a.DBTCloudSecret},
+		secret.Field{Name: EnvPagerDutySecret, Dst: &a.PagerDutySecret},
+	)
 	return a, errors.Join(errs...)
 }
 

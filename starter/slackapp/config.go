@@ -62,22 +62,12 @@ type Config struct {
 // error.
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	var c Config
-	var errs []error
-	for _, f := range []struct {
-		name string
-		dst  *string
-	}{
-		{EnvSigningSecret, &c.SigningSecret},
-		{EnvBotToken, &c.BotToken},
-		{EnvAppToken, &c.AppToken},
-	} {
-		v, err := secret.FromEnv(getenv, f.name)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		*f.dst = strings.TrimSpace(v)
-	}
+	errs := secret.FromEnvAll(getenv,
+		secret.Field{Name: EnvSigningSecret, Dst: &c.SigningSecret},
+		secret.Field{Name: EnvBotToken, Dst: &c.BotToken},
+		secret.Field{Name: EnvAppToken, Dst: &c.AppToken},
+	)
+	c.SigningSecret, c.BotToken, c.AppToken = strings.TrimSpace(c.SigningSecret), strings.TrimSpace(c.BotToken), strings.TrimSpace(c.AppToken)
 	if c.AppToken != "" && !strings.HasPrefix(c.AppToken, "xapp-") {
 		errs = append(errs, fmt.Errorf("%s: an app-level token starts with xapp- (create one under Basic Information → App-Level Tokens with connections:write)", EnvAppToken))
 	}

@@ -37,3 +37,24 @@ func FromEnv(getenv func(string) string, name string) (string, error) {
 	}
 	return s, nil
 }
+
+// Field is a secret to read: its variable's name and where its value goes.
+type Field struct {
+	Name string
+	Dst  *string
+}
+
+// FromEnvAll reads each field's secret with FromEnv, in order, and returns
+// the errors (a field with an error keeps its value).
+func FromEnvAll(getenv func(string) string, fields ...Field) []error {
+	var errs []error
+	for _, f := range fields {
+		v, err := FromEnv(getenv, f.Name)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		*f.Dst = v
+	}
+	return errs
+}

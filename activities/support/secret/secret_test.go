@@ -47,3 +47,16 @@ func TestFromEnv(t *testing.T) {
 		})
 	}
 }
+
+func TestFromEnvAllReadsEachAndKeepsEveryError(t *testing.T) {
+	env := map[string]string{"A": "one", "B": "two", "B_FILE": "/nowhere"}
+	var a, b string
+	errs := FromEnvAll(func(k string) string { return env[k] },
+		Field{Name: "A", Dst: &a}, Field{Name: "B", Dst: &b})
+	if a != "one" || b != "" {
+		t.Errorf("a=%q b=%q, want a=one and b unset", a, b)
+	}
+	if len(errs) != 1 || !strings.Contains(errs[0].Error(), "B") {
+		t.Errorf("errors %v, want one naming B", errs)
+	}
+}
