@@ -191,6 +191,32 @@ func mapError(err error, workflowID, address string, lookup func() (closedAt tim
 	return err
 }
 
+// mapQueryError is mapError for a query sent with ctx, which it needs to
+// read one more shape: a Canceled status. The server sends one when it
+// stops waiting for the workflow's answer (no worker took the query before
+// the deadline; seen under load instead of DeadlineExceeded), and gRPC
+// makes the same status, "context canceled", when the caller cancels its
+// own context. Only ctx tells them apart: canceled by the caller, the error
+// passes through as the caller's cancel; otherwise (the caller's deadline
+// passed, or the caller was still waiting) the incident did not answer.
+func mapQueryError(ctx context.Context, err error, workflowID, address string) error {
+	if workflowID != "" && isCanceledStatus(err) && !errors.Is(ctx.Err(), context.Canceled) {
+		return &NoAnswerError{WorkflowID: workflowID, Err: err}
+	}
+	return mapError(err, workflowID, address, nil)
+}
+
+// isCanceledStatus says whether err is a gRPC Canceled status, as the SDK
+// returns it (serviceerror.Canceled) or as gRPC does.
+func isCanceledStatus(err error) bool {
+	var c *serviceerror.Canceled
+	if errors.As(err, &c) {
+		return true
+	}
+	s, ok := status.FromError(err)
+	return ok && s.Code() == codes.Canceled
+}
+
 // addresser is implemented by clients from Dial, which remember where they
 // connect to so that errors can say it.
 type addresser interface{ HostPort() string }

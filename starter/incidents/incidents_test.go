@@ -65,12 +65,22 @@ func TestMapError(t *testing.T) {
 	closed := func() (time.Time, bool) { return closedAt, true }
 	notClosed := func() (time.Time, bool) { return time.Time{}, false }
 	other := errors.New("boom")
+	// The caller's context when a query came back: its deadline passed,
+	// still waiting, or canceled by the caller itself.
+	expired, cancelExpired := context.WithDeadline(context.Background(), time.Unix(0, 0))
+	defer cancelExpired()
+	canceled, cancel := context.WithCancel(context.Background())
+	cancel()
+	noAnswer := `incident "incident-x" did not answer in time; is a datasev worker polling task queue "datasev"? (an act may still apply once one does)`
 	tests := []struct {
 		name   string
 		err    error
 		lookup func() (time.Time, bool)
-		want   string
-		as     any
+		// query, when set, is the caller's context of a query: the error
+		// goes through mapQueryError.
+		query context.Context
+		want  string
+		as    any
 	}{
 		{
 			name: "validator rejection keeps the workflow's words",
@@ -143,16 +153,72 @@ func TestMapError(t *testing.T) {
 			as:   new(*NoAnswerError),
 		},
 		{name: "cancelled passes through", err: context.Canceled, want: "context canceled"},
+		{
+			// The server gave up waiting for a worker, under load, and said
+			// Canceled rather than DeadlineExceeded.
+			name:  "query canceled by the server after the caller's deadline",
+			err:   serviceerror.NewCanceled("context canceled"),
+			query: expired,
+			want:  noAnswer,
+			as:    new(*NoAnswerError),
+		},
+		{
+			name:  "query canceled by the server while the caller waits",
+			err:   serviceerror.NewCanceled("context canceled"),
+			query: context.Background(),
+			want:  noAnswer,
+			as:    new(*NoAnswerError),
+		},
+		{
+			name:  "query canceled, as a gRPC status",
+			err:   status.Error(codes.Canceled, "context canceled"),
+			query: expired,
+			want:  noAnswer,
+			as:    new(*NoAnswerError),
+		},
+		{
+			// The same status on the wire, but the caller canceled: not a
+			// silent incident, the caller's own cancel.
+			name:  "query canceled by the caller passes through",
+			err:   serviceerror.NewCanceled("context canceled"),
+			query: canceled,
+			want:  "context canceled",
+			as:    new(*serviceerror.Canceled),
+		},
+		{
+			name:  "query's other errors map as any call's",
+			err:   serviceerror.NewDeadlineExceeded("context deadline exceeded"),
+			query: canceled,
+			want:  noAnswer,
+			as:    new(*NoAnswerError),
+		},
+		{
+			// Without the caller's context, a Canceled cannot be told from
+			// the caller's own cancel: it passes through.
+			name: "canceled outside a query passes through",
+			err:  serviceerror.NewCanceled("context canceled"),
+			want: "context canceled",
+			as:   new(*serviceerror.Canceled),
+		},
 		{name: "other passes through", err: other, want: "boom"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := mapError(tt.err, "incident-x", "127.0.0.1:7233", tt.lookup)
+			var got error
+			if tt.query != nil {
+				got = mapQueryError(tt.query, tt.err, "incident-x", "127.0.0.1:7233")
+			} else {
+				got = mapError(tt.err, "incident-x", "127.0.0.1:7233", tt.lookup)
+			}
 			if got.Error() != tt.want {
 				t.Errorf("message\n got  %s\n want %s", got, tt.want)
 			}
 			if tt.as != nil && !errors.As(got, tt.as) {
 				t.Errorf("%T is not %T", got, tt.as)
+			}
+			var na *NoAnswerError
+			if _, wantNoAnswer := tt.as.(**NoAnswerError); !wantNoAnswer && errors.As(got, &na) {
+				t.Errorf("%T is a NoAnswerError: %v", got, got)
 			}
 		})
 	}
