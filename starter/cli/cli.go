@@ -86,6 +86,7 @@ func commands() []command {
 		{"runbooks", runbooksUsage, "validate, list, show and dry-run runbooks", runRunbooks},
 		{"preview", previewUsage, "list the message templates, or render one from a sample incident (or a real one's report)", runPreview},
 		{"config", configUsage, "check the configuration (file and environment), one line per part; --connect dials Temporal", runConfig},
+		{"replay", replayUsage, "before an upgrade: replay exported or queried workflow histories against this binary's workflows; exit 1 if any would break", runReplay},
 	}
 	for _, a := range actCommands {
 		cmds = append(cmds, command{a.cmd, strings.Join(strings.Fields("ID --by P "+a.usage+" [--key FILE] [--signal]"), " "), a.summary, func(ctx context.Context, e *env, args []string) error {
