@@ -96,14 +96,14 @@ func appErr(t *testing.T, what string, err error) *temporal.ApplicationError {
 	return ae
 }
 
-// TestS3ActionsAgainstVersityGW runs datasev's S3 actions against a real
-// S3 gateway (versitygw, posix backend): a bucket of hourly partitions is
+// TestS3ActionsAgainstVersityGW runs datasev's S3 actions, with the
+// worker's client (s3act.NewClient from the environment), against a real S3
+// gateway (versitygw, posix backend): a bucket of hourly partitions is
 // written with the SDK, and s3.latest_partition, s3.inspect_prefix and
-// s3.object_head find what was written. Then the same actions with a wrong
-// secret and an unknown access key — which versitygw refuses, as S3 does,
-// and the in-process stand-in does not check — fail with the actions'
-// non-retryable credentials error naming the bucket, and a missing bucket
-// with theirs.
+// s3.object_head find what was written. Then a missing bucket, a wrong
+// secret and an unknown access key: versitygw checks SigV4 signatures,
+// which the in-process stand-in does not, and the actions must refuse each
+// with a clear, non-retryable error.
 func TestS3ActionsAgainstVersityGW(t *testing.T) {
 	exe := ensure(t, realsrv.VersityGW)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -183,21 +183,39 @@ func TestS3ActionsAgainstVersityGW(t *testing.T) {
 		t.Errorf("missing bucket: %s %v (non-retryable %v), want %s naming the bucket", ae.Type(), ae, ae.NonRetryable(), s3act.NoSuchBucketType)
 	}
 
-	// Refused credentials: a wrong secret (SignatureDoesNotMatch) and an
-	// unknown access key (InvalidAccessKeyId).
-	for _, cr := range []struct{ name, access, secret, code string }{
-		{"wrong secret", vgAccess, vgSecret + "-wrong", "SignatureDoesNotMatch"},
-		{"unknown access key", "nobody", vgSecret, "InvalidAccessKeyId"},
-	} {
-		bad := s3act.New(s3Client(t, srv, cr.access, cr.secret))
-		_, err := bad.LatestPartition(ctx, req, s3act.LatestPartitionInput{Bucket: bucket, Prefix: "events/", Layout: "dt=YYYY-MM-DD/hr=HH"})
-		ae := appErr(t, cr.name+": "+s3act.LatestPartitionName, err)
-		if ae.Type() != s3act.CredentialsType || !ae.NonRetryable() || !strings.Contains(ae.Error(), cr.code) || !strings.Contains(ae.Error(), "s3://"+bucket+"/") {
-			t.Errorf("%s: %s: %s %v (non-retryable %v), want %s naming %s and s3://%s/", cr.name, s3act.LatestPartitionName, ae.Type(), ae, ae.NonRetryable(), s3act.CredentialsType, cr.code, bucket)
-		}
-		_, err = bad.InspectPrefix(ctx, req, s3act.InspectPrefixInput{Bucket: bucket, Prefix: newest})
-		if ae := appErr(t, cr.name+": "+s3act.InspectPrefixName, err); ae.Type() != s3act.CredentialsType {
-			t.Errorf("%s: %s: %s %v, want %s", cr.name, s3act.InspectPrefixName, ae.Type(), ae, s3act.CredentialsType)
-		}
+	// Refused credentials. A wrong secret: versitygw checks the SigV4
+	// signature and answers 403 SignatureDoesNotMatch, which the actions
+	// report as their non-retryable credentials error naming the bucket.
+	wrong := s3act.New(s3Client(t, srv, vgAccess, vgSecret+"-wrong"))
+	_, err = wrong.LatestPartition(ctx, req, s3act.LatestPartitionInput{Bucket: bucket, Prefix: "events/", Layout: "dt=YYYY-MM-DD/hr=HH"})
+	ae := appErr(t, "wrong secret: "+s3act.LatestPartitionName, err)
+	if ae.Type() != s3act.CredentialsType || !ae.NonRetryable() || !strings.Contains(ae.Error(), "SignatureDoesNotMatch") || !strings.Contains(ae.Error(), "s3://"+bucket+"/events/") {
+		t.Errorf("wrong secret: %s: %s %v (non-retryable %v), want %s naming SignatureDoesNotMatch and s3://%s/events/",
+			s3act.LatestPartitionName, ae.Type(), ae, ae.NonRetryable(), s3act.CredentialsType, bucket)
+	}
+	_, err = wrong.InspectPrefix(ctx, req, s3act.InspectPrefixInput{Bucket: bucket, Prefix: newest})
+	if ae := appErr(t, "wrong secret: "+s3act.InspectPrefixName, err); ae.Type() != s3act.CredentialsType || !ae.NonRetryable() {
+		t.Errorf("wrong secret: %s: %s %v, want %s", s3act.InspectPrefixName, ae.Type(), ae, s3act.CredentialsType)
+	}
+	_, err = wrong.ObjectHead(ctx, req, s3act.ObjectHeadInput{Bucket: bucket, Key: newest + "part-1.parquet"})
+	if ae := appErr(t, "wrong secret: "+s3act.ObjectHeadName, err); !ae.NonRetryable() {
+		t.Errorf("wrong secret: %s: %s %v, want a non-retryable error", s3act.ObjectHeadName, ae.Type(), ae)
+	}
+
+	// An unknown access key: AWS answers 403 InvalidAccessKeyId (the
+	// credentials error); versitygw v1.8.0 answers 404 XAdminUserNotFound,
+	// which the actions report as a non-retryable client error carrying
+	// versitygw's message. Either is a clear refusal; a retryable error or
+	// a success would not be.
+	unknown := s3act.New(s3Client(t, srv, "nobody", vgSecret))
+	_, err = unknown.LatestPartition(ctx, req, s3act.LatestPartitionInput{Bucket: bucket, Prefix: "events/", Layout: "dt=YYYY-MM-DD/hr=HH"})
+	ae = appErr(t, "unknown access key: "+s3act.LatestPartitionName, err)
+	switch {
+	case !ae.NonRetryable():
+		t.Errorf("unknown access key: %v is retryable", ae)
+	case ae.Type() == s3act.CredentialsType && strings.Contains(ae.Error(), "InvalidAccessKeyId"):
+	case ae.Type() == s3act.ClientErrorType && strings.Contains(ae.Error(), "XAdminUserNotFound") && strings.Contains(ae.Error(), "access key"):
+	default:
+		t.Errorf("unknown access key: %s %v, want %s (InvalidAccessKeyId) or %s (XAdminUserNotFound)", ae.Type(), ae, s3act.CredentialsType, s3act.ClientErrorType)
 	}
 }
