@@ -148,15 +148,17 @@ func (r *Registry) Func(name string) (ActionFunc, bool) {
 }
 
 // RegisterWith registers every action that is not a timer as a Temporal
-// activity named after its spec. w is a worker, or a test environment of the
-// SDK's testsuite.
+// activity named after its spec, with a keep-alive: while the action runs it
+// heartbeats (heartbeat.Run), so a worker that dies mid-action is noticed
+// within the activity's heartbeat timeout. w is a worker, or a test
+// environment of the SDK's testsuite.
 func (r *Registry) RegisterWith(w worker.ActivityRegistry) {
 	for _, spec := range r.Specs() {
 		a := r.actions[spec.Name]
 		if a.Fn == nil {
 			continue
 		}
-		w.RegisterActivityWithOptions(a.Fn, activity.RegisterOptions{Name: spec.Name})
+		w.RegisterActivityWithOptions(keepAlive(a.Fn), activity.RegisterOptions{Name: spec.Name})
 	}
 }
 

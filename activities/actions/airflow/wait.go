@@ -9,6 +9,7 @@ import (
 
 	"go.temporal.io/sdk/activity"
 
+	"github.com/datasev/datasev/activities/actions/heartbeat"
 	"github.com/datasev/datasev/runbooks"
 )
 
@@ -91,7 +92,7 @@ func (a *Actions) WaitDAGRun(ctx context.Context, _ runbooks.ActionRequest, in W
 			return a.waitResult(ctx, name, r, prog, now, timeout, resumed)
 		}
 		if inActivity {
-			activity.RecordHeartbeat(ctx, prog)
+			heartbeat.Record(ctx, prog)
 		}
 		wait := poll
 		if left := deadline.Sub(now); left < wait {

@@ -9,6 +9,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"go.temporal.io/sdk/activity"
+
+	"github.com/datasev/datasev/activities/actions/heartbeat"
 )
 
 // pageSize is the most keys one List call returns (S3's own maximum).
@@ -37,7 +39,7 @@ func (l *lister) list(ctx context.Context, in *s3.ListObjectsV2Input) (*s3.ListO
 		return nil, classify(l.action, opList, l.bucket, aws.ToString(in.Prefix), err)
 	}
 	if l.lists%10 == 0 && activity.IsActivity(ctx) {
-		activity.RecordHeartbeat(ctx, l.lists)
+		heartbeat.Record(ctx, l.lists)
 	}
 	return out, nil
 }
