@@ -26,8 +26,7 @@ import (
 	"github.com/datasev/datasev/runbooks"
 	"github.com/datasev/datasev/starter/incidents"
 	"github.com/datasev/datasev/workflows"
-	"github.com/datasev/datasev/workflows/incident"
-	"github.com/datasev/datasev/workflows/runbook"
+	"github.com/datasev/datasev/workflows/registry"
 )
 
 // historyDir holds histories recorded from the real dev server, in the JSON
@@ -47,8 +46,7 @@ const historyDir = "testdata/histories"
 func replayer(t *testing.T) worker.WorkflowReplayer {
 	t.Helper()
 	r := worker.NewWorkflowReplayer()
-	r.RegisterWorkflowWithOptions(incident.IncidentWorkflow, workflow.RegisterOptions{Name: workflows.IncidentWorkflowName})
-	r.RegisterWorkflowWithOptions(runbook.RunbookWorkflow, workflow.RegisterOptions{Name: workflows.RunbookWorkflowName})
+	registry.Register(r)
 	return r
 }
 

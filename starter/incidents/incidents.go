@@ -483,7 +483,7 @@ func Timeline(ctx context.Context, c client.Client, workflowID string) ([]workfl
 func query(ctx context.Context, c client.Client, workflowID, name string, out any) error {
 	v, err := c.QueryWorkflow(ctx, workflowID, "", name)
 	if err != nil {
-		err = mapError(err, workflowID, addressOf(c), nil)
+		err = mapQueryError(ctx, err, workflowID, addressOf(c))
 		var rej *RejectedError
 		if errors.As(err, &rej) {
 			return fmt.Errorf("query %s on %q failed: %s", name, workflowID, rej.Message)

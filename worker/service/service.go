@@ -22,7 +22,6 @@ import (
 	"go.temporal.io/sdk/contrib/envconfig"
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
-	"go.temporal.io/sdk/workflow"
 
 	"github.com/datasev/datasev/activities/actions"
 	"github.com/datasev/datasev/activities/actions/airflow"
@@ -43,9 +42,8 @@ import (
 	"github.com/datasev/datasev/worker/config"
 	"github.com/datasev/datasev/worker/metrics"
 	"github.com/datasev/datasev/workflows"
-	"github.com/datasev/datasev/workflows/incident"
 	"github.com/datasev/datasev/workflows/oncall"
-	"github.com/datasev/datasev/workflows/runbook"
+	"github.com/datasev/datasev/workflows/registry"
 )
 
 // DefaultSealKeyFile is the sealing key's file when DATASEV_SEAL_KEY_FILE
@@ -351,8 +349,7 @@ func New(c client.Client, cfg Config, logger *slog.Logger) worker.Worker {
 	sb := slackBackend(cfg, logger)
 	backend := notifier(cfg, sb, logger)
 	w := worker.New(c, taskQueue, workerOptions(cfg, backend))
-	w.RegisterWorkflowWithOptions(incident.IncidentWorkflow, workflow.RegisterOptions{Name: workflows.IncidentWorkflowName})
-	w.RegisterWorkflowWithOptions(runbook.RunbookWorkflow, workflow.RegisterOptions{Name: workflows.RunbookWorkflowName})
+	registry.Register(w)
 	deps := actionDeps(cfg, sb, logger)
 	logTargets(cfg.Targets, logger)
 	actions.New(deps).RegisterWith(w)
