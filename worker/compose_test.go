@@ -819,10 +819,10 @@ func TestComposeOneShotScripts(t *testing.T) {
 		want: []string{
 			"--plugin postgres12 --ep postgresql -p 5432 -u temporal --db temporal create",
 			"--plugin postgres12 --ep postgresql -p 5432 -u temporal --db temporal setup-schema -v 0.0",
-			"--plugin postgres12 --ep postgresql -p 5432 -u temporal --db temporal update-schema -d /etc/temporal/schema/postgresql/v12/temporal/versioned",
+			"--plugin postgres12 --ep postgresql -p 5432 -u temporal --db temporal update-schema --schema-name postgresql/v12/temporal",
 			"--plugin postgres12 --ep postgresql -p 5432 -u temporal --db temporal_visibility create",
 			"--plugin postgres12 --ep postgresql -p 5432 -u temporal --db temporal_visibility setup-schema -v 0.0",
-			"--plugin postgres12 --ep postgresql -p 5432 -u temporal --db temporal_visibility update-schema -d /etc/temporal/schema/postgresql/v12/visibility/versioned",
+			"--plugin postgres12 --ep postgresql -p 5432 -u temporal --db temporal_visibility update-schema --schema-name postgresql/v12/visibility",
 		},
 	}, {
 		service: "temporal-setup",
