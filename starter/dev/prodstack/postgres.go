@@ -462,7 +462,8 @@ func (p *Postgres) launch() error {
 	return nil
 }
 
-// waitReady polls until the server accepts a password login over TCP.
+// waitReady polls until the server is ready and accepts a password login
+// over TCP.
 func (p *Postgres) waitReady(ctx context.Context) error {
 	begin := time.Now()
 	limit := pgStartTimeout
@@ -474,7 +475,7 @@ func (p *Postgres) waitReady(ctx context.Context) error {
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		if p.isReady(wctx) {
+		if p.pmReady() {
 			if _, err := p.Psql(wctx, "postgres", "SELECT 1"); err == nil {
 				return nil
 			} else if wctx.Err() == nil {
@@ -495,13 +496,19 @@ func (p *Postgres) waitReady(ctx context.Context) error {
 	}
 }
 
-// isReady reports whether pg_isready says the server accepts connections
-// (it does not log in; during startup and recovery the answer is no).
-func (p *Postgres) isReady(ctx context.Context) bool {
-	cmd := exec.CommandContext(ctx, p.bins.isready, "-q", "-t", "2",
-		"-h", pgHost, "-p", strconv.Itoa(p.port), "-U", p.user, "-d", "postgres")
-	cmd.Env = p.clientEnv()
-	return cmd.Run() == nil
+// pmReady reports whether the postmaster has said in postmaster.pid that
+// it accepts connections, as pg_ctl checks: its pid on the first line and
+// "ready" on the eighth. Asking over the network instead would log a FATAL
+// line for every attempt during recovery.
+func (p *Postgres) pmReady() bool {
+	b, err := os.ReadFile(filepath.Join(p.dataDir, "postmaster.pid"))
+	if err != nil {
+		return false
+	}
+	lines := strings.Split(string(b), "\n")
+	return len(lines) >= 8 &&
+		strings.TrimSpace(lines[0]) == strconv.Itoa(p.run.cmd.Process.Pid) &&
+		strings.TrimSpace(lines[7]) == "ready"
 }
 
 // halt sends sig to the postmaster, waits for it to exit (killing it after
@@ -597,7 +604,7 @@ func (p *Postgres) serverEnv() []string {
 	return append(env, "LC_ALL=C")
 }
 
-// clientEnv is the environment of psql and pg_isready: the password, and
+// clientEnv is the environment of psql: the password, and
 // none of this process's PostgreSQL settings.
 func (p *Postgres) clientEnv() []string {
 	return append(pgCleanEnv(), "PGPASSWORD="+p.password, "PGSSLMODE=disable", "PGCONNECT_TIMEOUT=5", "LC_ALL=C")
@@ -624,14 +631,14 @@ func pgPickPort(port int) (int, error) {
 
 // pgBinaries are the programs of one PostgreSQL version.
 type pgBinaries struct {
-	postgres, initdb, psql, isready string
+	postgres, initdb, psql string
 }
 
 // pgFindBinaries picks the newest /usr/lib/postgresql/<version>/bin holding
 // every program (Debian's layout), else looks them up next to the postgres
 // on PATH, else on PATH one by one.
 func pgFindBinaries() (pgBinaries, error) {
-	names := []string{"postgres", "initdb", "psql", "pg_isready"}
+	names := []string{"postgres", "initdb", "psql"}
 	complete := func(dir string) bool {
 		for _, n := range names {
 			if fi, err := os.Stat(filepath.Join(dir, n)); err != nil || fi.IsDir() || fi.Mode()&0o111 == 0 {
@@ -645,7 +652,6 @@ func pgFindBinaries() (pgBinaries, error) {
 			postgres: filepath.Join(dir, "postgres"),
 			initdb:   filepath.Join(dir, "initdb"),
 			psql:     filepath.Join(dir, "psql"),
-			isready:  filepath.Join(dir, "pg_isready"),
 		}
 	}
 
@@ -681,7 +687,7 @@ func pgFindBinaries() (pgBinaries, error) {
 	if len(missing) > 0 {
 		return pgBinaries{}, fmt.Errorf("postgres: %s not found in /usr/lib/postgresql/*/bin or on PATH: %w", strings.Join(missing, ", "), ErrNoPostgres)
 	}
-	return pgBinaries{postgres: found["postgres"], initdb: found["initdb"], psql: found["psql"], isready: found["pg_isready"]}, nil
+	return pgBinaries{postgres: found["postgres"], initdb: found["initdb"], psql: found["psql"]}, nil
 }
 
 // pgPrefixWriter writes whole lines, each prefixed with pgLinePrefix, to
