@@ -230,12 +230,24 @@ func (r *runner) call(ctx workflow.Context, step runbooks.Step, c runbooks.Call,
 	return res
 }
 
-// activityOptions applies the step's timeout and retry policy and gives the
-// activity a summary naming the action and its main inputs.
+// DefaultHeartbeat is the heartbeat timeout of a step that sets no
+// heartbeat. Every action heartbeats while it runs (the action registry's
+// keep-alive), so a worker that dies mid-action is noticed within this, and
+// the action retried on another worker, not after the step's timeout (5
+// minutes by default) in the middle of an incident. Activity options are not
+// part of what a replay checks, so changing it needs no workflow version.
+const DefaultHeartbeat = 30 * time.Second
+
+// activityOptions applies the step's timeout, heartbeat and retry policy and
+// gives the activity a summary naming the action and its main inputs.
 func (r *runner) activityOptions(step runbooks.Step, action string, with map[string]any, dryRun bool) workflow.ActivityOptions {
 	timeout := step.Timeout.Std()
 	if timeout <= 0 {
 		timeout = 5 * time.Minute
+	}
+	heartbeat := step.Heartbeat.Std()
+	if heartbeat <= 0 {
+		heartbeat = DefaultHeartbeat
 	}
 	retry := &temporal.RetryPolicy{MaximumAttempts: 3, InitialInterval: time.Second, MaximumInterval: time.Minute}
 	if p := step.Retry; p != nil {
@@ -253,7 +265,7 @@ func (r *runner) activityOptions(step runbooks.Step, action string, with map[str
 	if dryRun {
 		summary = "dry run: " + summary
 	}
-	return workflow.ActivityOptions{StartToCloseTimeout: timeout, HeartbeatTimeout: step.Heartbeat.Std(), RetryPolicy: retry, Summary: strings.TrimSpace(summary)}
+	return workflow.ActivityOptions{StartToCloseTimeout: timeout, HeartbeatTimeout: heartbeat, RetryPolicy: retry, Summary: strings.TrimSpace(summary)}
 }
 
 // remediate shows the approver a dry run, waits for the decision, and runs

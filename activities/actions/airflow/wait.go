@@ -21,9 +21,12 @@ const (
 
 // WaitDAGRunSpec is airflow.wait_dag_run's spec.
 //
-// The activity heartbeats after every poll, so the worker must register it
-// with a heartbeat timeout longer than poll (e.g. 2×poll + 30s) and a
-// start-to-close timeout longer than timeout.
+// The activity records its progress after every poll (heartbeat.Record).
+// Registered through the action registry, it also heartbeats between polls
+// (the registry's keep-alive), so its heartbeat timeout need not exceed poll;
+// registered without it, it needs a heartbeat timeout longer than poll
+// (e.g. 2×poll + 30s). Either way it needs a start-to-close timeout longer
+// than timeout.
 func WaitDAGRunSpec() runbooks.ActionSpec {
 	return runbooks.ActionSpec{
 		Name: WaitDAGRunName,
