@@ -79,6 +79,8 @@ type subcommand struct {
 var subcommands = []subcommand{
 	{"bench", benchArgs, "measure alert → first activity latency against the engine's floor", runBench},
 	{"install-cli", "", "build (once) the pinned Temporal CLI and print its path", runInstallCLI},
+	{"cluster", clusterArgs, "run Temporal on a private PostgreSQL as the production topology does (frontend, history, matching, worker processes)", runCluster},
+	{"chaos", chaosArgs, "run the production topology (PostgreSQL, Temporal services, worker processes, intake) and kill every kind of process while incidents run", runChaos},
 }
 
 // run runs the dev command line and returns the exit code: 0 on success

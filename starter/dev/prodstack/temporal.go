@@ -214,23 +214,40 @@ func (t *Temporal) Stop() {
 	}
 }
 
-// WaitHealthy waits until the frontend answers a health check and a
-// namespace-less call that needs history and matching.
+// maxStarts bounds how often WaitHealthy starts a service that keeps
+// exiting.
+const maxStarts = 5
+
+// WaitHealthy waits until every service runs and the frontend answers a
+// health check.
 func (t *Temporal) WaitHealthy(ctx context.Context, within time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, within)
 	defer cancel()
 	var last error
+	restarts := map[string]int{}
 	for {
+		// A service that exits while the cluster starts is started again,
+		// as the compose file's restart policy would: on an empty database
+		// the services race to write the cluster's metadata, and the
+		// losers exit.
 		for _, svc := range Services {
-			if p := t.procs[svc]; p != nil && !p.Running() {
-				return fmt.Errorf("temporal %s exited while starting: %v (see %s)", svc, p.Wait(ctx), filepath.Join(t.opts.Dir, "temporal.log"))
+			p := t.procs[svc]
+			if p == nil || p.Running() {
+				continue
+			}
+			if restarts[svc] >= maxStarts {
+				return fmt.Errorf("temporal %s exited %d times while starting: %v (see %s)", svc, restarts[svc]+1, p.Wait(ctx), filepath.Join(t.opts.Dir, "temporal.log"))
+			}
+			restarts[svc]++
+			if err := p.Start(); err != nil {
+				return err
 			}
 		}
 		c, err := client.Dial(client.Options{HostPort: t.Address(), Namespace: "temporal-system", Logger: quietLogger{}})
 		if err == nil {
 			_, err = c.CheckHealth(ctx, &client.CheckHealthRequest{})
 			c.Close()
-			if err == nil {
+			if err == nil && t.allRunning() {
 				return nil
 			}
 		}
@@ -241,6 +258,15 @@ func (t *Temporal) WaitHealthy(ctx context.Context, within time.Duration) error 
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
+}
+
+func (t *Temporal) allRunning() bool {
+	for _, p := range t.procs {
+		if !p.Running() {
+			return false
+		}
+	}
+	return true
 }
 
 // installSchema runs the compose file's temporal-schema script with a
