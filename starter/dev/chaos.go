@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -51,6 +52,14 @@ func chaosFlags(w io.Writer) (*flag.FlagSet, *chaosOptions) {
 	return fs, o
 }
 
+// check reports flag values that cannot work.
+func (o *chaosOptions) check() error {
+	if o.rounds < 0 || o.workers < 2 {
+		return usagef("chaos: --rounds must be ≥ 0 and --workers ≥ 2 (a killed worker's work moves to another)")
+	}
+	return nil
+}
+
 // runChaos is the chaos command: the production topology, the library
 // runbooks' incidents driven through it, every kind of process killed
 // while they run, and the invariants checked after each round.
@@ -59,8 +68,8 @@ func runChaos(ctx context.Context, e *env, args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if o.rounds < 0 || o.workers < 2 {
-		return usagef("chaos: --rounds must be ≥ 0 and --workers ≥ 2 (a killed worker's work moves to another)")
+	if err := o.check(); err != nil {
+		return err
 	}
 	rep, err := chaos(ctx, *o, e.stdout, e.stderr)
 	if rep != nil {
@@ -138,6 +147,7 @@ func chaos(ctx context.Context, o chaosOptions, out, progress io.Writer) (*chaos
 				baseline[inc.kind] = inc.runbookStatus
 			}
 		}
+		rep.killedAt = slices.Sorted(maps.Keys(rig.activityKilled))
 		if ctx.Err() != nil {
 			return rep, ctx.Err()
 		}
@@ -463,7 +473,11 @@ func (rr *chaosRound) totalFaults() int {
 }
 
 // chaosReport is the run's table.
-type chaosReport struct{ rounds []*chaosRound }
+type chaosReport struct {
+	rounds []*chaosRound
+	// killedAt are the activity kinds a worker was killed at the start of.
+	killedAt []string
+}
 
 func (c *chaosReport) violations() int {
 	n := 0
@@ -504,6 +518,9 @@ func (c *chaosReport) print(w io.Writer) {
 	}
 	fmt.Fprintln(tw)
 	tw.Flush()
+	if len(c.killedAt) > 0 {
+		fmt.Fprintf(w, "workers killed at the start of: %s\n", strings.Join(c.killedAt, ", "))
+	}
 	for _, r := range c.rounds {
 		for _, v := range r.violations {
 			fmt.Fprintf(w, "round %d: %s\n", r.n, v)

@@ -47,7 +47,7 @@ func TestDocumentedCommandLines(t *testing.T) {
 func TestCheckCommandLine(t *testing.T) {
 	for _, args := range [][]string{
 		{"--no-demo", "--port", "7243", "--state", "/tmp/x"}, {"bench", "--n", "300", "--dynamic-config", "a.b=1"},
-		{"install-cli"}, {"help"}, {},
+		{"install-cli"}, {"help"}, {}, {"cluster", "--build-only"}, {"chaos", "--rounds", "2", "--workers", "3"},
 	} {
 		if err := checkCommandLine(args); err != nil {
 			t.Errorf("%q: %v", args, err)
@@ -56,6 +56,7 @@ func TestCheckCommandLine(t *testing.T) {
 	for _, args := range [][]string{
 		{"--frob"}, {"--port", "PORT"}, {"--port", "7233", "--ui-port", "7233"}, {"extra"},
 		{"bench", "--n", "0"}, {"bench", "--address", "x:1", "--dynamic-config", "a=1"}, {"install-cli", "now"},
+		{"cluster", "now"}, {"chaos", "--workers", "1"}, {"chaos", "--rounds", "-1"},
 	} {
 		if err := checkCommandLine(args); err == nil {
 			t.Errorf("%q: no usage error", args)
@@ -91,6 +92,15 @@ func checkCommandLine(args []string) error {
 			return o.check()
 		case "install-cli":
 			return parseFlags(installCLIFlags(io.Discard), args[1:])
+		case "cluster":
+			fs, _ := clusterFlags(io.Discard)
+			return parseFlags(fs, args[1:])
+		case "chaos":
+			fs, o := chaosFlags(io.Discard)
+			if err := parseFlags(fs, args[1:]); err != nil {
+				return err
+			}
+			return o.check()
 		}
 	}
 	fs, o := stackFlags(io.Discard)
