@@ -464,14 +464,6 @@ func (rr *chaosRound) faultCounts() map[string]int {
 	return out
 }
 
-func (rr *chaosRound) totalFaults() int {
-	n := 0
-	for _, v := range rr.faultCounts() {
-		n += v
-	}
-	return n
-}
-
 // chaosReport is the run's table.
 type chaosReport struct {
 	rounds []*chaosRound
@@ -526,14 +518,4 @@ func (c *chaosReport) print(w io.Writer) {
 			fmt.Fprintf(w, "round %d: %s\n", r.n, v)
 		}
 	}
-}
-
-// sortedKinds lists a round's incident kinds.
-func (rr *chaosRound) kinds() []string {
-	var out []string
-	for _, inc := range rr.incidents {
-		out = append(out, inc.kind)
-	}
-	slices.Sort(out)
-	return out
 }

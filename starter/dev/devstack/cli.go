@@ -159,15 +159,20 @@ func writeStamp(stamp string) error {
 
 // goInstall builds the pinned CLI into binDir.
 func goInstall(ctx context.Context, binDir string) error {
+	return GoInstall(ctx, "temporal CLI", TemporalCLIModule+"@"+TemporalCLIVersion, binDir)
+}
+
+// GoInstall runs `go install target` (a package@version) with GOBIN=dir;
+// name names the program in errors, which carry the build's output tail.
+func GoInstall(ctx context.Context, name, target, dir string) error {
 	goTool, err := exec.LookPath("go")
 	if err != nil {
-		return fmt.Errorf("temporal CLI: building it needs the go command: %w", err)
+		return fmt.Errorf("%s: building it needs the go command: %w", name, err)
 	}
-	target := TemporalCLIModule + "@" + TemporalCLIVersion
 	cmd := exec.CommandContext(ctx, goTool, "install", target)
-	cmd.Dir = binDir
+	cmd.Dir = dir
 	cmd.Env = append(os.Environ(),
-		"GOBIN="+binDir,
+		"GOBIN="+dir,
 		// `go install pkg@version` ignores the current module; flags such
 		// as -mod=vendor meant for it would make the install fail.
 		"GOFLAGS=",
@@ -178,9 +183,9 @@ func goInstall(ctx context.Context, binDir string) error {
 	cmd.Stderr = &out
 	if err := cmd.Run(); err != nil {
 		if ctx.Err() != nil {
-			return fmt.Errorf("temporal CLI: go install %s: %w", target, ctx.Err())
+			return fmt.Errorf("%s: go install %s: %w", name, target, ctx.Err())
 		}
-		return fmt.Errorf("temporal CLI: go install %s: %w\n%s", target, err, tail(out.String(), 4000))
+		return fmt.Errorf("%s: go install %s: %w\n%s", name, target, err, tail(out.String(), 4000))
 	}
 	return nil
 }

@@ -9,15 +9,12 @@
 package realsrv
 
 import (
-	"bytes"
 	"context"
 	"debug/buildinfo"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/datasev/datasev/starter/dev/devstack"
@@ -103,37 +100,7 @@ func (t Tool) check(exe string) error {
 
 // goInstall builds t into dir.
 func (t Tool) goInstall(ctx context.Context, dir string) error {
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		return fmt.Errorf("%s: building it needs the go command: %w", t.Name, err)
-	}
-	cmd := exec.CommandContext(ctx, goTool, "install", t.Target())
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(),
-		"GOBIN="+dir,
-		// `go install pkg@version` ignores the current module; flags such
-		// as -mod=vendor meant for it would make the install fail.
-		"GOFLAGS=",
-		"GOWORK=off",
-	)
-	var out bytes.Buffer
-	cmd.Stdout = &out
-	cmd.Stderr = &out
-	if err := cmd.Run(); err != nil {
-		if ctx.Err() != nil {
-			return fmt.Errorf("%s: go install %s: %w", t.Name, t.Target(), ctx.Err())
-		}
-		return fmt.Errorf("%s: go install %s: %w\n%s", t.Name, t.Target(), err, tail(out.String(), 4000))
-	}
-	return nil
-}
-
-func tail(s string, n int) string {
-	s = strings.TrimSpace(s)
-	if len(s) > n {
-		return "…" + s[len(s)-n:]
-	}
-	return s
+	return devstack.GoInstall(ctx, t.Name, t.Target(), dir)
 }
 
 // Tools are the pinned real servers of this package.
