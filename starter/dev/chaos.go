@@ -159,7 +159,10 @@ func chaos(ctx context.Context, o chaosOptions, out, progress io.Writer) (*chaos
 type chaosIncident struct {
 	kind  string
 	alert workflows.Alert
-	id    string
+	// id is the incident's workflow ID once the intake took its alert;
+	// the fault injector reads it through workflowID while the script runs.
+	id   string
+	idMu sync.Mutex
 	// acked are the acts the workflow acknowledged to their sender.
 	acked []ackedAct
 	// approved are the approvals the script granted.
@@ -167,6 +170,14 @@ type chaosIncident struct {
 	runbookStatus string
 	final         workflows.State
 	err           error
+}
+
+// workflowID returns the incident's workflow ID, "" before the intake
+// took its alert. Safe while the script runs.
+func (inc *chaosIncident) workflowID() string {
+	inc.idMu.Lock()
+	defer inc.idMu.Unlock()
+	return inc.id
 }
 
 type ackedAct struct{ id, name string }
@@ -252,7 +263,9 @@ func (r *chaosRig) drive(ctx context.Context, inc *chaosIncident) error {
 	if err != nil {
 		return err
 	}
+	inc.idMu.Lock()
 	inc.id = id
+	inc.idMu.Unlock()
 	cast, err := pickCast(r.roster, time.Now())
 	if err != nil {
 		return err

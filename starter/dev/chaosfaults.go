@@ -99,11 +99,12 @@ func (r *chaosRig) injectFaults(ctx context.Context, rr *chaosRound, faults []st
 // kind not killed before.
 func (r *chaosRig) killAtActivityStart(ctx context.Context, rr *chaosRound, progress io.Writer) {
 	for _, inc := range rr.incidents {
-		if inc.id == "" {
+		incID := inc.workflowID()
+		if incID == "" {
 			continue
 		}
-		ids := []string{inc.id}
-		d, err := r.c.DescribeWorkflowExecution(ctx, inc.id, "")
+		ids := []string{incID}
+		d, err := r.c.DescribeWorkflowExecution(ctx, incID, "")
 		if err != nil {
 			continue
 		}
@@ -112,7 +113,7 @@ func (r *chaosRig) killAtActivityStart(ctx context.Context, rr *chaosRound, prog
 		}
 		for _, id := range ids {
 			d := d
-			if id != inc.id {
+			if id != incID {
 				if d, err = r.c.DescribeWorkflowExecution(ctx, id, ""); err != nil {
 					continue
 				}
