@@ -289,7 +289,9 @@ func classify(action, op, bucket, key string, err error) error {
 	case "AccessDenied", "Forbidden", "AllAccessDisabled", "AccountProblem":
 		return nonRetryable(AccessDeniedType, "access denied: %s %s (%s); the worker's credentials need %s",
 			op, loc, code, permission(op, bucket, key))
-	case "InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken", "InvalidSecurity", "NotSignedUp":
+	// XAdminUserNotFound is versitygw's answer (404) for an access key
+	// it does not know, where AWS says InvalidAccessKeyId.
+	case "InvalidAccessKeyId", "XAdminUserNotFound", "SignatureDoesNotMatch", "InvalidToken", "InvalidSecurity", "NotSignedUp":
 		return nonRetryable(CredentialsType, "S3 refused the worker's credentials (%s) for %s %s; check the AWS default credential chain (environment, profile, role)",
 			code, op, loc)
 	case "PermanentRedirect", "AuthorizationHeaderMalformed", "MovedPermanently", "IllegalLocationConstraintException":
