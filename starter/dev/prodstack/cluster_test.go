@@ -252,6 +252,7 @@ func TestClusterOnPostgresSurvivesKills(t *testing.T) {
 	if got != "woke" {
 		t.Fatalf("workflow result %q", got)
 	}
+	t.Logf("services that exited on their own and were started again: %v", c.Temporal.Restarts())
 	// The visibility store (PostgreSQL) lists it as completed.
 	deadline := time.Now().Add(30 * time.Second)
 	for {

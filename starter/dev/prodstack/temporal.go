@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"net"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"go.temporal.io/sdk/client"
@@ -82,6 +84,15 @@ type Temporal struct {
 	ports map[string]int
 	env   map[string]string
 	procs map[string]*Process
+
+	// mu guards down: the services the harness killed and has not started
+	// again. Every other service that exits is started again by supervise,
+	// as the compose file's restart policy would.
+	mu       sync.Mutex
+	down     map[string]bool
+	stopSup  chan struct{}
+	supDone  chan struct{}
+	restarts map[string]int
 }
 
 // Overrides lists the server variables the harness sets itself, over the
@@ -111,7 +122,8 @@ func StartTemporal(ctx context.Context, opts TemporalOptions) (_ *Temporal, err 
 		}
 		opts.Log = f
 	}
-	t := &Temporal{opts: opts, procs: map[string]*Process{}}
+	t := &Temporal{opts: opts, procs: map[string]*Process{}, down: map[string]bool{}, restarts: map[string]int{},
+		stopSup: make(chan struct{})}
 	if err := t.installSchema(ctx); err != nil {
 		return nil, err
 	}
@@ -161,6 +173,8 @@ func StartTemporal(ctx context.Context, opts TemporalOptions) (_ *Temporal, err 
 	if err := t.WaitHealthy(ctx, 60*time.Second); err != nil {
 		return nil, err
 	}
+	t.supDone = make(chan struct{})
+	go t.supervise()
 	if err := t.runSetup(ctx); err != nil {
 		return nil, err
 	}
@@ -187,12 +201,16 @@ func (t *Temporal) Env() map[string]string { return t.env }
 // Process returns the process running service.
 func (t *Temporal) Process(service string) *Process { return t.procs[service] }
 
-// Kill kills a service's process with SIGKILL.
+// Kill kills a service's process with SIGKILL; it stays down until
+// Restart.
 func (t *Temporal) Kill(service string) error {
 	p, ok := t.procs[service]
 	if !ok {
 		return fmt.Errorf("no Temporal service %q", service)
 	}
+	t.mu.Lock()
+	t.down[service] = true
+	t.mu.Unlock()
 	return p.Kill()
 }
 
@@ -202,11 +220,65 @@ func (t *Temporal) Restart(service string) error {
 	if !ok {
 		return fmt.Errorf("no Temporal service %q", service)
 	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	delete(t.down, service)
+	if p.Running() {
+		return nil
+	}
 	return p.Start()
+}
+
+// Restarts counts, per service, the exits supervise restarted.
+func (t *Temporal) Restarts() map[string]int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return maps.Clone(t.restarts)
+}
+
+// supervise starts again, after a second, a service that exited without
+// the harness killing it (a service starting while PostgreSQL is down
+// exits, as it would in a container that its restart policy restarts).
+func (t *Temporal) supervise() {
+	defer close(t.supDone)
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-t.stopSup:
+			return
+		case <-tick.C:
+		}
+		t.mu.Lock()
+		for _, svc := range Services {
+			p := t.procs[svc]
+			if p == nil || t.down[svc] || p.Running() {
+				continue
+			}
+			if err := p.Start(); err == nil {
+				t.restarts[svc]++
+				fmt.Fprintf(t.opts.Log, "[harness] temporal %s exited on its own; started it again\n", svc)
+			}
+		}
+		t.mu.Unlock()
+	}
 }
 
 // Stop stops every service.
 func (t *Temporal) Stop() {
+	select {
+	case <-t.stopSup:
+	default:
+		close(t.stopSup)
+	}
+	if t.supDone != nil {
+		<-t.supDone
+	}
+	t.mu.Lock()
+	for _, svc := range Services {
+		t.down[svc] = true
+	}
+	t.mu.Unlock()
 	for _, svc := range slices.Backward(Services) {
 		if p := t.procs[svc]; p != nil {
 			_ = p.Stop(10 * time.Second)
