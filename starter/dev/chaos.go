@@ -114,14 +114,12 @@ func chaos(ctx context.Context, o chaosOptions, out, progress io.Writer) (*chaos
 			defer os.RemoveAll(d)
 		}
 	}
+	if err := os.MkdirAll(state, 0o755); err != nil {
+		return nil, fmt.Errorf("chaos: state directory: %w", err)
+	}
 	logf, err := os.OpenFile(filepath.Join(state, "chaos.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
-		if err := os.MkdirAll(state, 0o755); err != nil {
-			return nil, err
-		}
-		if logf, err = os.OpenFile(filepath.Join(state, "chaos.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644); err != nil {
-			return nil, err
-		}
+		return nil, fmt.Errorf("chaos: log file: %w", err)
 	}
 	defer logf.Close()
 	fmt.Fprintf(progress, "chaos: state and logs in %s\n", state)

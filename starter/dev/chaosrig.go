@@ -14,7 +14,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"go.temporal.io/sdk/client"
@@ -325,7 +324,6 @@ type holdProxy struct {
 	mu     sync.Mutex
 	match  func(*http.Request) bool
 	onHold func()
-	held   atomic.Int64
 }
 
 func startHoldProxy(stand string) (*holdProxy, error) {
@@ -349,7 +347,6 @@ func startHoldProxy(stand string) (*holdProxy, error) {
 		}
 		p.mu.Unlock()
 		if hold != nil {
-			p.held.Add(1)
 			hold()
 		}
 		return nil
