@@ -198,6 +198,15 @@ type Alert struct {
 	Labels map[string]string `json:"labels,omitempty"`
 	// ReceivedAt is when the intake received it.
 	ReceivedAt time.Time `json:"received_at"`
+	// Member is the alert's own dedupe key when it joins a grouped incident
+	// (grouping by Alertmanager group or label set, or an alert storm): the
+	// incident lists its alerts by member, and one member recovering
+	// recovers only that member. Empty when DedupeKey is the alert's own.
+	Member string `json:"member,omitempty"`
+	// Group says why DedupeKey groups several alerts, for the timeline (for
+	// example "alertmanager group" or "labels dataset=orders" or "alert
+	// storm"). Empty when Member is.
+	Group string `json:"group,omitempty"`
 }
 
 // Limits on alert fields, so one alert cannot bloat workflow history.
@@ -248,6 +257,17 @@ func (a *Alert) Validate() error {
 	}
 	if len(a.Labels) > MaxLabels {
 		errs = append(errs, fmt.Errorf("labels: more than %d", MaxLabels))
+	}
+	if len(a.Member) > MaxDedupeKeyLen {
+		errs = append(errs, fmt.Errorf("member: longer than %d bytes", MaxDedupeKeyLen))
+	} else if i := strings.IndexFunc(a.Member, func(r rune) bool { return unicode.IsControl(r) || unicode.IsSpace(r) }); i >= 0 {
+		errs = append(errs, fmt.Errorf("member: whitespace or control character at byte %d", i))
+	}
+	if len(a.Group) > MaxTitleLen {
+		errs = append(errs, fmt.Errorf("group: longer than %d bytes", MaxTitleLen))
+	}
+	if a.Group != "" && a.Member == "" {
+		errs = append(errs, errors.New("group: set without member"))
 	}
 	return errors.Join(errs...)
 }
