@@ -181,6 +181,7 @@ type Server struct {
 	responses []ResponseURLPost
 	calls     map[string]int
 	faults    []Fault
+	observers []func(Post)
 	seq       int
 	tsSeq     int64
 	epoch     int64
@@ -993,6 +994,7 @@ func (s *Server) postMessage(p params) (obj, error) {
 		m.Metadata = json.RawMessage(p["metadata"])
 	}
 	s.messages[c.ID] = append(s.messages[c.ID], m)
+	s.notify(c, m)
 	return obj{"channel": c.ID, "ts": m.TS, "message": messageJSON(m)}, nil
 }
 
