@@ -24,6 +24,9 @@ func TestParseErrors(t *testing.T) {
 		{"mapping for list", "name: x\nsteps:\n  id: a\n", "x.yaml:3:5: steps: want a list, got a mapping"},
 		{"bad durations", "name: x\nsteps:\n  - id: g\n    parallel:\n      - id: a\n        timeout: 5 minutes\n        check: {action: x}\n      - id: b\n        remediate:\n          action: y\n          approval: {timeout: -5m}\n",
 			"x.yaml:6:18: invalid duration \"5 minutes\" (want e.g. 90s, 5m, 1h30m)\nx.yaml:11:31: invalid duration \"-5m\": negative"},
+		{"group_by: a list", "name: x\ngroup_by: [dataset]\n", "x.yaml:2:11: group_by: want a mapping, got a list"},
+		{"group_by: unknown field", "name: x\ngroup_by:\n  label: [dataset]\n", `x.yaml:3:3: unknown field "label" in group_by; known fields: labels`},
+		{"group_by: labels not a list", "name: x\ngroup_by:\n  labels: dataset\n", "x.yaml:3:11: group_by.labels: want a list, got a string"},
 		{"duplicate key", "name: x\nowner: a\nname: y\n", `x.yaml:3:1: mapping key "name" already defined at [1:1]`},
 		{"anchor", "name: &n x\nowner: *n\n", "x.yaml:1:7: anchors (&name) are not supported"},
 		{"alias", "match: {labels: {a: b}}\nowner: [*n]\n", "x.yaml:2:9: aliases (*name) are not supported"},
@@ -50,6 +53,41 @@ func TestParseErrors(t *testing.T) {
 				t.Errorf("error:\n%v\nwant it to begin\n%s", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestParseGroupBy: both forms of group_by, and the grouping survives the
+// copy a declared incident captures (Clone).
+func TestParseGroupBy(t *testing.T) {
+	const head = "name: x\ndescription: d\nowner: o\nmatch: {labels: {alertname: X}}\nsteps:\n  - {id: a, check: {action: core.wait}}\n"
+	for _, tc := range []struct {
+		src  string
+		want GroupBy
+		mode string
+	}{
+		{"", GroupBy{}, GroupByAlert},
+		{"group_by: alert\n", GroupBy{By: GroupByAlert}, GroupByAlert},
+		{"group_by: alertmanager_group\n", GroupBy{By: GroupByAlertmanagerGroup}, GroupByAlertmanagerGroup},
+		{"group_by:\n  labels: [dataset, table]\n", GroupBy{By: GroupByLabels, Labels: []string{"dataset", "table"}}, GroupByLabels},
+		{"group_by: {labels: [dataset]}\n", GroupBy{By: GroupByLabels, Labels: []string{"dataset"}}, GroupByLabels},
+	} {
+		rb, err := Parse("x.yaml", []byte(head+tc.src))
+		if err != nil {
+			t.Fatalf("%q: %v", tc.src, err)
+		}
+		if !reflect.DeepEqual(rb.GroupBy, tc.want) || rb.GroupBy.Mode() != tc.mode {
+			t.Errorf("%q: group_by %+v (mode %s), want %+v (mode %s)", tc.src, rb.GroupBy, rb.GroupBy.Mode(), tc.want, tc.mode)
+		}
+		if err := ValidateRunbook(rb, nil); err != nil {
+			t.Errorf("%q: %v", tc.src, err)
+		}
+		c, err := Clone(rb)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(c.GroupBy, rb.GroupBy) {
+			t.Errorf("%q: clone's group_by %+v, want %+v", tc.src, c.GroupBy, rb.GroupBy)
+		}
 	}
 }
 

@@ -29,6 +29,9 @@ type Runbook struct {
 	Severity string `json:"severity,omitempty" yaml:"severity"`
 	// Roles adds role holders on top of the roster's shift. Optional.
 	Roles Roles `json:"roles,omitzero" yaml:"roles"`
+	// GroupBy says which of the alerts this runbook handles share one
+	// incident. Optional; default one incident per alert.
+	GroupBy GroupBy `json:"group_by,omitzero" yaml:"group_by"`
 	// Steps run in order. At least one.
 	Steps []Step `json:"steps" yaml:"steps"`
 	// Source is where the runbook was loaded from ("runbooks/x.yaml" or
@@ -59,6 +62,59 @@ type Match struct {
 type Roles struct {
 	// SMEs are added to the shift's Subject Matter Experts.
 	SMEs []string `json:"smes,omitempty" yaml:"smes"`
+}
+
+// Grouping modes of GroupBy.By.
+const (
+	// GroupByAlert is one incident per alert (its dedupe key): the default.
+	GroupByAlert = "alert"
+	// GroupByAlertmanagerGroup is one incident per Alertmanager group (the
+	// groupKey of the webhook delivery); alerts from other sources keep
+	// their own incidents.
+	GroupByAlertmanagerGroup = "alertmanager_group"
+	// GroupByLabels is one incident per set of values of GroupBy.Labels.
+	GroupByLabels = "labels"
+)
+
+// MaxGroupLabels is the most labels a runbook may group by.
+const MaxGroupLabels = 8
+
+// GroupBy says which alerts share one incident. In YAML it is a word,
+// "alert" or "alertmanager_group", or a mapping "labels: [dataset, ...]".
+type GroupBy struct {
+	// By is the mode: GroupByAlert (also when empty),
+	// GroupByAlertmanagerGroup or GroupByLabels.
+	By string `json:"by,omitempty" yaml:"-"`
+	// Labels, for GroupByLabels, name the labels whose values key the
+	// incident: alerts with the same values share it. An alert lacking a
+	// label groups under the empty value.
+	Labels []string `json:"labels,omitempty" yaml:"labels"`
+}
+
+// Mode is the grouping mode, GroupByAlert when none is set.
+func (g GroupBy) Mode() string {
+	if g.By == "" {
+		return GroupByAlert
+	}
+	return g.By
+}
+
+// UnmarshalYAML reads either form: a word (the mode) or a mapping with
+// labels (GroupByLabels). The mapping is decoded as strictly as the rest
+// of the file; values are checked by Validate.
+func (g *GroupBy) UnmarshalYAML(unmarshal func(any) error) error {
+	var word string
+	if err := unmarshal(&word); err == nil {
+		*g = GroupBy{By: word}
+		return nil
+	}
+	type plain GroupBy // without this method
+	var p plain
+	if err := unmarshal(&p); err != nil {
+		return err
+	}
+	*g = GroupBy{By: GroupByLabels, Labels: p.Labels}
+	return nil
 }
 
 // OnFailure says what happens when a step fails.

@@ -131,6 +131,7 @@ func (v *validator) runbook(rb *Runbook, f *file) {
 		}
 	}
 	v.match(rb.Match)
+	v.groupBy(rb.GroupBy)
 	if len(rb.Steps) == 0 {
 		v.report(v.at("steps"), "steps: a runbook needs at least one step")
 	}
@@ -164,6 +165,49 @@ func (v *validator) match(m Match) {
 		}
 	}
 }
+
+// groupBy checks the grouping: a known mode; for labels, between one and
+// MaxGroupLabels distinct, non-empty label names.
+func (v *validator) groupBy(g GroupBy) {
+	switch g.By {
+	case "", GroupByAlert, GroupByAlertmanagerGroup:
+		if len(g.Labels) > 0 {
+			v.report(v.at("group_by"), "group_by %q takes no labels; group by labels with group_by: {labels: [%s]}", g.Mode(), strings.Join(g.Labels, ", "))
+		}
+		return
+	case GroupByLabels:
+	default:
+		v.report(v.at("group_by"), "group_by %q: want %s, %s, or labels: [names] (e.g. group_by: {labels: [dataset]})", g.By, GroupByAlert, GroupByAlertmanagerGroup)
+		return
+	}
+	switch {
+	case len(g.Labels) == 0:
+		at := v.at("group_by")
+		if g.Labels != nil {
+			at = v.at("group_by", "labels")
+		}
+		v.report(at, "group_by.labels: name at least one label to group by, e.g. group_by: {labels: [dataset]}")
+		return
+	case len(g.Labels) > MaxGroupLabels:
+		v.report(v.at("group_by", "labels"), "group_by.labels: %d labels, at most %d", len(g.Labels), MaxGroupLabels)
+	}
+	seen := map[string]int{}
+	for i, l := range g.Labels {
+		switch prev, dup := seen[l]; {
+		case strings.TrimSpace(l) == "":
+			v.report(v.at("group_by", "labels", i), "group_by.labels[%d]: empty label name", i)
+		case len(l) > maxGroupLabelNameLen:
+			v.report(v.at("group_by", "labels", i), "group_by.labels[%d]: label name of %d bytes, at most %d", i, len(l), maxGroupLabelNameLen)
+		case dup:
+			v.report(v.at("group_by", "labels", i), "group_by.labels[%d]: %q is also labels[%d]; list each label once", i, l, prev)
+		default:
+			seen[l] = i
+		}
+	}
+}
+
+// maxGroupLabelNameLen bounds a label name a runbook groups by.
+const maxGroupLabelNameLen = 100
 
 func regexpMessage(err error) string {
 	return strings.TrimPrefix(err.Error(), "error parsing regexp: ")

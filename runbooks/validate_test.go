@@ -88,6 +88,17 @@ func TestValidateProblems(t *testing.T) {
 			`covered.yaml:35:30: step both: approval covered_by "first" takes no role, timeout or on_timeout`,
 			`covered.yaml:40:30: step chained: approval covered_by "both": that step's approval is itself covered by "first"; name "first"`,
 		}},
+		{"groupby.yaml", []string{
+			"groupby.yaml:7:11: group_by.labels: 9 labels, at most 8",
+			"groupby.yaml:7:21: group_by.labels[1]: empty label name",
+			`groupby.yaml:7:25: group_by.labels[2]: "dataset" is also labels[0]; list each label once`,
+		}},
+		{"groupword.yaml", []string{
+			`groupword.yaml:6:11: group_by "fingerprint": want alert, alertmanager_group, or labels: [names]`,
+		}},
+		{"grouplabels.yaml", []string{
+			"grouplabels.yaml:6:11: group_by.labels: name at least one label to group by",
+		}},
 		{"nosteps.yaml", []string{
 			"nosteps.yaml:1:1: steps: a runbook needs at least one step",
 		}},
@@ -160,6 +171,20 @@ func TestValidateValid(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), `unknown action "core.http"; no actions are registered`) {
 		t.Fatalf("empty catalog: %v", err)
 	}
+}
+
+// TestValidateGroupByInCode checks groupings built in code: labels given
+// with another mode are refused.
+func TestValidateGroupByInCode(t *testing.T) {
+	rb := &Runbook{
+		Name: "in-code", Description: "d", Owner: "o", Source: "code",
+		Match:   Match{Service: "x"},
+		GroupBy: GroupBy{By: GroupByAlertmanagerGroup, Labels: []string{"dataset"}},
+		Steps:   []Step{{ID: "a", Pos: Pos{7, 3}, Check: &Call{Action: "core.wait", With: map[string]any{"duration": "1m"}}}},
+	}
+	wantProblems(t, ValidateRunbook(rb, testCatalog()), []string{`code:0:0: group_by "alertmanager_group" takes no labels`})
+	rb.GroupBy = GroupBy{By: GroupByLabels, Labels: []string{"dataset", "table"}}
+	wantProblems(t, ValidateRunbook(rb, testCatalog()), nil)
 }
 
 // TestValidateRunbook checks a runbook built in code: positions come from
