@@ -594,6 +594,10 @@ type Snapshot struct {
 	AlertStatus   AlertStatus        `json:"alert_status"`
 	LastAlertAt   time.Time          `json:"last_alert_at,omitzero"`
 	SeenAlertIDs  []string           `json:"seen_alert_ids,omitempty"`
+	Seen          *SeenIDs           `json:"seen,omitempty"`
+	Group         string             `json:"group,omitempty"`
+	Members       []AlertMember      `json:"members,omitempty"`
+	MembersMore   int                `json:"members_more,omitempty"`
 	TriggeredAt   time.Time          `json:"triggered_at"`
 	AckedAt       time.Time          `json:"acked_at,omitzero"`
 	MitigatedAt   time.Time          `json:"mitigated_at,omitzero"`
@@ -618,6 +622,51 @@ type Snapshot struct {
 	Trust         Trust              `json:"trust,omitzero"`
 }
 
+// SeenIDs remembers the alerts and acts an incident has applied, so that a
+// redelivery is answered but never applied twice. Each entry is a 64-bit
+// hash of the ID and when it was seen; entries are kept for SeenWindow, and
+// at most MaxSeenIDs of each kind (the oldest go first). Incidents opened
+// before it kept the last 200 IDs of each kind in SeenAlertIDs and
+// SeenActIDs, and move to it when they next run.
+type SeenIDs struct {
+	Alerts []SeenID `json:"alerts,omitempty"`
+	Acts   []SeenID `json:"acts,omitempty"`
+	// Forgotten counts IDs dropped for room while still inside the window.
+	Forgotten int `json:"forgotten,omitempty"`
+}
+
+// SeenID is one remembered ID: its hash (16 hex digits of FNV-1a 64) and
+// when it was first seen, in Unix seconds.
+type SeenID struct {
+	Hash string `json:"h"`
+	At   int64  `json:"t"`
+}
+
+// Bounds of an incident's idempotency memory. A week covers Alertmanager's
+// re-sends of a still-firing alert (same ID, every repeat_interval) for as
+// long as an incident usually runs; ten thousand IDs of each kind cost
+// about 300 KB of workflow state at most.
+const (
+	SeenWindow = 7 * 24 * time.Hour
+	MaxSeenIDs = 10000
+	MaxMembers = 500
+)
+
+// AlertMember is one alert of an incident that groups several (see
+// Alert.Member): its own key, what it says, and its state.
+type AlertMember struct {
+	Key     string      `json:"key"`
+	Title   string      `json:"title"`
+	Source  string      `json:"source"`
+	Status  AlertStatus `json:"status"`
+	Count   int         `json:"count"`
+	FirstAt time.Time   `json:"first_at"`
+	LastAt  time.Time   `json:"last_at"`
+	// SplitTo is the incident the Commander split this alert out to;
+	// its later alerts go there.
+	SplitTo string `json:"split_to,omitempty"`
+}
+
 // Status is what the status query returns: the snapshot without the
 // timeline, plus derived fields.
 type Status struct {
@@ -638,10 +687,15 @@ type Status struct {
 	LastFindings     []string    `json:"last_findings,omitempty"`
 	AlertCount       int         `json:"alert_count"`
 	AlertStatus      AlertStatus `json:"alert_status"`
-	TriggeredAt      time.Time   `json:"triggered_at"`
-	AckedAt          time.Time   `json:"acked_at,omitzero"`
-	ResolvedAt       time.Time   `json:"resolved_at,omitzero"`
-	ClosedAt         time.Time   `json:"closed_at,omitzero"`
+	// Group, Members and MembersMore list the alerts of an incident that
+	// groups several (see Alert.Member).
+	Group       string        `json:"group,omitempty"`
+	Members     []AlertMember `json:"members,omitempty"`
+	MembersMore int           `json:"members_more,omitempty"`
+	TriggeredAt time.Time     `json:"triggered_at"`
+	AckedAt     time.Time     `json:"acked_at,omitzero"`
+	ResolvedAt  time.Time     `json:"resolved_at,omitzero"`
+	ClosedAt    time.Time     `json:"closed_at,omitzero"`
 	// Age is how long the incident has been open (or was, once closed), as
 	// of AsOf: a query sees the workflow's clock at its last event, not the
 	// caller's. Clients with a clock compute it from TriggeredAt.

@@ -76,7 +76,7 @@ func (inc *incident) validate(ctx workflow.Context, name string, act workflows.A
 			return fmt.Errorf("%s by %s refused: %w", name, act.By, err)
 		}
 	}
-	if act.ID != "" && slices.Contains(s.SeenActIDs, act.ID) {
+	if act.ID != "" && inc.seenAct(act.ID) {
 		return nil // a redelivery: answered again, applied once
 	}
 	if s.State == workflows.Closed {
@@ -111,14 +111,13 @@ func (inc *incident) commanderOnly(by, what string) error {
 
 // apply performs a validated act and returns what happened, in a sentence.
 func (inc *incident) apply(ctx workflow.Context, name string, act workflows.Act) string {
-	s := &inc.s
+	now := workflow.Now(ctx)
 	if act.ID != "" {
-		if slices.Contains(s.SeenActIDs, act.ID) {
+		if inc.seenAct(act.ID) {
 			return "already applied (act " + act.ID + ")"
 		}
-		s.SeenActIDs = remember(s.SeenActIDs, act.ID)
+		inc.rememberAct(act.ID, now)
 	}
-	now := workflow.Now(ctx)
 	verified := inc.verification(ctx, name, act)
 	k, ok := actKinds[name]
 	if !ok {
@@ -224,6 +223,7 @@ func (inc *incident) status(now time.Time) workflows.Status {
 		LastFindings: slices.Clone(s.Findings), AlertCount: s.AlertCount, AlertStatus: s.AlertStatus, Closure: s.Closure,
 		TriggeredAt: s.TriggeredAt, AckedAt: s.AckedAt, ResolvedAt: s.ResolvedAt,
 		TimelineLength: len(s.Timeline), ContinuedRuns: s.Runs, PreviousRunID: s.PreviousRunID, Document: s.Document.URL,
+		Group: s.Group, Members: slices.Clone(s.Members), MembersMore: s.MembersMore,
 	}
 	end := now
 	if !s.ClosedAt.IsZero() {
@@ -251,6 +251,9 @@ func (inc *incident) details() string {
 		fmt.Fprintf(&b, "- Affected: %s\n", strings.Trim(s.Service+" "+s.Dataset, " "))
 	}
 	fmt.Fprintf(&b, "- Alerts: %d (%s)\n", s.AlertCount, s.AlertStatus)
+	if s.Group != "" {
+		fmt.Fprintf(&b, "- Grouped (%s): %s\n", s.Group, describeMembers(s.Members, s.MembersMore))
+	}
 	if s.Runbook != "" {
 		fmt.Fprintf(&b, "- Runbook: %s\n", s.Runbook)
 	}

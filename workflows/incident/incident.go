@@ -19,9 +19,6 @@ import (
 	"github.com/datasev/datasev/workflows/oncall"
 )
 
-// maxSeenIDs bounds the alert and act IDs remembered for idempotency.
-const maxSeenIDs = 200
-
 // IncidentWorkflow is the incident workflow: one run per incident, its ID derived
 // from the alert's dedupe key. It returns the final snapshot when the
 // incident closes.
@@ -51,6 +48,8 @@ type incident struct {
 	docFlush   bool                    // the run is ending: sync the document without waiting
 	notified   bool                    // a notification was delivered (or failed) in this run
 
+	seenAlerts, seenActs *seenMemory // indexes of inc.s.Seen, built when first used
+
 	published struct {
 		attrs   [5]string
 		details string
@@ -74,6 +73,7 @@ func (inc *incident) setup(ctx workflow.Context) error {
 	} else if err := inc.open(ctx); err != nil {
 		return err
 	}
+	inc.useSeenWindow(ctx)
 
 	if err := workflow.SetQueryHandler(ctx, workflows.QueryStatus, func() (workflows.Status, error) {
 		return inc.status(workflow.Now(ctx)), nil
@@ -148,6 +148,10 @@ func (inc *incident) open(ctx workflow.Context) error {
 	}
 	if a.ID != "" {
 		inc.s.SeenAlertIDs = []string{a.ID}
+	}
+	if a.Member != "" {
+		inc.s.Group = a.Group
+		inc.s.Members = []workflows.AlertMember{{Key: a.Member, Title: a.Title, Source: a.Source, Status: workflows.Firing, Count: 1, FirstAt: now, LastAt: now}}
 	}
 	// Incidents opened by this version wait for closure inputs at
 	// resolution and write a postmortem when they close; those already
@@ -506,15 +510,18 @@ func (inc *incident) signal(ctx workflow.Context, name string, act workflows.Act
 
 // alert joins a further alert with the same dedupe key.
 func (inc *incident) alert(ctx workflow.Context, a workflows.Alert) {
+	now := workflow.Now(ctx)
 	if a.ID != "" {
-		if slices.Contains(inc.s.SeenAlertIDs, a.ID) {
+		if inc.seenAlert(a.ID) {
 			return // redelivery of an alert already counted
 		}
-		inc.s.SeenAlertIDs = remember(inc.s.SeenAlertIDs, a.ID)
+		inc.rememberAlert(a.ID, now)
 	}
-	now := workflow.Now(ctx)
 	if a.Status == "" {
 		a.Status = workflows.Firing
+	}
+	if a.Member != "" && !inc.member(now, a) {
+		return
 	}
 	if inc.s.State == workflows.Closed {
 		if a.Status == workflows.Recovered {
@@ -776,11 +783,12 @@ func (inc *incident) postKind(kind workflows.NotifyKind, subject, body string) {
 	})
 }
 
-// remember appends id to a bounded list of recent IDs.
+// remember appends id to a list of the last legacySeenIDs IDs: the memory of
+// incidents that predate workflows.SeenIDs.
 func remember(ids []string, id string) []string {
 	ids = append(ids, id)
-	if len(ids) > maxSeenIDs {
-		ids = slices.Clone(ids[len(ids)-maxSeenIDs:])
+	if len(ids) > legacySeenIDs {
+		ids = slices.Clone(ids[len(ids)-legacySeenIDs:])
 	}
 	return ids
 }
