@@ -149,3 +149,37 @@ func (m *Metrics) Shutdown(ctx context.Context) error {
 	}
 	return nil
 }
+
+// Metric names of the notifier's pacing (activities/lifecycle/notify's
+// Coalescer).
+const (
+	// NotifyPaced counts the paced pages and posts by outcome: direct
+	// (delivered on their own) or held (gathered into a digest or batch).
+	NotifyPaced = "datasev_notify_paced_total"
+	// NotifyDigests counts the digests and batches delivered.
+	NotifyDigests = "datasev_notify_digests_total"
+)
+
+// PacingStats are the pacing's counters since the worker started.
+type PacingStats struct {
+	Direct, Held, Digests int64
+}
+
+// RegisterPacing exports the notifier pacing's counters, read from stats
+// at each scrape. It fails when they are registered already.
+func (m *Metrics) RegisterPacing(stats func() PacingStats) error {
+	help := "Paced notifications (pages per person, posts per channel) by outcome: direct (delivered on their own) or held (gathered into a digest)."
+	for _, c := range []prometheus.Collector{
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: NotifyPaced, Help: help, ConstLabels: prometheus.Labels{"outcome": "direct"}},
+			func() float64 { return float64(stats().Direct) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: NotifyPaced, Help: help, ConstLabels: prometheus.Labels{"outcome": "held"}},
+			func() float64 { return float64(stats().Held) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: NotifyDigests, Help: "Digests and batches delivered, each standing for several held notifications."},
+			func() float64 { return float64(stats().Digests) }),
+	} {
+		if err := m.registry.Register(c); err != nil {
+			return fmt.Errorf("metrics: register pacing: %w", err)
+		}
+	}
+	return nil
+}

@@ -151,6 +151,10 @@ type Config struct {
 	// Email configures the leadership email backend (DATASEV_SMTP_*,
 	// DATASEV_EMAIL_*); zero when DATASEV_SMTP_HOST is unset.
 	Email email.Config
+	// Pacing paces the pages to one person and the posts to one incident
+	// channel (DATASEV_NOTIFY_*; see notify.Coalescer). LoadConfig turns
+	// it on with the defaults; nil delivers every notification at once.
+	Pacing *notify.CoalesceOptions
 	// Roster maps roster people to Slack users for the Slack backend
 	// (DATASEV_ROSTER). Nil when no roster file is given.
 	Roster *oncall.Roster
@@ -257,6 +261,11 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	}
 	if cfg.Email, err = email.ConfigFromEnv(getenv); err != nil {
 		return Config{}, fmt.Errorf("email config: %w", err)
+	}
+	if pacing, on, err := notify.CoalesceOptionsFromEnv(getenv); err != nil {
+		return Config{}, fmt.Errorf("notification pacing: %w", err)
+	} else if on {
+		cfg.Pacing = &pacing
 	}
 	if p := strings.TrimSpace(getenv(EnvRoster)); p != "" {
 		r, err := oncall.Load(p)
@@ -516,10 +525,39 @@ func notifier(cfg Config, sb *slackact.Backend, logger *slog.Logger) notify.Back
 			backends = append(backends, email.NewLeadershipBackend(sender, roster, logger))
 		}
 	}
+	var backend notify.Backend = notify.NewFanout(backends...)
 	if len(backends) == 1 {
-		return backends[0]
+		backend = backends[0]
 	}
-	return notify.NewFanout(backends...)
+	return paced(cfg, backend, logger)
+}
+
+// paced puts backend behind the pacing cfg.Pacing asks for, exporting its
+// counters when cfg.Metrics is set. The posts leadership is emailed about
+// are never batched: the email backend reads their subjects.
+func paced(cfg Config, backend notify.Backend, logger *slog.Logger) notify.Backend {
+	if cfg.Pacing == nil {
+		return backend
+	}
+	opts := *cfg.Pacing
+	opts.Exempt = email.IsLeadership
+	opts.Logger = logger
+	c, err := notify.NewCoalescer(backend, opts)
+	if err != nil {
+		logger.Error("notifications are not paced", slog.Any("error", err))
+		return backend
+	}
+	logger.Info("notification pacing on (per worker)", slog.String("pacing", opts.String()))
+	if cfg.Metrics != nil {
+		err := cfg.Metrics.RegisterPacing(func() metrics.PacingStats {
+			s := c.Stats()
+			return metrics.PacingStats{Direct: s.Direct, Held: s.Coalesced, Digests: s.Digests}
+		})
+		if err != nil {
+			logger.Warn("notification pacing metrics not exported", slog.Any("error", err))
+		}
+	}
+	return c
 }
 
 // Run loads the configuration, connects to Temporal and runs the worker

@@ -80,6 +80,9 @@ type CoalesceOptions struct {
 	PostsPerBatch int
 	// DigestTimeout bounds one digest's delivery.
 	DigestTimeout time.Duration
+	// NoPages and NoPosts turn the pacing of pages, or of posts, off:
+	// they are then delivered at once, as without a Coalescer.
+	NoPages, NoPosts bool
 	// Exempt marks notifications that are never held back, beyond the
 	// built-in ones (SEV1 and SEV2 pages, pages asking for an approval),
 	// e.g. the channel posts leadership is emailed about, whose subject
@@ -249,10 +252,10 @@ func (b *bucket) untilToken(now time.Time) time.Duration {
 // notifications are delivered at once but spend their bucket's budget.
 func (c *Coalescer) key(n workflows.Notification) (key string, page, exempt bool) {
 	switch {
-	case n.Kind == workflows.NotifyPage && n.To != "":
+	case n.Kind == workflows.NotifyPage && n.To != "" && !c.opts.NoPages:
 		key, page = "page/"+n.To, true
 		exempt = n.Approval != nil || isUrgent(n.Severity)
-	case n.Kind == workflows.NotifyPost && n.Incident != "":
+	case n.Kind == workflows.NotifyPost && n.Incident != "" && !c.opts.NoPosts:
 		key = "post/" + n.Incident
 	default:
 		return "", false, true

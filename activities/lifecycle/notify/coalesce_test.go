@@ -414,3 +414,48 @@ func TestCoalesceOptionsValidate(t *testing.T) {
 		t.Error("nil backend accepted")
 	}
 }
+
+func TestCoalesceOptionsFromEnv(t *testing.T) {
+	env := func(kv ...string) func(string) string {
+		return func(k string) string {
+			for i := 0; i < len(kv); i += 2 {
+				if kv[i] == k {
+					return kv[i+1]
+				}
+			}
+			return ""
+		}
+	}
+	o, on, err := CoalesceOptionsFromEnv(env())
+	if err != nil || !on || o.NoPages || o.NoPosts {
+		t.Errorf("defaults: %+v on=%v err=%v", o, on, err)
+	}
+	o, on, err = CoalesceOptionsFromEnv(env(EnvPageBurst, "5", EnvPageWindow, "10s", EnvPostBurst, "off"))
+	if err != nil || !on || o.PageBurst != 5 || o.PageWindow != 10*time.Second || !o.NoPosts || o.NoPages {
+		t.Errorf("set: %+v on=%v err=%v", o, on, err)
+	}
+	if _, on, err = CoalesceOptionsFromEnv(env(EnvPageBurst, "OFF", EnvPostInterval, "off")); err != nil || on {
+		t.Errorf("all off: on=%v err=%v", on, err)
+	}
+	for _, kv := range [][]string{{EnvPageBurst, "0"}, {EnvPageBurst, "many"}, {EnvPageWindow, "1m"}, {EnvPostInterval, "-1s"}} {
+		_, _, err := CoalesceOptionsFromEnv(env(kv...))
+		if err == nil || !strings.Contains(err.Error(), kv[0]) {
+			t.Errorf("%s=%s: %v, want an error naming the variable", kv[0], kv[1], err)
+		}
+	}
+}
+
+func TestCoalescerOffDeliversAtOnce(t *testing.T) {
+	c, rec, _ := newTestCoalescer(t, CoalesceOptions{PageBurst: 1, PostBurst: 1, NoPages: true, NoPosts: true})
+	for i := range 5 {
+		if err := c.Deliver(t.Context(), page("alice", fmt.Sprint(i), "SEV4")); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Deliver(t.Context(), workflows.Notification{Kind: workflows.NotifyPost, Incident: "i", Subject: "s"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := len(rec.delivered()); got != 10 {
+		t.Errorf("%d delivered, want all 10 at once", got)
+	}
+}
