@@ -691,6 +691,10 @@ func apiError(method, path string, resp *http.Response, raw []byte) *APIError {
 	return e
 }
 
+// MaxRetryDelay caps the retry delay taken from a Retry-After header, so
+// that a server asking for hours does not park a runbook step that long.
+const MaxRetryDelay = 10 * time.Minute
+
 // retryAfter parses a Retry-After header: seconds or an HTTP date.
 func retryAfter(h string) time.Duration {
 	h = strings.TrimSpace(h)
@@ -732,10 +736,10 @@ func classify(err error) error {
 		return temporal.NewNonRetryableApplicationError("airflow: request refused", BadRequestType, ae)
 	case s == http.StatusTooManyRequests:
 		return temporal.NewApplicationErrorWithOptions("airflow: throttled", ThrottledType,
-			temporal.ApplicationErrorOptions{NextRetryDelay: ae.RetryAfter, Cause: ae})
+			temporal.ApplicationErrorOptions{NextRetryDelay: min(ae.RetryAfter, MaxRetryDelay), Cause: ae})
 	case s >= 500:
 		return temporal.NewApplicationErrorWithOptions("airflow: unavailable", UnavailableType,
-			temporal.ApplicationErrorOptions{NextRetryDelay: ae.RetryAfter, Cause: ae})
+			temporal.ApplicationErrorOptions{NextRetryDelay: min(ae.RetryAfter, MaxRetryDelay), Cause: ae})
 	case s == http.StatusRequestTimeout:
 		return fmt.Errorf("airflow: %w", ae)
 	}

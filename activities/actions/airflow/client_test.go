@@ -217,6 +217,8 @@ func TestThrottlingAndUnavailableAreRetried(t *testing.T) {
 				{429, "", 0, airflow.ThrottledType},
 				{503, "", 0, airflow.UnavailableType},
 				{503, "2", 2 * time.Second, airflow.UnavailableType},
+				{429, "86400", airflow.MaxRetryDelay, airflow.ThrottledType},
+				{503, "3600", airflow.MaxRetryDelay, airflow.UnavailableType},
 				{502, "", 0, airflow.UnavailableType},
 			} {
 				f.srv.FailNext(1, tc.status, tc.retryAfter)

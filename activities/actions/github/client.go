@@ -308,6 +308,10 @@ const (
 	// RateLimitedType: a primary or secondary rate limit; retryable after
 	// NextRetryDelay.
 	RateLimitedType = "RateLimited"
+	// UnavailableType: a 5xx answer that said when to come back
+	// (Retry-After); retryable after NextRetryDelay. 5xx answers without
+	// Retry-After are plain retryable errors.
+	UnavailableType = "GitHubUnavailable"
 	// RevertRefusedType: github.revert_commit will not revert
 	// automatically; a human must.
 	RevertRefusedType = "RevertRefused"
@@ -346,7 +350,8 @@ func splitRepo(action, repo string) (string, string, error) {
 // acme/dbt touching models/x.sql"). Rate limits become retryable
 // application errors whose NextRetryDelay is the wait GitHub asked for
 // (capped at MaxRetryDelay); 401, 403, 404, 405, 409, 422 and other 4xx
-// answers are non-retryable and carry GitHub's message; 5xx, network
+// answers are non-retryable and carry GitHub's message; a 5xx with
+// Retry-After is retryable after it (capped too); other 5xx, network
 // errors and cancellations are returned wrapped, retryable.
 func Classify(action, what string, err error) error {
 	if err == nil {
@@ -422,6 +427,11 @@ func classifyResponse(prefix string, er *github.ErrorResponse, err error) error 
 		return nonRetryable(ConflictType, msg)
 	case code >= 400 && code < 500 && code != http.StatusRequestTimeout:
 		return nonRetryable(ClientErrorType, fmt.Sprintf("%d: %s", code, msg))
+	case code >= 500 && retryAfter > 0:
+		wait := min(max(retryAfter, time.Second), MaxRetryDelay)
+		return temporal.NewApplicationErrorWithOptions(
+			fmt.Sprintf("%s: GitHub unavailable (%d: %s); retry in %s", prefix, code, msg, wait.Round(time.Second)), UnavailableType,
+			temporal.ApplicationErrorOptions{NextRetryDelay: wait, Cause: err})
 	}
 	return fmt.Errorf("%s: %w", prefix, err)
 }

@@ -78,6 +78,26 @@ func TestServerErrorsAreRetried(t *testing.T) {
 	want(t, res.Output, "count", 1)
 }
 
+// A 503 that says when to come back is retried then (capped); one that
+// does not keeps the retry policy's backoff.
+func TestUnavailableHonoursRetryAfter(t *testing.T) {
+	f := newFixture(t)
+	f.commit("Ann", "init", time.Hour, map[string]string{"models/a.sql": "a\n"})
+	for _, tc := range []struct {
+		retryAfter string
+		want       time.Duration
+	}{{"30", 30 * time.Second}, {"86400", ghact.MaxRetryDelay}} {
+		f.srv.FailNext(1, http.StatusServiceUnavailable, map[string]string{"Retry-After": tc.retryAfter})
+		_, err := f.run(t, ghact.RecentCommitsName, recent)
+		actiontest.Retryable(t, err, "unavailable")
+		if appErr := appError(t, err); appErr.Type() != ghact.UnavailableType || appErr.NextRetryDelay() != tc.want {
+			t.Errorf("Retry-After %s: type %q, NextRetryDelay %s; want %s after %s", tc.retryAfter, appErr.Type(), appErr.NextRetryDelay(), ghact.UnavailableType, tc.want)
+		}
+	}
+	res := f.mustRun(t, ghact.RecentCommitsName, recent)
+	want(t, res.Output, "count", 1)
+}
+
 func TestNetworkErrorsAreRetried(t *testing.T) {
 	f := newFixture(t)
 	f.srv.Close()

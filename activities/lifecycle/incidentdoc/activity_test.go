@@ -338,6 +338,23 @@ func TestGitHubStoreMissingRepo(t *testing.T) {
 	}
 }
 
+// GitHub's rate limits and a 503 that says when to come back reach
+// Temporal as retry delays, through the activity's failure conversion.
+func TestGitHubStoreHonoursRetryAfter(t *testing.T) {
+	srv, a := githubFixture(t)
+	for _, tc := range []struct {
+		status int
+		wait   time.Duration
+	}{{429, 42 * time.Second}, {503, 30 * time.Second}} {
+		srv.FailNext(1, tc.status, map[string]string{"Retry-After": strconv.Itoa(int(tc.wait / time.Second))})
+		_, err := sync(t, a, sev2Report())
+		actiontest.RetryDelay(t, err, tc.wait)
+	}
+	if _, err := sync(t, a, sev2Report()); err != nil {
+		t.Fatalf("after the faults: %v", err)
+	}
+}
+
 func TestIssueNumber(t *testing.T) {
 	for doc, want := range map[string]int{
 		"https://github.com/acme/incidents/issues/42":           42,

@@ -397,15 +397,18 @@ func redact(err error) error {
 	return err
 }
 
+// MaxRetryDelay caps the retry delay taken from a Retry-After header.
+const MaxRetryDelay = 10 * time.Minute
+
 // classify turns an APIError into a Temporal application error.
 func classify(e *APIError) error {
 	switch {
 	case e.StatusCode == 420 || e.StatusCode == http.StatusTooManyRequests:
 		return temporal.NewApplicationErrorWithOptions(e.Error(), RateLimitedType,
-			temporal.ApplicationErrorOptions{Cause: e, NextRetryDelay: e.RetryAfter})
+			temporal.ApplicationErrorOptions{Cause: e, NextRetryDelay: min(e.RetryAfter, MaxRetryDelay)})
 	case e.StatusCode >= 500:
 		return temporal.NewApplicationErrorWithOptions(e.Error(), ServerType,
-			temporal.ApplicationErrorOptions{Cause: e, NextRetryDelay: e.RetryAfter})
+			temporal.ApplicationErrorOptions{Cause: e, NextRetryDelay: min(e.RetryAfter, MaxRetryDelay)})
 	case e.StatusCode == http.StatusUnauthorized || e.StatusCode == http.StatusForbidden:
 		return temporal.NewNonRetryableApplicationError(e.Error()+" (check "+EnvAPIKey+" and its page permissions)", AuthType, e)
 	case e.StatusCode == http.StatusNotFound:

@@ -203,9 +203,15 @@ func TestRateLimitedIsRetryableWithDelay(t *testing.T) {
 			t.Errorf("%d: error %v: non-retryable %v type %q delay %v", code, err, ae.NonRetryable(), ae.Type(), ae.NextRetryDelay())
 		}
 	}
+	// A Retry-After of a day is capped.
+	f.srv.FailNext(sptest.Fault{Status: 429, RetryAfter: "86400"})
+	_, err := f.c.Publish(t.Context(), workflows.StatuspagePublishRequest{Incident: "i", Name: "n", Status: statuspage.Investigating})
+	if ae := appErr(t, err); ae.NextRetryDelay() != statuspage.MaxRetryDelay {
+		t.Errorf("Retry-After 86400: delay %v, want the cap %v", ae.NextRetryDelay(), statuspage.MaxRetryDelay)
+	}
 	date := time.Now().Add(90 * time.Second).UTC().Format(http1123)
 	f.srv.FailNext(sptest.Fault{Status: 503, RetryAfter: date, Body: "<html>down</html>"})
-	_, err := f.c.Publish(t.Context(), workflows.StatuspagePublishRequest{Incident: "i", Name: "n", Status: statuspage.Investigating})
+	_, err = f.c.Publish(t.Context(), workflows.StatuspagePublishRequest{Incident: "i", Name: "n", Status: statuspage.Investigating})
 	ae := appErr(t, err)
 	if ae.NonRetryable() || ae.Type() != statuspage.ServerType || ae.NextRetryDelay() < 60*time.Second || ae.NextRetryDelay() > 90*time.Second {
 		t.Errorf("503: error %v: non-retryable %v delay %v", err, ae.NonRetryable(), ae.NextRetryDelay())

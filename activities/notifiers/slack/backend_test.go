@@ -390,6 +390,12 @@ func TestRateLimitIsRetryableWithDelay(t *testing.T) {
 	if err := b.Deliver(t.Context(), post("incident-rl", "x", "")); err != nil {
 		t.Fatalf("after the limit: %v", err)
 	}
+	// A Retry-After of hours is capped.
+	srv.RateLimit("chat.postMessage", 3*time.Hour, 1)
+	err = b.Deliver(t.Context(), post("incident-rl", "y", ""))
+	if !errors.As(err, &appErr) || appErr.NextRetryDelay() != slackact.MaxRetryDelay {
+		t.Errorf("err = %v, want a retry after the cap %s", err, slackact.MaxRetryDelay)
+	}
 }
 
 func TestAuthErrorsAreNonRetryable(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/slack-go/slack"
 	"go.temporal.io/sdk/temporal"
@@ -59,6 +60,9 @@ var scopes = map[string]string{
 	"chat.postMessage":         "chat:write",
 }
 
+// MaxRetryDelay caps the retry delay taken from Slack's Retry-After.
+const MaxRetryDelay = 10 * time.Minute
+
 // slackCode is a Slack API error's code, "" for other errors.
 func slackCode(err error) string {
 	var se slack.SlackErrorResponse
@@ -84,9 +88,10 @@ func classify(method string, err error) error {
 	}
 	var rl *slack.RateLimitedError
 	if errors.As(err, &rl) {
+		wait := min(rl.RetryAfter, MaxRetryDelay)
 		return temporal.NewApplicationErrorWithOptions(
-			fmt.Sprintf("slack %s: rate limited, retry after %s", method, rl.RetryAfter),
-			RateLimitedType, temporal.ApplicationErrorOptions{NextRetryDelay: rl.RetryAfter, Cause: err})
+			fmt.Sprintf("slack %s: rate limited, retry after %s", method, wait),
+			RateLimitedType, temporal.ApplicationErrorOptions{NextRetryDelay: wait, Cause: err})
 	}
 	code := slackCode(err)
 	switch {

@@ -160,7 +160,8 @@ func (s *Server) Env() map[string]string {
 // FailNext makes the next n requests answer status with headers and a
 // GitHub-shaped error body: e.g. 403 with X-RateLimit-Remaining: 0 and
 // X-RateLimit-Reset (primary rate limit), 403 or 429 with Retry-After
-// (secondary rate limit), 502.
+// (secondary rate limit), 502, or 503 with Retry-After (unavailable,
+// come back later).
 func (s *Server) FailNext(n int, status int, headers map[string]string) {
 	s.FailNextWith(n, Fault{Status: status, Headers: headers})
 }
@@ -581,11 +582,11 @@ func (s *Server) faultBody(f Fault) apiError {
 	case remaining:
 		msg = "API rate limit exceeded for installation. If you reach out to GitHub Support for help, please include the request ID."
 		doc = "https://docs.github.com/rest/overview/resources-in-the-rest-api#rate-limiting"
+	case f.Status >= 500:
+		msg = "Server Error"
 	case retryAfter || f.Status == http.StatusTooManyRequests:
 		msg = "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."
 		doc = "https://docs.github.com/free-pro-team@latest/rest/overview/resources-in-the-rest-api#secondary-rate-limits"
-	case f.Status >= 500:
-		msg = "Server Error"
 	default:
 		msg = http.StatusText(f.Status)
 	}
