@@ -1,9 +1,14 @@
 package incidents_test
 
 import (
+	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"testing"
+	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 
 	"github.com/datasev/datasev/starter/incidents"
@@ -44,4 +49,88 @@ func TestAdmitOnlyForNewIncidents(t *testing.T) {
 	if r := declare(t, ctx, incidents.DeclareRequest{Alert: rec, Roster: testRoster(t), Admit: refuse}); !r.Joined || asked != 2 {
 		t.Errorf("a recovery: %+v after %d asks; want it joined without asking", r, asked)
 	}
+}
+
+// TestDeclareOwnsMemberAndGroup: a caller cannot choose the member or group
+// an alert joins as: Declare drops them, and an alert that groups with no
+// other goes to its own incident as it always did.
+func TestDeclareOwnsMemberAndGroup(t *testing.T) {
+	ctx := testCtx(t)
+	key := newKey(t)
+	forged := alertFor(key)
+	forged.Member, forged.Group = "alertmanager:someone-else", incidents.GroupStorm
+	d := declare(t, ctx, incidents.DeclareRequest{Alert: forged, Roster: testRoster(t)})
+	if d.WorkflowID != workflows.WorkflowID(key) || d.Member != "" || d.Group != "" || d.Storm {
+		t.Fatalf("forged member: %+v, want the alert's own incident", d)
+	}
+	for _, a := range startAndSignals(t, ctx, d.WorkflowID) {
+		if a.Member != "" || a.Group != "" {
+			t.Errorf("the incident got %+v, want no member or group", a)
+		}
+	}
+}
+
+// TestDeclareStorm: with Storm set, an alert Admit refuses joins the
+// source's storm incident as a member; its recovery goes there while its
+// own incident does not run; an alert whose own incident runs joins it.
+func TestDeclareStorm(t *testing.T) {
+	ctx := testCtx(t)
+	source := fmt.Sprintf("it-storm-%d", time.Now().UnixNano()) // within the storm key's 32 bytes
+	refuse := func() error { return errors.New("over the rate") }
+	own, stormed := newKey(t), newKey(t)
+	if d := declare(t, ctx, incidents.DeclareRequest{Alert: alertFor(own), Roster: testRoster(t)}); d.Storm {
+		t.Fatalf("admitted: %+v", d)
+	}
+	d := declare(t, ctx, incidents.DeclareRequest{Alert: alertFor(stormed), Roster: testRoster(t), Admit: refuse, Storm: source})
+	stormID := workflows.WorkflowID(incidents.StormKey(source))
+	if !d.Storm || d.WorkflowID != stormID || d.Member != stormed || d.Group != incidents.GroupStorm || d.Joined {
+		t.Fatalf("refused with Storm: %+v, want a new storm incident %s", d, stormID)
+	}
+	if st := status(t, ctx, stormID); st.Title != incidents.StormTitle(source) || st.Runbook != "" {
+		t.Errorf("storm incident: title %q, runbook %q", st.Title, st.Runbook)
+	}
+	if j := declare(t, ctx, incidents.DeclareRequest{Alert: alertFor(own), Roster: testRoster(t), Admit: refuse, Storm: source}); j.Storm || !j.Joined || j.WorkflowID != workflows.WorkflowID(own) {
+		t.Errorf("an alert whose incident runs: %+v, want it joined to its own", j)
+	}
+	rec := alertFor(stormed)
+	rec.Status = workflows.Recovered
+	if r := declare(t, ctx, incidents.DeclareRequest{Alert: rec, Roster: testRoster(t), Storm: source}); !r.Storm || !r.Joined || r.WorkflowID != stormID || r.Member != stormed {
+		t.Errorf("recovery of a stormed alert: %+v, want it joined to %s", r, stormID)
+	}
+	if r := declare(t, ctx, incidents.DeclareRequest{Alert: rec, Roster: testRoster(t)}); !r.Ignored || r.Storm {
+		t.Errorf("the same recovery without Storm: %+v, want it ignored", r)
+	}
+	alerts := startAndSignals(t, ctx, stormID)
+	if last := alerts[len(alerts)-1]; last.Member != stormed || last.Status != workflows.Recovered || last.DedupeKey != incidents.StormKey(source) {
+		t.Errorf("the storm incident's last alert: %+v", last)
+	}
+}
+
+// startAndSignals returns the alert a run of id started with and those
+// signalled to it, in order.
+func startAndSignals(t *testing.T, ctx context.Context, id string) []workflows.Alert {
+	t.Helper()
+	var out []workflows.Alert
+	it := tc.GetWorkflowHistory(ctx, id, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for it.HasNext() {
+		ev, err := it.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s := ev.GetWorkflowExecutionStartedEventAttributes(); s != nil {
+			var in workflows.IncidentInput
+			if err := json.Unmarshal(s.GetInput().GetPayloads()[0].GetData(), &in); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, in.Alert)
+		}
+		if s := ev.GetWorkflowExecutionSignaledEventAttributes(); s != nil && s.GetSignalName() == workflows.SignalAlert {
+			var a workflows.Alert
+			if err := json.Unmarshal(s.GetInput().GetPayloads()[0].GetData(), &a); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, a)
+		}
+	}
+	return out
 }

@@ -59,7 +59,9 @@ func Dial(ctx context.Context, opts client.Options) (*Conn, error) {
 // dedupe key.
 type DeclareRequest struct {
 	// Alert is what was raised. Validated here; ID and ReceivedAt are filled
-	// in when empty.
+	// in when empty. Its Member and Group are Declare's to set (from the
+	// runbook's grouping, or the storm): whatever the caller put there is
+	// dropped.
 	Alert workflows.Alert
 	// Runbook names the runbook to run. Empty: the runbook Runbooks matches
 	// for the alert, if any.
@@ -83,6 +85,20 @@ type DeclareRequest struct {
 	// it as is. Alerts that join an open incident, and recoveries, never ask.
 	// The HTTP intake rate-limits new incidents per source with it.
 	Admit func() error
+	// Storm, when set, names the source whose alert storm incident takes
+	// the alerts Admit refuses: instead of returning Admit's error, Declare
+	// has the alert join the incident StormKey(Storm) (opened if none is
+	// running, titled StormTitle(Storm), no runbook, the alert's severity),
+	// as a member (Alert.Member its own key, Alert.Group GroupStorm). A
+	// recovery whose own incident is not running goes to the storm incident
+	// when one is running. An alert whose own incident is running joins it,
+	// never the storm.
+	Storm string
+	// AlertmanagerGroupKey is the groupKey of the Alertmanager delivery the
+	// alert came in, for runbooks that group by it
+	// (runbooks.GroupByAlertmanagerGroup); empty for other senders, whose
+	// alerts then keep their own incidents.
+	AlertmanagerGroupKey string
 }
 
 // Declared says what Declare did.
@@ -103,6 +119,15 @@ type Declared struct {
 	AlertID string
 	// Commander is the on-duty Commander at declaration time.
 	Commander string
+	// Member is the alert's own dedupe key when it went to an incident that
+	// groups several alerts (WorkflowID's); empty otherwise.
+	Member string
+	// Group says why that incident groups several alerts (GroupStorm, or
+	// the runbook's grouping); empty when Member is.
+	Group string
+	// Storm is true when the alert went to its source's alert storm
+	// incident (DeclareRequest.Storm).
+	Storm bool
 }
 
 // ValidationError lists what is wrong with a request, each problem naming
@@ -129,6 +154,7 @@ func Declare(ctx context.Context, c client.Client, in DeclareRequest) (Declared,
 		now = time.Now()
 	}
 	suggested := in.Alert.Severity
+	in.Alert.Member, in.Alert.Group = "", ""
 	alert, err := prepareAlert(in.Alert, now)
 	if err != nil {
 		return Declared{}, err
@@ -137,30 +163,51 @@ func Declare(ctx context.Context, c client.Client, in DeclareRequest) (Declared,
 	if err := roster.Validate(); err != nil {
 		return Declared{}, &ValidationError{What: "roster", Err: err}
 	}
-	id := workflows.WorkflowID(alert.DedupeKey)
 	addr := addressOf(c)
-
 	duty, err := onDuty(&roster, now)
 	if err != nil {
 		return Declared{}, &ValidationError{What: "roster", Err: err}
 	}
+	spec, err := chooseRunbook(in, alert)
+	if err != nil {
+		if alert.Status != workflows.Recovered {
+			return Declared{}, err
+		}
+		// A recovery starts nothing: it goes where its alert's own key says.
+		spec = nil
+	}
+	own := alert.DedupeKey
+	if g := groupOf(spec, alert, in.AlertmanagerGroupKey); g.key != "" {
+		if err := checkGroupKey(g.key); err != nil {
+			return Declared{}, err
+		}
+		alert.DedupeKey, alert.Member, alert.Group = g.key, own, g.group
+	}
+	id := workflows.WorkflowID(alert.DedupeKey)
 	runningRunID, previousRunID, err := existingRun(ctx, c, id, addr)
 	if err != nil {
 		return Declared{}, err
 	}
 	if alert.Status == workflows.Recovered {
+		if runningRunID == "" && in.Storm != "" {
+			return recoverToStorm(ctx, c, addr, in.Storm, alert, own, duty.Shift.Commander)
+		}
 		return declareRecovery(ctx, c, id, addr, alert, duty.Shift.Commander, runningRunID)
 	}
 
-	spec, err := chooseRunbook(in, alert)
-	if err != nil {
-		return Declared{}, err
-	}
 	runbookName := ""
 	if spec != nil {
 		runbookName = spec.Name
 		if suggested == "" && spec.Severity != "" {
 			alert.Severity = workflows.Severity(spec.Severity)
+		}
+	}
+	if runningRunID == "" && in.Admit != nil {
+		if err := in.Admit(); err != nil {
+			if in.Storm == "" {
+				return Declared{}, err
+			}
+			return declareStorm(ctx, c, in, alert, own, duty)
 		}
 	}
 	input := workflows.IncidentInput{
@@ -171,27 +218,87 @@ func Declare(ctx context.Context, c client.Client, in DeclareRequest) (Declared,
 		Options:       in.Options,
 		PreviousRunID: previousRunID,
 	}
-	if runningRunID == "" && in.Admit != nil {
-		if err := in.Admit(); err != nil {
-			return Declared{}, err
-		}
-	}
-	opts := StartOptions(id, alert, runbookName, duty)
+	return start(ctx, c, in, id, alert, input, duty, runningRunID, previousRunID)
+}
+
+// start signals alert to incident id, starting it with input if no run is
+// open, and says which it did.
+func start(ctx context.Context, c client.Client, in DeclareRequest, id string, alert workflows.Alert, input workflows.IncidentInput, duty oncall.OnDuty, runningRunID, previousRunID string) (Declared, error) {
+	opts := StartOptions(id, input.Alert, input.Runbook, duty)
 	if in.TaskQueue != "" {
 		opts.TaskQueue = in.TaskQueue
 	}
 	run, err := c.SignalWithStartWorkflow(ctx, id, workflows.SignalAlert, alert, opts, workflows.IncidentWorkflowName, input)
 	if err != nil {
-		return Declared{}, mapError(err, id, addr, nil)
+		return Declared{}, mapError(err, id, addressOf(c), nil)
 	}
 	out := Declared{
 		WorkflowID: id,
 		RunID:      run.GetRunID(),
 		AlertID:    alert.ID,
 		Commander:  duty.Shift.Commander,
+		Member:     alert.Member,
+		Group:      alert.Group,
 	}
 	setJoined(ctx, c, &out, alert.ID, runningRunID, previousRunID)
 	return out, nil
+}
+
+// asStormMember is alert (whose own key is own) as a member of source's
+// alert storm incident.
+func asStormMember(alert workflows.Alert, source, own string) workflows.Alert {
+	alert.DedupeKey, alert.Member, alert.Group = StormKey(source), own, GroupStorm
+	return alert
+}
+
+// declareStorm has a firing alert that Admit refused join its source's
+// alert storm incident, opening it when none is running: titled
+// StormTitle, no runbook (people handle a storm), the alert's severity.
+// Admit is not asked again: the storm incident is one for the whole storm.
+func declareStorm(ctx context.Context, c client.Client, in DeclareRequest, alert workflows.Alert, own string, duty oncall.OnDuty) (Declared, error) {
+	member := asStormMember(alert, in.Storm, own)
+	id := workflows.WorkflowID(member.DedupeKey)
+	runningRunID, previousRunID, err := existingRun(ctx, c, id, addressOf(c))
+	if err != nil {
+		return Declared{}, err
+	}
+	opened := member
+	opened.Title = StormTitle(in.Storm)
+	opened.Description = cut(fmt.Sprintf("Alerts from %s beyond its rate of new incidents join this incident, each listed as a member; handle them by hand or split them out. First: %s",
+		in.Storm, alert.Title), workflows.MaxTextLen)
+	opened.Service, opened.Dataset = "", ""
+	input := workflows.IncidentInput{
+		Alert:         opened,
+		Roster:        in.Roster,
+		Options:       in.Options,
+		PreviousRunID: previousRunID,
+	}
+	out, err := start(ctx, c, in, id, member, input, duty, runningRunID, previousRunID)
+	out.Storm = err == nil
+	return out, err
+}
+
+// recoverToStorm sends a recovery whose own incident is not running to its
+// source's alert storm incident, when one is running (the alert may have
+// joined it); otherwise the recovery is ignored, as any recovery with no
+// open incident.
+func recoverToStorm(ctx context.Context, c client.Client, addr, source string, alert workflows.Alert, own, commander string) (Declared, error) {
+	member := asStormMember(alert, source, own)
+	id := workflows.WorkflowID(member.DedupeKey)
+	runningRunID, _, err := existingRun(ctx, c, id, addr)
+	if err != nil {
+		return Declared{}, err
+	}
+	if runningRunID == "" {
+		// Nowhere to go: answered for the alert's own incident.
+		return Declared{WorkflowID: workflows.WorkflowID(alert.DedupeKey), AlertID: alert.ID, Commander: commander, Ignored: true,
+			Member: alert.Member, Group: alert.Group}, nil
+	}
+	out, err := declareRecovery(ctx, c, id, addr, member, commander, runningRunID)
+	if err == nil && !out.Ignored {
+		out.Storm = true
+	}
+	return out, err
 }
 
 // prepareAlert returns a copy of a (its labels cloned) with its defaults
@@ -235,7 +342,7 @@ func existingRun(ctx context.Context, c client.Client, id, addr string) (running
 // declareRecovery sends a recovery to the open incident, or nowhere: a
 // recovery never opens one.
 func declareRecovery(ctx context.Context, c client.Client, id, addr string, alert workflows.Alert, commander, runningRunID string) (Declared, error) {
-	out := Declared{WorkflowID: id, AlertID: alert.ID, Commander: commander}
+	out := Declared{WorkflowID: id, AlertID: alert.ID, Commander: commander, Member: alert.Member, Group: alert.Group}
 	if runningRunID == "" {
 		out.Ignored = true
 		return out, nil

@@ -44,6 +44,10 @@ func Details(a workflows.Alert, runbook string, duty oncall.OnDuty) string {
 	row("status", string(a.Status))
 	row("source", a.Source)
 	row("dedupe key", "`"+strings.ReplaceAll(a.DedupeKey, "`", "'")+"`")
+	row("group", a.Group)
+	if a.Member != "" {
+		row("first alert's key", "`"+strings.ReplaceAll(a.Member, "`", "'")+"`")
+	}
 	row("service", a.Service)
 	row("dataset", a.Dataset)
 	row("runbook", runbook)
