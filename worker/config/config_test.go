@@ -33,6 +33,7 @@ email:    {leadership_sev1: "cto@example.com"}
 s3:
   path_style: true
   max_attempts: 5
+notify: {page_burst: 4, page_window: 10s}
 `)
 	f, err := Load(p)
 	if err != nil {
@@ -47,6 +48,8 @@ s3:
 		"DATASEV_EMAIL_LEADERSHIP_SEV1": "cto@example.com",
 		"DATASEV_S3_PATH_STYLE":         "true",
 		"DATASEV_S3_MAX_ATTEMPTS":       "5",
+		"DATASEV_NOTIFY_PAGE_BURST":     "4",
+		"DATASEV_NOTIFY_PAGE_WINDOW":    "10s",
 	}
 	get := f.Getenv(noEnv)
 	for k, v := range want {
