@@ -220,10 +220,11 @@ type bucket struct {
 // digest is the notifications waiting for one delivery.
 type digest struct {
 	items   []*workflows.Notification
+	opened  time.Time     // when the first item joined
 	started bool          // taken for delivery: no more joins or leaves
-	done    chan struct{} // closed when delivered (or failed)
+	self    bool          // one item: its own call delivers it
+	done    chan struct{} // closed when delivered (or failed), or when self
 	err     error
-	stop    func() bool
 }
 
 func (b *bucket) refill(now time.Time) {
@@ -306,7 +307,7 @@ func (c *Coalescer) Deliver(ctx context.Context, n workflows.Notification) error
 	if k := len(b.queue); k > 0 && (page || len(b.queue[k-1].items) < c.opts.PostsPerBatch) {
 		d = b.queue[k-1]
 	} else {
-		d = &digest{done: make(chan struct{})}
+		d = &digest{done: make(chan struct{}), opened: now}
 		b.queue = append(b.queue, d)
 		if len(b.queue) == 1 {
 			c.schedule(b, now)
@@ -326,6 +327,11 @@ func (c *Coalescer) Deliver(ctx context.Context, n workflows.Notification) error
 	}
 	select {
 	case <-d.done:
+		if d.self {
+			// Alone in its digest: delivered as it is, in its own
+			// activity (whose ID the backends key their idempotency on).
+			return c.inner.Deliver(ctx, n)
+		}
 		if d.err != nil {
 			return fmt.Errorf("digest of %d: %w", len(d.items), d.err)
 		}
@@ -354,8 +360,7 @@ func heartbeat(ctx context.Context) {
 // schedule sets the timer of b's head digest for the next token. Called
 // with c.mu held.
 func (c *Coalescer) schedule(b *bucket, now time.Time) {
-	d := b.queue[0]
-	d.stop = c.opts.Clock.AfterFunc(b.untilToken(now), func() { c.flush(b) })
+	c.opts.Clock.AfterFunc(b.untilToken(now), func() { c.flush(b) })
 }
 
 // flush delivers b's head digest when a token is there (else waits for
@@ -390,16 +395,20 @@ func (c *Coalescer) flush(b *bucket) {
 		c.schedule(b, now)
 	}
 	items := d.items
+	if len(items) == 1 {
+		d.self = true
+		close(d.done)
+		c.mu.Unlock()
+		return
+	}
 	c.mu.Unlock()
 
-	n := *items[0]
-	if len(items) > 1 {
-		c.digests.Add(1)
-		if b.page {
-			n = pageDigest(items, c.opts.DigestLines, c.opts.PageWindow)
-		} else {
-			n = postBatch(items)
-		}
+	c.digests.Add(1)
+	var n workflows.Notification
+	if b.page {
+		n = pageDigest(items, c.opts.DigestLines, c.opts.PageWindow, d.opened, now)
+	} else {
+		n = postBatch(items, now)
 	}
 	// The digest belongs to no one waiter's activity: a waiter leaving
 	// must not cancel it, and the backends must not take one waiter's
@@ -429,8 +438,11 @@ func (c *Coalescer) gc(now time.Time) {
 	}
 }
 
-// pageDigest is the one page that stands for items, all to one person.
-func pageDigest(items []*workflows.Notification, lines int, window time.Duration) workflows.Notification {
+// pageDigest is the one page that stands for items, all to one person,
+// held from opened until sent. The times also make each digest's text
+// its own: backends that recognise a repeated message outside an activity
+// by its content must not take a later digest for a retry of this one.
+func pageDigest(items []*workflows.Notification, lines int, window time.Duration, opened, sent time.Time) workflows.Notification {
 	incidents := map[string]bool{}
 	sev := ""
 	for _, p := range items {
@@ -453,7 +465,8 @@ func pageDigest(items []*workflows.Notification, lines int, window time.Duration
 		}
 		fmt.Fprintf(&body, "- `%s` (%s): %s\n", p.Incident, s, oneLine(p.Subject))
 	}
-	body.WriteString("\nSEV1 and SEV2 pages and approvals always come on their own.")
+	fmt.Fprintf(&body, "\n_Held from %s to %s UTC. SEV1 and SEV2 pages and approvals always come on their own._",
+		opened.UTC().Format(time.TimeOnly), sent.UTC().Format(time.TimeOnly))
 	return workflows.Notification{
 		Kind:     workflows.NotifyPage,
 		Incident: items[0].Incident,
@@ -464,8 +477,9 @@ func pageDigest(items []*workflows.Notification, lines int, window time.Duration
 	}
 }
 
-// postBatch is the one post that carries items, all for one channel.
-func postBatch(items []*workflows.Notification) workflows.Notification {
+// postBatch is the one post that carries items, all for one channel, sent
+// at sent (which, as in pageDigest, makes its text its own).
+func postBatch(items []*workflows.Notification, sent time.Time) workflows.Notification {
 	var body strings.Builder
 	for i, p := range items {
 		if i > 0 {
@@ -476,6 +490,7 @@ func postBatch(items []*workflows.Notification) workflows.Notification {
 			body.WriteString("\n" + b)
 		}
 	}
+	fmt.Fprintf(&body, "\n\n_%d updates batched at %s UTC._", len(items), sent.UTC().Format(time.TimeOnly))
 	last := items[len(items)-1]
 	return workflows.Notification{
 		Kind:     workflows.NotifyPost,

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"go.temporal.io/sdk/testsuite"
+
 	"github.com/datasev/datasev/workflows"
 )
 
@@ -190,6 +192,9 @@ func TestCoalescerBurstThenOneDigest(t *testing.T) {
 			t.Errorf("digest body lacks %s:\n%s", n.Incident, d.Body)
 		}
 	}
+	if !strings.Contains(d.Body, "Held from 15:00:00 to 15:00:15 UTC") {
+		t.Errorf("digest body does not say when its pages were held:\n%s", d.Body)
+	}
 	if s := c.Stats(); s.Direct != 3 || s.Coalesced != 7 || s.Digests != 1 {
 		t.Errorf("stats %+v", s)
 	}
@@ -311,6 +316,31 @@ func TestCoalescerCancelledWaiterLeavesTheDigest(t *testing.T) {
 	}
 	if got := rec.delivered(); len(got) != 3 || got[2].Incident != "gone" {
 		t.Errorf("the retry: %+v", got[2:])
+	}
+}
+
+// A page alone in its digest is delivered by its own call, as it is, so
+// that the backends key it on its own activity: the same page held twice
+// is delivered twice.
+func TestCoalescerLonePageDeliversItself(t *testing.T) {
+	c, rec, clock := newTestCoalescer(t, CoalesceOptions{PageBurst: 1})
+	if err := c.Deliver(t.Context(), page("alice", "a", "SEV3")); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		errs := deliverAsync(t.Context(), c, page("alice", "x", "SEV3"))
+		awaitWaiting(t, c, "page/alice", 1)
+		clock.Advance(DefaultPageWindow)
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := rec.delivered()
+	if len(got) != 3 || got[1] != page("alice", "x", "SEV3") || got[2] != got[1] {
+		t.Errorf("delivered %+v; want a, then x twice as it is", got)
+	}
+	if s := c.Stats(); s.Digests != 0 || s.Coalesced != 2 {
+		t.Errorf("stats %+v", s)
 	}
 }
 
@@ -457,5 +487,30 @@ func TestCoalescerOffDeliversAtOnce(t *testing.T) {
 	}
 	if got := len(rec.delivered()); got != 10 {
 		t.Errorf("%d delivered, want all 10 at once", got)
+	}
+}
+
+// Inside the Notify activity a held page heartbeats while it waits and
+// returns the digest's outcome as the activity's.
+func TestCoalescerInsideTheActivity(t *testing.T) {
+	c, rec, clock := newTestCoalescer(t, CoalesceOptions{PageBurst: 1})
+	if err := c.Deliver(t.Context(), page("alice", "a", "SEV3")); err != nil {
+		t.Fatal(err)
+	}
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestActivityEnvironment()
+	Register(env, &Activities{Backend: c})
+	errs := make(chan error, 1)
+	go func() {
+		_, err := env.ExecuteActivity(workflows.NotifyActivity, page("alice", "b", "SEV3"))
+		errs <- err
+	}()
+	awaitWaiting(t, c, "page/alice", 1)
+	clock.Advance(DefaultPageWindow)
+	if err := <-errs; err != nil {
+		t.Fatal(err)
+	}
+	if got := rec.delivered(); len(got) != 2 || got[1].Incident != "b" {
+		t.Errorf("delivered %+v", got)
 	}
 }
