@@ -130,3 +130,88 @@ func TestPacedStormReachesOnePersonAsADigest(t *testing.T) {
 		t.Errorf("%d digest DMs, want 1", digests)
 	}
 }
+
+// advanceTo runs every timer due by t, in order, and sets the clock to t.
+func (c *handClock) advanceTo(t time.Time) {
+	for {
+		c.mu.Lock()
+		due := false
+		for _, tm := range c.timers {
+			if !tm.at.After(t) {
+				due = true
+				break
+			}
+		}
+		c.mu.Unlock()
+		if !due || !c.fire() {
+			break
+		}
+	}
+	c.mu.Lock()
+	if t.After(c.now) {
+		c.now = t
+	}
+	c.mu.Unlock()
+}
+
+// The measured storm, replayed: 1,027 SEV3 pages for 500 incidents to 5
+// people, evenly over two minutes. Each person gets the burst and then one
+// digest per window, not ~200 messages; every page's call succeeds. The
+// same storm unpaced is logged for comparison.
+func TestPacedMeasuredStorm(t *testing.T) {
+	paced := replayStorm(t, false)
+	unpaced := replayStorm(t, true)
+	t.Logf("1,027 pages to 5 people over 2m: paced %d messages (%d chat.postMessage calls), unpaced %d (%d calls)",
+		paced.messages, paced.calls, unpaced.messages, unpaced.calls)
+	perPerson := notify.DefaultPageBurst + int(2*time.Minute/notify.DefaultPageWindow) + 1
+	if paced.messages > perPerson*5 {
+		t.Errorf("paced: %d messages, want at most %d per person", paced.messages, perPerson)
+	}
+	if unpaced.messages != 1027 {
+		t.Errorf("unpaced: %d messages, want every page", unpaced.messages)
+	}
+}
+
+type stormResult struct{ messages, calls int }
+
+func replayStorm(t *testing.T, off bool) stormResult {
+	t.Helper()
+	srv := newServer(t)
+	start := time.Date(2026, 12, 5, 15, 0, 0, 0, time.UTC)
+	clock := &handClock{now: start}
+	const pages, incidents, span = 1027, 500, 2 * time.Minute
+	people := []string{"alice", "bob", "carol", "dave", "erin"}
+	c, err := notify.NewCoalescer(newBackend(t, srv), notify.CoalesceOptions{Clock: clock, NoPages: off})
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, pages)
+	for i := range pages {
+		clock.advanceTo(start.Add(span * time.Duration(i) / pages))
+		n := workflows.Notification{
+			Kind: workflows.NotifyPage, To: people[i%len(people)], Incident: fmt.Sprintf("storm-%03d", i%incidents),
+			Severity: "SEV3", Subject: fmt.Sprintf("acknowledge storm-%03d (page %d)", i%incidents, i),
+		}
+		go func() { errs <- c.Deliver(t.Context(), n) }()
+		for j := 0; ; j++ { // until it is delivered or held
+			if s := c.Stats(); s.Direct+s.Coalesced == int64(i+1) {
+				break
+			}
+			if j > 5_000_000 {
+				t.Fatalf("page %d never arrived", i)
+			}
+			runtime.Gosched()
+		}
+	}
+	clock.advanceTo(start.Add(span + time.Minute))
+	for range pages {
+		if err := <-errs; err != nil {
+			t.Errorf("page: %v", err)
+		}
+	}
+	s := c.Stats()
+	if s.Direct+s.Coalesced != pages {
+		t.Errorf("stats %+v do not add up to %d pages", s, pages)
+	}
+	return stormResult{messages: int(s.Direct + s.Digests), calls: srv.Calls("chat.postMessage")}
+}
