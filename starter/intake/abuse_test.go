@@ -281,14 +281,16 @@ func TestAlertsPerDelivery(t *testing.T) {
 func TestLimitsFromEnv(t *testing.T) {
 	env := map[string]string{
 		intake.EnvMaxAlerts: "100", intake.EnvNewIncidentsPerMinute: "2.5", intake.EnvNewIncidentBurst: "7", intake.EnvReplayWindow: "5m",
+		intake.EnvStorm: "Throttle",
 	}
 	l, err := intake.LimitsFromEnv(func(k string) string { return env[k] })
-	if err != nil || l != (intake.Limits{MaxAlerts: 100, NewIncidentsPerMinute: 2.5, NewIncidentBurst: 7, ReplayWindow: 5 * time.Minute}) {
+	if err != nil || l != (intake.Limits{MaxAlerts: 100, NewIncidentsPerMinute: 2.5, NewIncidentBurst: 7, ReplayWindow: 5 * time.Minute, Storm: intake.StormThrottle}) {
 		t.Errorf("%+v %v", l, err)
 	}
-	env = map[string]string{intake.EnvMaxAlerts: "-1", intake.EnvReplayWindow: "ten minutes"}
+	env = map[string]string{intake.EnvMaxAlerts: "-1", intake.EnvReplayWindow: "ten minutes", intake.EnvStorm: "drop"}
 	if _, err := intake.LimitsFromEnv(func(k string) string { return env[k] }); err == nil ||
-		!strings.Contains(err.Error(), intake.EnvMaxAlerts) || !strings.Contains(err.Error(), intake.EnvReplayWindow) {
+		!strings.Contains(err.Error(), intake.EnvMaxAlerts) || !strings.Contains(err.Error(), intake.EnvReplayWindow) ||
+		!strings.Contains(err.Error(), intake.EnvStorm+`="drop": want join`) {
 		t.Errorf("bad values: %v", err)
 	}
 }
@@ -368,13 +370,13 @@ func TestReplayAfterClosure(t *testing.T) {
 	}
 }
 
-// TestNewIncidentRate: new incidents per source are limited; the answer is
-// 429 with Retry-After, listing what was declared and what was not; repeats
+// TestNewIncidentRate: new incidents per source are limited; in throttle
+// mode the answer is 429 with Retry-After, listing what was declared and what was not; repeats
 // that join an open incident, and recoveries, still pass.
 func TestNewIncidentRate(t *testing.T) {
 	needTemporal(t)
 	t.Parallel()
-	h := newHandlerOpts(t, testAuth, intake.Options{Limits: intake.Limits{NewIncidentBurst: 2, NewIncidentsPerMinute: 1}})
+	h := newHandlerOpts(t, testAuth, intake.Options{Limits: intake.Limits{NewIncidentBurst: 2, NewIncidentsPerMinute: 1, Storm: intake.StormThrottle}})
 	u := "r" + uniq() + "-"
 	storm := []byte(amAlerts(u, 4))
 	r := post(t, h, "/alerts/alertmanager", storm, bearer(amToken))

@@ -17,7 +17,9 @@
 //	{"incidents": [{"id": "incident-KEY", "run_id": "…", "joined": false, "ui_url": "…"}]}
 //
 // (an alert that changed nothing, such as a recovery with no open incident,
-// is listed with "ignored": true). Errors are JSON {"error": "…"}, and the
+// is listed with "ignored": true; one that went to an incident grouping
+// several alerts also carries "member", its own key, and "group"; one that
+// joined its source's alert storm incident "storm": true). Errors are JSON {"error": "…"}, and the
 // answer to every bound names the field or header and the bound:
 //
 //   - 415 when Content-Type is not application/json (or application/*+json);
@@ -29,7 +31,8 @@
 //   - 413 for a body over 1 MiB, or a delivery of more than Limits.MaxAlerts
 //     alerts (default 500; refused whole, nothing declared);
 //   - 429 with Retry-After when alerts would open new incidents beyond the
-//     source's rate; the body lists the incidents declared and the dedupe
+//     source's rate and Limits.Storm is throttle (by default they join the
+//     source's alert storm incident instead, below); the body lists the incidents declared and the dedupe
 //     keys of those that were not ("throttled"), to send again;
 //   - 503 when Temporal cannot be reached, 500 when Declare fails otherwise
 //     (the sender retries; alert IDs keep retries from counting twice).
@@ -63,9 +66,20 @@
 // recovery are never limited. Two first alerts of one key racing may both
 // take a token (conservative: never more incidents than the rate).
 //
+// Storm: an alert beyond the rate joins its source's one alert storm
+// incident (key storm:<source>, titled "alert storm: <source>", no runbook,
+// the alert's severity) as a member — its own key as Member, Group "alert
+// storm" — and is answered 202 with "storm": true; the Commander handles
+// the storm by hand and splits members out. A recovery whose own incident
+// is not running goes to the storm incident while it runs. An alert whose
+// own incident runs joins it, never the storm. Limits.Storm throttle
+// (DATASEV_INTAKE_STORM=throttle) answers 429 instead. Storm-routed alerts
+// count in datasev_intake_incidents_total{outcome="storm"}.
+//
 // `datasev serve` reads the limits from the environment (LimitsFromEnv):
 // DATASEV_INTAKE_MAX_ALERTS, DATASEV_INTAKE_NEW_INCIDENTS_PER_MINUTE,
-// DATASEV_INTAKE_NEW_INCIDENT_BURST, DATASEV_INTAKE_REPLAY_WINDOW.
+// DATASEV_INTAKE_NEW_INCIDENT_BURST, DATASEV_INTAKE_REPLAY_WINDOW,
+// DATASEV_INTAKE_STORM.
 //
 // # Replay window
 //
@@ -136,7 +150,17 @@
 // description annotations.description; service and dataset come from the
 // labels of those names (service also from job). The alert ID is
 // fingerprint+startsAt+status, so Alertmanager's repeat notifications of a
-// still-firing alert count once, and its resolution once more.
+// still-firing alert count once, and its resolution once more. The
+// delivery's groupKey travels beside the alerts (never as a label, so no
+// other sender can claim it) for runbooks that group by it.
+//
+// Grouping: a runbook's group_by (see package runbooks) may put several
+// alerts in one incident, chosen in incidents.Declare: by Alertmanager
+// group (amgroup:<runbook>:<hash of the groupKey>) or by label values
+// (group:<source>:<runbook>:<values>:<hash>). Each alert keeps its own key
+// as its Member. The generic endpoint rejects member and group fields
+// (unknown fields), and the intake clears them before Declare, which sets
+// them itself: no sender chooses the incident it groups into.
 //
 // Severity words (labels.severity for Alertmanager, severity for the
 // generic endpoint): sev1..sev5 and 1..5 as given; critical, page → SEV2

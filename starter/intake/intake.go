@@ -188,6 +188,10 @@ type parsed struct {
 	// signedField and signedAt are the payload's own timestamp, for the
 	// replay window (dbt Cloud, PagerDuty); empty for other sources.
 	signedField, signedAt string
+	// amGroupKey is an Alertmanager delivery's groupKey, for runbooks that
+	// group by it; empty for other sources. It is never an alert field, so
+	// no other sender can claim an Alertmanager group.
+	amGroupKey string
 }
 
 // parser turns a verified body into alerts.
@@ -356,7 +360,10 @@ func checkJSON(r *http.Request) *rejection {
 	return nil
 }
 
-// Result is one alert's outcome in the 202 answer.
+// Result is one alert's outcome in the 202 answer. An alert that went to
+// an incident grouping several alerts carries its own key as member and
+// the group; storm is true when it joined its source's alert storm
+// incident (beyond the source's rate of new incidents, see Limits.Storm).
 type Result struct {
 	ID      string `json:"id"`
 	RunID   string `json:"run_id,omitempty"`
@@ -364,6 +371,9 @@ type Result struct {
 	Ignored bool   `json:"ignored,omitempty"`
 	AlertID string `json:"alert_id"`
 	UIURL   string `json:"ui_url,omitempty"`
+	Member  string `json:"member,omitempty"`
+	Group   string `json:"group,omitempty"`
+	Storm   bool   `json:"storm,omitempty"`
 }
 
 // Response is the 202 answer.
@@ -414,7 +424,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, src string, auth
 		h.reject(w, src, rej)
 		return
 	}
-	d, rej := h.declareAll(r.Context(), src, p.alerts, now)
+	d, rej := h.declareAll(r.Context(), src, p, now)
 	if rej != nil {
 		h.reject(w, src, rej)
 		return
@@ -500,14 +510,20 @@ type declared struct {
 // declareAll declares the alerts in order. A throttled alert is left out
 // and the others go on; any other failure stops the delivery (alerts
 // already declared stay declared).
-func (h *Handler) declareAll(ctx context.Context, src string, alerts []workflows.Alert, now time.Time) (declared, *rejection) {
+func (h *Handler) declareAll(ctx context.Context, src string, p parsed, now time.Time) (declared, *rejection) {
 	out := declared{resp: Response{Incidents: []Result{}}}
 	admit := h.limiters.admit(src, h.opts.Now)
-	for _, a := range alerts {
+	storm := ""
+	if h.opts.Limits.Storm == StormJoin {
+		storm = src
+	}
+	for _, a := range p.alerts {
+		// Member and Group are Declare's to set; no sender chooses them.
+		a.Member, a.Group = "", ""
 		dctx, cancel := context.WithTimeout(ctx, h.opts.DeclareTimeout)
 		d, err := incidents.Declare(dctx, h.c, incidents.DeclareRequest{
 			Alert: a, Runbooks: h.set, Roster: h.roster, Options: h.opts.WorkflowOptions, Now: now, TaskQueue: h.opts.TaskQueue,
-			Admit: admit,
+			Admit: admit, Storm: storm, AlertmanagerGroupKey: p.amGroupKey,
 		})
 		cancel()
 		if err != nil {
@@ -547,11 +563,14 @@ func (h *Handler) declareFailed(src string, a workflows.Alert, err error) *rejec
 
 // declaredResult counts and logs a declared alert and returns its answer.
 func (h *Handler) declaredResult(src string, a workflows.Alert, d incidents.Declared) Result {
-	res := Result{ID: d.WorkflowID, RunID: d.RunID, Joined: d.Joined, Ignored: d.Ignored, AlertID: d.AlertID}
+	res := Result{ID: d.WorkflowID, RunID: d.RunID, Joined: d.Joined, Ignored: d.Ignored, AlertID: d.AlertID,
+		Member: d.Member, Group: d.Group, Storm: d.Storm}
 	if h.opts.UIURL != "" && !d.Ignored {
 		res.UIURL = incidents.WorkflowURL(h.opts.UIURL, h.opts.Namespace, d.WorkflowID, d.RunID)
 	}
 	switch {
+	case d.Storm:
+		h.metrics.incident(src, "storm")
 	case d.Ignored:
 		h.metrics.incident(src, "ignored")
 	case d.Joined:
@@ -559,7 +578,7 @@ func (h *Handler) declaredResult(src string, a workflows.Alert, d incidents.Decl
 	default:
 		h.metrics.incident(src, "started")
 	}
-	h.log.Info("intake: alert", "source", src, "workflow_id", d.WorkflowID, "run_id", d.RunID, "joined", d.Joined, "ignored", d.Ignored, "status", a.Status)
+	h.log.Info("intake: alert", "source", src, "workflow_id", d.WorkflowID, "run_id", d.RunID, "joined", d.Joined, "ignored", d.Ignored, "storm", d.Storm, "status", a.Status)
 	return res
 }
 

@@ -27,12 +27,19 @@ type Limits struct {
 	// NewIncidentsPerMinute is the sustained rate at which one source
 	// (alertmanager, dbt_cloud, pagerduty, generic) may open new incidents;
 	// NewIncidentBurst how many it may open at once. An alert that would
-	// open one beyond them is answered 429 with Retry-After; alerts that join
-	// an open incident, and recoveries, are never limited. Defaults: 10 a
+	// open one beyond them joins the source's alert storm incident, or is
+	// answered 429 with Retry-After (see Storm); alerts that join an open
+	// incident, and recoveries, are never limited. Defaults: 10 a
 	// minute, burst 50 — each new incident pages a person and creates a
 	// Slack channel (Slack allows about 20 channel creations a minute).
 	NewIncidentsPerMinute float64
 	NewIncidentBurst      int
+	// Storm says what happens to an alert that would open a new incident
+	// beyond its source's rate: StormJoin (the default) has it join the
+	// source's one "alert storm" incident (incidents.StormKey) as a member,
+	// answered 202; StormThrottle refuses it with 429 and Retry-After, for
+	// the sender to retry.
+	Storm string
 	// ReplayWindow is how old (or how far in the future) the signed
 	// timestamp of a dbt Cloud or PagerDuty delivery may be; an older one is
 	// refused with 401, so a captured delivery cannot be replayed to reopen
@@ -47,6 +54,13 @@ const (
 	DefaultNewIncidentsPerMinute = 10
 	DefaultNewIncidentBurst      = 50
 	DefaultReplayWindow          = 10 * time.Minute
+	DefaultStorm                 = StormJoin
+)
+
+// Storm modes (Limits.Storm, DATASEV_INTAKE_STORM).
+const (
+	StormJoin     = "join"
+	StormThrottle = "throttle"
 )
 
 // Environment variables LimitsFromEnv reads.
@@ -55,6 +69,7 @@ const (
 	EnvNewIncidentsPerMinute = "DATASEV_INTAKE_NEW_INCIDENTS_PER_MINUTE"
 	EnvNewIncidentBurst      = "DATASEV_INTAKE_NEW_INCIDENT_BURST"
 	EnvReplayWindow          = "DATASEV_INTAKE_REPLAY_WINDOW"
+	EnvStorm                 = "DATASEV_INTAKE_STORM"
 )
 
 // Bounds on request headers, checked before any other work.
@@ -72,8 +87,8 @@ const (
 
 // LimitsFromEnv reads DATASEV_INTAKE_MAX_ALERTS,
 // DATASEV_INTAKE_NEW_INCIDENTS_PER_MINUTE, DATASEV_INTAKE_NEW_INCIDENT_BURST
-// (numbers) and DATASEV_INTAKE_REPLAY_WINDOW (a Go duration such as 10m).
-// Unset means the default.
+// (numbers), DATASEV_INTAKE_REPLAY_WINDOW (a Go duration such as 10m) and
+// DATASEV_INTAKE_STORM (join or throttle). Unset means the default.
 func LimitsFromEnv(getenv func(string) string) (Limits, error) {
 	var l Limits
 	var errs []error
@@ -100,6 +115,13 @@ func LimitsFromEnv(getenv func(string) string) (Limits, error) {
 			l.ReplayWindow = d
 		}
 	}
+	switch v := strings.ToLower(strings.TrimSpace(getenv(EnvStorm))); v {
+	case "":
+	case StormJoin, StormThrottle:
+		l.Storm = v
+	default:
+		errs = append(errs, fmt.Errorf("%s=%q: want %s (alerts beyond the rate join one alert storm incident per source) or %s (they are refused with 429)", EnvStorm, v, StormJoin, StormThrottle))
+	}
 	return l, errors.Join(errs...)
 }
 
@@ -115,6 +137,9 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.ReplayWindow <= 0 {
 		l.ReplayWindow = DefaultReplayWindow
+	}
+	if l.Storm == "" {
+		l.Storm = DefaultStorm
 	}
 	return l
 }

@@ -14,7 +14,7 @@ import (
 //
 //	datasev_intake_requests_total{source,code}        source: an alert source, or slack
 //	datasev_intake_rejections_total{source,reason}
-//	datasev_intake_incidents_total{source,outcome}   outcome: started, joined, ignored
+//	datasev_intake_incidents_total{source,outcome}   outcome: started, joined, ignored, storm, throttled
 type Metrics struct {
 	mu         sync.Mutex
 	requests   map[[2]string]uint64
@@ -75,7 +75,7 @@ func (m *Metrics) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
 	m.mu.Lock()
 	family(&b, "datasev_intake_requests_total", "Requests by source (an alert webhook, or slack) and HTTP status code.", "source", "code", m.requests)
 	family(&b, "datasev_intake_rejections_total", "Rejected alert requests by source and reason.", "source", "reason", m.rejections)
-	family(&b, "datasev_intake_incidents_total", "Alerts declared, by source and outcome (started a new incident, joined an open one, ignored).", "source", "outcome", m.incidents)
+	family(&b, "datasev_intake_incidents_total", "Alerts declared, by source and outcome (started a new incident, joined an open one, ignored, storm: went to the source's alert storm incident beyond its rate, throttled: refused beyond its rate).", "source", "outcome", m.incidents)
 	m.mu.Unlock()
 	_, _ = w.Write([]byte(b.String()))
 }

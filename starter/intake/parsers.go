@@ -314,7 +314,10 @@ func parseAlertmanager(body []byte) (parsed, error) {
 			Labels:      labels,
 		})
 	}
-	return parsed{alerts: out}, nil
+	// The group key travels beside the alerts, never as a label: no other
+	// sender can then claim an Alertmanager group. Declare only hashes it
+	// (and shows a printable part of it), so its length costs nothing.
+	return parsed{alerts: out, amGroupKey: p.GroupKey}, nil
 }
 
 // labelsHash stands in for a missing fingerprint: a hash of the sorted
