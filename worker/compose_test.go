@@ -77,6 +77,12 @@ var undeployedEnv = map[string]string{
 	"DATASEV_SLACK_API_URL":               "points Slack's Web API at the stand-in (tests and the dev stack, `go run ./starter/dev`)",
 	"DATASEV_TEMPORAL_CLI":                "the dev stack (`go run ./starter/dev`) only: the Temporal CLI binary it runs",
 
+	// Notifier pacing: the defaults suit the stack.
+	"DATASEV_NOTIFY_PAGE_BURST":    "pacing defaults (3 pages at once, then a digest every 15s); tune in the config file's notify section",
+	"DATASEV_NOTIFY_PAGE_WINDOW":   "pacing defaults; tune in the config file's notify section",
+	"DATASEV_NOTIFY_POST_BURST":    "pacing defaults (3 posts at once, then one a second per channel); tune in the config file's notify section",
+	"DATASEV_NOTIFY_POST_INTERVAL": "pacing defaults; tune in the config file's notify section",
+
 	// Built but not wired into the worker yet (README: "Email and status page").
 	"DATASEV_SMTP_PASSWORD":      "secrets go in files: DATASEV_SMTP_PASSWORD_FILE",
 	"DATASEV_EMAIL_LEADERSHIP_":  "a prefix, not a variable: DATASEV_EMAIL_LEADERSHIP_SEV1 … _SEV5 are set",
