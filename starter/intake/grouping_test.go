@@ -50,7 +50,8 @@ func amDelivery(groupKey, alertname, status string, fps, datasets []string) []by
 	for i, fp := range fps {
 		ds := ""
 		if datasets != nil && datasets[i] != "-" {
-			ds = fmt.Sprintf(`,"dataset":%q`, datasets[i])
+			v, _ := json.Marshal(datasets[i])
+			ds = `,"dataset":` + string(v)
 		}
 		alerts[i] = fmt.Sprintf(`{"status":%q,"labels":{"alertname":%q,"i":"%d"%s},"annotations":{"summary":"load %d"},"startsAt":"2026-11-25T08:00:00Z","fingerprint":%q}`,
 			status, alertname, i, ds, i, fp)
@@ -131,6 +132,19 @@ func TestGroupByLabels(t *testing.T) {
 	nolabel := post(t, h, "/alerts/alertmanager", amDelivery("{}:{}", name, "firing", []string{"g" + u}, []string{"-"}), bearer(amToken))
 	if nolabel.code != 202 || ids[nolabel.resp.Incidents[0].ID] || nolabel.resp.Incidents[0].Group != "labels dataset=" {
 		t.Errorf("no dataset label: %d %s", nolabel.code, nolabel.body)
+	}
+	// A value as long as the intake takes (dataset is also the alert's
+	// dataset field, 512 bytes), full of control characters: still a valid
+	// key within the bound, and a printable group.
+	hostile := strings.ToValidUTF8((u + strings.Repeat("\x00\n\u202e\u0085/|é", 200))[:incidents.MaxDatasetLen], "")
+	hr := post(t, h, "/alerts/alertmanager", amDelivery("{}:{}", name, "firing", []string{"h" + u}, []string{hostile}), bearer(amToken))
+	if hr.code != 202 {
+		t.Fatalf("hostile dataset: %d %s", hr.code, hr.body)
+	}
+	res := hr.resp.Incidents[0]
+	key := strings.TrimPrefix(res.ID, workflows.WorkflowIDPrefix)
+	if err := incidents.CheckDedupeKey(key); err != nil || len(res.Group) > workflows.MaxTitleLen || strings.ContainsAny(res.Group, "\x00\n") {
+		t.Errorf("hostile dataset: key %q (%v), group %q", key, err, res.Group)
 	}
 }
 

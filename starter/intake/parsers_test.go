@@ -1,6 +1,7 @@
 package intake
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"unicode"
@@ -141,4 +142,35 @@ func FuzzParsePagerDuty(f *testing.F) {
 		p, err := parsePagerDuty(b)
 		checkParsed(t, p, err, "pagerduty:")
 	})
+}
+
+// TestAlertmanagerGroupKey: the delivery's groupKey travels beside the
+// alerts, never as a label (an alert with the full 64 labels keeps them
+// all, none added), and the generic endpoint has no way to give one.
+func TestAlertmanagerGroupKey(t *testing.T) {
+	labels := make([]string, workflows.MaxLabels)
+	for i := range labels {
+		labels[i] = fmt.Sprintf(`"l%02d":"v"`, i)
+	}
+	body := `{"version":"4","groupKey":"{}/{team=\"data\"}:{dataset=\"orders\"}","status":"firing","alerts":[
+	  {"status":"firing","labels":{` + strings.Join(labels, ",") + `},"annotations":{},"startsAt":"2026-11-25T08:00:00Z","fingerprint":"abc"}]}`
+	p, err := parseAlertmanager([]byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.amGroupKey != `{}/{team="data"}:{dataset="orders"}` {
+		t.Errorf("group key %q", p.amGroupKey)
+	}
+	if a := p.alerts[0]; len(a.Labels) != workflows.MaxLabels || a.Member != "" || a.Group != "" {
+		t.Errorf("alert: %d labels, member %q, group %q; want its own 64 labels and no member", len(a.Labels), a.Member, a.Group)
+	}
+	for _, body := range []string{`{"title":"t","dedupe_key":"k","member":"alertmanager:x:1"}`, `{"title":"t","dedupe_key":"k","group":"alert storm"}`, `{"title":"t","dedupe_key":"k","groupKey":"{}"}`} {
+		if _, err := parseGeneric([]byte(body)); err == nil || !strings.Contains(err.Error(), "unknown field") {
+			t.Errorf("generic %s: %v, want unknown field", body, err)
+		}
+	}
+	g, err := parseGeneric([]byte(`{"title":"t","dedupe_key":"k"}`))
+	if err != nil || g.amGroupKey != "" {
+		t.Errorf("generic: %+v %v", g, err)
+	}
 }
