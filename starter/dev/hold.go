@@ -115,10 +115,11 @@ type holdReport struct {
 type scaleOutResult struct {
 	workflowPoller, activityPoller time.Duration // since its start; 0 if never seen
 	firstActivity                  time.Duration // its first notification delivered, since its start
-	activities, others             int           // notifications of the new incidents it and the others delivered
+	activities, others             int           // new incidents it, and the others, ran a notification of
 	workflowTasks                  float64       // workflow tasks it ran (its SDK metrics)
 	cpu                            float64       // its CPU % over the phase
 	phase                          time.Duration
+	n                              int
 	note                           string
 }
 
@@ -461,32 +462,72 @@ func quiet(ws []*holdWorker, d time.Duration) bool {
 	return true
 }
 
-// isHandoffPage says whether a notification is the page asking the next
-// Commander to take command.
-func isHandoffPage(n holdNote, to string) bool {
-	return n.kind == string(workflows.NotifyPage) && n.to == to && strings.HasPrefix(n.subject, "handoff: ")
-}
-
-// handoffs returns, per incident, the first handoff summary and the first
-// handoff page to the next Commander the workers delivered.
+// handoffs returns, per incident, when the workers delivered its handoff
+// summary and its page to the next Commander.
 func handoffs(ws []*holdWorker, nextCommander string) (summary, page map[string]time.Time) {
 	summary, page = map[string]time.Time{}, map[string]time.Time{}
-	keep := func(m map[string]time.Time, n holdNote) {
-		if t, ok := m[n.incident]; !ok || n.at.Before(t) {
-			m[n.incident] = n.at
-		}
-	}
 	for _, w := range ws {
-		for _, n := range w.notifications() {
-			switch {
-			case n.kind == string(workflows.NotifyHandoffSummary):
-				keep(summary, n)
-			case isHandoffPage(n, nextCommander):
-				keep(page, n)
+		notes := w.notifications()
+		for _, n := range notes {
+			if !n.held && n.kind == string(workflows.NotifyHandoffSummary) {
+				keepFirst(summary, n.incident, n.at)
 			}
+		}
+		for id, at := range deliveredPages(notes, nextCommander, "handoff: ") {
+			keepFirst(page, id, at)
 		}
 	}
 	return summary, page
+}
+
+// keepFirst keeps the earlier of m[k] and t.
+func keepFirst(m map[string]time.Time, k string, t time.Time) {
+	if old, ok := m[k]; !ok || t.Before(old) {
+		m[k] = t
+	}
+}
+
+// deliveredPages returns, per incident, when one worker (its notes in log
+// order) delivered a page to person whose subject starts with prefix: on
+// its own, or in a digest. The worker's pacing gives a person a few pages
+// at once, then holds the rest (a "held for a digest" line each) and
+// delivers them together, one page "digest: N pages across M incidents"
+// per window, the N oldest held first; a page alone in its digest goes
+// out as itself.
+func deliveredPages(notes []holdNote, person, prefix string) map[string]time.Time {
+	out := map[string]time.Time{}
+	var queue []holdNote
+	for _, n := range notes {
+		if n.kind != string(workflows.NotifyPage) || n.to != person {
+			continue
+		}
+		var count, incidents int
+		switch {
+		case n.held:
+			queue = append(queue, n)
+		case sscan(n.subject, &count, &incidents) == 2:
+			for _, h := range queue[:min(count, len(queue))] {
+				if strings.HasPrefix(h.subject, prefix) {
+					keepFirst(out, h.incident, n.at)
+				}
+			}
+			queue = queue[min(count, len(queue)):]
+		case strings.HasPrefix(n.subject, prefix):
+			keepFirst(out, n.incident, n.at)
+			// Held alone, delivered as itself.
+			if i := slices.IndexFunc(queue, func(h holdNote) bool { return h.incident == n.incident && h.subject == n.subject }); i >= 0 {
+				queue = slices.Delete(queue, i, i+1)
+			}
+		}
+	}
+	return out
+}
+
+// sscan reads a digest's subject, returning how many values it read (2
+// for a digest).
+func sscan(subject string, count, incidents *int) int {
+	k, _ := fmt.Sscanf(subject, "digest: %d pages across %d incidents", count, incidents)
+	return k
 }
 
 // waitHandoffs waits for the handoff instant, then until every incident's
@@ -553,7 +594,7 @@ func latencies(m map[string]time.Time, want map[string]bool, from time.Time) []t
 // delivers its first notification; the others are the workers already
 // running.
 func scaleOut(ctx context.Context, c client.Client, roster oncall.Roster, taskQueue, prefix string, w *holdWorker, others []*holdWorker, n int, progress io.Writer) (*scaleOutResult, error) {
-	res := &scaleOutResult{}
+	res := &scaleOutResult{n: n}
 	c0, err := cpuTime(w.pid())
 	if err != nil {
 		return nil, err
@@ -587,24 +628,25 @@ func scaleOut(ctx context.Context, c client.Client, roster oncall.Roster, taskQu
 	// Every new incident pages its Commander: wait for those pages.
 	deadline := time.Now().Add(time.Minute)
 	for {
-		seen := map[string]bool{}
-		res.activities, res.others, res.firstActivity = 0, 0, 0
+		seen, its, theirs := map[string]bool{}, map[string]bool{}, map[string]bool{}
+		res.firstActivity = 0
 		for _, x := range append([]*holdWorker{w}, others...) {
 			for _, note := range x.notifications() {
 				if !want[note.incident] {
 					continue
 				}
 				seen[note.incident] = true
-				if x == w {
-					res.activities++
-					if d := note.at.Sub(w.started); res.firstActivity == 0 || d < res.firstActivity {
-						res.firstActivity = d
-					}
-				} else {
-					res.others++
+				if x != w {
+					theirs[note.incident] = true
+					continue
+				}
+				its[note.incident] = true
+				if d := note.at.Sub(w.started); res.firstActivity == 0 || d < res.firstActivity {
+					res.firstActivity = d
 				}
 			}
 		}
+		res.activities, res.others = len(its), len(theirs)
 		if len(seen) == len(mine) && quiet(append([]*holdWorker{w}, others...), 2*time.Second) {
 			break
 		}
@@ -683,7 +725,7 @@ func (rep *holdReport) print(w io.Writer) {
 			first = s.firstActivity.Round(time.Millisecond).String() + " after its start"
 		}
 		fmt.Fprintf(tw, "  its first notification delivered\t%s\t\n", first)
-		fmt.Fprintf(tw, "  notifications of the new incidents\t%d by it, %d by the others\t\n", s.activities, s.others)
+		fmt.Fprintf(tw, "  new incidents it ran a notification of\t%d of %d (the others: %d)\t\n", s.activities, s.n, s.others)
 		fmt.Fprintf(tw, "  workflow tasks it ran\t%.0f\t\n", s.workflowTasks)
 		fmt.Fprintf(tw, "  its CPU over %s\t%.1f%% of one core\t\n", s.phase.Round(time.Second), s.cpu)
 		if s.note != "" {

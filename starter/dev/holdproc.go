@@ -49,6 +49,10 @@ type holdNote struct {
 	kind, incident, to string
 	subject            string
 	worker             int // which worker process logged it (1, 2, …)
+	// held marks a page the worker's pacing held for a digest (a line
+	// "notification held for a digest"): it is delivered later, in a
+	// digest, or on its own when alone in it.
+	held bool
 }
 
 // holdWorker is a worker process started from the built binary, its JSON
@@ -128,13 +132,13 @@ func (p *holdWorker) take(line []byte) {
 	defer p.mu.Unlock()
 	p.lines++
 	p.lastAt = now
-	if json.Unmarshal(line, &l) != nil || l.Msg != "notification" {
+	if json.Unmarshal(line, &l) != nil || (l.Msg != "notification" && l.Msg != "notification held for a digest") {
 		return
 	}
 	if l.Time.IsZero() {
 		l.Time = now
 	}
-	p.notes = append(p.notes, holdNote{at: l.Time, kind: l.Kind, incident: l.Incident, to: l.To, subject: l.Subject, worker: p.n})
+	p.notes = append(p.notes, holdNote{at: l.Time, kind: l.Kind, incident: l.Incident, to: l.To, subject: l.Subject, worker: p.n, held: l.Msg != "notification"})
 }
 
 // notifications returns a copy of the notifications logged so far.
