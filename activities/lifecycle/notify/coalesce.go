@@ -181,6 +181,7 @@ type Coalescer struct {
 
 	mu      sync.Mutex
 	buckets map[string]*bucket
+	gcAt    int // the map size that triggers the next sweep
 
 	direct, coalesced, digests atomic.Int64
 }
@@ -283,6 +284,7 @@ func (c *Coalescer) Deliver(ctx context.Context, n workflows.Notification) error
 	}
 	c.mu.Lock()
 	now := c.opts.Clock.Now()
+	c.gc(now) // before the lookup: it may drop this key's idle bucket
 	b := c.buckets[key]
 	if b == nil {
 		b = &bucket{key: key, page: page, burst: c.opts.PostBurst, interval: c.opts.PostInterval, refilled: now}
@@ -293,7 +295,6 @@ func (c *Coalescer) Deliver(ctx context.Context, n workflows.Notification) error
 		c.buckets[key] = b
 	}
 	b.refill(now)
-	c.gc(now)
 	if exempt || (b.tokens > 0 && len(b.queue) == 0) {
 		if b.tokens > 0 {
 			b.tokens--
@@ -425,9 +426,9 @@ func (c *Coalescer) flush(b *bucket) {
 
 // gc drops idle buckets (full budget, nothing queued), so that the map
 // holds only the people and channels of the last moments. Called with
-// c.mu held; it runs when the map has grown.
+// c.mu held; it sweeps only when the map has grown.
 func (c *Coalescer) gc(now time.Time) {
-	if len(c.buckets) < 1024 {
+	if len(c.buckets) < max(c.gcAt, minGC) {
 		return
 	}
 	for k, b := range c.buckets {
@@ -436,7 +437,12 @@ func (c *Coalescer) gc(now time.Time) {
 			delete(c.buckets, k)
 		}
 	}
+	// The next sweep when the map has doubled: amortized O(1) a call.
+	c.gcAt = 2 * len(c.buckets)
 }
+
+// minGC is the map size below which idle budgets are kept.
+const minGC = 1024
 
 // pageDigest is the one page that stands for items, all to one person,
 // held from opened until sent. The times also make each digest's text

@@ -344,6 +344,33 @@ func TestCoalescerLonePageDeliversItself(t *testing.T) {
 	}
 }
 
+// Idle budgets are dropped when many people were paced, but never the
+// one being spent.
+func TestCoalescerForgetsIdleBudgetsOnly(t *testing.T) {
+	c, _, clock := newTestCoalescer(t, CoalesceOptions{PageBurst: 1})
+	for i := range 1100 {
+		if err := c.Deliver(t.Context(), page(fmt.Sprint("p", i), "a", "SEV3")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clock.Advance(DefaultPageWindow) // every budget is full again: idle
+	c.mu.Lock()
+	c.gcAt = 0 // a sweep is due
+	c.mu.Unlock()
+	if err := c.Deliver(t.Context(), page("zed", "a", "SEV3")); err != nil {
+		t.Fatal(err)
+	}
+	errs := deliverAsync(t.Context(), c, page("zed", "b", "SEV3"))
+	awaitWaiting(t, c, "page/zed", 1)
+	if n := len(c.buckets); n > 2 {
+		t.Errorf("%d budgets kept, want only zed's", n)
+	}
+	clock.Advance(DefaultPageWindow)
+	if err := <-errs; err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestCoalescerPeopleDoNotInterfere(t *testing.T) {
 	c, rec, clock := newTestCoalescer(t, CoalesceOptions{PageBurst: 1})
 	if err := c.Deliver(t.Context(), page("alice", "a1", "SEV3")); err != nil {
@@ -512,5 +539,28 @@ func TestCoalescerInsideTheActivity(t *testing.T) {
 	}
 	if got := rec.delivered(); len(got) != 2 || got[1].Incident != "b" {
 		t.Errorf("delivered %+v", got)
+	}
+}
+
+// BenchmarkCoalescerDirect is the pacing's cost on a notification it
+// delivers at once (a fresh person each time, as in a storm's first pages).
+func BenchmarkCoalescerDirect(b *testing.B) {
+	c, err := NewCoalescer(failing{}, CoalesceOptions{Clock: newFakeClock()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	people := make([]string, 4096)
+	for i := range people {
+		people[i] = fmt.Sprint("p", i)
+	}
+	ctx := context.Background()
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		n := page(people[i%len(people)], "a", "SEV1")
+		i++
+		if err := c.Deliver(ctx, n); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
