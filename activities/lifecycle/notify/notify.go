@@ -2,7 +2,8 @@
 // the incident's channel. LogBackend writes each notification to the
 // worker's structured log; the Slack (activities/notifiers/slack) and leadership email
 // (activities/notifiers/email) backends plug in behind the same Backend interface,
-// and Fanout delivers to several of them.
+// Fanout delivers to several of them, and Coalescer paces what reaches one
+// person or one channel in a storm (a burst, then digests).
 package notify
 
 import (
