@@ -48,6 +48,8 @@ func TestCheckCommandLine(t *testing.T) {
 	for _, args := range [][]string{
 		{"--no-demo", "--port", "7243", "--state", "/tmp/x"}, {"bench", "--n", "300", "--dynamic-config", "a.b=1"},
 		{"install-cli"}, {"help"}, {}, {"cluster", "--build-only"}, {"chaos", "--rounds", "2", "--workers", "3"},
+		{"hold", "--incidents", "1000", "--workers", "1", "--address", "127.0.0.1:7233"}, {"cost", "--state", "/tmp/x"},
+		{"storm", "--alerts", "10000", "--keys", "500", "--conns", "32", "--groups", "100"},
 	} {
 		if err := checkCommandLine(args); err != nil {
 			t.Errorf("%q: %v", args, err)
@@ -57,6 +59,8 @@ func TestCheckCommandLine(t *testing.T) {
 		{"--frob"}, {"--port", "PORT"}, {"--port", "7233", "--ui-port", "7233"}, {"extra"},
 		{"bench", "--n", "0"}, {"bench", "--address", "x:1", "--dynamic-config", "a=1"}, {"install-cli", "now"},
 		{"cluster", "now"}, {"chaos", "--workers", "1"}, {"chaos", "--rounds", "-1"},
+		{"hold", "--incidents", "0"}, {"hold", "--workers", "0"}, {"cost", "now"},
+		{"storm", "--keys", "0"}, {"storm", "--storm-control", "drop"},
 	} {
 		if err := checkCommandLine(args); err == nil {
 			t.Errorf("%q: no usage error", args)
@@ -97,6 +101,21 @@ func checkCommandLine(args []string) error {
 			return parseFlags(fs, args[1:])
 		case "chaos":
 			fs, o := chaosFlags(io.Discard)
+			if err := parseFlags(fs, args[1:]); err != nil {
+				return err
+			}
+			return o.check()
+		case "hold":
+			fs, o := holdFlags(io.Discard)
+			if err := parseFlags(fs, args[1:]); err != nil {
+				return err
+			}
+			return o.check()
+		case "cost":
+			fs, _ := costFlags(io.Discard)
+			return parseFlags(fs, args[1:])
+		case "storm":
+			fs, o := stormFlags(io.Discard)
 			if err := parseFlags(fs, args[1:]); err != nil {
 				return err
 			}
