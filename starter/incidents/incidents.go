@@ -148,6 +148,12 @@ func (e *ValidationError) Unwrap() error { return e.Err }
 // started with the alert and signalled with it in one call. A repeat of an
 // open incident's alert joins it; an alert for a key whose incident has
 // closed opens a new run that links back to the closed one.
+//
+// When the chosen runbook groups alerts (runbooks.GroupBy), the key is the
+// group's (see groupOf) and the alert joins as a member: Alert.Member its
+// own key, Alert.Group why. A recovery is routed by the same rule, so it
+// reaches the incident its alert went to. With DeclareRequest.Storm, an
+// alert Admit refuses joins the source's alert storm incident instead.
 func Declare(ctx context.Context, c client.Client, in DeclareRequest) (Declared, error) {
 	now := in.Now
 	if now.IsZero() {
