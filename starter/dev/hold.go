@@ -30,7 +30,7 @@ import (
 )
 
 // holdArgs are hold's flags, for the usage lines.
-const holdArgs = "[--incidents 1000] [--address HOST:PORT] [--workers 1] [--state DIR]"
+const holdArgs = "[--incidents 1000] [--address HOST:PORT] [--workers 1] [--declare-budget 0s] [--state DIR]"
 
 // holdOptions are hold's flags and the knobs its test turns.
 type holdOptions struct {
@@ -56,14 +56,15 @@ func holdFlags(w io.Writer) (*flag.FlagSet, *holdOptions) {
 	fs.IntVar(&o.incidents, "incidents", 1000, "incidents held open at once (SEV3, no runbook)")
 	fs.StringVar(&o.address, "address", "", "Temporal frontend to use (default: start an in-memory dev server for the run); TEMPORAL_NAMESPACE names its namespace")
 	fs.IntVar(&o.workers, "workers", 1, "worker processes holding the incidents; one more is started afterwards to time a scale-out")
+	fs.DurationVar(&o.declareBudget, "declare-budget", 0, "time allowed for declaring the incidents before the handoff is due (0: 20s plus 120ms per incident)")
 	fs.StringVar(&o.state, "state", "", "directory for the worker binary, its logs and files (default: a new temporary directory, removed afterwards)")
 	return fs, o
 }
 
 // check reports flag values that cannot work.
 func (o *holdOptions) check() error {
-	if o.incidents <= 0 || o.workers <= 0 {
-		return usagef("hold: --incidents and --workers must be positive")
+	if o.incidents <= 0 || o.workers <= 0 || o.declareBudget < 0 {
+		return usagef("hold: --incidents and --workers must be positive, --declare-budget not negative")
 	}
 	return nil
 }
@@ -109,6 +110,19 @@ type holdReport struct {
 	summaryLat, pageLat  []time.Duration
 	metricsBefore, after map[string]float64
 	scaleOut             *scaleOutResult
+	tasks                *taskScan
+}
+
+// taskScan is what the incidents' histories say of their workflow tasks
+// from the handoff instant on.
+type taskScan struct {
+	incidents int
+	// started are WorkflowTaskStarted events; timedOut WorkflowTaskTimedOut
+	// (a sticky task not picked up within its schedule-to-start timeout
+	// goes to the task queue again, to be replayed from the full history),
+	// failed WorkflowTaskFailed; withTimeout the incidents with one.
+	started, timedOut, failed, withTimeout int
+	err                                    error
 }
 
 // scaleOutResult is what the scale-out phase saw of the added worker.
@@ -272,7 +286,7 @@ func hold(ctx context.Context, o holdOptions, namespace string, progress io.Writ
 	}
 	fmt.Fprintf(progress, "hold: %d incidents declared in %s\n", len(ids), rep.declareTook.Round(time.Millisecond))
 	if time.Now().After(handoffAt) {
-		return rep, fmt.Errorf("hold: declaring took %s, past the handoff at %s: the handoff fired while incidents were still being declared; rerun with fewer --incidents", rep.declareTook.Round(time.Second), handoffAt.Format("15:04:05"))
+		return rep, fmt.Errorf("hold: declaring took %s, past the handoff at %s: the handoff fired while incidents were still being declared; rerun with a longer --declare-budget", rep.declareTook.Round(time.Second), handoffAt.Format("15:04:05"))
 	}
 
 	// Let the declarations' pages and posts drain, then the idle worker.
@@ -326,6 +340,8 @@ func hold(ctx context.Context, o holdOptions, namespace string, progress io.Writ
 		rep.rssHandoff, rep.peak = append(rep.rssHandoff, rss), append(rep.peak, peak)
 	}
 	rep.after, _ = scrapeMetrics(ctx, workers[0].metricsAddr, holdMetrics...)
+	fmt.Fprintf(progress, "hold: reading the %d incidents' histories…\n", len(ids))
+	rep.tasks = scanTasks(ctx, c, ids, rep.handoffAt)
 
 	if o.scaleOut {
 		fmt.Fprintln(progress, "hold: starting one more worker…")
@@ -342,9 +358,64 @@ func hold(ctx context.Context, o holdOptions, namespace string, progress io.Writ
 	return rep, nil
 }
 
+// scanTasks reads the incidents' histories, eight at a time, and counts
+// their workflow task events from since on.
+func scanTasks(ctx context.Context, c client.Client, ids []string, since time.Time) *taskScan {
+	ts := &taskScan{incidents: len(ids)}
+	var (
+		mu   sync.Mutex
+		next atomic.Int64
+		wg   sync.WaitGroup
+	)
+	for range min(8, len(ids)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(ids) {
+					return
+				}
+				var started, timedOut, failed int
+				it := c.GetWorkflowHistory(ctx, ids[i], "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+				var err error
+				for it.HasNext() {
+					e, nerr := it.Next()
+					if nerr != nil {
+						err = fmt.Errorf("history of %s: %w", ids[i], nerr)
+						break
+					}
+					if e.GetEventTime().AsTime().Before(since) {
+						continue
+					}
+					switch e.GetEventType() {
+					case enumspb.EVENT_TYPE_WORKFLOW_TASK_STARTED:
+						started++
+					case enumspb.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT:
+						timedOut++
+					case enumspb.EVENT_TYPE_WORKFLOW_TASK_FAILED:
+						failed++
+					}
+				}
+				mu.Lock()
+				ts.started, ts.timedOut, ts.failed = ts.started+started, ts.timedOut+timedOut, ts.failed+failed
+				if timedOut > 0 {
+					ts.withTimeout++
+				}
+				if err != nil && ts.err == nil {
+					ts.err = err
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return ts
+}
+
 // holdMetrics are the SDK metrics hold reports: the sticky cache and the
 // workflow tasks.
-var holdMetrics = []string{"sticky_cache", "workflow_task_execution_latency_count", "workflow_task_replay_latency_count", "activity_execution_latency_count"}
+var holdMetrics = []string{"sticky_cache", "workflow_task_execution_latency", "workflow_task_replay_latency", "activity_execution_latency"}
 
 // holdWorkerEnv is the worker's environment: Temporal, its own task
 // queue, files under state, the JSON log (where hold reads every
@@ -664,7 +735,7 @@ func scaleOut(ctx context.Context, c client.Client, roster oncall.Roster, taskQu
 	}
 	res.phase = time.Since(w.started)
 	res.cpu = 100 * float64(c1-c0) / float64(res.phase)
-	m, err := scrapeMetrics(ctx, w.metricsAddr, "workflow_task_execution_latency_count")
+	m, err := scrapeMetrics(ctx, w.metricsAddr, "workflow_task_execution_latency")
 	if err == nil {
 		for _, v := range m {
 			res.workflowTasks += v
@@ -717,6 +788,14 @@ func (rep *holdReport) print(w io.Writer) {
 		fmt.Fprintf(tw, "worker 1 %s\t%.0f before the handoff, %.0f after (+%.0f)\t\n", name, b, rep.after[name], rep.after[name]-b)
 	}
 	fmt.Fprintln(tw, "sticky cache capacity\t10000 workflows (the SDK's default; the worker sets none, no knob)\t")
+	if t := rep.tasks; t != nil {
+		if t.err != nil {
+			fmt.Fprintf(tw, "histories from the handoff on\tnot all read: %v\t\n", t.err)
+		}
+		fmt.Fprintf(tw, "workflow tasks from the handoff on (histories)\t%d started, %.1f per incident\t\n", t.started, float64(t.started)/float64(max(t.incidents, 1)))
+		fmt.Fprintf(tw, "  timed out (sticky not picked up in time: replayed in full)\t%d, in %d of %d incidents\t\n", t.timedOut, t.withTimeout, t.incidents)
+		fmt.Fprintf(tw, "  failed\t%d\t\n", t.failed)
+	}
 	if s := rep.scaleOut; s != nil {
 		fmt.Fprintln(tw, "added worker (scale-out)\t\t")
 		fmt.Fprintf(tw, "  its workflow / activity pollers seen\t%s / %s after its start\t\n", s.workflowPoller.Round(time.Millisecond), s.activityPoller.Round(time.Millisecond))

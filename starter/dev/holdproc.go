@@ -278,7 +278,8 @@ func loadAverage() string {
 }
 
 // scrapeMetrics reads the worker's Prometheus endpoint and sums, per
-// metric name, the samples whose name contains one of the substrings.
+// metric name, the samples whose name contains one of the substrings (of
+// a histogram, its _count only).
 func scrapeMetrics(ctx context.Context, addr string, substrings ...string) (map[string]float64, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/metrics", nil)
 	if err != nil {
@@ -306,6 +307,9 @@ func scrapeMetrics(ctx context.Context, addr string, substrings ...string) (map[
 			if j := strings.LastIndexByte(line, '}'); j > i {
 				rest = strings.TrimSpace(line[j+1:])
 			}
+		}
+		if strings.HasSuffix(name, "_bucket") || strings.HasSuffix(name, "_sum") {
+			continue
 		}
 		match := false
 		for _, s := range substrings {
