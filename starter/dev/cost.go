@@ -23,7 +23,6 @@ import (
 	"github.com/datasev/datasev/activities/actions/airflow/aftest"
 	"github.com/datasev/datasev/activities/actions/github/ghtest"
 	"github.com/datasev/datasev/activities/support/target"
-	"github.com/datasev/datasev/starter/cli"
 	"github.com/datasev/datasev/starter/dev/devstack"
 	"github.com/datasev/datasev/starter/incidents"
 	"github.com/datasev/datasev/starter/intake"
@@ -163,14 +162,7 @@ func cost(ctx context.Context, o costOptions, progress io.Writer) ([]*costRow, e
 	var rows []*costRow
 	var wg sync.WaitGroup
 	for _, a := range r.chaosAlerts(now.UTC().Format("150405") + "-cost") {
-		choice, err := cli.ChooseRunbook(r.set, "", a)
-		if err != nil {
-			return nil, err
-		}
 		row := &costRow{kind: a.Labels["alertname"], runbook: "(none)"}
-		if choice.Runbook != nil {
-			row.runbook = choice.Runbook.Name
-		}
 		rows = append(rows, row)
 		inc := &chaosIncident{kind: row.kind, alert: a}
 		wg.Add(1)
@@ -278,6 +270,9 @@ func (r *chaosRig) toClosure(ctx context.Context, inc *chaosIncident, progress i
 // count reads the incident's runs and its runbook children's runs and
 // counts them.
 func (row *costRow) count(ctx context.Context, c client.Client) error {
+	if st, err := incidents.Status(ctx, c, row.id); err == nil && st.Runbook != "" {
+		row.runbook = st.Runbook
+	}
 	runs, err := allRuns(ctx, c, row.id)
 	if err != nil {
 		return err
