@@ -96,16 +96,17 @@ func (r stormReport) print(w io.Writer) {
 	fmt.Fprintln(w, " people paged received, one per page post to a person with a Slack ID)")
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "P6 alert → page: from the intake request's start to the page's channel post accepted by the Slack stand-in")
-	fmt.Fprintf(w, "%-22s %4s %6s %6s %8s %8s %8s\n", "probe", "n", "failed", "storm", "p50 ms", "p99 ms", "max ms")
+	fmt.Fprintf(w, "%-22s %4s %6s %6s %8s %8s %8s\n", "probe", "n", "unseen", "storm", "p50 ms", "p99 ms", "max ms")
 	for _, p := range r.probes {
 		fmt.Fprintf(w, "%-22s %4d %6d %6d %8.1f %8.1f %8.1f\n", p.name, len(p.samples), p.failed, p.joined,
 			stormMS(stormQuantile(p.samples, 0.5)), stormMS(stormQuantile(p.samples, 0.99)), stormMS(stormQuantile(p.samples, 1)))
 	}
 	fmt.Fprintf(w, "(goal p50 ≤ %s, p99 ≤ %s; each probe its own incident paging the on-duty Commander, timed to the first page naming it,\n", stormGoalP50, stormGoalP99)
-	fmt.Fprintf(w, " its own or a digest's line; failed: none within %s; storm: joined the alert storm incident, no page of its own)\n", stormProbeWait)
+	fmt.Fprintf(w, " its own or a digest's line; unseen: no page named it within %s (paced, a digest names 20 pages and counts the rest);\n", stormProbeWait)
+	fmt.Fprintln(w, " storm: joined the alert storm incident, no page of its own)")
 	for _, p := range r.probes {
 		if p.lastErr != nil {
-			fmt.Fprintf(w, "%s: last failure: %v\n", p.name, p.lastErr)
+			fmt.Fprintf(w, "%s: last unseen: %v\n", p.name, p.lastErr)
 		}
 	}
 	fmt.Fprintln(w)

@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
+
 	"github.com/datasev/datasev/activities/lifecycle/notify"
 	"github.com/datasev/datasev/starter/incidents"
 	"github.com/datasev/datasev/starter/intake"
@@ -459,7 +461,7 @@ func (s *stormRun) account(ctx context.Context, ids []string, want int) stormTal
 		if err != nil {
 			return 0, err
 		}
-		if d.GetWorkflowExecutionInfo().GetStatus().String() == "Running" {
+		if d.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
 			return 1, nil
 		}
 		return 0, nil
