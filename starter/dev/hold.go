@@ -36,8 +36,11 @@ const holdArgs = "[--incidents 1000] [--address HOST:PORT] [--workers 1] [--decl
 type holdOptions struct {
 	incidents, workers int
 	address, state     string
-	// idle is the window over which the idle worker's CPU is measured.
-	idle time.Duration
+	// idle is the window over which the idle worker's CPU is measured,
+	// once its log has been quiet for quietFor (the declarations' pages,
+	// posts and the incident documents' deferred second write done), or
+	// settle has passed.
+	idle, quietFor, settle time.Duration
 	// declareBudget is the time allowed for declaring the incidents before
 	// the handoff; zero picks one from the count.
 	declareBudget time.Duration
@@ -51,12 +54,12 @@ type holdOptions struct {
 }
 
 func holdFlags(w io.Writer) (*flag.FlagSet, *holdOptions) {
-	o := &holdOptions{idle: 30 * time.Second, handoffWait: 5 * time.Minute, scaleOut: true, scaleOutIncidents: 20}
+	o := &holdOptions{idle: 30 * time.Second, quietFor: 20 * time.Second, settle: 2 * time.Minute, handoffWait: 5 * time.Minute, scaleOut: true, scaleOutIncidents: 20}
 	fs := newFlagSet(w, "hold", "go run ./starter/dev hold "+holdArgs)
 	fs.IntVar(&o.incidents, "incidents", 1000, "incidents held open at once (SEV3, no runbook)")
 	fs.StringVar(&o.address, "address", "", "Temporal frontend to use (default: start an in-memory dev server for the run); TEMPORAL_NAMESPACE names its namespace")
 	fs.IntVar(&o.workers, "workers", 1, "worker processes holding the incidents; one more is started afterwards to time a scale-out")
-	fs.DurationVar(&o.declareBudget, "declare-budget", 0, "time allowed for declaring the incidents before the handoff is due (0: 20s plus 120ms per incident)")
+	fs.DurationVar(&o.declareBudget, "declare-budget", 0, "time allowed for declaring the incidents before the handoff is due (0: 20s plus 120ms per incident); the handoff is due this plus 2m40s after the workers start")
 	fs.StringVar(&o.state, "state", "", "directory for the worker binary, its logs and files (default: a new temporary directory, removed afterwards)")
 	return fs, o
 }
@@ -92,20 +95,24 @@ func runHold(ctx context.Context, e *env, args []string) error {
 
 // holdReport is what hold measured.
 type holdReport struct {
-	date                 time.Time
-	n, workers           int
-	loadBefore           string
-	loadAfter            string
-	declareTook          time.Duration
-	declareErrors        int
-	lead                 time.Duration
-	handoffAt            time.Time
-	nextCommander        string
-	rssOpen, rssHandoff  []int64
-	peak                 []int64
-	idleCPU              []float64
-	idleWindow           time.Duration
-	idleNote             string
+	date                time.Time
+	n, workers          int
+	loadBefore          string
+	loadAfter           string
+	declareTook         time.Duration
+	declareErrors       int
+	lead                time.Duration
+	handoffAt           time.Time
+	nextCommander       string
+	rssOpen, rssHandoff []int64
+	peak                []int64
+	idleCPU             []float64
+	idleWindow          time.Duration
+	idleNote            string
+	// quiet says the workers' logs had been quiet for quietFor when the
+	// idle window began.
+	quiet                bool
+	quietFor             time.Duration
 	summaries, pages     int
 	summaryLat, pageLat  []time.Duration
 	metricsBefore, after map[string]float64
@@ -266,8 +273,7 @@ func hold(ctx context.Context, o holdOptions, namespace string, progress io.Writ
 	if budget == 0 {
 		budget = 20*time.Second + time.Duration(o.incidents)*120*time.Millisecond
 	}
-	settle := 15 * time.Second
-	handoffAt, boundary, lead := handoffPlan(time.Now(), budget+settle+o.idle+10*time.Second)
+	handoffAt, boundary, lead := handoffPlan(time.Now(), budget+o.settle+o.idle+10*time.Second)
 	rep.lead, rep.handoffAt, rep.nextCommander = lead, handoffAt, holdCommanderNext
 	roster, err := holdRoster(boundary, lead)
 	if err != nil {
@@ -289,13 +295,16 @@ func hold(ctx context.Context, o holdOptions, namespace string, progress io.Writ
 		return rep, fmt.Errorf("hold: declaring took %s, past the handoff at %s: the handoff fired while incidents were still being declared; rerun with a longer --declare-budget", rep.declareTook.Round(time.Second), handoffAt.Format("15:04:05"))
 	}
 
-	// Let the declarations' pages and posts drain, then the idle worker.
-	settleUntil := time.Now().Add(2 * time.Minute)
-	for time.Now().Before(settleUntil) && time.Now().Before(handoffAt.Add(-o.idle)) && !quiet(workers, 3*time.Second) {
+	// Let the declarations' pages, posts and documents drain, then the
+	// idle worker.
+	fmt.Fprintf(progress, "hold: waiting up to %s for the workers' logs to be quiet for %s…\n", o.settle, o.quietFor)
+	settleUntil := time.Now().Add(o.settle)
+	for time.Now().Before(settleUntil) && time.Now().Before(handoffAt.Add(-o.idle)) && !quiet(workers, o.quietFor) {
 		if err := sleepCtx(ctx, 500*time.Millisecond); err != nil {
 			return rep, err
 		}
 	}
+	rep.quiet, rep.quietFor = quiet(workers, o.quietFor), o.quietFor
 	for _, w := range workers {
 		rss, _, err := rssBytes(w.pid())
 		if err != nil {
@@ -773,7 +782,11 @@ func (rep *holdReport) print(w io.Writer) {
 		for _, p := range rep.idleCPU {
 			s = append(s, fmt.Sprintf("%.1f%%", p))
 		}
-		fmt.Fprintf(tw, "worker CPU idle, over %s\t%s of one core\t\n", rep.idleWindow.Round(time.Second), strings.Join(s, ", "))
+		when := fmt.Sprintf("its log quiet for %s before", rep.quietFor)
+		if !rep.quiet {
+			when = fmt.Sprintf("its log never quiet for %s before", rep.quietFor)
+		}
+		fmt.Fprintf(tw, "worker CPU idle, over %s (%s)\t%s of one core\t\n", rep.idleWindow.Round(time.Second), when, strings.Join(s, ", "))
 	} else {
 		fmt.Fprintf(tw, "worker CPU idle\t%s\t\n", orText(rep.idleNote, "-"))
 	}

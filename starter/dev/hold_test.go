@@ -65,7 +65,7 @@ func TestHoldHandoff(t *testing.T) {
 	var progress strings.Builder
 	rep, err := hold(ctx, holdOptions{
 		incidents: 20, workers: 1, state: t.TempDir(),
-		idle: 3 * time.Second, declareBudget: 5 * time.Second, handoffWait: 2 * time.Minute,
+		idle: 3 * time.Second, quietFor: 2 * time.Second, settle: 5 * time.Second, declareBudget: 5 * time.Second, handoffWait: 2 * time.Minute,
 	}, "", &progress)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, progress.String())
