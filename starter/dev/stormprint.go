@@ -58,6 +58,11 @@ func (r stormReport) print(w io.Writer) {
 	fmt.Fprintln(w, " their alert_count by the status query; dedup: accepted alerts not counted, the redeliveries; lost: alerts − counted;")
 	fmt.Fprintln(w, " 429/5xx: such answers seen, each retried honouring Retry-After; fail: deliveries never accepted; p50/p99: accepted answers'")
 	fmt.Fprintln(w, " response times; alerts/s: alerts accepted (redeliveries included) over the phase's wall time)")
+	for _, p := range r.phases {
+		if p.probeAlerts > 0 {
+			fmt.Fprintf(w, "%s: %d probe alerts joined the alert storm incident; counted leaves them out\n", p.name, p.probeAlerts)
+		}
+	}
 	if g, ok := rates["generic (intake)"]; ok {
 		for _, base := range []string{"signal-with-start", "declare (no HTTP)"} {
 			if b, ok := rates[base]; ok && b > 0 {

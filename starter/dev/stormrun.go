@@ -47,6 +47,9 @@ type stormPhase struct {
 	post         stormPostStats
 	tally        stormTally
 	pages        stormPageDelta
+	// probeAlerts are probe alerts that joined the alert storm incident:
+	// left out of tally.counted.
+	probeAlerts int
 }
 
 // stormBaseline is the same alerts sent without HTTP.
@@ -305,7 +308,13 @@ func (s *stormRun) genericStorm(ctx context.Context) (stormPhase, []stormProbe) 
 	close(done)
 	pwg.Wait()
 	ids = s.answered(ids, p.post)
-	p.tally = s.account(ctx, ids, o.alerts)
+	// Probes that joined the alert storm incident (--storm-control join)
+	// are counted there too; they are not the storm's alerts.
+	for _, pr := range probes {
+		p.probeAlerts += pr.joined
+	}
+	p.tally = s.account(ctx, ids, o.alerts+p.probeAlerts)
+	p.tally.counted -= p.probeAlerts
 	p.pages = s.pagesSince(ctx, before, ids, t0, len(p.post.started))
 	return p, probes
 }
