@@ -69,6 +69,15 @@ func devClient(t *testing.T, extra ...func(registrar)) (client.Client, string) {
 	}
 	c := dev.Client()
 	queue := "wf-test-" + strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-"))
+	startWorker(t, c, queue, extra...)
+	return c, queue
+}
+
+// startWorker runs a worker for the incident and runbook workflows on queue
+// until the test ends: recorders for the lifecycle activities, the real
+// runbook actions.
+func startWorker(t testing.TB, c client.Client, queue string, extra ...func(registrar)) {
+	t.Helper()
 	w := worker.New(c, queue, worker.Options{})
 	w.RegisterWorkflowWithOptions(incident.IncidentWorkflow, workflow.RegisterOptions{Name: workflows.IncidentWorkflowName})
 	w.RegisterWorkflowWithOptions(runbook.RunbookWorkflow, workflow.RegisterOptions{Name: workflows.RunbookWorkflowName})
@@ -92,10 +101,9 @@ func devClient(t *testing.T, extra ...func(registrar)) (client.Client, string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(w.Stop)
-	return c, queue
 }
 
-func startIncident(t *testing.T, c client.Client, queue, key string, opts workflows.Options) client.WorkflowRun {
+func startIncident(t testing.TB, c client.Client, queue, key string, opts workflows.Options) client.WorkflowRun {
 	t.Helper()
 	in := input(t, workflows.SEV2)
 	in.Options = opts
@@ -104,7 +112,7 @@ func startIncident(t *testing.T, c client.Client, queue, key string, opts workfl
 
 // startIncidentWith starts an incident from in, with its key, on one shift
 // in UTC, the way the intake starts one.
-func startIncidentWith(t *testing.T, c client.Client, queue, key string, in workflows.IncidentInput) client.WorkflowRun {
+func startIncidentWith(t testing.TB, c client.Client, queue, key string, in workflows.IncidentInput) client.WorkflowRun {
 	t.Helper()
 	in.Alert.DedupeKey = key
 	in.Roster.TimeZone = "UTC"

@@ -204,7 +204,7 @@ func newHarness(t *testing.T, start string) *harness {
 	return &harness{t: t, env: env, rec: rec, loc: loc}
 }
 
-func roster(t *testing.T) oncall.Roster {
+func roster(t testing.TB) oncall.Roster {
 	t.Helper()
 	r, err := oncall.Parse([]byte(testRoster))
 	if err != nil {
@@ -213,7 +213,7 @@ func roster(t *testing.T) oncall.Roster {
 	return r
 }
 
-func input(t *testing.T, sev workflows.Severity) workflows.IncidentInput {
+func input(t testing.TB, sev workflows.Severity) workflows.IncidentInput {
 	return workflows.IncidentInput{
 		Alert: workflows.Alert{
 			ID: "a-1", Source: "alertmanager", Title: "orders load failing", DedupeKey: "orders-load",

@@ -311,6 +311,12 @@ type IncidentInput struct {
 	Options Options `json:"options,omitempty"`
 	// PreviousRunID links a recurrence to the closed incident before it.
 	PreviousRunID string `json:"previous_run_id,omitempty"`
+	// Title is the incident's title when it is not the opening alert's: an
+	// alert storm's incident is "alert storm: <source>" while its first
+	// member keeps its own title. Empty: the alert's title.
+	Title string `json:"title,omitempty"`
+	// SplitFrom is the grouped incident this one was split out of.
+	SplitFrom string `json:"split_from,omitempty"`
 	// Carry is the state handed over by continue-as-new; nil on a fresh start.
 	Carry *Snapshot `json:"carry,omitempty"`
 }
@@ -652,6 +658,10 @@ const (
 	MaxMembers = 500
 )
 
+// GroupStorm is the group (Alert.Group) of the alerts that joined their
+// source's alert storm incident at the intake.
+const GroupStorm = "alert storm"
+
 // AlertMember is one alert of an incident that groups several (see
 // Alert.Member): its own key, what it says, and its state.
 type AlertMember struct {
@@ -728,6 +738,9 @@ type Act struct {
 	Severity Severity `json:"severity,omitempty"`
 	// Note, for add_note.
 	Note string `json:"note,omitempty"`
+	// Member names one alert of a grouped incident (its key, as the status
+	// lists it), for split.
+	Member string `json:"member,omitempty"`
 	// Approval names the approval, for request_approval, approve and deny.
 	Approval string `json:"approval,omitempty"`
 	// Action and Detail describe the remediation, for request_approval.

@@ -44,13 +44,17 @@ const (
 	// ActPublishStatus publishes public wording on the status page; the
 	// Liaison or the Commander sending it is the wording's approval.
 	ActPublishStatus = "publish_status"
+	// ActSplit is the Commander's: one alert of a grouped incident (an
+	// alert storm, an Alertmanager group, a label set) gets an incident of
+	// its own, where its later alerts go.
+	ActSplit = "split"
 )
 
 // ActNames lists every act, in the order the CLI documents them.
 var ActNames = []string{
 	ActAcknowledge, ActAssignRole, ActSetSeverity, ActAddNote, ActRequestApproval,
 	ActApprove, ActDeny, ActResolve, ActAcceptHandoff,
-	ActRootCause, ActContributingFactor, ActActionItem, ActPostUpdate, ActPublishStatus,
+	ActRootCause, ActContributingFactor, ActActionItem, ActPostUpdate, ActPublishStatus, ActSplit,
 }
 
 // Query names.

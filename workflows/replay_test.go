@@ -43,7 +43,7 @@ import (
 // workflow.GetVersion, or it breaks every incident running at deploy time.
 const historyDir = "testdata/histories"
 
-func replayer(t *testing.T) worker.WorkflowReplayer {
+func replayer(t testing.TB) worker.WorkflowReplayer {
 	t.Helper()
 	r := worker.NewWorkflowReplayer()
 	registry.Register(r)

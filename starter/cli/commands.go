@@ -264,6 +264,20 @@ func printStatus(w io.Writer, st workflows.Status) {
 		fmt.Fprintf(w, "  handoff    %s → %s, accept by %s\n", h.From, h.To, h.Deadline.Local().Format("15:04 MST"))
 	}
 	fmt.Fprintf(w, "  alerts     %d (%s)\n", st.AlertCount, st.AlertStatus)
+	if st.Group != "" {
+		fmt.Fprintf(w, "  grouped    %s: %d alerts", st.Group, len(st.Members)+st.MembersMore)
+		if st.MembersMore > 0 {
+			fmt.Fprintf(w, " (%d listed)", len(st.Members))
+		}
+		fmt.Fprintln(w)
+		for _, m := range st.Members {
+			state := string(m.Status)
+			if m.SplitTo != "" {
+				state = "split out to " + m.SplitTo
+			}
+			fmt.Fprintf(w, "    %-40s %s ×%d — %s\n", m.Key, state, m.Count, m.Title)
+		}
+	}
 	age := time.Since(st.TriggeredAt)
 	if !st.ClosedAt.IsZero() {
 		age = st.ClosedAt.Sub(st.TriggeredAt)
@@ -390,6 +404,16 @@ var actCommands = []actCommand{
 		flags: noFlags},
 	{cmd: "handoff-accept", act: workflows.ActAcceptHandoff, summary: "take command at a shift handoff (incoming Commander)",
 		flags: noFlags},
+	{cmd: "split", act: workflows.ActSplit, usage: "--member KEY [--reason R]", summary: "give one alert of a grouped incident (a storm, a group) its own incident (Commander)",
+		flags: func(fs *flag.FlagSet, a *workflows.Act) func() error {
+			fs.StringVar(&a.Member, "member", "", "the alert's key, as `datasev show` lists the members (required)")
+			return func() error {
+				if a.Member == "" {
+					return usagef("split: --member required")
+				}
+				return nil
+			}
+		}},
 	{cmd: "update", act: workflows.ActPostUpdate, usage: "--text T", summary: "post the status update due at the severity's cadence (Liaison or Commander)",
 		flags: textFlag("update", false)},
 	{cmd: "publish-status", act: workflows.ActPublishStatus, usage: "--text T [--status investigating|identified|monitoring]", summary: "publish approved public wording on the status page (Liaison or Commander)",

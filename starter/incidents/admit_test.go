@@ -134,3 +134,42 @@ func startAndSignals(t *testing.T, ctx context.Context, id string) []workflows.A
 	}
 	return out
 }
+
+// TestSplitOutOfStorm: the Commander splits one alert out of the storm
+// incident (the split act, signed); it gets an incident of its own keyed by
+// its own key, and its later alerts go there rather than to the storm.
+func TestSplitOutOfStorm(t *testing.T) {
+	ctx := testCtx(t)
+	source := fmt.Sprintf("it-split-%d", time.Now().UnixNano())
+	refuse := func() error { return errors.New("over the rate") }
+	a, b := newKey(t), newKey(t)
+	for _, k := range []string{a, b} {
+		if d := declare(t, ctx, incidents.DeclareRequest{Alert: alertFor(k), Roster: testRoster(t), Admit: refuse, Storm: source}); !d.Storm {
+			t.Fatalf("%s: %+v, want the storm", k, d)
+		}
+	}
+	stormID := workflows.WorkflowID(incidents.StormKey(source))
+	if _, err := incidents.ActSigned(ctx, tc, signerOf("bob"), stormID, workflows.ActSplit, workflows.Act{By: "bob", Member: b}); err == nil {
+		t.Error("bob (not the Commander) split an alert out")
+	}
+	act(t, ctx, stormID, workflows.ActSplit, workflows.Act{By: "alice", Member: b, Reason: "its own outage"})
+	own := workflows.WorkflowID(b)
+	eventually(t, 20*time.Second, "the split-out incident", func() (bool, string) {
+		st, err := incidents.Status(ctx, tc, own)
+		if err != nil {
+			return false, err.Error()
+		}
+		return st.State == workflows.Triggered && st.Title == alertFor(b).Title, fmt.Sprintf("%s %q", st.State, st.Title)
+	})
+	d := declare(t, ctx, incidents.DeclareRequest{Alert: alertFor(b), Roster: testRoster(t), Admit: refuse, Storm: source})
+	if d.Storm || !d.Joined || d.WorkflowID != own {
+		t.Errorf("a later alert of the split-out key: %+v, want it joined to %s", d, own)
+	}
+	st := status(t, ctx, stormID)
+	if len(st.Members) != 2 || st.Members[1].SplitTo != own || st.Members[0].SplitTo != "" {
+		t.Errorf("storm members %+v, want b split out to %s", st.Members, own)
+	}
+	if st.Members[0].Title != alertFor(a).Title {
+		t.Errorf("the storm's first member is titled %q, want its own title", st.Members[0].Title)
+	}
+}

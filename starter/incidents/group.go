@@ -20,7 +20,7 @@ import (
 const (
 	// GroupStorm is the group of an alert that joined its source's alert
 	// storm incident (DeclareRequest.Storm).
-	GroupStorm = "alert storm"
+	GroupStorm = workflows.GroupStorm
 	// GroupAlertmanager starts the group of alerts grouped by their
 	// Alertmanager group (runbooks.GroupByAlertmanagerGroup).
 	GroupAlertmanager = "alertmanager group"

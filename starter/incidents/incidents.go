@@ -8,6 +8,7 @@
 package incidents
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -187,7 +188,15 @@ func Declare(ctx context.Context, c client.Client, in DeclareRequest) (Declared,
 		if err := checkGroupKey(g.key); err != nil {
 			return Declared{}, err
 		}
-		alert.DedupeKey, alert.Member, alert.Group = g.key, own, g.group
+		// An alert the Commander split out of its group (the split act)
+		// has an incident of its own, which takes it while it runs.
+		split, _, err := existingRun(ctx, c, workflows.WorkflowID(own), addr)
+		if err != nil {
+			return Declared{}, err
+		}
+		if split == "" {
+			alert.DedupeKey, alert.Member, alert.Group = g.key, own, g.group
+		}
 	}
 	id := workflows.WorkflowID(alert.DedupeKey)
 	runningRunID, previousRunID, err := existingRun(ctx, c, id, addr)
@@ -230,7 +239,9 @@ func Declare(ctx context.Context, c client.Client, in DeclareRequest) (Declared,
 // start signals alert to incident id, starting it with input if no run is
 // open, and says which it did.
 func start(ctx context.Context, c client.Client, in DeclareRequest, id string, alert workflows.Alert, input workflows.IncidentInput, duty oncall.OnDuty, runningRunID, previousRunID string) (Declared, error) {
-	opts := StartOptions(id, input.Alert, input.Runbook, duty)
+	titled := input.Alert
+	titled.Title = cmp.Or(input.Title, titled.Title)
+	opts := StartOptions(id, titled, input.Runbook, duty)
 	if in.TaskQueue != "" {
 		opts.TaskQueue = in.TaskQueue
 	}
@@ -268,13 +279,14 @@ func declareStorm(ctx context.Context, c client.Client, in DeclareRequest, alert
 	if err != nil {
 		return Declared{}, err
 	}
+	// The incident is the storm's; its first member keeps its own title.
 	opened := member
-	opened.Title = StormTitle(in.Storm)
-	opened.Description = cut(fmt.Sprintf("Alerts from %s beyond its rate of new incidents join this incident, each listed as a member; handle them by hand or split them out. First: %s",
+	opened.Description = cut(fmt.Sprintf("Alerts from %s beyond its rate of new incidents join this incident, each listed as a member; handle them by hand or split them out (split). First: %s",
 		in.Storm, alert.Title), workflows.MaxTextLen)
 	opened.Service, opened.Dataset = "", ""
 	input := workflows.IncidentInput{
 		Alert:         opened,
+		Title:         StormTitle(in.Storm),
 		Roster:        in.Roster,
 		Options:       in.Options,
 		PreviousRunID: previousRunID,

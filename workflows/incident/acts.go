@@ -58,6 +58,7 @@ var actKinds = map[string]actKind{
 	workflows.ActContributingFactor: {checkClosureInput, applyContributingFactor},
 	workflows.ActActionItem:         {checkClosureInput, applyActionItem},
 	workflows.ActAcceptHandoff:      {checkAcceptHandoff, applyAcceptHandoff},
+	workflows.ActSplit:              {checkSplit, applySplit},
 }
 
 // validate is the one validation function for every human act, shared by

@@ -49,6 +49,7 @@ type incident struct {
 	notified   bool                    // a notification was delivered (or failed) in this run
 
 	seenAlerts, seenActs *seenMemory // indexes of inc.s.Seen, built when first used
+	splitting            int         // split-out incidents being started
 
 	published struct {
 		attrs   [5]string
@@ -129,7 +130,7 @@ func (inc *incident) open(ctx workflow.Context) error {
 	}
 	inc.s = workflows.Snapshot{
 		ID:            info.WorkflowExecution.ID,
-		Title:         a.Title,
+		Title:         cmp.Or(inc.in.Title, a.Title),
 		State:         workflows.Triggered,
 		Severity:      sev,
 		Service:       a.Service,
@@ -163,7 +164,10 @@ func (inc *incident) open(ctx workflow.Context) error {
 	// Incidents opened by this version keep an incident document.
 	inc.s.Document.Enabled = workflow.GetVersion(ctx, versionDocument, workflow.DefaultVersion, 1) == 1
 	inc.s.Trust.Enabled = workflow.GetVersion(ctx, versionVerifiedActs, workflow.DefaultVersion, 1) == 1
-	inc.record(now, a.Source, workflows.KindAlert, fmt.Sprintf("incident opened: %s (%s, suggested %s)", a.Title, a.Source, sev), a.Description)
+	inc.record(now, a.Source, workflows.KindAlert, fmt.Sprintf("incident opened: %s (%s, suggested %s)", inc.s.Title, a.Source, sev), a.Description)
+	if inc.in.SplitFrom != "" {
+		inc.record(now, "datasev", workflows.KindSystem, "split out of "+inc.in.SplitFrom+" by its Commander", "")
+	}
 	if inc.in.PreviousRunID != "" {
 		inc.record(now, "datasev", workflows.KindSystem, "recurrence of a closed incident (previous run "+inc.in.PreviousRunID+")", "")
 	}
@@ -178,8 +182,8 @@ func (inc *incident) open(ctx workflow.Context) error {
 	if inc.in.Runbook != "" {
 		inc.record(now, "datasev", workflows.KindSystem, "runbook "+inc.in.Runbook+" chosen for the alert", "")
 	}
-	inc.page(inc.s.Roles.Commander, "acknowledge: "+a.Title, fmt.Sprintf("You are Commander. Acknowledge within %s.", sev.AckTimeout()))
-	inc.post("incident opened: "+a.Title, inc.details())
+	inc.page(inc.s.Roles.Commander, "acknowledge: "+inc.s.Title, fmt.Sprintf("You are Commander. Acknowledge within %s.", sev.AckTimeout()))
+	inc.post("incident opened: "+inc.s.Title, inc.details())
 	return nil
 }
 
@@ -291,7 +295,7 @@ func (inc *incident) run(ctx workflow.Context) (workflows.Snapshot, error) {
 	// the incident rather than being dropped.
 	_ = workflow.Await(ctx, func() bool {
 		return workflow.AllHandlersFinished(ctx) && len(inc.s.Outbox) == 0 && !inc.sending &&
-			len(inc.s.Relay) == 0 && !inc.s.CancelRunbook && !inc.relaying && !inc.publicBusy
+			len(inc.s.Relay) == 0 && !inc.s.CancelRunbook && !inc.relaying && !inc.publicBusy && inc.splitting == 0
 	})
 	inc.drain(ctx)
 	if inc.s.State != workflows.Closed {
@@ -427,7 +431,7 @@ func (inc *incident) shouldContinueAsNew(ctx workflow.Context) bool {
 // and buffered signals are applied, so no act or alert is lost.
 func (inc *incident) continueAsNew(ctx workflow.Context) error {
 	_, _ = workflow.AwaitWithTimeout(ctx, time.Minute, func() bool {
-		return workflow.AllHandlersFinished(ctx) && !inc.sending && !inc.relaying && !inc.publicBusy && !inc.docBusy
+		return workflow.AllHandlersFinished(ctx) && !inc.sending && !inc.relaying && !inc.publicBusy && !inc.docBusy && inc.splitting == 0
 	})
 	inc.drain(ctx)
 	info := workflow.GetInfo(ctx)
