@@ -81,6 +81,7 @@ var subcommands = []subcommand{
 	{"install-cli", "", "build (once) the pinned Temporal CLI and print its path", runInstallCLI},
 	{"cluster", clusterArgs, "run Temporal on a private PostgreSQL as the production topology does (frontend, history, matching, worker processes)", runCluster},
 	{"chaos", chaosArgs, "run the production topology (PostgreSQL, Temporal services, worker processes, intake) and kill every kind of process while incidents run", runChaos},
+	{"storm", stormArgs, "post an alert storm through the intake to the worker (Slack on its stand-in): accounting, throughput against Temporal alone, pages, alert → page latency", runStorm},
 }
 
 // run runs the dev command line and returns the exit code: 0 on success
