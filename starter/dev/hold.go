@@ -54,12 +54,12 @@ type holdOptions struct {
 }
 
 func holdFlags(w io.Writer) (*flag.FlagSet, *holdOptions) {
-	o := &holdOptions{idle: 30 * time.Second, quietFor: 20 * time.Second, settle: 2 * time.Minute, handoffWait: 5 * time.Minute, scaleOut: true, scaleOutIncidents: 20}
+	o := &holdOptions{idle: 30 * time.Second, quietFor: 20 * time.Second, settle: 3 * time.Minute, handoffWait: 5 * time.Minute, scaleOut: true, scaleOutIncidents: 20}
 	fs := newFlagSet(w, "hold", "go run ./starter/dev hold "+holdArgs)
 	fs.IntVar(&o.incidents, "incidents", 1000, "incidents held open at once (SEV3, no runbook)")
 	fs.StringVar(&o.address, "address", "", "Temporal frontend to use (default: start an in-memory dev server for the run); TEMPORAL_NAMESPACE names its namespace")
 	fs.IntVar(&o.workers, "workers", 1, "worker processes holding the incidents; one more is started afterwards to time a scale-out")
-	fs.DurationVar(&o.declareBudget, "declare-budget", 0, "time allowed for declaring the incidents before the handoff is due (0: 20s plus 120ms per incident); the handoff is due this plus 2m40s after the workers start")
+	fs.DurationVar(&o.declareBudget, "declare-budget", 0, "time allowed for declaring the incidents before the handoff is due (0: 20s plus 120ms per incident); the handoff is due this plus 3m40s after the workers start")
 	fs.StringVar(&o.state, "state", "", "directory for the worker binary, its logs and files (default: a new temporary directory, removed afterwards)")
 	return fs, o
 }
@@ -111,8 +111,10 @@ type holdReport struct {
 	idleNote            string
 	// quiet says the workers' logs had been quiet for quietFor when the
 	// idle window began.
-	quiet                bool
-	quietFor             time.Duration
+	quiet    bool
+	quietFor time.Duration
+	// idleLines are the log lines the workers wrote during the window.
+	idleLines            int
 	summaries, pages     int
 	summaryLat, pageLat  []time.Duration
 	metricsBefore, after map[string]float64
@@ -320,6 +322,7 @@ func hold(ctx context.Context, o holdOptions, namespace string, progress io.Writ
 		rep.idleWindow = window
 		fmt.Fprintf(progress, "hold: measuring idle CPU over %s…\n", window.Round(time.Second))
 		var wg sync.WaitGroup
+		linesBefore := lineCount(workers)
 		rep.idleCPU = make([]float64, len(workers))
 		var firstErr atomic.Pointer[error]
 		for i, w := range workers {
@@ -337,6 +340,7 @@ func hold(ctx context.Context, o holdOptions, namespace string, progress io.Writ
 		if p := firstErr.Load(); p != nil {
 			return rep, *p
 		}
+		rep.idleLines = lineCount(workers) - linesBefore
 	}
 	if err := rep.waitHandoffs(ctx, workers, ids, o.handoffWait, progress); err != nil {
 		return rep, err
@@ -530,6 +534,17 @@ func declareHold(ctx context.Context, c client.Client, roster oncall.Roster, tas
 	wg.Wait()
 	sort.Strings(ids)
 	return ids, errs
+}
+
+// lineCount is how many log lines the workers wrote so far.
+func lineCount(ws []*holdWorker) int {
+	n := 0
+	for _, w := range ws {
+		w.mu.Lock()
+		n += w.lines
+		w.mu.Unlock()
+	}
+	return n
 }
 
 // quiet reports whether no worker has logged anything for d.
@@ -786,7 +801,7 @@ func (rep *holdReport) print(w io.Writer) {
 		if !rep.quiet {
 			when = fmt.Sprintf("its log never quiet for %s before", rep.quietFor)
 		}
-		fmt.Fprintf(tw, "worker CPU idle, over %s (%s)\t%s of one core\t\n", rep.idleWindow.Round(time.Second), when, strings.Join(s, ", "))
+		fmt.Fprintf(tw, "worker CPU idle, over %s (%s; %d log lines during it)\t%s of one core\t\n", rep.idleWindow.Round(time.Second), when, rep.idleLines, strings.Join(s, ", "))
 	} else {
 		fmt.Fprintf(tw, "worker CPU idle\t%s\t\n", orText(rep.idleNote, "-"))
 	}
