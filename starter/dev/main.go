@@ -18,9 +18,14 @@
 //
 //	go run ./starter/dev bench [--n 200] [--concurrency 1] [--address HOST:PORT] [--dynamic-config KEY=VALUE ...]
 //	go run ./starter/dev install-cli
+//	go run ./starter/dev hold [--incidents 1000] [--address HOST:PORT] [--workers 1] [--declare-budget 0s] [--state DIR]
+//	go run ./starter/dev cost [--state DIR]
 //
 // bench measures alert → first activity latency against the engine's floor;
-// install-cli builds (once) the pinned Temporal CLI and prints its path.
+// install-cli builds (once) the pinned Temporal CLI and prints its path;
+// hold measures a worker process holding many open incidents across a
+// shift handoff; cost counts what each runbook's incident costs in history
+// events, tasks and Temporal Cloud actions.
 package main
 
 import (
@@ -81,6 +86,8 @@ var subcommands = []subcommand{
 	{"install-cli", "", "build (once) the pinned Temporal CLI and print its path", runInstallCLI},
 	{"cluster", clusterArgs, "run Temporal on a private PostgreSQL as the production topology does (frontend, history, matching, worker processes)", runCluster},
 	{"chaos", chaosArgs, "run the production topology (PostgreSQL, Temporal services, worker processes, intake) and kill every kind of process while incidents run", runChaos},
+	{"hold", holdArgs, "hold many incidents open on one worker process across a shift handoff: its memory, idle CPU, sticky cache, handoff latency, and a second worker joining", runHold},
+	{"cost", costArgs, "run each library runbook's incident to closure against the stand-ins and count, per runbook, its history events, tasks, activities, timers, signals, updates and Temporal Cloud actions", runCost},
 	{"storm", stormArgs, "post an alert storm through the intake to the worker (Slack on its stand-in): accounting, throughput against Temporal alone, pages, alert → page latency", runStorm},
 }
 
