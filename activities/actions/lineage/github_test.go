@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"go.temporal.io/sdk/testsuite"
+
 	ghact "github.com/datasev/datasev/activities/actions/github"
 	"github.com/datasev/datasev/activities/actions/github/ghtest"
 
@@ -221,4 +223,71 @@ func TestGitHubCallerCancels(t *testing.T) {
 	if g.Len() < 380 || cache.Loads() != 1 || srv.Count(contentsRoute) != 3 {
 		t.Errorf("%d nodes, %d loads (want 1), %d contents requests (want 2 lookups and 1 download)", g.Len(), cache.Loads(), srv.Count(contentsRoute))
 	}
+}
+
+// GitHub's waits become NextRetryDelay, capped as the GitHub actions cap
+// them: a 429 or a 5xx with Retry-After is retried after it, a rate limit
+// resetting hours away or a Retry-After of a day after the cap, and a 5xx
+// without Retry-After on the activity's retry policy. Each case has its
+// own client: go-github remembers a rate limit and refuses requests until
+// it is over.
+func TestGitHubRetryAfter(t *testing.T) {
+	const uri = "github://acme/analytics/target/manifest.json@main"
+	in := map[string]any{"manifest": uri, "node": "orders"}
+	fixture := func(t *testing.T) (*ghtest.Server, *testsuite.TestActivityEnvironment) {
+		srv, cache := githubFixture(t, "", nil)
+		srv.Commit("acme/analytics", "main", "Ana <ana@acme.example>", "dbt docs generate",
+			map[string]string{"target/manifest.json": string(manifesttest.Generate(shop()))}, time.Now())
+		return srv, register(lineage.NewWithCache(cache))
+	}
+	for _, tc := range []struct {
+		name   string
+		status int
+		header map[string]string
+		typ    string
+		delay  time.Duration
+	}{
+		{"429 Retry-After 30", http.StatusTooManyRequests, map[string]string{"Retry-After": "30"}, lineage.RateLimitedType, 30 * time.Second},
+		{"429 without Retry-After", http.StatusTooManyRequests, nil, lineage.RateLimitedType, time.Minute},
+		{"503 Retry-After 30", http.StatusServiceUnavailable, map[string]string{"Retry-After": "30"}, lineage.UnavailableType, 30 * time.Second},
+		{"503 Retry-After a day", http.StatusServiceUnavailable, map[string]string{"Retry-After": "86400"}, lineage.UnavailableType, ghact.MaxRetryDelay},
+		{"503 Retry-After an HTTP date 2h away", http.StatusServiceUnavailable, map[string]string{
+			"Retry-After": time.Now().Add(2 * time.Hour).UTC().Format(http.TimeFormat)}, lineage.UnavailableType, ghact.MaxRetryDelay},
+		{"secondary rate limit Retry-After a day", http.StatusForbidden, map[string]string{"Retry-After": "86400"}, lineage.RateLimitedType, ghact.MaxRetryDelay},
+		{"primary rate limit resetting in 3h", http.StatusForbidden, map[string]string{
+			"X-RateLimit-Limit": "5000", "X-RateLimit-Remaining": "0",
+			"X-RateLimit-Reset": strconv.FormatInt(time.Now().Add(3*time.Hour).Unix(), 10)}, lineage.RateLimitedType, ghact.MaxRetryDelay},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv, e := fixture(t)
+			srv.FailNext(1, tc.status, tc.header)
+			_, err := run(t, e, lineage.DownstreamName, in)
+			wantErr(t, err, tc.typ, false, uri, "retrying in")
+			if d := appErr(t, err).NextRetryDelay(); d != tc.delay {
+				t.Errorf("NextRetryDelay %s, want %s: %v", d, tc.delay, err)
+			}
+		})
+	}
+
+	t.Run("503 without Retry-After", func(t *testing.T) {
+		srv, e := fixture(t)
+		srv.FailNext(1, http.StatusServiceUnavailable, nil)
+		_, err := run(t, e, lineage.DownstreamName, in)
+		if err == nil {
+			t.Fatal("want an error for a 503")
+		}
+		ae := appErr(t, err)
+		if ae.NonRetryable() || ae.NextRetryDelay() != 0 || ae.Type() == lineage.UnavailableType || !strings.Contains(err.Error(), "503") {
+			t.Errorf("type %q non-retryable %v NextRetryDelay %s; want a plain retryable error naming the 503: %v",
+				ae.Type(), ae.NonRetryable(), ae.NextRetryDelay(), err)
+		}
+		// The fault is spent: the retry loads the manifest.
+		res, err := run(t, e, lineage.DownstreamName, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if num(res.Output["count"]) == 0 {
+			t.Errorf("output %v", res.Output)
+		}
+	})
 }

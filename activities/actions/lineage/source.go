@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -151,8 +152,13 @@ const (
 	InvalidManifestType = "InvalidManifest"
 	// TooLargeType: the manifest exceeds the configured size bound.
 	TooLargeType = "ManifestTooLarge"
-	// RateLimitedType: GitHub's rate limit; retried after its reset.
+	// RateLimitedType: GitHub's rate limit (primary, secondary or a 429);
+	// retried after its reset or Retry-After, at most 15 minutes on.
 	RateLimitedType = "RateLimited"
+	// UnavailableType: GitHub answered 5xx with Retry-After; retried
+	// after it, at most 15 minutes on. A 5xx without Retry-After is a
+	// plain retryable error.
+	UnavailableType = "GitHubUnavailable"
 	// UnknownNodeType: the node names nothing in the manifest.
 	UnknownNodeType = "UnknownNode"
 	// AmbiguousNodeType: the node's name matches several nodes.
@@ -403,15 +409,47 @@ func (v *blobVerifier) sum() string { return hex.EncodeToString(v.h.Sum(nil)) }
 
 func (v *blobVerifier) Close() error { return v.rc.Close() }
 
-// classify maps a go-github error: 404 and 401/403 are non-retryable, a
-// rate limit retries after its reset, 5xx and network errors retry.
+// maxRetryDelay caps the NextRetryDelay taken from GitHub's rate-limit
+// reset and Retry-After headers, so a manifest lookup is tried again
+// within the activity's retry policy rather than hours later. It is the
+// cap of the GitHub actions (ghact.MaxRetryDelay in activities/actions/github),
+// kept here rather than imported: that package would bring its GitHub App
+// auth (ghinstallation, jwt and a second go-github) into lineage for one
+// constant. The tests check the two agree.
+const maxRetryDelay = 15 * time.Minute
+
+// retryDelay bounds a wait GitHub asked for to [1s, maxRetryDelay].
+func retryDelay(d time.Duration) time.Duration { return min(max(d, time.Second), maxRetryDelay) }
+
+// parseRetryAfter reads a Retry-After header, in seconds or as an HTTP
+// date; 0 when it is absent or unreadable.
+func parseRetryAfter(v string) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	if n, err := strconv.Atoi(v); err == nil {
+		return time.Duration(n) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return time.Until(t)
+	}
+	return 0
+}
+
+// classify maps a go-github error: 404 and 401/403 are non-retryable; a
+// rate limit (primary, secondary or a 429) retries after its reset or
+// Retry-After, and a 5xx with Retry-After after that, each capped at
+// maxRetryDelay; other 5xx and network errors retry on the activity's
+// retry policy.
 func (f *githubFetcher) classify(op string, err error) error {
 	var rl *github.RateLimitError
 	if errors.As(err, &rl) {
-		wait := time.Until(rl.Rate.Reset.Time)
+		wait := retryDelay(time.Until(rl.Rate.Reset.Time))
 		return temporal.NewApplicationErrorWithOptions(
-			fmt.Sprintf("manifest %s: GitHub rate limit reached (%s); retrying after its reset", f.uri, op),
-			RateLimitedType, temporal.ApplicationErrorOptions{NextRetryDelay: max(wait, time.Second), Cause: err})
+			fmt.Sprintf("manifest %s: GitHub rate limit reached (%s), resets at %s; retrying in %s",
+				f.uri, op, rl.Rate.Reset.UTC().Format(time.RFC3339), wait.Round(time.Second)),
+			RateLimitedType, temporal.ApplicationErrorOptions{NextRetryDelay: wait, Cause: err})
 	}
 	var ab *github.AbuseRateLimitError
 	if errors.As(err, &ab) {
@@ -419,13 +457,29 @@ func (f *githubFetcher) classify(op string, err error) error {
 		if ab.RetryAfter != nil {
 			wait = *ab.RetryAfter
 		}
+		wait = retryDelay(wait)
 		return temporal.NewApplicationErrorWithOptions(
-			fmt.Sprintf("manifest %s: GitHub secondary rate limit (%s); retrying after %s", f.uri, op, wait),
-			RateLimitedType, temporal.ApplicationErrorOptions{NextRetryDelay: max(wait, time.Second), Cause: err})
+			fmt.Sprintf("manifest %s: GitHub secondary rate limit (%s); retrying in %s", f.uri, op, wait.Round(time.Second)),
+			RateLimitedType, temporal.ApplicationErrorOptions{NextRetryDelay: wait, Cause: err})
 	}
 	var er *github.ErrorResponse
 	if errors.As(err, &er) && er.Response != nil {
+		retryAfter := parseRetryAfter(er.Response.Header.Get("Retry-After"))
 		switch st := er.Response.StatusCode; {
+		case st == http.StatusTooManyRequests:
+			wait := time.Minute
+			if retryAfter > 0 {
+				wait = retryAfter
+			}
+			wait = retryDelay(wait)
+			return temporal.NewApplicationErrorWithOptions(
+				fmt.Sprintf("manifest %s: GitHub rate limit (%s: %d %s); retrying in %s", f.uri, op, st, er.Message, wait.Round(time.Second)),
+				RateLimitedType, temporal.ApplicationErrorOptions{NextRetryDelay: wait, Cause: err})
+		case st >= 500 && retryAfter > 0:
+			wait := retryDelay(retryAfter)
+			return temporal.NewApplicationErrorWithOptions(
+				fmt.Sprintf("manifest %s: GitHub unavailable (%s: %d %s); retrying in %s", f.uri, op, st, er.Message, wait.Round(time.Second)),
+				UnavailableType, temporal.ApplicationErrorOptions{NextRetryDelay: wait, Cause: err})
 		case st == http.StatusNotFound:
 			ref := f.loc.Ref
 			if ref == "" {
@@ -438,7 +492,7 @@ func (f *githubFetcher) classify(op string, err error) error {
 			return temporal.NewNonRetryableApplicationError(
 				fmt.Sprintf("manifest %s: GitHub refused the worker's credentials (%s: %d %s); check %s", f.uri, op, st, er.Message, envGitHubHint),
 				AccessDeniedType, err)
-		case st == http.StatusUnprocessableEntity || (st >= 400 && st < 500 && st != http.StatusTooManyRequests && st != http.StatusRequestTimeout):
+		case st == http.StatusUnprocessableEntity || (st >= 400 && st < 500 && st != http.StatusRequestTimeout):
 			return temporal.NewNonRetryableApplicationError(
 				fmt.Sprintf("manifest %s: GitHub answered %d %s (%s)", f.uri, st, er.Message, op), BadURIType, err)
 		}
