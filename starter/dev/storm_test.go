@@ -140,12 +140,13 @@ func TestStormViolations(t *testing.T) {
 	if bad := (stormReport{o: o, phases: []stormPhase{ok}}).violations(); len(bad) != 0 {
 		t.Errorf("a sound phase: %v", bad)
 	}
-	lost, double, missing, refused := ok, ok, ok, ok
+	lost, double, missing, refused, silent := ok, ok, ok, ok, ok
 	lost.tally.counted = 9
 	double.tally.counted = 11
 	missing.tally.found = 1
 	refused.post.failed = 1
-	for name, p := range map[string]stormPhase{"lost": lost, "counted twice": double, "incidents found": missing, "never accepted": refused} {
+	silent.tally.unanswered = 1
+	for name, p := range map[string]stormPhase{"lost": lost, "counted twice": double, "incidents found": missing, "never accepted": refused, "never answered": silent} {
 		bad := (stormReport{o: o, phases: []stormPhase{p}}).violations()
 		if len(bad) != 1 || !strings.Contains(bad[0], name) {
 			t.Errorf("%s: violations %v", name, bad)

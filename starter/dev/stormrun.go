@@ -121,6 +121,9 @@ type stormReport struct {
 func (r stormReport) violations() []string {
 	var bad []string
 	check := func(name string, alerts, keys int, t stormTally) {
+		if t.unanswered > 0 {
+			bad = append(bad, fmt.Sprintf("%s: %d incidents never answered the status query (their alerts are uncounted; last error: %v)", name, t.unanswered, t.lastErr))
+		}
 		switch {
 		case t.counted < alerts:
 			bad = append(bad, fmt.Sprintf("%s: %d of %d alerts lost", name, alerts-t.counted, alerts))
@@ -445,6 +448,9 @@ func (s *stormRun) signalWithStartCall(ctx context.Context, key, alertID string)
 // to want, then describes every one: what the phase left behind.
 func (s *stormRun) account(ctx context.Context, ids []string, want int) stormTally {
 	deadline := time.Now().Add(s.o.settle)
+	// Each incident's latest answer: a query that times out under load
+	// keeps the incident's earlier count, and is asked again next round.
+	last := map[string]int{}
 	var t stormTally
 	for {
 		t = stormTally{}
@@ -452,13 +458,23 @@ func (s *stormRun) account(ctx context.Context, ids []string, want int) stormTal
 			st, err := incidents.Status(ctx, s.rig.c, id)
 			return st.AlertCount, err
 		})
-		for _, c := range counts {
-			if c.err != nil {
-				t.unanswered++
+		for i, c := range counts {
+			var nf *incidents.NotFoundError
+			switch {
+			case c.err == nil:
+				last[ids[i]] = c.n
+			case errors.As(c.err, &nf):
+				// Never started (a key whose alerts joined the storm
+				// incident): nothing to count.
+			default:
 				t.lastErr = c.err
-				continue
+				if _, ok := last[ids[i]]; !ok {
+					t.unanswered++
+				}
 			}
-			t.counted += c.n
+		}
+		for _, n := range last {
+			t.counted += n
 		}
 		if t.counted >= want && t.unanswered == 0 || time.Now().After(deadline) || ctx.Err() != nil {
 			break
