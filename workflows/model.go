@@ -604,6 +604,8 @@ type Snapshot struct {
 	Group         string             `json:"group,omitempty"`
 	Members       []AlertMember      `json:"members,omitempty"`
 	MembersMore   int                `json:"members_more,omitempty"`
+	Related       []IncidentLink     `json:"related,omitempty"`
+	MergedInto    string             `json:"merged_into,omitempty"`
 	TriggeredAt   time.Time          `json:"triggered_at"`
 	AckedAt       time.Time          `json:"acked_at,omitzero"`
 	MitigatedAt   time.Time          `json:"mitigated_at,omitzero"`
@@ -658,6 +660,36 @@ const (
 	MaxMembers = 500
 )
 
+// IncidentLink is another incident linked to this one: related (either
+// side's relate act), merged (it merged into this one) or merged-into
+// (this one merged into it).
+type IncidentLink struct {
+	Kind  string    `json:"kind"`
+	ID    string    `json:"id"`
+	Title string    `json:"title,omitempty"`
+	By    string    `json:"by,omitempty"`
+	At    time.Time `json:"at"`
+	// Alerts is the merged incident's alert count, for kind merged.
+	Alerts int `json:"alerts,omitempty"`
+}
+
+// Kinds of IncidentLink.
+const (
+	LinkRelated    = "related"
+	LinkMerged     = "merged"
+	LinkMergedInto = "merged-into"
+)
+
+// LinkSignal is the SignalIncidentLink payload: the link as the receiving
+// incident records it, and for a merge the merged incident's members.
+type LinkSignal struct {
+	Link    IncidentLink  `json:"link"`
+	Members []AlertMember `json:"members,omitempty"`
+}
+
+// MaxRelated bounds an incident's links.
+const MaxRelated = 50
+
 // GroupStorm is the group (Alert.Group) of the alerts that joined their
 // source's alert storm incident at the intake.
 const GroupStorm = "alert storm"
@@ -702,10 +734,14 @@ type Status struct {
 	Group       string        `json:"group,omitempty"`
 	Members     []AlertMember `json:"members,omitempty"`
 	MembersMore int           `json:"members_more,omitempty"`
-	TriggeredAt time.Time     `json:"triggered_at"`
-	AckedAt     time.Time     `json:"acked_at,omitzero"`
-	ResolvedAt  time.Time     `json:"resolved_at,omitzero"`
-	ClosedAt    time.Time     `json:"closed_at,omitzero"`
+	// Related lists the incidents linked to this one (relate, merge);
+	// MergedInto is the incident this one merged into.
+	Related     []IncidentLink `json:"related,omitempty"`
+	MergedInto  string         `json:"merged_into,omitempty"`
+	TriggeredAt time.Time      `json:"triggered_at"`
+	AckedAt     time.Time      `json:"acked_at,omitzero"`
+	ResolvedAt  time.Time      `json:"resolved_at,omitzero"`
+	ClosedAt    time.Time      `json:"closed_at,omitzero"`
 	// Age is how long the incident has been open (or was, once closed), as
 	// of AsOf: a query sees the workflow's clock at its last event, not the
 	// caller's. Clients with a clock compute it from TriggeredAt.
@@ -741,6 +777,8 @@ type Act struct {
 	// Member names one alert of a grouped incident (its key, as the status
 	// lists it), for split.
 	Member string `json:"member,omitempty"`
+	// Other is the other incident's workflow ID, for relate and merge.
+	Other string `json:"other,omitempty"`
 	// Approval names the approval, for request_approval, approve and deny.
 	Approval string `json:"approval,omitempty"`
 	// Action and Detail describe the remediation, for request_approval.

@@ -21,6 +21,10 @@ const (
 	// SignalAlert delivers a further alert (firing or resolved) with the same
 	// dedupe key. It is a signal only: alerts come from machines.
 	SignalAlert = "alert"
+	// SignalIncidentLink tells an incident that another one relates to it
+	// or merged into it (an IncidentLink), from that incident's relate or
+	// merge act.
+	SignalIncidentLink = "incident_link"
 )
 
 // Act names: each is registered as both an Update and a Signal.
@@ -48,6 +52,13 @@ const (
 	// alert storm, an Alertmanager group, a label set) gets an incident of
 	// its own, where its later alerts go.
 	ActSplit = "split"
+	// ActRelate links this incident to another (Other), on both sides: a
+	// record for responders and the postmortem, deciding nothing.
+	ActRelate = "relate"
+	// ActMerge is the Commander's: this incident merges into another
+	// (Other), which takes its alert count and members; this one resolves
+	// and closes pointing to it.
+	ActMerge = "merge"
 )
 
 // ActNames lists every act, in the order the CLI documents them.
@@ -55,6 +66,7 @@ var ActNames = []string{
 	ActAcknowledge, ActAssignRole, ActSetSeverity, ActAddNote, ActRequestApproval,
 	ActApprove, ActDeny, ActResolve, ActAcceptHandoff,
 	ActRootCause, ActContributingFactor, ActActionItem, ActPostUpdate, ActPublishStatus, ActSplit,
+	ActRelate, ActMerge,
 }
 
 // Query names.

@@ -264,6 +264,19 @@ func printStatus(w io.Writer, st workflows.Status) {
 		fmt.Fprintf(w, "  handoff    %s → %s, accept by %s\n", h.From, h.To, h.Deadline.Local().Format("15:04 MST"))
 	}
 	fmt.Fprintf(w, "  alerts     %d (%s)\n", st.AlertCount, st.AlertStatus)
+	if st.MergedInto != "" {
+		fmt.Fprintf(w, "  merged     into %s\n", st.MergedInto)
+	}
+	for _, l := range st.Related {
+		fmt.Fprintf(w, "  linked     %s %s", l.Kind, l.ID)
+		if l.Title != "" {
+			fmt.Fprintf(w, " (%s)", l.Title)
+		}
+		if l.Alerts > 0 {
+			fmt.Fprintf(w, ", %d alerts", l.Alerts)
+		}
+		fmt.Fprintln(w)
+	}
 	if st.Group != "" {
 		fmt.Fprintf(w, "  grouped    %s: %d alerts", st.Group, len(st.Members)+st.MembersMore)
 		if st.MembersMore > 0 {
@@ -404,6 +417,10 @@ var actCommands = []actCommand{
 		flags: noFlags},
 	{cmd: "handoff-accept", act: workflows.ActAcceptHandoff, summary: "take command at a shift handoff (incoming Commander)",
 		flags: noFlags},
+	{cmd: "relate", act: workflows.ActRelate, usage: "--other ID2", summary: "link this incident to another, on both sides (any role holder)",
+		flags: otherFlag("relate", "other", "the related incident's dedupe key or ID (required)")},
+	{cmd: "merge", act: workflows.ActMerge, usage: "--into ID2 [--reason R]", summary: "merge this incident into another, which takes its alerts; this one resolves and closes (Commander)",
+		flags: otherFlag("merge", "into", "the incident that carries on: its dedupe key or ID (required)")},
 	{cmd: "split", act: workflows.ActSplit, usage: "--member KEY [--reason R]", summary: "give one alert of a grouped incident (a storm, a group) its own incident (Commander)",
 		flags: func(fs *flag.FlagSet, a *workflows.Act) func() error {
 			fs.StringVar(&a.Member, "member", "", "the alert's key, as `datasev show` lists the members (required)")
@@ -428,6 +445,26 @@ var actCommands = []actCommand{
 		flags: textFlag("factor", false)},
 	{cmd: "action-item", act: workflows.ActActionItem, usage: "--text T [--owner P]", summary: "add a preventive action item, for the postmortem (any role holder)",
 		flags: textFlag("action-item", true)},
+}
+
+// otherFlag takes the other incident of relate and merge, as a dedupe key
+// or a workflow ID.
+func otherFlag(cmd, name, usage string) func(fs *flag.FlagSet, a *workflows.Act) func() error {
+	return func(fs *flag.FlagSet, a *workflows.Act) func() error {
+		var other string
+		fs.StringVar(&other, name, "", usage)
+		return func() error {
+			other = strings.TrimSpace(other)
+			if other == "" {
+				return usagef("%s: --%s required", cmd, name)
+			}
+			if !strings.HasPrefix(other, workflows.WorkflowIDPrefix) {
+				other = workflows.WorkflowID(other)
+			}
+			a.Other = other
+			return nil
+		}
+	}
 }
 
 // textFlag takes the closure input's --text (required) and, for action

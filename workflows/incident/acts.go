@@ -59,6 +59,8 @@ var actKinds = map[string]actKind{
 	workflows.ActActionItem:         {checkClosureInput, applyActionItem},
 	workflows.ActAcceptHandoff:      {checkAcceptHandoff, applyAcceptHandoff},
 	workflows.ActSplit:              {checkSplit, applySplit},
+	workflows.ActRelate:             {checkRelate, applyRelate},
+	workflows.ActMerge:              {checkMerge, applyMerge},
 }
 
 // validate is the one validation function for every human act, shared by
@@ -183,6 +185,9 @@ func (inc *incident) closureProgress() string {
 // or their deadline passed.
 func (inc *incident) closeAt() time.Time {
 	s := &inc.s
+	if s.MergedInto != "" {
+		return s.ResolvedAt // merged: its alerts go to the other incident
+	}
 	at := s.ResolvedAt.Add(closeAfter(inc.in.Options))
 	if s.Closure.Enabled && !s.Closure.Complete() && s.Closure.Deadline.After(at) {
 		at = s.Closure.Deadline
@@ -225,6 +230,7 @@ func (inc *incident) status(now time.Time) workflows.Status {
 		TriggeredAt: s.TriggeredAt, AckedAt: s.AckedAt, ResolvedAt: s.ResolvedAt,
 		TimelineLength: len(s.Timeline), ContinuedRuns: s.Runs, PreviousRunID: s.PreviousRunID, Document: s.Document.URL,
 		Group: s.Group, Members: slices.Clone(s.Members), MembersMore: s.MembersMore,
+		Related: slices.Clone(s.Related), MergedInto: s.MergedInto,
 	}
 	end := now
 	if !s.ClosedAt.IsZero() {

@@ -50,6 +50,8 @@ type incident struct {
 
 	seenAlerts, seenActs *seenMemory // indexes of inc.s.Seen, built when first used
 	splitting            int         // split-out incidents being started
+	linking              int         // link signals to other incidents in flight
+	links                workflow.ReceiveChannel
 
 	published struct {
 		attrs   [5]string
@@ -112,6 +114,7 @@ func (inc *incident) setup(ctx workflow.Context) error {
 	}
 	inc.alerts = workflow.GetSignalChannel(ctx, workflows.SignalAlert)
 	inc.events = workflow.GetSignalChannel(ctx, workflows.SignalRunbookEvent)
+	inc.links = workflow.GetSignalChannel(ctx, workflows.SignalIncidentLink)
 	return nil
 }
 
@@ -280,6 +283,11 @@ func (inc *incident) run(ctx workflow.Context) (workflows.Snapshot, error) {
 			c.Receive(ctx, &ev)
 			inc.runbookEvent(ctx, ev)
 		})
+		sel.AddReceive(inc.links, func(c workflow.ReceiveChannel, _ bool) {
+			var l workflows.LinkSignal
+			c.Receive(ctx, &l)
+			inc.linked(workflow.Now(ctx), l)
+		})
 		sel.AddReceive(inc.kick, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil) })
 		if timer != nil {
 			sel.AddFuture(timer, func(workflow.Future) {
@@ -295,7 +303,7 @@ func (inc *incident) run(ctx workflow.Context) (workflows.Snapshot, error) {
 	// the incident rather than being dropped.
 	_ = workflow.Await(ctx, func() bool {
 		return workflow.AllHandlersFinished(ctx) && len(inc.s.Outbox) == 0 && !inc.sending &&
-			len(inc.s.Relay) == 0 && !inc.s.CancelRunbook && !inc.relaying && !inc.publicBusy && inc.splitting == 0
+			len(inc.s.Relay) == 0 && !inc.s.CancelRunbook && !inc.relaying && !inc.publicBusy && inc.splitting == 0 && inc.linking == 0
 	})
 	inc.drain(ctx)
 	if inc.s.State != workflows.Closed {
@@ -431,7 +439,7 @@ func (inc *incident) shouldContinueAsNew(ctx workflow.Context) bool {
 // and buffered signals are applied, so no act or alert is lost.
 func (inc *incident) continueAsNew(ctx workflow.Context) error {
 	_, _ = workflow.AwaitWithTimeout(ctx, time.Minute, func() bool {
-		return workflow.AllHandlersFinished(ctx) && !inc.sending && !inc.relaying && !inc.publicBusy && !inc.docBusy && inc.splitting == 0
+		return workflow.AllHandlersFinished(ctx) && !inc.sending && !inc.relaying && !inc.publicBusy && !inc.docBusy && inc.splitting == 0 && inc.linking == 0
 	})
 	inc.drain(ctx)
 	info := workflow.GetInfo(ctx)
@@ -459,6 +467,12 @@ func (inc *incident) drain(ctx workflow.Context) {
 		for inc.alerts.ReceiveAsync(&a) {
 			inc.alert(ctx, a)
 			a = workflows.Alert{}
+			progressed = true
+		}
+		var l workflows.LinkSignal
+		for inc.links.ReceiveAsync(&l) {
+			inc.linked(workflow.Now(ctx), l)
+			l = workflows.LinkSignal{}
 			progressed = true
 		}
 		var ev workflows.RunbookEvent
