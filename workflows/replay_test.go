@@ -36,7 +36,8 @@ import (
 // (file-action-items), v2-… before status updates were owed by the Liaison
 // (liaison-updates), v3-… before the incident document (incident-document),
 // v4-… before verified acts, sealed runbook messages and the approval plan
-// (verified-acts, approval-plan);
+// (verified-acts, approval-plan), v5-… before the idempotency memory bounded
+// by time (seen-window);
 // they are kept: incidents of that age may still be
 // running somewhere. Replaying them against the
 // current code fails when a change is not deterministic: such a change needs
@@ -180,6 +181,7 @@ func TestRecordHistory(t *testing.T) {
 		}
 	}
 	alert("a-2", workflows.Firing)
+	alert("a-2", workflows.Firing) // a redelivery: remembered, not counted
 	act(workflows.ActAcknowledge, workflows.Act{By: "alice", Via: "cli"}, false)
 	act(workflows.ActSetSeverity, workflows.Act{By: "alice", Severity: workflows.SEV1, Reason: "finance dashboards stale"}, false)
 	act(workflows.ActAssignRole, workflows.Act{By: "alice", Role: workflows.SME, Person: "ivan"}, false)
