@@ -35,30 +35,31 @@ func (r stormReport) print(w io.Writer) {
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "P2 alert storm: %d alerts (each its own ID) over %d keys, %d connections; %.0f%% of deliveries redelivered unchanged\n",
 		r.o.alerts, r.o.keys, r.o.conns, 100*r.o.redeliver)
-	fmt.Fprintf(w, "%-22s %6s %6s %5s %6s %6s %5s %7s %6s %5s %4s %4s %5s %7s %7s %8s\n",
-		"path", "alerts", "deliv", "redel", "opened", "found", "unans", "counted", "dedup", "lost", "429", "5xx", "fail", "p50 ms", "p99 ms", "alerts/s")
+	fmt.Fprintf(w, "%-22s %6s %6s %5s %6s %6s %5s %7s %6s %5s %4s %4s %5s %7s %7s %8s %5s\n",
+		"path", "alerts", "deliv", "redel", "opened", "found", "unans", "counted", "dedup", "lost", "429", "5xx", "fail", "p50 ms", "p99 ms", "alerts/s", "load")
 	rates := map[string]float64{}
 	for _, p := range r.phases {
 		dedup := p.post.alertsAccepted - p.tally.counted
 		rate := stormRate(p.post.alertsAccepted, p.post.elapsed)
 		rates[p.name] = rate
-		fmt.Fprintf(w, "%-22s %6d %6d %5d %6d %6d %5d %7d %6d %5d %4d %4d %5d %7.1f %7.1f %8.1f\n",
+		fmt.Fprintf(w, "%-22s %6d %6d %5d %6d %6d %5d %7d %6d %5d %4d %4d %5d %7.1f %7.1f %8.1f %5s\n",
 			p.name, p.alerts, p.post.deliveries, p.post.redeliveries, len(p.post.started), p.tally.found, p.tally.unanswered, p.tally.counted,
 			dedup, p.alerts-p.tally.counted, p.post.raw429, p.post.raw5xx, p.post.failed,
-			stormMS(stormQuantile(p.post.latencies, 0.5)), stormMS(stormQuantile(p.post.latencies, 0.99)), rate)
+			stormMS(stormQuantile(p.post.latencies, 0.5)), stormMS(stormQuantile(p.post.latencies, 0.99)), rate, p.load)
 	}
 	for _, b := range r.baselines {
 		rate := stormRate(b.calls.calls-b.calls.failed, b.calls.elapsed)
 		rates[b.name] = rate
-		fmt.Fprintf(w, "%-22s %6d %6d %5s %6s %6d %5d %7d %6s %5d %4s %4s %5d %7.1f %7.1f %8.1f\n",
+		fmt.Fprintf(w, "%-22s %6d %6d %5s %6s %6d %5d %7d %6s %5d %4s %4s %5d %7.1f %7.1f %8.1f %5s\n",
 			b.name, b.alerts, b.calls.calls, "-", "-", b.tally.found, b.tally.unanswered, b.tally.counted, "-", b.alerts-b.tally.counted,
-			"-", "-", b.calls.failed, stormMS(stormQuantile(b.calls.latencies, 0.5)), stormMS(stormQuantile(b.calls.latencies, 0.99)), rate)
+			"-", "-", b.calls.failed, stormMS(stormQuantile(b.calls.latencies, 0.5)), stormMS(stormQuantile(b.calls.latencies, 0.99)), rate, b.load)
 	}
 	fmt.Fprintln(w, "(opened: incidents the intake's answers started; found: expected incidents DescribeWorkflowExecution finds; unans: incidents")
 	fmt.Fprintln(w, " that never answered the status query; counted: sum of their alert_count by the status query; dedup: accepted alerts not")
 	fmt.Fprintln(w, " counted, the redeliveries; lost: alerts − counted (uncounted when some incident did not answer);")
 	fmt.Fprintln(w, " 429/5xx: such answers seen, each retried honouring Retry-After; fail: deliveries never accepted; p50/p99: accepted answers'")
-	fmt.Fprintln(w, " response times; alerts/s: alerts accepted (redeliveries included) over the phase's wall time)")
+	fmt.Fprintln(w, " response times; alerts/s: alerts accepted (redeliveries included) over the phase's wall time; load: the machine's")
+	fmt.Fprintln(w, " 1-minute load average as the phase's posting ended — the phases run one after another, so a co-tenant's load lands on one)")
 	for _, p := range r.phases {
 		if p.probeAlerts > 0 {
 			fmt.Fprintf(w, "%s: %d probe alerts joined the alert storm incident; counted leaves them out\n", p.name, p.probeAlerts)

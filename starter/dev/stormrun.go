@@ -50,6 +50,8 @@ type stormPhase struct {
 	// probeAlerts are probe alerts that joined the alert storm incident:
 	// left out of tally.counted.
 	probeAlerts int
+	// load is the 1-minute load average when the phase's posting ended.
+	load string
 }
 
 // stormBaseline is the same alerts sent without HTTP.
@@ -59,6 +61,8 @@ type stormBaseline struct {
 	calls        stormCallStats
 	tally        stormTally
 	pages        stormPageDelta
+	// load is the 1-minute load average when the calls ended.
+	load string
 }
 
 // stormTally is what the incidents of a phase hold once it settled.
@@ -308,6 +312,7 @@ func (s *stormRun) genericStorm(ctx context.Context) (stormPhase, []stormProbe) 
 		probes = s.stormProbes(ctx, &progress, len(ds), done)
 	}()
 	p.post = s.client.post(ctx, ds, o.conns, &progress)
+	p.load = stormLoad1()
 	close(done)
 	pwg.Wait()
 	ids = s.answered(ids, p.post)
@@ -364,6 +369,7 @@ func (s *stormRun) alertmanagerStorm(ctx context.Context) stormPhase {
 	before := s.rig.pages.snapshot(s.rig.stand.slack)
 	t0 := time.Now()
 	p.post = s.client.post(ctx, ds, o.conns, nil)
+	p.load = stormLoad1()
 	ids = s.answered(ids, p.post)
 	p.tally = s.account(ctx, ids, n)
 	p.pages = s.pagesSince(ctx, before, ids, t0, len(p.post.started))
@@ -400,6 +406,7 @@ func (s *stormRun) baseline(ctx context.Context, name, phase string, call func(c
 	b.calls = stormCallAll(ctx, o.alerts, o.conns, func(ctx context.Context, i int) error {
 		return call(ctx, s.genericKey(phase, i%o.keys), fmt.Sprintf("storm-%s-%s-a%07d", s.tag, phase, i))
 	})
+	b.load = stormLoad1()
 	b.tally = s.account(ctx, ids, o.alerts)
 	b.pages = s.pagesSince(ctx, before, ids, t0, o.keys)
 	return b
@@ -733,6 +740,14 @@ func stormChildCPU(name string) time.Duration {
 		return -1
 	}
 	return total
+}
+
+// stormLoad1 is the 1-minute load average, "?" when unknown.
+func stormLoad1() string {
+	if f := strings.Fields(stormLoadAverage()); len(f) > 0 {
+		return f[0]
+	}
+	return "?"
 }
 
 // stormLoadAverage is /proc/loadavg's three averages, "" when unknown.
