@@ -70,3 +70,27 @@ func TestPrintStatusShowsDocumentAndPostmortem(t *testing.T) {
 		}
 	}
 }
+
+func TestShowListsMembersAndLinks(t *testing.T) {
+	var b strings.Builder
+	st := workflows.Status{ID: "incident-storm:alertmanager", Title: "alert storm: alertmanager", State: workflows.Diagnosing, Severity: workflows.SEV3,
+		AlertCount: 9, AlertStatus: workflows.Firing, Group: workflows.GroupStorm, MembersMore: 3,
+		Members: []workflows.AlertMember{
+			{Key: "alertmanager:LoadFailed:ab12", Title: "orders load failed", Status: workflows.Firing, Count: 4},
+			{Key: "alertmanager:LoadFailed:cd34", Title: "users load failed", Status: workflows.Firing, Count: 2, SplitTo: "incident-alertmanager:LoadFailed:cd34"},
+		},
+		Related:    []workflows.IncidentLink{{Kind: workflows.LinkMerged, ID: "incident-dbt", Title: "dbt orders failing", Alerts: 5}},
+		MergedInto: "",
+	}
+	printStatus(&b, st)
+	for _, want := range []string{
+		"  grouped    alert storm: 5 alerts (2 listed)\n",
+		"alertmanager:LoadFailed:ab12             firing ×4 — orders load failed\n",
+		"split out to incident-alertmanager:LoadFailed:cd34 ×2 — users load failed\n",
+		"  linked     merged incident-dbt (dbt orders failing), 5 alerts\n",
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("show lacks %q:\n%s", want, b.String())
+		}
+	}
+}
