@@ -87,7 +87,19 @@ const (
 	// EnvStopTimeout is how long a stopping worker lets running activities
 	// finish before cancelling them (default 10s).
 	EnvStopTimeout = "DATASEV_WORKER_STOP_TIMEOUT"
+	// EnvStickyCache is how many workflows the process keeps in its sticky
+	// cache (default the SDK's, 10000; 0 keeps the default). The cache is
+	// per process, shared by every worker in it: a workflow that falls out
+	// of it is replayed from its full history on its next task.
+	EnvStickyCache = "DATASEV_WORKER_STICKY_CACHE"
+	// EnvStickyTimeout is how long a workflow task waits on this worker's
+	// sticky queue before the server hands it to any worker, which then
+	// replays the workflow from its full history (default the SDK's, 5s).
+	EnvStickyTimeout = "DATASEV_WORKER_STICKY_TIMEOUT"
 )
+
+// setStickyCacheSize sizes the process's sticky cache; a test replaces it.
+var setStickyCacheSize = worker.SetStickyWorkflowCacheSize
 
 // ActionHTTPTimeout bounds each request the runbook actions make over HTTP;
 // a step's own timeout may be shorter.
@@ -169,6 +181,13 @@ type Config struct {
 	// Tuning: concurrency and pollers (DATASEV_WORKER_*); zero keeps the
 	// SDK's defaults.
 	MaxActivities, MaxWorkflowTasks, ActivityPollers, WorkflowPollers int
+	// StickyCacheSize is the workflows the process keeps cached
+	// (DATASEV_WORKER_STICKY_CACHE); Run sets it, process-wide, before the
+	// worker is made. Zero keeps the SDK's default.
+	StickyCacheSize int
+	// StickyTimeout is the sticky queue's schedule-to-start timeout
+	// (DATASEV_WORKER_STICKY_TIMEOUT); zero keeps the SDK's, 5s.
+	StickyTimeout time.Duration
 	// MetricsAddr is where Run serves GET /metrics (DATASEV_METRICS_ADDR);
 	// "" for no endpoint.
 	MetricsAddr string
@@ -217,6 +236,20 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 			return Config{}, fmt.Errorf("%s=%q: want a duration such as 30s", EnvStopTimeout, v)
 		}
 		cfg.StopTimeout = d
+	}
+	if v := strings.TrimSpace(getenv(EnvStickyCache)); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return Config{}, fmt.Errorf("%s=%q: want a whole number of workflows, 0 or more (0: the SDK's default, 10000)", EnvStickyCache, v)
+		}
+		cfg.StickyCacheSize = n
+	}
+	if v := strings.TrimSpace(getenv(EnvStickyTimeout)); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Second {
+			return Config{}, fmt.Errorf("%s=%q: want a duration of at least 1s, such as 30s", EnvStickyTimeout, v)
+		}
+		cfg.StickyTimeout = d
 	}
 	if cfg.MetricsAddr = strings.TrimSpace(getenv(EnvMetricsAddr)); cfg.MetricsAddr != "" {
 		if _, _, err := net.SplitHostPort(cfg.MetricsAddr); err != nil {
@@ -374,6 +407,7 @@ func workerOptions(cfg Config, backend notify.Backend) worker.Options {
 		MaxConcurrentWorkflowTaskExecutionSize: cfg.MaxWorkflowTasks,
 		MaxConcurrentActivityTaskPollers:       cfg.ActivityPollers,
 		MaxConcurrentWorkflowTaskPollers:       cfg.WorkflowPollers,
+		StickyScheduleToStartTimeout:           cfg.StickyTimeout,
 	}
 	if cfg.Metrics != nil {
 		opts.Interceptors = append(opts.Interceptors, cfg.Metrics.Interceptor(backend.Name()))
@@ -617,6 +651,12 @@ func Run(ctx context.Context, getenv func(string) string, stderr io.Writer) erro
 		}
 	}
 	logger.Info("runbooks loaded", slog.Int("count", set.Len()), slog.String("dir", cfg.Runbooks))
+	// The sticky cache is the process's, shared by its workers and made
+	// with the first: size it once, before any.
+	if cfg.StickyCacheSize > 0 {
+		setStickyCacheSize(cfg.StickyCacheSize)
+		logger.Info("sticky cache sized", slog.Int("workflows", cfg.StickyCacheSize))
+	}
 	if cfg.Client.Logger == nil {
 		cfg.Client.Logger = log.NewStructuredLogger(logger)
 	}

@@ -232,3 +232,28 @@ func TestLoadConfigTuning(t *testing.T) {
 		}
 	}
 }
+
+// The sticky cache size and the sticky queue's timeout: read when set,
+// the SDK's defaults when not, refused when not sensible.
+func TestLoadConfigSticky(t *testing.T) {
+	t.Setenv("TEMPORAL_CONFIG_FILE", filepath.Join(t.TempDir(), "none.toml"))
+	cfg, err := service.LoadConfig(getenv(map[string]string{service.EnvStickyCache: "20000", service.EnvStickyTimeout: "30s"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.StickyCacheSize != 20000 || cfg.StickyTimeout != 30*time.Second {
+		t.Errorf("sticky cache %d, timeout %s; want 20000 and 30s", cfg.StickyCacheSize, cfg.StickyTimeout)
+	}
+	cfg, err = service.LoadConfig(getenv(map[string]string{service.EnvStickyCache: "0"}))
+	if err != nil || cfg.StickyCacheSize != 0 || cfg.StickyTimeout != 0 {
+		t.Errorf("defaults: cache %d, timeout %s, %v; want 0 and 0 (the SDK's)", cfg.StickyCacheSize, cfg.StickyTimeout, err)
+	}
+	for _, bad := range []struct{ name, v string }{
+		{service.EnvStickyCache, "-1"}, {service.EnvStickyCache, "lots"}, {service.EnvStickyCache, "1e4"},
+		{service.EnvStickyTimeout, "30"}, {service.EnvStickyTimeout, "0s"}, {service.EnvStickyTimeout, "500ms"}, {service.EnvStickyTimeout, "-5s"},
+	} {
+		if _, err := service.LoadConfig(getenv(map[string]string{bad.name: bad.v})); err == nil || !strings.Contains(err.Error(), bad.name) {
+			t.Errorf("%s=%q: %v, want an error naming it", bad.name, bad.v, err)
+		}
+	}
+}
