@@ -50,6 +50,7 @@ func TestCheckCommandLine(t *testing.T) {
 		{"install-cli"}, {"help"}, {}, {"cluster", "--build-only"}, {"chaos", "--rounds", "2", "--workers", "3"},
 		{"hold", "--incidents", "1000", "--workers", "1", "--address", "127.0.0.1:7233"}, {"cost", "--state", "/tmp/x"},
 		{"storm", "--alerts", "10000", "--keys", "500", "--conns", "32", "--groups", "100"},
+		{"hold", "--worker-env", "DATASEV_WORKER_WORKFLOW_POLLERS=8", "--worker-env", "DATASEV_WORKER_STICKY_TIMEOUT=30s"},
 	} {
 		if err := checkCommandLine(args); err != nil {
 			t.Errorf("%q: %v", args, err)
@@ -61,6 +62,7 @@ func TestCheckCommandLine(t *testing.T) {
 		{"cluster", "now"}, {"chaos", "--workers", "1"}, {"chaos", "--rounds", "-1"},
 		{"hold", "--incidents", "0"}, {"hold", "--workers", "0"}, {"cost", "now"},
 		{"storm", "--keys", "0"}, {"storm", "--storm-control", "drop"},
+		{"hold", "--worker-env", "POLLERS"}, {"hold", "--worker-env", "DATASEV_TASK_QUEUE=x"},
 	} {
 		if err := checkCommandLine(args); err == nil {
 			t.Errorf("%q: no usage error", args)

@@ -30,7 +30,7 @@ import (
 )
 
 // holdArgs are hold's flags, for the usage lines.
-const holdArgs = "[--incidents 1000] [--address HOST:PORT] [--workers 1] [--declare-budget 0s] [--state DIR]"
+const holdArgs = "[--incidents 1000] [--address HOST:PORT] [--workers 1] [--declare-budget 0s] [--state DIR] [--worker-env KEY=VALUE ...]"
 
 // holdOptions are hold's flags and the knobs its test turns.
 type holdOptions struct {
@@ -51,6 +51,37 @@ type holdOptions struct {
 	// takes tasks; scaleOutIncidents are declared meanwhile to give it some.
 	scaleOut          bool
 	scaleOutIncidents int
+	// workerEnv is extra environment for every worker process, such as
+	// DATASEV_WORKER_WORKFLOW_POLLERS=8, over hold's own.
+	workerEnv workerEnvFlag
+}
+
+// workerEnvFlag collects repeated --worker-env KEY=VALUE flags.
+type workerEnvFlag []string
+
+func (f *workerEnvFlag) String() string { return strings.Join(*f, " ") }
+
+// Set takes one KEY=VALUE; the KEY may not be one hold sets itself, since
+// hold reads the workers through those (their task queue, JSON log and
+// metrics endpoint).
+func (f *workerEnvFlag) Set(v string) error {
+	k, _, ok := strings.Cut(v, "=")
+	if !ok || k == "" || strings.ContainsAny(k, " \t") {
+		return fmt.Errorf("%q: want KEY=VALUE", v)
+	}
+	if _, own := holdWorkerEnv("", "", "", "")[k]; own || k == service.EnvMetricsAddr {
+		return fmt.Errorf("%s: hold sets it for the workers itself", k)
+	}
+	*f = append(*f, v)
+	return nil
+}
+
+// apply sets the flags' variables in env.
+func (f workerEnvFlag) apply(env map[string]string) {
+	for _, kv := range f {
+		k, v, _ := strings.Cut(kv, "=")
+		env[k] = v
+	}
 }
 
 func holdFlags(w io.Writer) (*flag.FlagSet, *holdOptions) {
@@ -61,6 +92,7 @@ func holdFlags(w io.Writer) (*flag.FlagSet, *holdOptions) {
 	fs.IntVar(&o.workers, "workers", 1, "worker processes holding the incidents; one more is started afterwards to time a scale-out")
 	fs.DurationVar(&o.declareBudget, "declare-budget", 0, "time allowed for declaring the incidents before the handoff is due (0: 20s plus 120ms per incident); the handoff is due this plus 3m40s after the workers start")
 	fs.StringVar(&o.state, "state", "", "directory for the worker binary, its logs and files (default: a new temporary directory, removed afterwards)")
+	fs.Var(&o.workerEnv, "worker-env", "extra KEY=VALUE environment for the worker processes, e.g. DATASEV_WORKER_WORKFLOW_POLLERS=8 (repeatable)")
 	return fs, o
 }
 
@@ -97,6 +129,7 @@ func runHold(ctx context.Context, e *env, args []string) error {
 type holdReport struct {
 	date                time.Time
 	n, workers          int
+	workerEnv           []string
 	loadBefore          string
 	loadAfter           string
 	declareTook         time.Duration
@@ -186,7 +219,7 @@ func handoffPlan(now time.Time, ahead time.Duration) (handoff, boundary time.Tim
 
 // hold runs the measurement and returns its report (partial on error).
 func hold(ctx context.Context, o holdOptions, namespace string, progress io.Writer) (rep *holdReport, err error) {
-	rep = &holdReport{date: time.Now().UTC(), n: o.incidents, workers: o.workers, loadBefore: loadAverage()}
+	rep = &holdReport{date: time.Now().UTC(), n: o.incidents, workers: o.workers, loadBefore: loadAverage(), workerEnv: o.workerEnv}
 	root, err := devstack.RepoRoot()
 	if err != nil {
 		return nil, err
@@ -240,6 +273,7 @@ func hold(ctx context.Context, o holdOptions, namespace string, progress io.Writ
 	}
 	taskQueue := "datasev-hold-" + time.Now().UTC().Format("150405")
 	env := holdWorkerEnv(addr, namespace, taskQueue, state)
+	o.workerEnv.apply(env)
 	var workers []*holdWorker
 	defer func() {
 		for _, w := range workers {
@@ -790,6 +824,7 @@ func (rep *holdReport) print(w io.Writer) {
 		rep.date.Format("2006-01-02 15:04 UTC"), rep.n, rep.workers, orText(rep.loadBefore, "?"), orText(rep.loadAfter, "?"))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "measure\tvalue\tgoal")
+	fmt.Fprintf(tw, "worker environment (--worker-env)\t%s\t\n", orText(strings.Join(rep.workerEnv, " "), "hold's own only: the SDK's defaults"))
 	fmt.Fprintf(tw, "declare %d incidents (8 at a time)\t%s (%d errors)\t\n", rep.n, rep.declareTook.Round(time.Millisecond), rep.declareErrors)
 	fmt.Fprintf(tw, "worker RSS, all open\t%s\t≤ 300 MB\n", mb(rep.rssOpen))
 	if len(rep.idleCPU) > 0 {
@@ -815,7 +850,19 @@ func (rep *holdReport) print(w io.Writer) {
 		b := rep.metricsBefore[name]
 		fmt.Fprintf(tw, "worker 1 %s\t%.0f before the handoff, %.0f after (+%.0f)\t\n", name, b, rep.after[name], rep.after[name]-b)
 	}
-	fmt.Fprintln(tw, "sticky cache capacity\t10000 workflows (the SDK's default; the worker sets none, no knob)\t")
+	stickyCache, stickyTimeout := "10000 workflows (the SDK's default)", "5s (the SDK's default)"
+	for _, kv := range rep.workerEnv {
+		switch k, v, _ := strings.Cut(kv, "="); k {
+		case service.EnvStickyCache:
+			if n, err := strconv.Atoi(v); err == nil && n > 0 {
+				stickyCache = v + " workflows (" + k + ")"
+			}
+		case service.EnvStickyTimeout:
+			stickyTimeout = v + " (" + k + ")"
+		}
+	}
+	fmt.Fprintf(tw, "sticky cache capacity, per process\t%s\t\n", stickyCache)
+	fmt.Fprintf(tw, "sticky schedule-to-start timeout\t%s\t\n", stickyTimeout)
 	if t := rep.tasks; t != nil {
 		if t.err != nil {
 			fmt.Fprintf(tw, "histories from the handoff on\tnot all read: %v\t\n", t.err)

@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -75,5 +77,32 @@ func TestHoldHandoff(t *testing.T) {
 	}
 	if len(rep.rssOpen) != 1 || rep.rssOpen[0] <= 0 || len(rep.rssHandoff) != 1 || rep.rssHandoff[0] <= 0 {
 		t.Errorf("worker memory not read: %v, %v", rep.rssOpen, rep.rssHandoff)
+	}
+}
+
+// --worker-env repeats, each KEY=VALUE reaching the workers' environment
+// over hold's own; a malformed one, or one of the variables hold sets
+// itself, is a usage error naming it.
+func TestHoldWorkerEnvFlag(t *testing.T) {
+	fs, o := holdFlags(io.Discard)
+	err := parseFlags(fs, []string{"--incidents", "10", "--worker-env", "DATASEV_WORKER_WORKFLOW_POLLERS=8", "--worker-env", "DATASEV_WORKER_STICKY_TIMEOUT=30s", "--worker-env", "X=a=b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := holdWorkerEnv("127.0.0.1:7233", "default", "q", t.TempDir())
+	o.workerEnv.apply(env)
+	if env["DATASEV_WORKER_WORKFLOW_POLLERS"] != "8" || env["DATASEV_WORKER_STICKY_TIMEOUT"] != "30s" || env["X"] != "a=b" || env["DATASEV_TASK_QUEUE"] != "q" {
+		t.Errorf("worker environment %v", env)
+	}
+	for bad, why := range map[string]string{
+		"POLLERS": "want KEY=VALUE", "=8": "want KEY=VALUE",
+		"DATASEV_TASK_QUEUE=other": "DATASEV_TASK_QUEUE: hold sets it", "DATASEV_METRICS_ADDR=127.0.0.1:1": "DATASEV_METRICS_ADDR: hold sets it",
+	} {
+		fs, _ := holdFlags(io.Discard)
+		err := parseFlags(fs, []string{"--worker-env", bad})
+		var ue *usageError
+		if !errors.As(err, &ue) || !strings.Contains(err.Error(), why) {
+			t.Errorf("--worker-env %s: %v, want a usage error saying %q", bad, err, why)
+		}
 	}
 }

@@ -18,7 +18,7 @@
 //
 //	go run ./starter/dev bench [--n 200] [--concurrency 1] [--address HOST:PORT] [--dynamic-config KEY=VALUE ...]
 //	go run ./starter/dev install-cli
-//	go run ./starter/dev hold [--incidents 1000] [--address HOST:PORT] [--workers 1] [--declare-budget 0s] [--state DIR]
+//	go run ./starter/dev hold [--incidents 1000] [--address HOST:PORT] [--workers 1] [--declare-budget 0s] [--state DIR] [--worker-env KEY=VALUE ...]
 //	go run ./starter/dev cost [--state DIR]
 //
 // bench measures alert → first activity latency against the engine's floor;
