@@ -61,6 +61,15 @@ func TestSlashCommandsAndButtons(t *testing.T) {
 	if a.text() != "Not done: no handoff is pending" {
 		t.Fatalf("handoff: %v", a.msg)
 	}
+	// Groups and links reach the workflow's own checks, signed for Alice.
+	a = slash(t, h, slk, slackAlice, incChannel, "split alertmanager:x", "trig-"+uniq())
+	if !strings.Contains(a.text(), "groups no alerts") {
+		t.Fatalf("split: %v", a.msg)
+	}
+	a = slash(t, h, slk, slackAlice, incChannel, "relate "+id, "trig-"+uniq())
+	if !strings.Contains(a.text(), "cannot be linked to itself") {
+		t.Fatalf("relate: %v", a.msg)
+	}
 
 	a = slash(t, h, slk, slackAlice, incChannel, "ack", "trig-"+uniq())
 	if a.responseType() != "in_channel" || !strings.Contains(a.text(), "Alice") {

@@ -30,6 +30,10 @@ const (
 	subUpdate = "update"
 	// Public wording for the status page.
 	subPublish = "publish"
+	// Groups and links: split a member out, relate or merge incidents.
+	subSplit  = "split"
+	subRelate = "relate"
+	subMerge  = "merge"
 )
 
 // publicStatuses are the public statuses publish accepts before the
@@ -55,10 +59,14 @@ var usage = map[string]string{
 	subAction:    "/incident [@<incident>] action <text>",
 	subUpdate:    "/incident [@<incident>] update <text>",
 	subPublish:   "/incident [@<incident>] publish [investigating|identified|monitoring] <public wording>",
+	// groups and links
+	subSplit:  "/incident [@<incident>] split <member key> [reason]",
+	subRelate: "/incident [@<incident>] relate <other incident>",
+	subMerge:  "/incident [@<incident>] merge <incident to merge into> [reason]",
 }
 
 // subOrder is the order help lists the subcommands in.
-var subOrder = []string{subDeclare, subStatus, subAck, subRole, subSev, subNote, subApprove, subDeny, subResolve, subHandoff, subUpdate, subPublish, subRootCause, subFactor, subAction, subHelp}
+var subOrder = []string{subDeclare, subStatus, subAck, subRole, subSev, subNote, subApprove, subDeny, subResolve, subHandoff, subUpdate, subPublish, subRootCause, subFactor, subAction, subSplit, subRelate, subMerge, subHelp}
 
 // helpText lists every subcommand.
 func helpText() string {
@@ -93,8 +101,12 @@ type command struct {
 	status string
 	// approval, for approve and deny.
 	approval string
-	// reason, for sev, approve, deny, resolve.
+	// reason, for sev, approve, deny, resolve, split, merge.
 	reason string
+	// member, for split: the member's key as status lists it.
+	member string
+	// other, for relate and merge: the other incident's workflow ID.
+	other string
 }
 
 // usageError is bad syntax: what is wrong and the subcommand's usage.
@@ -238,6 +250,30 @@ func (c *command) parseArgs(rest string) error {
 		if !strings.EqualFold(rest, "accept") {
 			return bad(c.name, "the only handoff subcommand is accept")
 		}
+	case subSplit:
+		key, r := cut(rest)
+		if key == "" {
+			return bad(c.name, "name the alert: its key, as status lists the members")
+		}
+		if len(key) > workflows.MaxDedupeKeyLen {
+			return bad(c.name, "the key is longer than %d bytes", workflows.MaxDedupeKeyLen)
+		}
+		c.member, c.reason = key, unescape.Replace(r)
+	case subRelate, subMerge:
+		other, r := cut(rest)
+		if other == "" {
+			return bad(c.name, "name the other incident: its ID or dedupe key")
+		}
+		if len(other) > len(workflows.WorkflowIDPrefix)+workflows.MaxDedupeKeyLen {
+			return bad(c.name, "the incident is longer than %d bytes", len(workflows.WorkflowIDPrefix)+workflows.MaxDedupeKeyLen)
+		}
+		if c.name == subRelate && r != "" {
+			return bad(c.name, "relate takes one incident")
+		}
+		if !strings.HasPrefix(other, workflows.WorkflowIDPrefix) {
+			other = workflows.WorkflowID(other)
+		}
+		c.other, c.reason = other, unescape.Replace(r)
 	}
 	return nil
 }
@@ -314,7 +350,7 @@ func (c *command) parseApproval(rest string) error {
 // channel rather than only to the person who ran it.
 func inChannel(sub string) bool {
 	switch sub {
-	case subDeclare, subAck, subSev, subResolve, subUpdate, subPublish:
+	case subDeclare, subAck, subSev, subResolve, subUpdate, subPublish, subSplit, subRelate, subMerge:
 		return true
 	}
 	return false

@@ -78,6 +78,15 @@ func TestParseCommand(t *testing.T) {
 		{text: "@k handoff ACCEPT", want: command{name: subHandoff, target: "k"}},
 		{text: "handoff", wantErr: "only handoff subcommand is accept"},
 		{text: "handoff decline", wantErr: "only handoff subcommand is accept"},
+		{text: "split alertmanager:LoadFailed:ab12 its own outage", want: command{name: subSplit, member: "alertmanager:LoadFailed:ab12", reason: "its own outage"}},
+		{text: "split", wantErr: "name the alert"},
+		{text: "split " + strings.Repeat("k", 201), wantErr: "key is longer"},
+		{text: "relate upstream-orders", want: command{name: subRelate, other: "incident-upstream-orders"}},
+		{text: "@k relate incident-upstream-orders", want: command{name: subRelate, target: "k", other: "incident-upstream-orders"}},
+		{text: "relate a b", wantErr: "relate takes one incident"},
+		{text: "relate", wantErr: "name the other incident"},
+		{text: "merge upstream-orders same load failure", want: command{name: subMerge, other: "incident-upstream-orders", reason: "same load failure"}},
+		{text: "merge " + strings.Repeat("k", 220), wantErr: "incident is longer"},
 		{text: "page bob", wantErr: `unknown subcommand "page"`},
 	}
 	for _, tt := range tests {
@@ -108,7 +117,8 @@ func TestParseCommand(t *testing.T) {
 
 func TestReplyVisibility(t *testing.T) {
 	for _, sub := range subOrder {
-		want := sub == subDeclare || sub == subAck || sub == subSev || sub == subResolve || sub == subUpdate || sub == subPublish
+		want := sub == subDeclare || sub == subAck || sub == subSev || sub == subResolve || sub == subUpdate || sub == subPublish ||
+			sub == subSplit || sub == subRelate || sub == subMerge // the channel sees its incident change shape
 		if inChannel(sub) != want {
 			t.Errorf("inChannel(%s) = %v", sub, !want)
 		}

@@ -349,6 +349,12 @@ func (h *Handler) runCommand(ctx context.Context, sc slack.SlashCommand) *slack.
 		name = workflows.ActResolve
 	case subHandoff:
 		name = workflows.ActAcceptHandoff
+	case subSplit:
+		name, act.Member = workflows.ActSplit, cmd.member
+	case subRelate:
+		name, act.Other = workflows.ActRelate, cmd.other
+	case subMerge:
+		name, act.Other = workflows.ActMerge, cmd.other
 	default:
 		return ephemeral(helpText())
 	}
