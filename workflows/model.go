@@ -582,30 +582,33 @@ const (
 // Snapshot is the whole incident state: what queries show and what
 // continue-as-new carries.
 type Snapshot struct {
-	ID            string             `json:"id"`
-	Title         string             `json:"title"`
-	State         State              `json:"state"`
-	Severity      Severity           `json:"severity"`
-	Service       string             `json:"service,omitempty"`
-	Dataset       string             `json:"dataset,omitempty"`
-	Runbook       string             `json:"runbook,omitempty"`
-	Roles         Roles              `json:"roles"`
-	Secondary     string             `json:"secondary,omitempty"`
-	ShiftName     string             `json:"shift,omitempty"`
-	ShiftEnd      time.Time          `json:"shift_end,omitzero"`
-	Handoff       *Handoff           `json:"handoff,omitempty"`
-	Approvals     []Approval         `json:"approvals,omitempty"`
-	Findings      []string           `json:"findings,omitempty"`
-	AlertCount    int                `json:"alert_count"`
-	AlertStatus   AlertStatus        `json:"alert_status"`
-	LastAlertAt   time.Time          `json:"last_alert_at,omitzero"`
-	SeenAlertIDs  []string           `json:"seen_alert_ids,omitempty"`
-	Seen          *SeenIDs           `json:"seen,omitempty"`
-	Group         string             `json:"group,omitempty"`
-	Members       []AlertMember      `json:"members,omitempty"`
-	MembersMore   int                `json:"members_more,omitempty"`
-	Related       []IncidentLink     `json:"related,omitempty"`
-	MergedInto    string             `json:"merged_into,omitempty"`
+	ID           string         `json:"id"`
+	Title        string         `json:"title"`
+	State        State          `json:"state"`
+	Severity     Severity       `json:"severity"`
+	Service      string         `json:"service,omitempty"`
+	Dataset      string         `json:"dataset,omitempty"`
+	Runbook      string         `json:"runbook,omitempty"`
+	Roles        Roles          `json:"roles"`
+	Secondary    string         `json:"secondary,omitempty"`
+	ShiftName    string         `json:"shift,omitempty"`
+	ShiftEnd     time.Time      `json:"shift_end,omitzero"`
+	Handoff      *Handoff       `json:"handoff,omitempty"`
+	Approvals    []Approval     `json:"approvals,omitempty"`
+	Findings     []string       `json:"findings,omitempty"`
+	AlertCount   int            `json:"alert_count"`
+	AlertStatus  AlertStatus    `json:"alert_status"`
+	LastAlertAt  time.Time      `json:"last_alert_at,omitzero"`
+	SeenAlertIDs []string       `json:"seen_alert_ids,omitempty"`
+	Seen         *SeenIDs       `json:"seen,omitempty"`
+	Group        string         `json:"group,omitempty"`
+	Members      []AlertMember  `json:"members,omitempty"`
+	MembersMore  int            `json:"members_more,omitempty"`
+	Related      []IncidentLink `json:"related,omitempty"`
+	MergedInto   string         `json:"merged_into,omitempty"`
+	// Versions is 1 for incidents opened with the versions bundle: every
+	// workflow change up to it applies without a marker of its own.
+	Versions      int                `json:"versions,omitempty"`
 	TriggeredAt   time.Time          `json:"triggered_at"`
 	AckedAt       time.Time          `json:"acked_at,omitzero"`
 	MitigatedAt   time.Time          `json:"mitigated_at,omitzero"`

@@ -37,7 +37,8 @@ import (
 // (liaison-updates), v3-… before the incident document (incident-document),
 // v4-… before verified acts, sealed runbook messages and the approval plan
 // (verified-acts, approval-plan), v5-… before the idempotency memory bounded
-// by time (seen-window);
+// by time (seen-window), v6-… before one marker stood for all of these
+// (bundle-1);
 // they are kept: incidents of that age may still be
 // running somewhere. Replaying them against the
 // current code fails when a change is not deterministic: such a change needs

@@ -157,16 +157,28 @@ func (inc *incident) open(ctx workflow.Context) error {
 		inc.s.Group = a.Group
 		inc.s.Members = []workflows.AlertMember{{Key: a.Member, Title: a.Title, Source: a.Source, Status: workflows.Firing, Count: 1, FirstAt: now, LastAt: now}}
 	}
+	// Incidents opened from this version on record one marker for every
+	// change below (the bundle); older histories carry a marker per change
+	// and replay through the calls after ||, which the bundle skips.
+	bundled := workflow.GetVersion(ctx, versionBundle, workflow.DefaultVersion, 1) == 1
+	if bundled {
+		inc.s.Versions = 1
+		inc.s.Seen = &workflows.SeenIDs{}
+		if a.ID != "" {
+			inc.s.SeenAlertIDs = nil
+			inc.rememberAlert(a.ID, now)
+		}
+	}
 	// Incidents opened by this version wait for closure inputs at
 	// resolution and write a postmortem when they close; those already
 	// running keep closing as they did.
-	inc.s.Closure.Enabled = workflow.GetVersion(ctx, versionClosure, workflow.DefaultVersion, 1) == 1
+	inc.s.Closure.Enabled = bundled || workflow.GetVersion(ctx, versionClosure, workflow.DefaultVersion, 1) == 1
 	// Incidents opened by this version owe their status updates to the
 	// Liaison, reminded by datasev, rather than posting a summary.
-	inc.s.Updates.ByPeople = workflow.GetVersion(ctx, versionLiaisonUpdates, workflow.DefaultVersion, 1) == 1
+	inc.s.Updates.ByPeople = bundled || workflow.GetVersion(ctx, versionLiaisonUpdates, workflow.DefaultVersion, 1) == 1
 	// Incidents opened by this version keep an incident document.
-	inc.s.Document.Enabled = workflow.GetVersion(ctx, versionDocument, workflow.DefaultVersion, 1) == 1
-	inc.s.Trust.Enabled = workflow.GetVersion(ctx, versionVerifiedActs, workflow.DefaultVersion, 1) == 1
+	inc.s.Document.Enabled = bundled || workflow.GetVersion(ctx, versionDocument, workflow.DefaultVersion, 1) == 1
+	inc.s.Trust.Enabled = bundled || workflow.GetVersion(ctx, versionVerifiedActs, workflow.DefaultVersion, 1) == 1
 	inc.record(now, a.Source, workflows.KindAlert, fmt.Sprintf("incident opened: %s (%s, suggested %s)", inc.s.Title, a.Source, sev), a.Description)
 	if inc.in.SplitFrom != "" {
 		inc.record(now, "datasev", workflows.KindSystem, "split out of "+inc.in.SplitFrom+" by its Commander", "")
@@ -334,6 +346,14 @@ const versionLiaisonUpdates = "liaison-updates"
 // a postmortem at closure.
 const versionClosure = "closure-postmortem"
 
+// versionBundle is the change ID that stands for every change before it
+// (closure-postmortem, liaison-updates, incident-document, verified-acts,
+// seen-window, file-action-items, monitor-after-runbook) in incidents opened
+// from this version on: one marker and one search-attribute upsert in the
+// first workflow task instead of one per change. A change after it gets its
+// own change ID as before, until the next bundle.
+const versionBundle = "bundle-1"
+
 // writePostmortem has the postmortem written from the report and records
 // where; a failure is recorded, and the incident closes anyway.
 func (inc *incident) writePostmortem(ctx workflow.Context) {
@@ -342,7 +362,7 @@ func (inc *incident) writePostmortem(ctx workflow.Context) {
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: 30 * time.Second, MaximumAttempts: 5},
 		Summary:             "write the postmortem of " + inc.s.ID,
 	})
-	if workflow.GetVersion(ctx, versionActionItems, workflow.DefaultVersion, 1) == 1 {
+	if inc.s.Versions >= 1 || workflow.GetVersion(ctx, versionActionItems, workflow.DefaultVersion, 1) == 1 {
 		inc.fileActionItems(ctx)
 	}
 	var where string

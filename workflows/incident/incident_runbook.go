@@ -128,7 +128,7 @@ func (inc *incident) runbookEvent(ctx workflow.Context, ev workflows.RunbookEven
 		// to monitoring. Incidents started before this rule keep their old
 		// course on replay.
 		if ev.Status == "completed" && s.State == workflows.Mitigating &&
-			workflow.GetVersion(ctx, versionMonitorAfterRunbook, workflow.DefaultVersion, 1) == 1 {
+			(s.Versions >= 1 || workflow.GetVersion(ctx, versionMonitorAfterRunbook, workflow.DefaultVersion, 1) == 1) {
 			inc.transition(now, workflows.Monitoring, who, "the runbook's remediation is confirmed; watching before resolving")
 		}
 	}
