@@ -145,3 +145,21 @@ func checkGroupKey(key string) error {
 	}
 	return nil
 }
+
+// IncidentKey returns the dedupe key of the incident an alert of req goes
+// to by its runbook's grouping (the group's key, or the alert's own), before
+// the checks Declare makes against the server (a split-out alert's own
+// incident, the storm). Senders that declare several alerts at once declare
+// alerts sharing it one after another, in order. A request Declare would
+// refuse returns the alert's own key.
+func IncidentKey(req DeclareRequest) string {
+	a := req.Alert
+	spec, err := chooseRunbook(req, a)
+	if err != nil {
+		return a.DedupeKey
+	}
+	if g := groupOf(spec, a, req.AlertmanagerGroupKey); g.key != "" {
+		return g.key
+	}
+	return a.DedupeKey
+}

@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"go.temporal.io/sdk/client"
@@ -507,9 +508,56 @@ type declared struct {
 	retryAfter time.Duration
 }
 
-// declareAll declares the alerts in order. A throttled alert is left out
-// and the others go on; any other failure stops the delivery (alerts
-// already declared stay declared).
+// turnstile lets alert i of a delivery take its turn once every earlier
+// alert has taken its own (been admitted, throttled, or declared without
+// asking).
+type turnstile struct {
+	mu     sync.Mutex
+	cond   *sync.Cond
+	passed []bool
+	next   int // every alert before next has passed
+}
+
+func newTurnstile(n int) *turnstile {
+	t := &turnstile{passed: make([]bool, n)}
+	t.cond = sync.NewCond(&t.mu)
+	return t
+}
+
+// wait blocks until every alert before i has passed.
+func (t *turnstile) wait(i int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for t.next < i {
+		t.cond.Wait()
+	}
+}
+
+// pass marks alert i as past its turn; passing twice is harmless.
+func (t *turnstile) pass(i int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.passed[i] = true
+	for t.next < len(t.passed) && t.passed[t.next] {
+		t.next++
+	}
+	t.cond.Broadcast()
+}
+
+// declareConcurrency bounds the alerts of one delivery declared at once:
+// an Alertmanager group of 100 alerts is declared in about a tenth of the
+// time it takes one by one, inside the sender's webhook timeout.
+const declareConcurrency = 8
+
+// declareAll declares a delivery's alerts, up to declareConcurrency at
+// once; alerts bound for the same incident (the same dedupe key, or the
+// same group) are declared one after another, in the delivery's order (a firing alert and its recovery keep their order),
+// the rate of new incidents admits them in the delivery's order (the first
+// ones open incidents, later ones are throttled or join the storm), and the
+// answer lists them in the delivery's order. A throttled alert is
+// left out and the others go on; any other failure stops the delivery
+// (alerts already declared stay declared; the first failure in the
+// delivery's order is the answer).
 func (h *Handler) declareAll(ctx context.Context, src string, p parsed, now time.Time) (declared, *rejection) {
 	out := declared{resp: Response{Incidents: []Result{}}}
 	admit := h.limiters.admit(src, h.opts.Now)
@@ -517,18 +565,83 @@ func (h *Handler) declareAll(ctx context.Context, src string, p parsed, now time
 	if h.opts.Limits.Storm == StormJoin {
 		storm = src
 	}
-	for _, a := range p.alerts {
-		// Member and Group are Declare's to set; no sender chooses them.
-		a.Member, a.Group = "", ""
-		dctx, cancel := context.WithTimeout(ctx, h.opts.DeclareTimeout)
-		d, err := incidents.Declare(dctx, h.c, incidents.DeclareRequest{
-			Alert: a, Runbooks: h.set, Roster: h.roster, Options: h.opts.WorkflowOptions, Now: now, TaskQueue: h.opts.TaskQueue,
-			Admit: admit, Storm: storm, AlertmanagerGroupKey: p.amGroupKey,
-		})
-		cancel()
-		if err != nil {
+	type outcome struct {
+		d    incidents.Declared
+		err  error
+		done bool
+	}
+	results := make([]outcome, len(p.alerts))
+	// One chain per incident the alerts would go to (a group's alerts
+	// share one), in the order they first appear.
+	var chains [][]int
+	byKey := map[string]int{}
+	for i, a := range p.alerts {
+		key := incidents.IncidentKey(incidents.DeclareRequest{Alert: a, Runbooks: h.set, AlertmanagerGroupKey: p.amGroupKey})
+		c, ok := byKey[key]
+		if !ok {
+			c = len(chains)
+			byKey[key] = c
+			chains = append(chains, nil)
+		}
+		chains[c] = append(chains[c], i)
+	}
+	cctx, stop := context.WithCancel(ctx)
+	defer stop()
+	sem := make(chan struct{}, declareConcurrency)
+	turns := newTurnstile(len(p.alerts))
+	var wg sync.WaitGroup
+	for _, chain := range chains {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			for _, i := range chain {
+				if cctx.Err() != nil {
+					for _, j := range chain {
+						turns.pass(j)
+					}
+					return
+				}
+				a := p.alerts[i]
+				// Member and Group are Declare's to set; no sender chooses them.
+				a.Member, a.Group = "", ""
+				// Admission waits for every earlier alert's turn, without
+				// holding a slot meanwhile.
+				ordered := func() error {
+					<-sem
+					turns.wait(i)
+					sem <- struct{}{}
+					defer turns.pass(i)
+					return admit()
+				}
+				dctx, cancel := context.WithTimeout(cctx, h.opts.DeclareTimeout)
+				d, err := incidents.Declare(dctx, h.c, incidents.DeclareRequest{
+					Alert: a, Runbooks: h.set, Roster: h.roster, Options: h.opts.WorkflowOptions, Now: now, TaskQueue: h.opts.TaskQueue,
+					Admit: ordered, Storm: storm, AlertmanagerGroupKey: p.amGroupKey,
+				})
+				cancel()
+				turns.pass(i)
+				results[i] = outcome{d: d, err: err, done: true}
+				var te *throttledError
+				if err != nil && !errors.As(err, &te) {
+					stop()
+					for _, j := range chain {
+						turns.pass(j)
+					}
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for i, a := range p.alerts {
+		r := results[i]
+		if !r.done {
+			continue // not tried: an earlier failure stopped the delivery
+		}
+		if r.err != nil {
 			var te *throttledError
-			if errors.As(err, &te) {
+			if errors.As(r.err, &te) {
 				// Nothing started for this alert; the others go on (joins
 				// are never limited), and the answer says which to retry.
 				h.metrics.incident(src, "throttled")
@@ -536,9 +649,17 @@ func (h *Handler) declareAll(ctx context.Context, src string, p parsed, now time
 				out.retryAfter = max(out.retryAfter, te.retryAfter)
 				continue
 			}
-			return out, h.declareFailed(src, a, err)
+			if errors.Is(r.err, context.Canceled) && ctx.Err() == nil {
+				continue // stopped by another alert's failure, reported below
+			}
+			return out, h.declareFailed(src, a, r.err)
 		}
-		out.resp.Incidents = append(out.resp.Incidents, h.declaredResult(src, a, d))
+		out.resp.Incidents = append(out.resp.Incidents, h.declaredResult(src, a, r.d))
+	}
+	for i, a := range p.alerts {
+		if r := results[i]; r.err != nil && errors.Is(r.err, context.Canceled) && ctx.Err() == nil {
+			return out, h.declareFailed(src, a, r.err)
+		}
 	}
 	return out, nil
 }
