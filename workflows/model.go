@@ -89,6 +89,19 @@ func ParseSeverity(v string) (Severity, error) {
 	return s, nil
 }
 
+// PriorityKey is the Temporal task priority of an incident opened at this
+// severity: 1 (SEV1, first) to 5 (SEV5, last); 3, the server's default, for
+// anything else. When a storm backs up the task queue, a SEV1's workflow
+// tasks and activities (its pages) go before the storm's SEV3 work.
+func (s Severity) PriorityKey() int {
+	for i, v := range Severities {
+		if v == s {
+			return i + 1
+		}
+	}
+	return 3
+}
+
 // AckTimeout is how long the Commander has to acknowledge at this severity
 // before being re-paged; a second miss escalates to the secondary.
 func (s Severity) AckTimeout() time.Duration {

@@ -173,3 +173,21 @@ func TestSplitOutOfStorm(t *testing.T) {
 		t.Errorf("the storm's first member is titled %q, want its own title", st.Members[0].Title)
 	}
 }
+
+// TestPriorityFollowsSeverity: an incident's Temporal task priority is its
+// severity's (SEV1 first), so a SEV1's tasks and pages go before a storm's.
+func TestPriorityFollowsSeverity(t *testing.T) {
+	ctx := testCtx(t)
+	for _, sev := range []workflows.Severity{workflows.SEV1, workflows.SEV4} {
+		a := alertFor(newKey(t))
+		a.Severity = sev
+		d := declare(t, ctx, incidents.DeclareRequest{Alert: a, Roster: testRoster(t)})
+		desc, err := tc.DescribeWorkflowExecution(ctx, d.WorkflowID, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := desc.GetWorkflowExecutionInfo().GetPriority().GetPriorityKey(); int(got) != sev.PriorityKey() || got == 3 {
+			t.Errorf("%s: priority key %d, want %d", sev, got, sev.PriorityKey())
+		}
+	}
+}

@@ -432,6 +432,9 @@ func StartOptions(id string, alert workflows.Alert, runbook string, duty oncall.
 		StaticSummary:            SummaryLine(alert),
 		StaticDetails:            Details(alert, runbook, duty),
 		Memo:                     map[string]any{memoTitle: alert.Title},
+		// The incident's workflow tasks, activities (its pages) and
+		// runbook inherit it: a SEV1 goes before a storm's SEV3s.
+		Priority: temporal.Priority{PriorityKey: alert.Severity.PriorityKey()},
 	}
 }
 
