@@ -107,7 +107,10 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	}
 	hostPort := net.JoinHostPort(Host, strconv.Itoa(port))
 
-	var extra []string
+	// Task priority (incidents carry their severity's) is on by default
+	// from Temporal 1.32, the version production runs; the dev server's
+	// 1.29 needs it asked for. A caller's own setting comes later and wins.
+	extra := []string{"--dynamic-config-value", "matching.useNewMatcher=true"}
 	for _, kv := range opts.DynamicConfig {
 		if !strings.Contains(kv, "=") {
 			return nil, fmt.Errorf("dev server: dynamic config %q: want key=value", kv)
