@@ -214,7 +214,7 @@ func storm(ctx context.Context, e *env, o *stormOptions) (stormReport, error) {
 	if rig.srv != nil {
 		rep.serverCPU = stormChildCPU("temporal")
 	}
-	rep.load = stormLoadAverage()
+	rep.load = loadAverage()
 	rep.elapsed = time.Since(began)
 	fmt.Fprintln(out)
 	rep.print(out)
@@ -744,21 +744,8 @@ func stormChildCPU(name string) time.Duration {
 
 // stormLoad1 is the 1-minute load average, "?" when unknown.
 func stormLoad1() string {
-	if f := strings.Fields(stormLoadAverage()); len(f) > 0 {
+	if f := strings.Fields(loadAverage()); len(f) > 0 {
 		return f[0]
 	}
 	return "?"
-}
-
-// stormLoadAverage is /proc/loadavg's three averages, "" when unknown.
-func stormLoadAverage() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return ""
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return ""
-	}
-	return strings.Join(f[:3], " ")
 }
