@@ -31,6 +31,7 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/datasev/datasev/activities/support/retryafter"
 	"github.com/datasev/datasev/activities/support/secret"
 )
 
@@ -667,7 +668,7 @@ func (c *Client) token(ctx context.Context) (string, error) {
 // apiError reads an error answer: problem+json (v1) or FastAPI's
 // {"detail": ...} (v2).
 func apiError(method, path string, resp *http.Response, raw []byte) *APIError {
-	e := &APIError{Method: method, Path: path, Status: resp.StatusCode, RetryAfter: retryAfter(resp.Header.Get("Retry-After"))}
+	e := &APIError{Method: method, Path: path, Status: resp.StatusCode, RetryAfter: retryafter.Parse(resp.Header.Get("Retry-After"), time.Now())}
 	var body struct {
 		Title  string          `json:"title"`
 		Detail json.RawMessage `json:"detail"`
@@ -694,23 +695,6 @@ func apiError(method, path string, resp *http.Response, raw []byte) *APIError {
 // MaxRetryDelay caps the retry delay taken from a Retry-After header, so
 // that a server asking for hours does not park a runbook step that long.
 const MaxRetryDelay = 10 * time.Minute
-
-// retryAfter parses a Retry-After header: seconds or an HTTP date.
-func retryAfter(h string) time.Duration {
-	h = strings.TrimSpace(h)
-	if h == "" {
-		return 0
-	}
-	if n, err := strconv.Atoi(h); err == nil && n >= 0 {
-		return time.Duration(n) * time.Second
-	}
-	if t, err := http.ParseTime(h); err == nil {
-		if d := time.Until(t); d > 0 {
-			return d
-		}
-	}
-	return 0
-}
 
 // classify turns an *APIError into the Temporal error its status calls
 // for; other errors (transport, cancellation) stay retryable as they are.

@@ -33,6 +33,7 @@ import (
 	"github.com/google/go-github/v57/github"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/datasev/datasev/activities/support/retryafter"
 	"github.com/datasev/datasev/activities/support/secret"
 	"github.com/datasev/datasev/activities/support/target"
 )
@@ -407,7 +408,7 @@ func classifyResponse(prefix string, er *github.ErrorResponse, err error) error 
 	nonRetryable := func(typ, text string) error {
 		return temporal.NewNonRetryableApplicationError(prefix+": "+text, typ, err)
 	}
-	retryAfter := parseRetryAfter(er.Response.Header.Get("Retry-After"))
+	retryAfter := retryafter.Parse(er.Response.Header.Get("Retry-After"), time.Now())
 	switch {
 	case code == http.StatusTooManyRequests ||
 		(code == http.StatusForbidden && (retryAfter > 0 || strings.Contains(strings.ToLower(msg), "rate limit"))):
@@ -428,7 +429,7 @@ func classifyResponse(prefix string, er *github.ErrorResponse, err error) error 
 	case code >= 400 && code < 500 && code != http.StatusRequestTimeout:
 		return nonRetryable(ClientErrorType, fmt.Sprintf("%d: %s", code, msg))
 	case code >= 500 && retryAfter > 0:
-		wait := min(max(retryAfter, time.Second), MaxRetryDelay)
+		wait := retryafter.Bound(retryAfter, time.Second, MaxRetryDelay)
 		return temporal.NewApplicationErrorWithOptions(
 			fmt.Sprintf("%s: GitHub unavailable (%d: %s); retry in %s", prefix, code, msg, wait.Round(time.Second)), UnavailableType,
 			temporal.ApplicationErrorOptions{NextRetryDelay: wait, Cause: err})
@@ -437,25 +438,10 @@ func classifyResponse(prefix string, er *github.ErrorResponse, err error) error 
 }
 
 func rateLimited(prefix, msg string, wait time.Duration, cause error) error {
-	wait = min(max(wait, time.Second), MaxRetryDelay)
+	wait = retryafter.Bound(wait, time.Second, MaxRetryDelay)
 	return temporal.NewApplicationErrorWithOptions(
 		fmt.Sprintf("%s: %s; retry in %s", prefix, msg, wait.Round(time.Second)), RateLimitedType,
 		temporal.ApplicationErrorOptions{NextRetryDelay: wait, Cause: cause})
-}
-
-// parseRetryAfter reads Retry-After in seconds or as an HTTP date.
-func parseRetryAfter(v string) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	if n, err := strconv.Atoi(v); err == nil {
-		return time.Duration(n) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return time.Until(t)
-	}
-	return 0
 }
 
 // statusOf is an error's HTTP status, 0 when it has none.

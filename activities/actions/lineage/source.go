@@ -15,7 +15,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
@@ -26,6 +25,7 @@ import (
 	"github.com/google/go-github/v57/github"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/datasev/datasev/activities/support/retryafter"
 	"github.com/datasev/datasev/activities/support/target"
 )
 
@@ -419,22 +419,8 @@ func (v *blobVerifier) Close() error { return v.rc.Close() }
 const maxRetryDelay = 15 * time.Minute
 
 // retryDelay bounds a wait GitHub asked for to [1s, maxRetryDelay].
-func retryDelay(d time.Duration) time.Duration { return min(max(d, time.Second), maxRetryDelay) }
-
-// parseRetryAfter reads a Retry-After header, in seconds or as an HTTP
-// date; 0 when it is absent or unreadable.
-func parseRetryAfter(v string) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	if n, err := strconv.Atoi(v); err == nil {
-		return time.Duration(n) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return time.Until(t)
-	}
-	return 0
+func retryDelay(d time.Duration) time.Duration {
+	return retryafter.Bound(d, time.Second, maxRetryDelay)
 }
 
 // classify maps a go-github error: 404 and 401/403 are non-retryable; a
@@ -464,7 +450,7 @@ func (f *githubFetcher) classify(op string, err error) error {
 	}
 	var er *github.ErrorResponse
 	if errors.As(err, &er) && er.Response != nil {
-		retryAfter := parseRetryAfter(er.Response.Header.Get("Retry-After"))
+		retryAfter := retryafter.Parse(er.Response.Header.Get("Retry-After"), time.Now())
 		switch st := er.Response.StatusCode; {
 		case st == http.StatusTooManyRequests:
 			wait := time.Minute

@@ -31,6 +31,7 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/datasev/datasev/activities/support/retryafter"
 	"github.com/datasev/datasev/activities/support/secret"
 )
 
@@ -375,7 +376,7 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 	if resp.StatusCode/100 != 2 {
 		return classify(&APIError{
 			Method: method, Path: strings.SplitN(path, "?", 2)[0], StatusCode: resp.StatusCode,
-			Message: errorMessage(raw), RetryAfter: retryAfter(resp.Header.Get("Retry-After"), time.Now()),
+			Message: errorMessage(raw), RetryAfter: retryafter.Parse(resp.Header.Get("Retry-After"), time.Now()),
 		})
 	}
 	if out == nil {
@@ -447,19 +448,4 @@ func errorMessage(raw []byte) string {
 		s = "(no message)"
 	}
 	return s
-}
-
-// retryAfter parses a Retry-After header: seconds or an HTTP date.
-func retryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	if n, err := strconv.Atoi(v); err == nil && n >= 0 {
-		return time.Duration(n) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now)
-	}
-	return 0
 }
