@@ -60,3 +60,34 @@ func TestSplitGivesAnAlertItsOwnIncident(t *testing.T) {
 		t.Error("the split act is not in the timeline")
 	}
 }
+
+func TestMoreSevereMemberEscalatesTheGroup(t *testing.T) {
+	h := newHarness(t, "2026-06-02 10:00")
+	in := input(t, workflows.SEV3)
+	in.Alert = stormAlert("s-1", "generic:monitor:a")
+	in.Alert.Severity = workflows.SEV3
+	sev1 := stormAlert("s-2", "generic:monitor:b")
+	sev1.Severity = workflows.SEV1
+	sev4 := stormAlert("s-3", "generic:monitor:c")
+	sev4.Severity = workflows.SEV4
+	h.at(time.Minute, func() { h.env.SignalWorkflow(workflows.SignalAlert, sev4) })
+	h.at(2*time.Minute, func() {
+		if st := h.status(); st.Severity != workflows.SEV3 {
+			t.Errorf("a SEV4 member: %s, want SEV3 kept", st.Severity)
+		}
+		h.env.SignalWorkflow(workflows.SignalAlert, sev1)
+	})
+	h.at(3*time.Minute, func() {
+		if st := h.status(); st.Severity != workflows.SEV1 {
+			t.Errorf("a SEV1 member: %s, want SEV1", st.Severity)
+		}
+		if pages := h.rec.pages("alice"); !strings.Contains(strings.Join(pages, "|"), "escalated to SEV1") {
+			t.Errorf("alice's pages %q, want the escalation", pages)
+		}
+	})
+	h.mustAct(4*time.Minute, workflows.ActResolve, workflows.Act{By: "alice"})
+	h.env.ExecuteWorkflow(incident.IncidentWorkflow, in)
+	if _, ok := find(h.result().Timeline, "escalated SEV3 → SEV1"); !ok {
+		t.Error("the escalation is not in the timeline")
+	}
+}

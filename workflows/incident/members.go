@@ -35,6 +35,7 @@ func (inc *incident) member(now time.Time, a workflows.Alert) bool {
 		}
 		s.Members = append(s.Members, workflows.AlertMember{Key: a.Member, Title: a.Title, Source: a.Source, Status: workflows.Firing, Count: 1, FirstAt: now, LastAt: now})
 		inc.record(now, a.Source, workflows.KindAlert, "alert joined ("+s.Group+"): "+a.Title, a.Member)
+		inc.escalateForMember(now, a)
 		return true
 	}
 	m := &s.Members[i]
@@ -96,4 +97,30 @@ func describeMembers(ms []workflows.AlertMember, more int) string {
 		fmt.Fprintf(&b, " (%d listed)", len(ms))
 	}
 	return b.String()
+}
+
+// escalateForMember raises the incident to a joining member's severity when
+// it is more severe (a SEV1 alert that joined a SEV3 storm makes it a SEV1
+// incident) and pages the Commander; a less severe member changes nothing.
+// People decide de-escalation.
+func (inc *incident) escalateForMember(now time.Time, a workflows.Alert) {
+	s := &inc.s
+	if !a.Severity.Valid() || a.Severity.Rank() >= s.Severity.Rank() {
+		return
+	}
+	prev := s.Severity
+	s.Severity = a.Severity
+	what := fmt.Sprintf("escalated %s → %s (%s): a %s alert joined", prev, a.Severity, a.Severity.Describe(), a.Severity)
+	inc.record(now, a.Source, workflows.KindAlert, what, a.Member+": "+a.Title)
+	if s.State == workflows.Triggered {
+		if due := now.Add(a.Severity.AckTimeout()); due.Before(s.AckDue) {
+			s.AckDue = due
+		}
+	} else if c := a.Severity.UpdateCadence(); c > 0 {
+		if due := now.Add(c); s.NextUpdateAt.IsZero() || due.Before(s.NextUpdateAt) {
+			s.NextUpdateAt = due
+		}
+	}
+	inc.page(s.Roles.Commander, fmt.Sprintf("escalated to %s: %s", a.Severity, s.Title), fmt.Sprintf("A %s alert joined: %s (%s).", a.Severity, a.Title, a.Member))
+	inc.post("severity escalated: "+what, "")
 }
