@@ -10,8 +10,6 @@ import (
 	"io"
 	"maps"
 	"net/http"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -103,25 +101,11 @@ func chaos(ctx context.Context, o chaosOptions, out, progress io.Writer) (*chaos
 	if len(o.faults) == 0 {
 		o.faults = allFaults
 	}
-	state := o.state
-	if state == "" {
-		d, err := os.MkdirTemp("", "datasev-chaos-")
-		if err != nil {
-			return nil, err
-		}
-		state = d
-		if !o.keep {
-			defer os.RemoveAll(d)
-		}
-	}
-	if err := os.MkdirAll(state, 0o755); err != nil {
-		return nil, fmt.Errorf("chaos: state directory: %w", err)
-	}
-	logf, err := os.OpenFile(filepath.Join(state, "chaos.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	state, logf, done, err := runState("chaos", o.state, "chaos.log", o.keep)
 	if err != nil {
-		return nil, fmt.Errorf("chaos: log file: %w", err)
+		return nil, err
 	}
-	defer logf.Close()
+	defer done()
 	fmt.Fprintf(progress, "chaos: state and logs in %s\n", state)
 	rig, err := newChaosRig(ctx, chaosRigOptions{state: state, workers: o.workers, log: logf, progress: progress})
 	if err != nil {

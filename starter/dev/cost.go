@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strconv"
 	"sync"
@@ -86,23 +85,11 @@ func cost(ctx context.Context, o costOptions, progress io.Writer) ([]*costRow, e
 	if err != nil {
 		return nil, err
 	}
-	state := o.state
-	if state == "" {
-		d, err := os.MkdirTemp("", "datasev-cost-")
-		if err != nil {
-			return nil, err
-		}
-		state = d
-		defer os.RemoveAll(d)
-	}
-	if err := os.MkdirAll(state, 0o755); err != nil {
-		return nil, fmt.Errorf("cost: state directory: %w", err)
-	}
-	logf, err := os.OpenFile(filepath.Join(state, "cost.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	state, logf, done, err := runState("cost", o.state, "cost.log", false)
 	if err != nil {
-		return nil, fmt.Errorf("cost: log file: %w", err)
+		return nil, err
 	}
-	defer logf.Close()
+	defer done()
 	fmt.Fprintf(progress, "cost: state and logs in %s\n", state)
 	fmt.Fprintln(progress, "cost: starting an in-memory Temporal dev server…")
 	sctx, cancel := context.WithTimeout(ctx, 10*time.Minute)

@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"maps"
-	"os"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -224,23 +223,11 @@ func hold(ctx context.Context, o holdOptions, namespace string, progress io.Writ
 	if err != nil {
 		return nil, err
 	}
-	state := o.state
-	if state == "" {
-		d, err := os.MkdirTemp("", "datasev-hold-")
-		if err != nil {
-			return nil, err
-		}
-		state = d
-		defer os.RemoveAll(d)
-	}
-	if err := os.MkdirAll(state, 0o755); err != nil {
-		return nil, fmt.Errorf("hold: state directory: %w", err)
-	}
-	logf, err := os.OpenFile(filepath.Join(state, "workers.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	state, logf, done, err := runState("hold", o.state, "workers.log", false)
 	if err != nil {
-		return nil, fmt.Errorf("hold: log file: %w", err)
+		return nil, err
 	}
-	defer logf.Close()
+	defer done()
 	fmt.Fprintf(progress, "hold: state and logs in %s\n", state)
 
 	addr := o.address
