@@ -40,14 +40,14 @@ func TestCountHistoryRecorded(t *testing.T) {
 		// actions: start 1, signals 3, timers 3, update 1, child 2,
 		// upserts 1 (the four version-only ones are free), activity
 		// attempts 6, side effect 1, local activities in 3 tasks.
-		file: "runbook-walkthrough-incident-run1.json",
+		file: "v5-runbook-walkthrough-incident-run1.json", // recorded histories with a version prefix never change
 		want: historyCounts{runs: 1, events: 74, workflowTasks: 10, activities: 6, attempts: 6, timers: 3, signals: 3,
 			updates: 1, children: 1, upserts: 5, sideEffects: 1, localActivityTasks: 3, actions: 21},
 	}, {
 		// actions: its start is its parent's (0), signal 1, timer 1,
 		// upsert 0 (version only), attempts 3, side effects 7, local
 		// activities in 9 tasks.
-		file: "runbook-walkthrough-runbook-run1.json",
+		file: "v5-runbook-walkthrough-runbook-run1.json",
 		want: historyCounts{runs: 1, events: 90, workflowTasks: 14, activities: 3, attempts: 3, timers: 1, signals: 1,
 			signalsSent: 8, upserts: 1, sideEffects: 7, localActivityTasks: 9, actions: 21},
 	}} {
