@@ -91,15 +91,9 @@ func cost(ctx context.Context, o costOptions, progress io.Writer) ([]*costRow, e
 	}
 	defer done()
 	fmt.Fprintf(progress, "cost: state and logs in %s\n", state)
-	fmt.Fprintln(progress, "cost: starting an in-memory Temporal dev server…")
-	sctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
-	srv, err := devstack.Start(sctx, devstack.Options{
-		Stdout: io.Discard, Stderr: logf,
-		Logger: slog.New(slog.NewTextHandler(logf, &slog.HandlerOptions{Level: slog.LevelError})),
-	})
-	cancel()
+	srv, err := quietDevServer(ctx, "cost", logf, progress, nil)
 	if err != nil {
-		return nil, fmt.Errorf("cost: dev server: %w", err)
+		return nil, err
 	}
 	defer func() { _ = srv.Stop() }()
 

@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"maps"
 	"path/filepath"
 	"slices"
@@ -232,15 +231,9 @@ func hold(ctx context.Context, o holdOptions, namespace string, progress io.Writ
 
 	addr := o.address
 	if addr == "" {
-		fmt.Fprintln(progress, "hold: starting an in-memory Temporal dev server…")
-		sctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
-		srv, err := devstack.Start(sctx, devstack.Options{
-			Stdout: io.Discard, Stderr: logf,
-			Logger: slog.New(slog.NewTextHandler(logf, &slog.HandlerOptions{Level: slog.LevelError})),
-		})
-		cancel()
+		srv, err := quietDevServer(ctx, "hold", logf, progress, nil)
 		if err != nil {
-			return nil, fmt.Errorf("hold: dev server: %w", err)
+			return nil, err
 		}
 		defer func() { _ = srv.Stop() }()
 		addr, namespace = srv.HostPort(), srv.Namespace()

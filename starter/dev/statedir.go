@@ -1,9 +1,15 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"time"
+
+	"github.com/datasev/datasev/starter/dev/devstack"
 )
 
 // runState is a dev command's state directory and its log file: dir as
@@ -31,4 +37,21 @@ func runState(cmd, dir, logName string, keep bool) (state string, logf *os.File,
 			_ = os.RemoveAll(dir)
 		}
 	}, nil
+}
+
+// quietDevServer starts an in-memory dev server for a dev command, within
+// ten minutes (a first run builds the CLI), its output and its client's
+// errors going to log and a progress line to progress.
+func quietDevServer(ctx context.Context, cmd string, log, progress io.Writer, dynamicConfig []string) (*devstack.Server, error) {
+	fmt.Fprintf(progress, "%s: starting an in-memory Temporal dev server…\n", cmd)
+	sctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
+	defer cancel()
+	srv, err := devstack.Start(sctx, devstack.Options{
+		DynamicConfig: dynamicConfig, Stdout: io.Discard, Stderr: log,
+		Logger: slog.New(slog.NewTextHandler(log, &slog.HandlerOptions{Level: slog.LevelError})),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%s: dev server: %w", cmd, err)
+	}
+	return srv, nil
 }
