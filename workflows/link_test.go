@@ -130,6 +130,15 @@ func TestMergedIncidentJoinsTheSurvivor(t *testing.T) {
 			t.Errorf("after the merge: %d alerts, members %+v, related %+v; want 8, the dbt member, one merged link", st.AlertCount, st.Members, st.Related)
 		}
 	})
+	// A forged merge cannot add an unbounded count.
+	h.at(150*time.Second, func() {
+		h.env.SignalWorkflow(workflows.SignalIncidentLink, workflows.LinkSignal{Link: workflows.IncidentLink{Kind: workflows.LinkMerged, ID: "incident-forged", Alerts: 1 << 40}})
+	})
+	h.at(170*time.Second, func() {
+		if st := h.status(); st.AlertCount != 8+100*workflows.MaxSeenIDs {
+			t.Errorf("after a forged merge of 2^40 alerts: %d, want the bound added once", st.AlertCount)
+		}
+	})
 	h.mustAct(3*time.Minute, workflows.ActResolve, workflows.Act{By: "alice"})
 	h.env.ExecuteWorkflow(incident.IncidentWorkflow, in)
 	if _, ok := find(h.result().Timeline, "incident incident-dbt-orders merged into this one"); !ok {

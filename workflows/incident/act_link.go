@@ -20,6 +20,10 @@ import (
 // a record and, for a merge, alerts to the count); the deciding act is the
 // verified relate or merge on the sending side.
 
+// maxLinkedAlerts bounds the alert count a merge signal may add: more than
+// any incident counts in a week (workflows.MaxSeenIDs a kind).
+const maxLinkedAlerts = 100 * workflows.MaxSeenIDs
+
 // checkOther checks the other incident an act names.
 func (inc *incident) checkOther(other string) error {
 	s := &inc.s
@@ -166,7 +170,9 @@ func (inc *incident) linked(now time.Time, sig workflows.LinkSignal) {
 	if known {
 		return // a repeat of a merge already counted
 	}
-	s.AlertCount += max(l.Alerts, 0)
+	// The count is the other incident's word: bounded, like every input.
+	l.Alerts = min(max(l.Alerts, 0), maxLinkedAlerts)
+	s.AlertCount += l.Alerts
 	for _, m := range sig.Members {
 		if inc.memberIndex(m.Key) >= 0 {
 			continue
