@@ -34,6 +34,10 @@ type Person struct {
 	Slack string `json:"slack,omitempty" yaml:"slack"`
 	// Email is where email notifications go. Optional.
 	Email string `json:"email,omitempty" yaml:"email"`
+	// PagerDuty is the person's PagerDuty user ID ("PABC123"), which maps
+	// PagerDuty's acknowledgements and on-call answers to roster people.
+	// Optional; unique when given.
+	PagerDuty string `json:"pagerduty,omitempty" yaml:"pagerduty"`
 	// Keys are the person's public keys, each "ed25519:<base64>" as
 	// `datasev keygen` prints it. An act signed with one of them is verified
 	// as this person's. List the new key beside the old one while rotating:
@@ -192,6 +196,16 @@ func (r *Roster) PersonBySlack(slackID string) (Person, bool) {
 	return Person{}, false
 }
 
+// PersonByPagerDuty returns the person with the given PagerDuty user ID.
+func (r *Roster) PersonByPagerDuty(userID string) (Person, bool) {
+	for _, p := range r.People {
+		if p.PagerDuty != "" && p.PagerDuty == userID {
+			return p, true
+		}
+	}
+	return Person{}, false
+}
+
 // Validate reports every problem with the roster at once.
 func (r *Roster) Validate() error {
 	var errs []error
@@ -204,6 +218,7 @@ func (r *Roster) Validate() error {
 		errs = append(errs, fmt.Errorf("timezone: unknown zone %q", r.TimeZone))
 	}
 	ids := map[string]bool{}
+	pdIDs := map[string]bool{}
 	for i, p := range r.People {
 		switch {
 		case p.ID == "":
@@ -212,6 +227,15 @@ func (r *Roster) Validate() error {
 			errs = append(errs, fmt.Errorf("people[%d].id: duplicate id %q", i, p.ID))
 		}
 		ids[p.ID] = true
+		if p.PagerDuty != "" {
+			switch {
+			case !validPagerDutyID(p.PagerDuty):
+				errs = append(errs, fmt.Errorf("people[%d].pagerduty: %q is not a PagerDuty user ID (letters and digits, at most 32, e.g. PABC123)", i, p.PagerDuty))
+			case pdIDs[p.PagerDuty]:
+				errs = append(errs, fmt.Errorf("people[%d].pagerduty: %q is also another person's", i, p.PagerDuty))
+			}
+			pdIDs[p.PagerDuty] = true
+		}
 		for j, k := range p.Keys {
 			if _, err := signing.ParsePublicKey(k); err != nil {
 				errs = append(errs, fmt.Errorf("people[%d].keys[%d]: %w", i, j, err))
@@ -278,6 +302,20 @@ func (r *Roster) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// validPagerDutyID reports whether s looks like a PagerDuty object ID:
+// 1 to 32 ASCII letters and digits.
+func validPagerDutyID(s string) bool {
+	if len(s) == 0 || len(s) > 32 {
+		return false
+	}
+	for _, c := range s {
+		if !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9') {
+			return false
+		}
+	}
+	return true
 }
 
 // validate reports every problem with the trust section.

@@ -31,6 +31,8 @@ func TestParseRejectsBadRosters(t *testing.T) {
 		{"no commander", strings.Replace(base, ", commander: c", "", 1), "shifts[1].commander: required"},
 		{"duplicate person", strings.Replace(base, "{id: c}", "{id: a}", 1), `people[2].id: duplicate id "a"`},
 		{"not yaml", "team: [", "invalid YAML"},
+		{"bad pagerduty id", strings.Replace(base, "{id: c}", "{id: c, pagerduty: 'P 1'}", 1), `people[2].pagerduty: "P 1" is not a PagerDuty user ID`},
+		{"shared pagerduty id", strings.Replace(strings.Replace(base, "{id: c}", "{id: c, pagerduty: PX1}", 1), "{id: a}", "{id: a, pagerduty: PX1}", 1), `people[2].pagerduty: "PX1" is also another person's`},
 		{"bad person key", strings.Replace(base, "{id: c}", "{id: c, keys: [ssh-ed25519 AAAA]}", 1), `people[2].keys[0]: public key "ssh-ed25519 AAAA": want ed25519:<base64>`},
 		{"unknown unsigned kind", base + "trust: {unsigned: [Approve!]}\n", `trust.unsigned[0]: "Approve!" is not an act name`},
 		{"service without key", base + "trust: {services: [{name: slack, claims: [slack]}]}\n", "trust.services[0].key: public key"},
@@ -94,5 +96,22 @@ func TestLoadSampleRoster(t *testing.T) {
 	}
 	if _, err := oncall.Load("testdata/missing.yaml"); err == nil || !strings.Contains(err.Error(), "read roster") {
 		t.Errorf("missing file: %v", err)
+	}
+}
+
+// TestPersonByPagerDuty: a PagerDuty user ID maps to its roster person, and
+// an unknown or empty one maps to nobody.
+func TestPersonByPagerDuty(t *testing.T) {
+	r, err := oncall.Parse([]byte(strings.Replace(base, "{id: c}", "{id: c, pagerduty: PC0FFEE}", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, ok := r.PersonByPagerDuty("PC0FFEE"); !ok || p.ID != "c" {
+		t.Fatalf("PC0FFEE: got %+v %v, want c", p, ok)
+	}
+	for _, id := range []string{"", "PNOBODY"} {
+		if p, ok := r.PersonByPagerDuty(id); ok {
+			t.Fatalf("%q: got %+v, want nobody", id, p)
+		}
 	}
 }
