@@ -1,0 +1,168 @@
+// Package report is the team's incident record: what the closed incidents
+// of a period add up to — incidents by severity, service and runbook; time
+// to acknowledge, mitigate and resolve (median and p90) per severity;
+// approvals by outcome; missed status updates and handoffs; action items —
+// computed from each closed incident's final snapshot (the incident
+// workflow's result).
+//
+// The package has three parts: Of reads one final snapshot into the facts
+// the record counts (an Incident), Aggregate adds up a period's incidents
+// into a Summary (pure, no I/O), and Fetcher finds a period's closed
+// incidents through Temporal's visibility and fetches their results
+// concurrently. The datasev CLI's report command and the worker's incident
+// metrics (worker/metrics) both count through Of, so the two never disagree
+// on what a missed handoff or a timed-out approval is.
+package report
+
+import (
+	"strings"
+	"time"
+
+	"github.com/datasev/datasev/activities/lifecycle/postmortem"
+	"github.com/datasev/datasev/workflows"
+)
+
+// Approval outcomes, as the report and the metrics name them.
+const (
+	// OutcomeGranted is an approval a person approved.
+	OutcomeGranted = "granted"
+	// OutcomeDenied is an approval a person denied, or one withdrawn
+	// because the incident was resolved before anyone decided.
+	OutcomeDenied = "denied"
+	// OutcomeTimedOut is an approval nobody decided by its deadline, denied
+	// by datasev as its runbook asked (on_timeout: deny).
+	OutcomeTimedOut = "timed_out"
+	// OutcomeAuto is an approval decided by a named policy rather than a
+	// person. The incident record has no such decision yet (see
+	// ApprovalOutcome); the outcome is always counted, as 0 until it has.
+	OutcomeAuto = "auto"
+	// OutcomePending is an approval still undecided when the incident
+	// closed (the workflow denies pending approvals when it resolves, so
+	// this shows only in an incident closed some other way).
+	OutcomePending = "pending"
+)
+
+// ApprovalOutcomes lists the outcomes in the order the report shows them.
+var ApprovalOutcomes = []string{OutcomeGranted, OutcomeDenied, OutcomeTimedOut, OutcomeAuto, OutcomePending}
+
+// ApprovalOutcome is how an approval ended, from the decision the
+// postmortem shows for it (postmortem.Decision): approved is granted,
+// expired (denied by datasev at its deadline) is timed out, denied is
+// denied, and a decision whose name starts with "auto" (a policy's, once
+// the incident records one) is auto.
+func ApprovalOutcome(ap workflows.Approval) string {
+	d := postmortem.Decision(ap)
+	switch {
+	case d == "approved":
+		return OutcomeGranted
+	case d == "expired":
+		return OutcomeTimedOut
+	case d == "denied":
+		return OutcomeDenied
+	case strings.HasPrefix(d, "auto"):
+		return OutcomeAuto
+	case strings.HasPrefix(d, "pending"):
+		return OutcomePending
+	}
+	return OutcomeDenied
+}
+
+// Incident is what the record counts of one closed incident.
+type Incident struct {
+	// ID is the incident's workflow ID; RunID its closed run.
+	ID    string `json:"id"`
+	RunID string `json:"run_id,omitempty"`
+	// Severity is the incident's final severity.
+	Severity workflows.Severity `json:"severity"`
+	// Service and Runbook, empty when the incident had none.
+	Service string `json:"service,omitempty"`
+	Runbook string `json:"runbook,omitempty"`
+	// Merged is true when the incident closed by merging into another.
+	Merged bool `json:"merged,omitempty"`
+	// TriggeredAt and ClosedAt bound it.
+	TriggeredAt time.Time `json:"triggered_at"`
+	ClosedAt    time.Time `json:"closed_at,omitzero"`
+	// ToAcknowledge, ToMitigate and ToResolve are the times from trigger to
+	// each milestone; a negative value means the incident never reached it.
+	ToAcknowledge time.Duration `json:"to_acknowledge"`
+	ToMitigate    time.Duration `json:"to_mitigate"`
+	ToResolve     time.Duration `json:"to_resolve"`
+	// AckEscalated is true when the acknowledgement went to the secondary.
+	AckEscalated bool `json:"ack_escalated,omitempty"`
+	// Approvals counts the incident's approvals by outcome
+	// (ApprovalOutcomes); ApprovalsEscalated counts those whose deadline
+	// passed and that were escalated, whatever their outcome.
+	Approvals          map[string]int `json:"approvals,omitempty"`
+	ApprovalsEscalated int            `json:"approvals_escalated,omitempty"`
+	// UpdatesMissed counts the status updates not posted in time.
+	UpdatesMissed int `json:"updates_missed,omitempty"`
+	// Handoffs counts the shift handoffs started; HandoffsAccepted those
+	// accepted; HandoffsMissed those not accepted by their deadline (and
+	// escalated to the incoming shift's secondary).
+	Handoffs         int `json:"handoffs,omitempty"`
+	HandoffsAccepted int `json:"handoffs_accepted,omitempty"`
+	HandoffsMissed   int `json:"handoffs_missed,omitempty"`
+	// ActionItems counts the action items; ActionItemsFiled those filed as
+	// tracker issues.
+	ActionItems      int `json:"action_items,omitempty"`
+	ActionItemsFiled int `json:"action_items_filed,omitempty"`
+}
+
+// never marks a milestone an incident did not reach.
+const never = time.Duration(-1)
+
+// Of reads a closed incident's final snapshot (the incident workflow's
+// result) into the facts the record counts. Handoffs are counted from the
+// timeline, where the workflow records each one it starts, each acceptance
+// and each miss; the snapshot keeps only the handoff in progress.
+func Of(s workflows.Snapshot) Incident {
+	in := Incident{
+		ID:            s.ID,
+		Severity:      s.Severity,
+		Service:       s.Service,
+		Runbook:       s.Runbook,
+		Merged:        s.MergedInto != "",
+		TriggeredAt:   s.TriggeredAt,
+		ClosedAt:      s.ClosedAt,
+		ToAcknowledge: since(s.TriggeredAt, s.AckedAt),
+		ToMitigate:    since(s.TriggeredAt, s.MitigatedAt),
+		ToResolve:     since(s.TriggeredAt, s.ResolvedAt),
+		AckEscalated:  s.AckEscalated,
+		UpdatesMissed: s.Updates.Missed,
+	}
+	for _, ap := range s.Approvals {
+		if in.Approvals == nil {
+			in.Approvals = map[string]int{}
+		}
+		in.Approvals[ApprovalOutcome(ap)]++
+		if ap.Escalated {
+			in.ApprovalsEscalated++
+		}
+	}
+	for _, e := range s.Timeline {
+		switch {
+		case e.Kind == workflows.KindTimer && e.Who == "datasev" && strings.Contains(e.What, " shift ends at ") && strings.Contains(e.What, ": handoff summary posted, paging "):
+			in.Handoffs++
+		case e.Kind == workflows.KindTimer && e.Who == "datasev" && strings.HasPrefix(e.What, "handoff to ") && strings.Contains(e.What, " not accepted by "):
+			in.HandoffsMissed++
+		case e.Kind == workflows.KindAct && strings.HasPrefix(e.What, "accepted the handoff from "):
+			in.HandoffsAccepted++
+		}
+	}
+	for _, it := range s.Closure.ActionItems {
+		in.ActionItems++
+		if it.Issue != "" {
+			in.ActionItemsFiled++
+		}
+	}
+	return in
+}
+
+// since is end - start, or never when either is unknown (or end is before
+// start, which a clock cannot make but a hand-made snapshot can).
+func since(start, end time.Time) time.Duration {
+	if start.IsZero() || end.IsZero() || end.Before(start) {
+		return never
+	}
+	return end.Sub(start)
+}
