@@ -6,6 +6,7 @@ toolchain go1.27.3
 
 require (
 	cel.dev/cel-go v0.33.2
+	github.com/PagerDuty/go-pagerduty v1.8.0
 	github.com/aws/aws-sdk-go-v2 v1.48.0
 	github.com/aws/aws-sdk-go-v2/config v1.33.18
 	github.com/aws/aws-sdk-go-v2/service/s3 v1.114.10
