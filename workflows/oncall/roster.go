@@ -75,7 +75,9 @@ type Service struct {
 	Keys []string `json:"keys,omitempty" yaml:"keys"`
 	// Claims lists the identity kinds the service may vouch for: "slack"
 	// lets it sign an act claiming "slack:U…" for the person whose slack
-	// ID that is. Required.
+	// ID that is, "pagerduty" one claiming "pagerduty:P…" for the person
+	// whose PagerDuty user ID that is (the intake, for acknowledgements
+	// made in PagerDuty). Required.
 	Claims []string `json:"claims" yaml:"claims"`
 }
 
@@ -345,11 +347,11 @@ func (t Trust) validate() []error {
 			}
 		}
 		if len(s.Claims) == 0 {
-			errs = append(errs, fmt.Errorf("%s.claims: required: which identities it vouches for (slack)", at))
+			errs = append(errs, fmt.Errorf("%s.claims: required: which identities it vouches for (slack, pagerduty)", at))
 		}
 		for j, c := range s.Claims {
-			if c != "slack" {
-				errs = append(errs, fmt.Errorf("%s.claims[%d]: %q: the claims a service can make are: slack", at, j, c))
+			if c != "slack" && c != "pagerduty" {
+				errs = append(errs, fmt.Errorf("%s.claims[%d]: %q: the claims a service can make are: slack, pagerduty", at, j, c))
 			}
 		}
 	}
