@@ -26,25 +26,39 @@ const (
 // says the lists were cut.
 const MaxListed = 500
 
-// Actions carries out the lineage actions with one manifest cache.
+// Actions carries out the lineage actions over one Source: dbt manifests
+// through a Cache, or a catalog (Marquez) the deployment chose.
 type Actions struct {
-	cache *Cache
+	src Source
 }
 
 // NewWithCache returns the lineage actions using c (to share one cache or
-// tune it).
-func NewWithCache(c *Cache) *Actions { return &Actions{cache: c} }
+// tune it). When c was built with a catalog source (CacheOptions.Source),
+// the actions read lineage from that catalog; otherwise from the manifest
+// each step names.
+func NewWithCache(c *Cache) *Actions {
+	if c == nil {
+		return &Actions{}
+	}
+	if c.catalog != nil {
+		return &Actions{src: c.catalog}
+	}
+	return &Actions{src: manifestSource{cache: c}}
+}
+
+// New returns the lineage actions reading from src.
+func New(src Source) *Actions { return &Actions{src: src} }
 
 // Input is the input of lineage.downstream and lineage.upstream.
 type Input struct {
-	Manifest     string `json:"manifest" datasev:"required" desc:"where dbt's manifest.json is: a local path, file:///path, s3://bucket/key or github://owner/repo/path/manifest.json@ref"`
-	Node         string `json:"node" datasev:"required" desc:"the node: a unique_id (model.shop.orders), a bare model/seed/snapshot/source name (orders) or a source as source_name.table"`
+	Manifest     string `json:"manifest" desc:"where dbt's manifest.json is: a local path, file:///path, s3://bucket/key or github://owner/repo/path/manifest.json@ref; required when the worker reads lineage from manifests (the default), unused when it reads a catalog (DATASEV_LINEAGE_SOURCE=marquez)"`
+	Node         string `json:"node" datasev:"required" desc:"the node: a unique_id (model.shop.orders), a bare model/seed/snapshot/source name (orders) or a source as source_name.table; with a Marquez catalog, dataset:<namespace>:<name> or a dataset name in the configured namespace"`
 	Depth        int    `json:"depth" desc:"how many edges to follow; 0 (the default) follows all"`
 	IncludeTests bool   `json:"include_tests" desc:"list data and unit tests too (default false)"`
 }
 
 var outputs = []string{
-	"ok", "node", "nodes", "count", "by_type", "models", "exposures", "exposure_count", "owners", "truncated",
+	"ok", "source", "node", "nodes", "count", "by_type", "models", "exposures", "exposure_count", "owners", "truncated",
 }
 
 // DownstreamSpec is lineage.downstream's spec; actions.Typed adds its
@@ -83,23 +97,18 @@ func (a *Actions) Upstream(ctx context.Context, _ runbooks.ActionRequest, in Inp
 }
 
 func (a *Actions) run(ctx context.Context, name string, in Input, down bool) (runbooks.ActionResult, error) {
-	if a == nil || a.cache == nil {
+	if a == nil || a.src == nil {
 		return runbooks.ActionResult{}, nonRetryable(NotConfiguredType, "%s: the worker has no lineage actions configured", name)
 	}
 	if in.Depth < 0 {
-		return runbooks.ActionResult{}, nonRetryable("InvalidInput", "%s: depth %d is negative; 0 means all", name, in.Depth)
+		return runbooks.ActionResult{}, nonRetryable(InvalidInputType, "%s: depth %d is negative; 0 means all", name, in.Depth)
 	}
-	g, err := a.cache.Graph(ctx, in.Manifest)
+	if len(in.Node) > MaxNodeRef {
+		return runbooks.ActionResult{}, nonRetryable(InvalidInputType, "%s: node is %d bytes long; at most %d", name, len(in.Node), MaxNodeRef)
+	}
+	g, n, err := a.src.Lookup(ctx, in)
 	if err != nil {
 		return runbooks.ActionResult{}, prefix(name, err)
-	}
-	n, err := g.Resolve(in.Node)
-	if err != nil {
-		var un *UnknownNodeError
-		if errors.As(err, &un) {
-			return runbooks.ActionResult{}, nonRetryable(UnknownNodeType, "%s: manifest %s: %v", name, in.Manifest, err)
-		}
-		return runbooks.ActionResult{}, nonRetryable(AmbiguousNodeType, "%s: manifest %s: %v", name, in.Manifest, err)
 	}
 	var hits []Hit
 	if down {
@@ -112,6 +121,7 @@ func (a *Actions) run(ctx context.Context, name string, in Input, down bool) (ru
 	}
 	r := summarize(n, hits)
 	out := r.output()
+	out["source"] = a.src.Name()
 	if down {
 		sev, why := r.severity()
 		out["suggested_severity"] = sev

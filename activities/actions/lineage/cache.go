@@ -34,6 +34,10 @@ type Cache struct {
 	group singleflight.Group
 	loads atomic.Int64
 
+	// catalog is the deployment's catalog source (opts.Source), nil when
+	// lineage comes from manifests.
+	catalog Source
+
 	mu  sync.Mutex
 	lru []*cacheEntry // most recently used first
 }
@@ -51,6 +55,11 @@ type CacheOptions struct {
 	MaxBytes int64
 	// Logger logs loads (slog.Default()).
 	Logger *slog.Logger
+	// Source chooses where the lineage actions read lineage: the zero
+	// value reads dbt manifests; Kind SourceMarquez reads the Marquez
+	// catalog it configures (see SourceConfig). A catalog source keeps its
+	// own cache of Entries graphs.
+	Source SourceConfig
 }
 
 // NewCache returns a cache reading manifests through src.
@@ -64,6 +73,9 @@ func NewCache(src Sources, opts CacheOptions) *Cache {
 	}
 	if c.log == nil {
 		c.log = slog.Default()
+	}
+	if opts.Source.Kind == SourceMarquez {
+		c.catalog = NewMarquez(opts.Source.Marquez, c.entries, c.log)
 	}
 	return c
 }
