@@ -58,12 +58,15 @@ const (
 	KeyLineagePaths       = "targets.lineage.paths"
 	KeyLineageS3          = "targets.lineage.s3"
 	KeyLineageGitHub      = "targets.lineage.github"
+	KeyDBTCloudJobs       = "targets.dbtcloud.jobs"
+	KeySnowflakeTasks     = "targets.snowflake.tasks"
 )
 
 // Keys lists every policy key in the order Policy.String prints them.
 var Keys = []string{
 	KeyGitHubRepositories, KeyGitHubBaseBranches, KeyAirflowDAGs, KeyS3Buckets, KeySnowflakeDatabases,
 	KeyHTTPHosts, KeyHTTPURLPrefixes, KeyHTTPAllowAddresses, KeyLineagePaths, KeyLineageS3, KeyLineageGitHub,
+	KeyDBTCloudJobs, KeySnowflakeTasks,
 }
 
 // envs are the variables that set the keys.
@@ -79,6 +82,8 @@ var envs = map[string]string{
 	KeyLineagePaths:       "DATASEV_TARGETS_LINEAGE_PATHS",
 	KeyLineageS3:          "DATASEV_TARGETS_LINEAGE_S3",
 	KeyLineageGitHub:      "DATASEV_TARGETS_LINEAGE_GITHUB",
+	KeyDBTCloudJobs:       "DATASEV_TARGETS_DBTCLOUD_JOBS",
+	KeySnowflakeTasks:     "DATASEV_TARGETS_SNOWFLAKE_TASKS",
 }
 
 // Env is the variable that sets a policy key: targets.github.repositories
@@ -164,6 +169,10 @@ func normalize(key, e string) (string, error) {
 		return glob(e)
 	case KeySnowflakeDatabases:
 		return glob(strings.ToUpper(strings.Trim(e, `"`)))
+	case KeyDBTCloudJobs:
+		return normalizeDBTCloudJob(e)
+	case KeySnowflakeTasks:
+		return normalizeSnowflakeTask(e)
 	case KeyHTTPHosts:
 		if strings.Contains(e, "/") {
 			return "", errors.New("want a host or host:port; put URLs in " + KeyHTTPURLPrefixes)

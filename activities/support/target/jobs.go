@@ -1,0 +1,55 @@
+package target
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+)
+
+// dbtCloudJobEntry is an entry of targets.dbtcloud.jobs: "*", or
+// <account>/<job> where each side is a numeric ID or "*".
+var dbtCloudJobEntry = regexp.MustCompile(`^([0-9]+|\*)/([0-9]+|\*)$`)
+
+func normalizeDBTCloudJob(e string) (string, error) {
+	if e == "*" || dbtCloudJobEntry.MatchString(e) {
+		return e, nil
+	}
+	return "", errors.New("want <account ID>/<job ID>, either side may be * (e.g. 12345/678 or 12345/*)")
+}
+
+// snowflakeTaskEntry is an entry of targets.snowflake.tasks: "*", or
+// DATABASE.SCHEMA.TASK of plain identifiers, each part a pattern.
+var snowflakeTaskEntry = regexp.MustCompile(`^[A-Z0-9_$*?\[\]-]+\.[A-Z0-9_$*?\[\]-]+\.[A-Z0-9_$*?\[\]-]+$`)
+
+func normalizeSnowflakeTask(e string) (string, error) {
+	if e == "*" {
+		return e, nil
+	}
+	u := strings.ToUpper(e)
+	if !snowflakeTaskEntry.MatchString(u) {
+		return "", errors.New("want DATABASE.SCHEMA.TASK, fully qualified, each part an unquoted identifier or a pattern (e.g. ANALYTICS.LOADS.*)")
+	}
+	return u, nil
+}
+
+// DBTCloudJob checks a dbt Cloud job of an account
+// (targets.dbtcloud.jobs).
+func (p *Policy) DBTCloudJob(account, job string) error {
+	v := account + "/" + job
+	return p.permit(KeyDBTCloudJobs, "dbt Cloud job", v, v)
+}
+
+// SnowflakeTask checks a Snowflake task by its fully-qualified name,
+// DATABASE.SCHEMA.TASK as Snowflake resolves it (unquoted parts in upper
+// case), against targets.snowflake.tasks. Quoted parts that hold a dot or
+// lower-case letters match only a "*" entry.
+func (p *Policy) SnowflakeTask(fqn string) error {
+	if p == nil {
+		return nil
+	}
+	if strings.Count(fqn, ".") != 2 {
+		return p.refused(fmt.Sprintf("task %q (not DATABASE.SCHEMA.TASK)", fqn), KeySnowflakeTasks)
+	}
+	return p.permit(KeySnowflakeTasks, "task", fqn, fqn)
+}
