@@ -219,7 +219,42 @@ type Gate struct {
 	// that step was approved and succeeded, and is denied otherwise. Role,
 	// Timeout and OnTimeout must then be left out.
 	CoveredBy string `json:"covered_by,omitempty" yaml:"covered_by"`
+	// Auto lets a named policy approve the remediation without asking a
+	// person, when its conditions hold; otherwise the gate asks Role as
+	// usual. Optional; not with CoveredBy.
+	Auto *AutoApproval `json:"auto,omitempty" yaml:"auto"`
 }
+
+// AutoApproval is a gate's automatic approval: a named policy that approves
+// the remediation on its own when its condition is true, the incident is no
+// more severe than SeverityAtMost, the policy has not spent its budget of
+// MaxPerDay approvals in the last 24 hours (counted across incidents and
+// runbooks), auto-remediation is neither switched off on the worker
+// (DATASEV_AUTO_REMEDIATION=off) nor paused in the incident (the
+// Commander's pause-auto act), and no earlier remediation this policy
+// approved in the incident failed. When any of these does not hold the gate
+// asks a person, recording why. The target policy applies to the action as
+// it does to a person's approval.
+type AutoApproval struct {
+	// Policy names the policy: its decisions are recorded as "auto-approved
+	// by policy <name>" and its budget is counted under it. Required;
+	// lower-case letters, digits, '-' and '_'.
+	Policy string `json:"policy" yaml:"policy"`
+	// When is a CEL condition over alert, steps and incident, like a step's
+	// when: the policy approves only when it is true. Optional; empty means
+	// always.
+	When string `json:"when,omitempty" yaml:"when"`
+	// MaxPerDay is how many remediations the policy may approve in any 24
+	// hours. Required, 1 to MaxAutoPerDay.
+	MaxPerDay int `json:"max_per_day" yaml:"max_per_day"`
+	// SeverityAtMost is the most severe incident the policy acts in: with
+	// SEV3, incidents of SEV3, SEV4 and SEV5 (SEV1 is the most severe).
+	// Required.
+	SeverityAtMost string `json:"severity_at_most" yaml:"severity_at_most"`
+}
+
+// MaxAutoPerDay bounds an automatic approval's max_per_day.
+const MaxAutoPerDay = 100
 
 // Defaults of an approval gate.
 const (

@@ -71,6 +71,7 @@ type validator struct {
 	problems Problems
 
 	// per runbook
+	autoMax map[string]int // max_per_day by auto-approval policy
 	rb      *Runbook
 	f       *file
 	stepPos Pos
@@ -107,6 +108,7 @@ func (v *validator) report(p Pos, format string, args ...any) {
 
 func (v *validator) runbook(rb *Runbook, f *file) {
 	v.rb, v.f, v.stepPos = rb, f, Pos{1, 1}
+	v.autoMax = map[string]int{}
 	if f == nil {
 		v.stepPos = Pos{}
 	}
@@ -350,6 +352,9 @@ func (v *validator) remediate(name string, s *Step, rp []any, earlier map[string
 	}
 	if c := r.Approval.CoveredBy; c != "" {
 		v.coveredBy(name, c, appendPath(rp, "approval"), r.Approval, earlier)
+	}
+	if r.Approval.Auto != nil {
+		v.autoApproval(name, s, appendPath(rp, "approval"), r.Approval, earlier)
 	}
 }
 
@@ -900,5 +905,43 @@ func (v *validator) coveredBy(name, by string, at []any, g Gate, earlier map[str
 	}
 	if g.Role != "" || g.Timeout != 0 || g.OnTimeout != "" {
 		v.report(pos, "%s: approval covered_by %q takes no role, timeout or on_timeout: the covering step's approval decides", name, by)
+	}
+}
+
+// policyPattern is an auto-approval policy's name: it becomes part of its
+// budget's workflow ID.
+var policyPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
+
+// autoApproval checks a gate's automatic approval, at at (the gate).
+func (v *validator) autoApproval(name string, s *Step, at []any, g Gate, earlier map[string]bool) {
+	a := g.Auto
+	ap := appendPath(at, "auto")
+	if g.CoveredBy != "" {
+		v.report(v.atKey(ap...), "%s: approval auto with covered_by %q: a covered step runs on the covering step's decision; put auto on step %s's approval instead", name, g.CoveredBy, g.CoveredBy)
+	}
+	switch {
+	case strings.TrimSpace(a.Policy) == "":
+		v.report(v.atKey(ap...), "%s: approval auto needs a policy: the name its decisions are recorded and budgeted under (e.g. policy: reload-once)", name)
+	case !policyPattern.MatchString(a.Policy):
+		v.report(v.at(appendPath(ap, "policy")...), "%s: approval auto policy %q: use at most 64 lower-case letters, digits, '-' and '_', starting with a letter or digit", name, a.Policy)
+	}
+	switch {
+	case a.MaxPerDay < 1 || a.MaxPerDay > MaxAutoPerDay:
+		v.report(v.atKey(appendPath(ap, "max_per_day")...), "%s: approval auto max_per_day %d: want 1 to %d, how many remediations the policy may approve in any 24 hours", name, a.MaxPerDay, MaxAutoPerDay)
+	case a.Policy != "":
+		if prev, ok := v.autoMax[a.Policy]; ok && prev != a.MaxPerDay {
+			v.report(v.at(appendPath(ap, "max_per_day")...), "%s: approval auto policy %q has max_per_day %d here and %d on an earlier step: one policy, one budget", name, a.Policy, a.MaxPerDay, prev)
+		} else {
+			v.autoMax[a.Policy] = a.MaxPerDay
+		}
+	}
+	switch {
+	case a.SeverityAtMost == "":
+		v.report(v.atKey(ap...), "%s: approval auto needs severity_at_most: the most severe incident the policy acts in (e.g. SEV3: SEV3 to SEV5)", name)
+	case !slices.Contains(Severities, a.SeverityAtMost):
+		v.report(v.at(appendPath(ap, "severity_at_most")...), "%s: approval auto severity_at_most %q: want one of %s", name, a.SeverityAtMost, strings.Join(Severities, ", "))
+	}
+	if a.When != "" {
+		v.expr(kindCondition, a.When, a.When, 0, appendPath(ap, "when"), s, earlier, nil)
 	}
 }
