@@ -13,6 +13,7 @@ import (
 
 	"github.com/datasev/datasev/activities/actions/airflow"
 	"github.com/datasev/datasev/activities/actions/core"
+	"github.com/datasev/datasev/activities/actions/dbtcloud"
 	ghact "github.com/datasev/datasev/activities/actions/github"
 	"github.com/datasev/datasev/activities/actions/lineage"
 	s3act "github.com/datasev/datasev/activities/actions/s3"
@@ -43,6 +44,10 @@ type Deps struct {
 	// Airflow is the client of the airflow.* actions (airflow.NewClient).
 	// Nil leaves them failing, non-retryably, when they run.
 	Airflow *airflow.Client
+	// DBTCloud is the client of the dbtcloud.* actions
+	// (dbtcloud.NewClient). Nil leaves them failing, non-retryably, when
+	// they run.
+	DBTCloud *dbtcloud.Client
 	// Slack is the Web API client of slack.notify_consumers (the notifier
 	// backend's, slackact.Backend.Client); ConsumerChannels maps lineage
 	// owners to channels (slackact.ConsumerChannelsFromEnv). Nil leaves
@@ -72,6 +77,7 @@ func New(deps Deps) *Registry {
 	sf := snowflake.New(deps.Snowflake).WithTargets(deps.Targets, deps.SnowflakeDatabase)
 	gh := ghact.New(deps.GitHub, deps.GitHubConfig).WithTargets(deps.Targets)
 	af := airflow.New(deps.Airflow).WithTargets(deps.Targets)
+	dbt := dbtcloud.New(deps.DBTCloud).WithTargets(deps.Targets)
 	lopts := deps.Lineage
 	if lopts.Logger == nil {
 		lopts.Logger = deps.Logger
@@ -94,6 +100,8 @@ func New(deps Deps) *Registry {
 		Typed(airflow.ClearTasksSpec(), af.ClearTasks),
 		Typed(airflow.TriggerDAGSpec(), af.TriggerDAG),
 		Typed(airflow.WaitDAGRunSpec(), af.WaitDAGRun),
+		Typed(dbtcloud.RerunJobSpec(), dbt.RerunJob),
+		Typed(dbtcloud.RetryRunSpec(), dbt.RetryRun),
 		Typed(lineage.DownstreamSpec(), lin.Downstream),
 		Typed(lineage.UpstreamSpec(), lin.Upstream),
 		Typed(slackact.NotifyConsumersSpec(), slackact.NewConsumers(deps.Slack, deps.ConsumerChannels, deps.Logger).NotifyConsumers),

@@ -253,6 +253,7 @@ func TestDefaultCatalog(t *testing.T) {
 	}
 	if strings.Join(names, " ") != "airflow.clear_tasks airflow.failed_tasks airflow.trigger_dag airflow.wait_dag_run "+
 		"core.http core.page core.wait "+
+		"dbtcloud.rerun_job dbtcloud.retry_run "+
 		"github.comment github.create_issue github.merge_pull_request github.recent_commits github.revert_commit "+
 		"lineage.downstream lineage.upstream "+
 		"s3.inspect_prefix s3.latest_partition s3.object_head "+

@@ -49,6 +49,12 @@ func LiteralTargets(p *target.Policy, action string, with map[string]any) []erro
 				check(p.DAG(d))
 			}
 		}
+	case "dbtcloud":
+		if a, ok := lit("account_id"); ok {
+			if j, ok := lit("job_id"); ok {
+				check(p.DBTCloudJob(a, j))
+			}
+		}
 	case "s3":
 		if b, ok := lit("bucket"); ok {
 			check(p.Bucket(b))
@@ -58,6 +64,9 @@ func LiteralTargets(p *target.Policy, action string, with map[string]any) []erro
 			if n, ok := lit(key); ok && !strings.Contains(n, `"`) {
 				if parts := strings.Split(n, "."); len(parts) == 3 {
 					check(p.Database(parts[0]))
+					if key == "task" && (action == "snowflake.execute_task" || action == "snowflake.resume_task") {
+						check(p.SnowflakeTask(strings.ToUpper(n)))
+					}
 				}
 			}
 		}
