@@ -447,6 +447,14 @@ func parseDBTCloud(body []byte) (parsed, error) {
 	labels := map[string]string{
 		"dbt_job_id": string(d.JobID), "dbt_run_id": string(d.RunID), "dbt_event": p.EventType,
 	}
+	// The account ID lets a runbook call dbtcloud.retry_run with
+	// alert.labels.dbt_account_id; it is bounded like the other IDs.
+	if acc := p.AccountID.String(); acc != "" {
+		if err := checkVendorID("accountId", acc); err != nil {
+			return parsed{}, err
+		}
+		labels["dbt_account_id"] = acc
+	}
 	for k, v := range map[string]string{"dbt_job_name": d.JobName, "dbt_environment": d.EnvironmentName, "dbt_project": d.ProjectName, "dbt_run_reason": d.RunReason, "dbt_event_id": p.EventID} {
 		if v != "" {
 			labels[k] = v
