@@ -578,6 +578,9 @@ type TimelineEntry struct {
 	Kind     string `json:"kind"`
 	What     string `json:"what"`
 	Why      string `json:"why,omitempty"`
+	// Ref names what the entry is about outside datasev, when that matters
+	// later: a channel message's "slack:<channel>/<ts>", so a pin finds it.
+	Ref string `json:"ref,omitempty"`
 }
 
 // Timeline entry kinds.
@@ -644,6 +647,7 @@ type Snapshot struct {
 	Closure       Closure            `json:"closure,omitzero"`
 	Document      Document           `json:"document,omitzero"`
 	Trust         Trust              `json:"trust,omitzero"`
+	Channel       ChannelLog         `json:"channel,omitzero"`
 }
 
 // SeenIDs remembers the alerts and acts an incident has applied, so that a
@@ -800,6 +804,9 @@ type Act struct {
 	// Action and Detail describe the remediation, for request_approval.
 	Action string `json:"action,omitempty"`
 	Detail string `json:"detail,omitempty"`
+	// Channel is the Slack channel message, for channel_message and
+	// channel_pin (ChannelMessage).
+	Channel *ChannelMessage `json:"channel,omitempty"`
 	// Sig proves who sent the act: signed by the person's key (the CLI) or
 	// by a front door that verified the person (the Slack app). Acts that
 	// decide need it unless the roster's trust.unsigned takes them.
@@ -815,4 +822,79 @@ type ActResult struct {
 	Severity Severity `json:"severity"`
 	// Message says what happened, in a sentence.
 	Message string `json:"message"`
+}
+
+// Channel acts: what people say in the incident's Slack channel, relayed by
+// the Slack app (Updates only, signed by the app as service "slack"). They
+// add to the record and decide nothing.
+const (
+	// ActChannelMessage records a message posted, edited or deleted in the
+	// incident's channel (ChannelMessage.Event).
+	ActChannelMessage = "channel_message"
+	// ActChannelPin marks a recorded channel message as a finding (the
+	// configured reaction, :pushpin: by default).
+	ActChannelPin = "channel_pin"
+	// KindChannel is the timeline kind of channel messages.
+	KindChannel = "channel"
+)
+
+// Events of a ChannelMessage.
+const (
+	ChannelPosted  = "posted"
+	ChannelEdited  = "edited"
+	ChannelDeleted = "deleted"
+	ChannelPinned  = "pinned"
+)
+
+// Bounds of the channel log: an incident records at most
+// MaxChannelEntries channel entries (later ones are counted in
+// ChannelLog.Dropped); IDs (channel, ts, user) are at most MaxChannelIDLen
+// bytes; a message's text at most MaxTextLen (the Slack app truncates
+// longer text, marking it).
+const (
+	MaxChannelEntries = 1000
+	MaxChannelIDLen   = 40
+)
+
+// ChannelMessage is one event of the incident's Slack channel as the Slack
+// app relays it (Act.Channel).
+type ChannelMessage struct {
+	// Event is posted, edited, deleted or pinned.
+	Event string `json:"event"`
+	// Channel is the Slack channel ID; TS the message's ts (its ID in the
+	// channel); ThreadTS the thread's parent ts for a reply.
+	Channel  string `json:"channel"`
+	TS       string `json:"ts"`
+	ThreadTS string `json:"thread_ts,omitempty"`
+	// EditTS is the edit's ts, for edited.
+	EditTS string `json:"edit_ts,omitempty"`
+	// User is the Slack user the app verified as the actor: the author
+	// (posted, edited, deleted) or who added the reaction (pinned).
+	User string `json:"user"`
+	// Text is the message's text (posted, edited), at most MaxTextLen
+	// bytes; Truncated says the app cut it.
+	Text      string `json:"text,omitempty"`
+	Truncated bool   `json:"truncated,omitempty"`
+}
+
+// ChannelRef is the timeline Ref of a channel message.
+func (m ChannelMessage) ChannelRef() string { return "slack:" + m.Channel + "/" + m.TS }
+
+// ActID is the act ID of the event: one per message and event (one per
+// edit), so a relayed event applies once however often Slack sends it.
+func (m ChannelMessage) ActID() string {
+	switch m.Event {
+	case ChannelEdited:
+		return "slack-" + m.Event + "-" + m.Channel + "-" + m.TS + "-" + m.EditTS
+	default:
+		return "slack-" + m.Event + "-" + m.Channel + "-" + m.TS
+	}
+}
+
+// ChannelLog counts an incident's channel entries.
+type ChannelLog struct {
+	// Entries counts the channel entries recorded; Dropped those refused
+	// past MaxChannelEntries.
+	Entries int `json:"entries,omitempty"`
+	Dropped int `json:"dropped,omitempty"`
 }

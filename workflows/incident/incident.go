@@ -112,6 +112,9 @@ func (inc *incident) setup(ctx workflow.Context) error {
 			return fmt.Errorf("register update %s: %w", name, err)
 		}
 	}
+	if err := inc.registerChannelActs(ctx); err != nil {
+		return err
+	}
 	inc.alerts = workflow.GetSignalChannel(ctx, workflows.SignalAlert)
 	inc.events = workflow.GetSignalChannel(ctx, workflows.SignalRunbookEvent)
 	inc.links = workflow.GetSignalChannel(ctx, workflows.SignalIncidentLink)
