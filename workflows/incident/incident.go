@@ -53,6 +53,8 @@ type incident struct {
 	linking              int         // link signals to other incidents in flight
 	links                workflow.ReceiveChannel
 
+	openedBy *oncall.OnDuty // the roster shift this run opened with; nil for a continued run
+
 	published struct {
 		attrs   [5]string
 		details string
@@ -118,6 +120,7 @@ func (inc *incident) setup(ctx workflow.Context) error {
 	inc.alerts = workflow.GetSignalChannel(ctx, workflows.SignalAlert)
 	inc.events = workflow.GetSignalChannel(ctx, workflows.SignalRunbookEvent)
 	inc.links = workflow.GetSignalChannel(ctx, workflows.SignalIncidentLink)
+	inc.readOpeningDuty(ctx)
 	return nil
 }
 
@@ -130,6 +133,7 @@ func (inc *incident) open(ctx workflow.Context) error {
 	if err != nil {
 		return temporal.NewNonRetryableApplicationError("cannot seed roles from the roster: "+err.Error(), "RosterInvalid", err)
 	}
+	inc.openedBy = &duty
 	sev := a.Severity
 	if !sev.Valid() {
 		sev = workflows.SEV3
@@ -745,6 +749,11 @@ func (inc *incident) startHandoff(ctx workflow.Context, now time.Time) {
 		inc.record(now, "datasev", workflows.KindSystem, "cannot work out the next shift", err.Error())
 		s.ShiftEnd = time.Time{}
 		return
+	}
+	next, reads := inc.readDuty(ctx, s.ShiftEnd, next)
+	inc.recordDuty(now, reads)
+	if !s.State.Open() || s.Handoff != nil {
+		return // closed, or handed off, while the activity ran
 	}
 	if next.Shift.Commander == s.Roles.Commander {
 		inc.record(now, "datasev", workflows.KindSystem, fmt.Sprintf("%s shift ends; %s commands the %s shift too, no handoff needed", s.ShiftName, s.Roles.Commander, next.Shift.Name), "")

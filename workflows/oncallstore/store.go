@@ -122,13 +122,17 @@ func (s *store) register(ctx workflow.Context) error {
 		return fmt.Errorf("register the overrides query: %w", err)
 	}
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, oncall.UpdateSetOverride, s.set, workflow.UpdateHandlerOptions{
-		Validator:   func(ctx workflow.Context, act workflows.Act) error { return s.precheck(ctx, oncall.UpdateSetOverride, act) },
+		Validator: func(ctx workflow.Context, act workflows.Act) error {
+			return s.precheck(ctx, oncall.UpdateSetOverride, act)
+		},
 		Description: "set an on-call override (a signed act)",
 	}); err != nil {
 		return fmt.Errorf("register %s: %w", oncall.UpdateSetOverride, err)
 	}
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, oncall.UpdateCancelOverride, s.cancel, workflow.UpdateHandlerOptions{
-		Validator:   func(ctx workflow.Context, act workflows.Act) error { return s.precheck(ctx, oncall.UpdateCancelOverride, act) },
+		Validator: func(ctx workflow.Context, act workflows.Act) error {
+			return s.precheck(ctx, oncall.UpdateCancelOverride, act)
+		},
 		Description: "cancel an on-call override (a signed act)",
 	}); err != nil {
 		return fmt.Errorf("register %s: %w", oncall.UpdateCancelOverride, err)
