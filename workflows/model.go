@@ -647,6 +647,8 @@ type Snapshot struct {
 	Closure       Closure            `json:"closure,omitzero"`
 	Document      Document           `json:"document,omitzero"`
 	Trust         Trust              `json:"trust,omitzero"`
+	// Auto is whether the Commander paused automatic approvals (auto.go).
+	Auto AutoState `json:"auto,omitzero"`
 	Channel       ChannelLog         `json:"channel,omitzero"`
 }
 

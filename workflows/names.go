@@ -67,6 +67,7 @@ var ActNames = []string{
 	ActApprove, ActDeny, ActResolve, ActAcceptHandoff,
 	ActRootCause, ActContributingFactor, ActActionItem, ActPostUpdate, ActPublishStatus, ActSplit,
 	ActRelate, ActMerge,
+	ActPauseAuto, ActResumeAuto,
 }
 
 // Query names.

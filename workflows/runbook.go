@@ -102,6 +102,8 @@ type ApprovalRequest struct {
 	Role      Role          `json:"role"`
 	Timeout   time.Duration `json:"timeout"`
 	OnTimeout string        `json:"on_timeout"`
+	// Auto is the gate's automatic approval, when it has one (auto.go).
+	Auto *AutoRequest `json:"auto,omitempty"`
 }
 
 // PageRequest asks the incident to page a role holder or a person. Role may

@@ -61,6 +61,8 @@ var actKinds = map[string]actKind{
 	workflows.ActSplit:              {checkSplit, applySplit},
 	workflows.ActRelate:             {checkRelate, applyRelate},
 	workflows.ActMerge:              {checkMerge, applyMerge},
+	workflows.ActPauseAuto:          {checkPauseAuto, applyPauseAuto},
+	workflows.ActResumeAuto:         {checkResumeAuto, applyResumeAuto},
 }
 
 // validate is the one validation function for every human act, shared by

@@ -98,6 +98,9 @@ func (inc *incident) runbookEvent(ctx workflow.Context, ev workflows.RunbookEven
 			inc.relay(ap)
 			return
 		}
+		if inc.autoApprove(ctx, who, a, &ap) { // act_pause_auto.go
+			return
+		}
 		s.Approvals = append(s.Approvals, ap)
 		inc.record(now, who, workflows.KindAct, fmt.Sprintf("requested approval %s: %s", ap.ID, ap.Action), "")
 		inc.pageApproval(inc.holder(ap.Approver), ap, "approval needed: "+ap.Action,

@@ -22,7 +22,8 @@ import (
 // step, approval request and page to the incident, and waits for approval
 // decisions from it.
 func RunbookWorkflow(ctx workflow.Context, in workflows.RunbookInput) (workflows.RunbookResult, error) {
-	r := &runner{in: in, state: in.State(), results: map[string]workflows.StepResult{}, decisions: map[string]workflows.ApprovalDecision{}, asked: map[string]bool{}}
+	r := &runner{in: in, state: in.State(), results: map[string]workflows.StepResult{}, decisions: map[string]workflows.ApprovalDecision{}, asked: map[string]bool{},
+		autoBy: map[string]string{}, autoFailed: map[string]string{}}
 	r.state.Steps = map[string]runbooks.StepFacts{}
 	if in.Sealed {
 		r.run = workflow.GetInfo(ctx).WorkflowExecution.RunID
@@ -78,6 +79,9 @@ type runner struct {
 	seq       int             // the last sealed event's number
 	emitting  bool            // an event is being sealed and sent
 	rejected  int             // forged decisions refused
+
+	autoBy     map[string]string // approval ID → the policy that approved it
+	autoFailed map[string]string // policy → the first step it approved that failed
 }
 
 // checkDecision says why a decision must be refused, or "" to take it: it
@@ -299,9 +303,15 @@ func (r *runner) remediate(ctx workflow.Context, step runbooks.Step, res workflo
 		covers = r.plan(ctx, step.ID)
 		detail = strings.TrimSpace(detail + "\n\n" + planText(covers))
 	}
+	// A gate with a policy lets the incident approve without asking a
+	// person (auto.go). Runbooks started before this ask as they did.
+	var auto *workflows.AutoRequest
+	if gate.Auto != nil && workflow.GetVersion(ctx, versionAutoApproval, workflow.DefaultVersion, 1) == 1 {
+		auto = r.autoRequest(ctx, *gate.Auto)
+	}
 	r.emit(ctx, workflows.RunbookEvent{Kind: "approval", Approval: &workflows.ApprovalRequest{
 		ID: id, Action: action, Detail: detail, Covers: covers,
-		Role: workflows.Role(gate.Role), Timeout: gate.Timeout.Std(), OnTimeout: gate.OnTimeout,
+		Role: workflows.Role(gate.Role), Timeout: gate.Timeout.Std(), OnTimeout: gate.OnTimeout, Auto: auto,
 	}})
 	if err := workflow.Await(ctx, func() bool { _, ok := r.decisions[id]; return ok }); err != nil {
 		res.Status, res.Error = workflows.StepFailed, "cancelled while waiting for approval"
@@ -312,7 +322,11 @@ func (r *runner) remediate(ctx workflow.Context, step runbooks.Step, res workflo
 		res.Status, res.Summary = workflows.StepDenied, fmt.Sprintf("denied by %s%s", d.By, cmp.Or(prefix(": ", d.Reason), ""))
 		return res
 	}
+	if auto != nil && d.By == workflows.DecidedByPolicy(auto.Policy) {
+		r.autoBy[id] = auto.Policy
+	}
 	out := r.call(ctx, step, rem.Call, false, res)
+	r.autoOutcome(id, step.ID, out)
 	if out.Status == workflows.StepOK {
 		out.Summary = fmt.Sprintf("approved by %s; %s", d.By, out.Summary)
 	}
@@ -417,6 +431,7 @@ func (r *runner) covered(ctx workflow.Context, step runbooks.Step, by string, re
 		return res
 	}
 	out := r.call(ctx, step, step.Remediate.Call, false, res)
+	r.autoOutcome(id, step.ID, out)
 	if out.Status == workflows.StepOK {
 		out.Summary = fmt.Sprintf("covered by approval %s (approved by %s); %s", id, d.By, out.Summary)
 	}
