@@ -647,9 +647,10 @@ type Snapshot struct {
 	Closure       Closure            `json:"closure,omitzero"`
 	Document      Document           `json:"document,omitzero"`
 	Trust         Trust              `json:"trust,omitzero"`
+	Channel       ChannelLog         `json:"channel,omitzero"`
+
 	// Auto is whether the Commander paused automatic approvals (auto.go).
 	Auto AutoState `json:"auto,omitzero"`
-	Channel       ChannelLog         `json:"channel,omitzero"`
 }
 
 // SeenIDs remembers the alerts and acts an incident has applied, so that a
