@@ -210,7 +210,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	padding := s.padding
 	s.mu.Unlock()
 	if !found {
-		_, name, _ := strings.Cut(rest, ":")
+		name := rest[strings.LastIndexByte(rest, ':')+1:]
 		writeError(w, http.StatusNotFound, fmt.Sprintf("Dataset '%s' not found.", name))
 		return
 	}
