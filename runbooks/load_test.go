@@ -161,7 +161,7 @@ func TestLoadOverride(t *testing.T) {
 	for _, rb := range set.Runbooks() {
 		names = append(names, rb.Name)
 	}
-	if strings.Join(names, " ") != "dbt-model-regression extra s3-partition-missing snowflake-load-failed" {
+	if strings.Join(names, " ") != "dbt-cloud-job-failed dbt-model-regression extra s3-partition-missing snowflake-load-failed" {
 		t.Errorf("runbooks not sorted by name: %v", names)
 	}
 	if _, err := Load("testdata/nope"); err == nil || !strings.Contains(err.Error(), "runbook directory") {
