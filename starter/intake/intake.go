@@ -46,6 +46,9 @@ type Auth struct {
 	GenericToken      string // bearer token
 	DBTCloudSecret    string // HMAC-SHA256 key
 	PagerDutySecret   string // HMAC-SHA256 key
+	// PagerDutyKeyFile is the intake's private key for signing the
+	// acknowledgements made in PagerDuty (EnvPagerDutyKeyFile); "" for none.
+	PagerDutyKeyFile string
 	// Insecure accepts unauthenticated requests for sources with no
 	// secret configured. Development only.
 	Insecure bool
@@ -69,6 +72,7 @@ func AuthFromEnv(getenv func(string) string) (Auth, error) {
 		secret.Field{Name: EnvDBTCloudSecret, Dst: &a.DBTCloudSecret},
 		secret.Field{Name: EnvPagerDutySecret, Dst: &a.PagerDutySecret},
 	)
+	a.PagerDutyKeyFile = strings.TrimSpace(getenv(EnvPagerDutyKeyFile))
 	return a, errors.Join(errs...)
 }
 
@@ -90,6 +94,10 @@ type Options struct {
 	// Now is the clock for the replay window and the rate limits; nil means
 	// time.Now.
 	Now func() time.Time
+	// PagerDutySigner signs the acknowledgements made in PagerDuty as the
+	// front door service "pagerduty" (see pagerduty_ack.go); nil loads
+	// Auth.PagerDutyKeyFile, and without one they are sent unsigned.
+	PagerDutySigner *incidents.Signer
 }
 
 // Handler is the intake's http.Handler.
@@ -129,9 +137,12 @@ func New(c client.Client, roster oncall.Roster, set *runbooks.Set, auth Auth, lo
 	opts.Limits = opts.Limits.withDefaults()
 	h := &Handler{c: c, roster: roster, set: set, auth: auth, log: logger, opts: opts, metrics: NewMetrics(), mux: http.NewServeMux(),
 		limiters: &limiters{limits: opts.Limits, m: map[string]*rate.Limiter{}}}
+	if err := h.setupPagerDutySigner(); err != nil {
+		return nil, err
+	}
 	h.mux.HandleFunc("POST /alerts/alertmanager", h.source(SourceAlertmanager, h.bearer(func() string { return auth.AlertmanagerToken }), parseAlertmanager))
 	h.mux.HandleFunc("POST /alerts/dbt-cloud", h.source(SourceDBTCloud, h.signed(func() string { return auth.DBTCloudSecret }, dbtSignatures), parseDBTCloud))
-	h.mux.HandleFunc("POST /alerts/pagerduty", h.source(SourcePagerDuty, h.signed(func() string { return auth.PagerDutySecret }, pagerDutySignatures), parsePagerDuty))
+	h.mux.HandleFunc("POST /alerts/pagerduty", h.pagerDutySource(h.signed(func() string { return auth.PagerDutySecret }, pagerDutySignatures)))
 	h.mux.HandleFunc("POST /alerts", h.source(SourceGeneric, h.bearer(func() string { return auth.GenericToken }), parseGeneric))
 	h.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
@@ -415,6 +426,11 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, src string, auth
 		h.reject(w, src, rej)
 		return
 	}
+	h.serveBody(w, r, src, body, parse)
+}
+
+// serveBody answers a delivery whose body serve read and authenticated.
+func (h *Handler) serveBody(w http.ResponseWriter, r *http.Request, src string, body []byte, parse parser) {
 	p, err := parse(body)
 	if err != nil {
 		h.reject(w, src, &rejection{reasonBadBody, http.StatusBadRequest, err})
