@@ -113,12 +113,9 @@ type ActionItems struct {
 	Done    int `json:"done"`
 }
 
-// NoteAuto and NoteDone are the notes of a Summary on what the incident
-// record does not hold yet.
-const (
-	NoteAuto = "approvals decided by a policy (auto) are not in the incident record yet: auto is 0"
-	NoteDone = "whether an action item is done is not in the incident record yet: items are counted filed (a tracker issue) or not"
-)
+// NoteDone is the note of a Summary on what the incident record does not
+// hold yet.
+const NoteDone = "whether an action item is done is not in the incident record yet: items are counted filed (a tracker issue) or not"
 
 // Aggregate adds up the incidents of a period. It is pure: the same
 // incidents in any order give the same Summary.
@@ -168,7 +165,7 @@ func Aggregate(incidents []Incident, since, until time.Time, team string) Summar
 	}
 	s.ActionItems.Unfiled = s.ActionItems.Total - s.ActionItems.Filed
 	s.ActionItems.Open, s.ActionItems.Done = -1, -1
-	s.Notes = []string{NoteAuto, NoteDone}
+	s.Notes = []string{NoteDone}
 
 	for _, v := range workflows.Severities {
 		s.BySeverity = append(s.BySeverity, Count{Key: string(v), Incidents: sev[v]})

@@ -33,8 +33,8 @@ const (
 	// by datasev as its runbook asked (on_timeout: deny).
 	OutcomeTimedOut = "timed_out"
 	// OutcomeAuto is an approval decided by a named policy rather than a
-	// person. The incident record has no such decision yet (see
-	// ApprovalOutcome); the outcome is always counted, as 0 until it has.
+	// person (a runbook gate's auto:): approved, with DecidedBy "policy
+	// <name>" (workflows.DecidedByPolicy).
 	OutcomeAuto = "auto"
 	// OutcomePending is an approval still undecided when the incident
 	// closed (the workflow denies pending approvals when it resolves, so
@@ -45,22 +45,25 @@ const (
 // ApprovalOutcomes lists the outcomes in the order the report shows them.
 var ApprovalOutcomes = []string{OutcomeGranted, OutcomeDenied, OutcomeTimedOut, OutcomeAuto, OutcomePending}
 
-// ApprovalOutcome is how an approval ended, from the decision the
-// postmortem shows for it (postmortem.Decision): approved is granted,
-// expired (denied by datasev at its deadline) is timed out, denied is
-// denied, and a decision whose name starts with "auto" (a policy's, once
-// the incident records one) is auto.
+// policyPrefix starts the DecidedBy of an approval a policy decided
+// ("policy reload-once", workflows.DecidedByPolicy); roster IDs have no
+// spaces, so no person's decision matches it.
+const policyPrefix = "policy "
+
+// ApprovalOutcome is how an approval ended. One a policy approved is auto;
+// otherwise it follows the decision the postmortem shows for it
+// (postmortem.Decision): approved is granted, expired (denied by datasev at
+// its deadline) is timed out, denied is denied (by a person, or withdrawn
+// when the incident resolved first), pending is pending.
 func ApprovalOutcome(ap workflows.Approval) string {
-	d := postmortem.Decision(ap)
-	switch {
+	if ap.Status == workflows.ApprovalApproved && strings.HasPrefix(ap.DecidedBy, policyPrefix) {
+		return OutcomeAuto
+	}
+	switch d := postmortem.Decision(ap); {
 	case d == "approved":
 		return OutcomeGranted
 	case d == "expired":
 		return OutcomeTimedOut
-	case d == "denied":
-		return OutcomeDenied
-	case strings.HasPrefix(d, "auto"):
-		return OutcomeAuto
 	case strings.HasPrefix(d, "pending"):
 		return OutcomePending
 	}
