@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/activity"
@@ -78,4 +79,21 @@ func (a *Activities) Grant(ctx context.Context, req workflows.AutoBudgetRequest)
 func Register(w worker.Registry, a *Activities) {
 	w.RegisterActivityWithOptions(a.Grant, activity.RegisterOptions{Name: workflows.AutoBudgetActivity})
 	w.RegisterWorkflowWithOptions(wfbudget.Workflow, workflow.RegisterOptions{Name: workflows.AutoBudgetWorkflowName})
+}
+
+// EnvKillSwitch is the worker's kill switch of automatic remediation:
+// "off" stops every policy from approving (each remediation asks a
+// person); "on" or unset leaves them to their runbooks.
+const EnvKillSwitch = "DATASEV_AUTO_REMEDIATION"
+
+// OffFromEnv reads the kill switch.
+func OffFromEnv(getenv func(string) string) (bool, error) {
+	switch v := strings.ToLower(strings.TrimSpace(getenv(EnvKillSwitch))); v {
+	case "", "on":
+		return false, nil
+	case "off":
+		return true, nil
+	default:
+		return false, fmt.Errorf("%s=%q: want on or off", EnvKillSwitch, v)
+	}
 }
