@@ -18,9 +18,11 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/datasev/datasev/activities/support/secret"
 	roster "github.com/datasev/datasev/workflows/oncall"
+	"github.com/datasev/datasev/workflows/oncallstore"
 )
 
 // Configuration variables.
@@ -204,10 +206,12 @@ type Activities struct {
 	Logger *slog.Logger
 }
 
-// Register registers the activities on w.
-func Register(w worker.ActivityRegistry, a *Activities) {
+// Register registers the activities on w, and the teams' on-call store
+// workflow (workflows/oncallstore) under roster.StoreWorkflowName.
+func Register(w worker.Registry, a *Activities) {
 	w.RegisterActivityWithOptions(a.Duty, activity.RegisterOptions{Name: roster.DutyActivityName})
 	w.RegisterActivityWithOptions(a.RosterOf, activity.RegisterOptions{Name: roster.RosterActivityName})
+	w.RegisterWorkflowWithOptions(oncallstore.Workflow, workflow.RegisterOptions{Name: roster.StoreWorkflowName})
 }
 
 // RosterOf returns the worker's roster when it is team's.
