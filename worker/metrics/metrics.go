@@ -63,6 +63,7 @@ type Metrics struct {
 	actions       *prometheus.CounterVec
 	duration      *prometheus.HistogramVec
 	notifications *prometheus.CounterVec
+	incidents     *incidentMetrics // the incident record (incidents.go)
 }
 
 // New builds the registry: the Go runtime and process collectors, the
@@ -124,6 +125,9 @@ func New(logger *slog.Logger) (*Metrics, error) {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("metrics: register: %w", err)
 		}
+	}
+	if m.incidents, err = newIncidentMetrics(reg); err != nil {
+		return nil, err
 	}
 	return m, nil
 }
