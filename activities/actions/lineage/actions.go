@@ -66,7 +66,8 @@ var outputs = []string{
 func DownstreamSpec() runbooks.ActionSpec {
 	return runbooks.ActionSpec{
 		Name: DownstreamName,
-		Description: "List what a dbt node feeds, from the project's manifest.json: the models, snapshots, exposures " +
+		Description: "List what a dbt node feeds, from the project's manifest.json (or a dataset, from the Marquez catalog " +
+			"the worker is configured with): the models, snapshots, exposures " +
 			"(dashboards, notebooks, ML, applications) and, with include_tests, tests downstream of it, each with its " +
 			"depth and owner; the exposures and owners affected; and a suggested severity: SEV2 when a high-maturity " +
 			"exposure or 3 or more exposures are affected, SEV3 for any exposure, SEV4 for models only, SEV5 for " +
@@ -80,7 +81,8 @@ func DownstreamSpec() runbooks.ActionSpec {
 func UpstreamSpec() runbooks.ActionSpec {
 	return runbooks.ActionSpec{
 		Name: UpstreamName,
-		Description: "List what a dbt node depends on, from the project's manifest.json: the sources, seeds, snapshots " +
+		Description: "List what a dbt node depends on, from the project's manifest.json (or a dataset, from the Marquez " +
+			"catalog the worker is configured with): the sources, seeds, snapshots " +
 			"and models upstream of it, each with its depth and owner, and their owners. Informational: ok is always true.",
 		Outputs: slices.Clone(outputs),
 	}
