@@ -5,6 +5,7 @@
 //
 //	POST /slack/commands      the /incident slash command (form-encoded)
 //	POST /slack/interactions  block_actions from the approval buttons (form field payload)
+//	POST /slack/events        Events API: the incident channel's messages and pins (events.go)
 //
 // Every request must carry Slack's v0 signature (X-Slack-Signature over
 // "v0:<X-Slack-Request-Timestamp>:<body>" under the signing secret) with a
@@ -84,6 +85,8 @@ type Deps struct {
 	// Signer signs acts as service ServiceName; nil means Config.KeyFile's
 	// key, or none (deciding acts from Slack are then refused).
 	Signer *incidents.Signer
+	// Events tune the channel log (POST /slack/events; events.go).
+	Events EventOptions
 }
 
 // Handler serves the Slack routes and, optionally, Socket Mode.
@@ -104,6 +107,7 @@ type Handler struct {
 
 	channels sync.Map // channel ID → incident workflow ID
 	wg       sync.WaitGroup
+	ev       *eventLog // the channel log (events.go)
 }
 
 // New returns the Slack handler. The roster must be valid.
@@ -127,6 +131,7 @@ func New(cfg Config, deps Deps) (*Handler, error) {
 	h := &Handler{
 		cfg: cfg, c: deps.Temporal, roster: deps.Roster, set: deps.Runbooks, wfOpts: deps.WorkflowOptions, taskQueue: deps.TaskQueue,
 		log: deps.Logger, http: deps.HTTPClient, now: deps.Now, loc: loc, mux: http.NewServeMux(),
+		ev: newEventLog(deps.Events),
 	}
 	if h.log == nil {
 		h.log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -145,6 +150,7 @@ func New(cfg Config, deps Deps) (*Handler, error) {
 	}
 	h.mux.HandleFunc("POST /slack/commands", h.serveCommand)
 	h.mux.HandleFunc("POST /slack/interactions", h.serveInteraction)
+	h.mux.HandleFunc("POST /slack/events", h.serveEvents)
 	return h, nil
 }
 

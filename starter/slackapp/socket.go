@@ -75,8 +75,6 @@ func (h *Handler) socketEvent(ctx context.Context, sm *socketmode.Client, evt so
 		}
 		h.startPress(pressFrom(cb))
 	case socketmode.EventTypeEventsAPI:
-		if evt.Request != nil {
-			_ = sm.AckCtx(ctx, evt.Request.EnvelopeID, nil)
-		}
+		h.socketEventsAPI(ctx, sm, evt.Request)
 	}
 }
