@@ -35,6 +35,7 @@ import (
 	"github.com/datasev/datasev/activities/lifecycle/seal"
 	"github.com/datasev/datasev/activities/lifecycle/statuspage"
 	"github.com/datasev/datasev/activities/notifiers/email"
+	pagerdutyact "github.com/datasev/datasev/activities/notifiers/pagerduty"
 	slackact "github.com/datasev/datasev/activities/notifiers/slack"
 	"github.com/datasev/datasev/activities/support/target"
 	"github.com/datasev/datasev/runbooks"
@@ -163,6 +164,10 @@ type Config struct {
 	// Email configures the leadership email backend (DATASEV_SMTP_*,
 	// DATASEV_EMAIL_*); zero when DATASEV_SMTP_HOST is unset.
 	Email email.Config
+	// PagerDuty pages through PagerDuty's Events API v2
+	// (DATASEV_PAGERDUTY_ROUTING_KEY, DATASEV_PAGERDUTY_SEV<n>_ROUTING_KEY,
+	// DATASEV_PAGERDUTY_EVENTS_*); zero when no routing key is set.
+	PagerDuty pagerdutyact.Config
 	// Pacing paces the pages to one person and the posts to one incident
 	// channel (DATASEV_NOTIFY_*; see notify.Coalescer). LoadConfig turns
 	// it on with the defaults; nil delivers every notification at once.
@@ -294,6 +299,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	}
 	if cfg.Email, err = email.ConfigFromEnv(getenv); err != nil {
 		return Config{}, fmt.Errorf("email config: %w", err)
+	}
+	if cfg.PagerDuty, err = pagerdutyact.ConfigFromEnv(getenv); err != nil {
+		return Config{}, err
 	}
 	if pacing, on, err := notify.CoalesceOptionsFromEnv(getenv); err != nil {
 		return Config{}, fmt.Errorf("notification pacing: %w", err)
@@ -559,6 +567,14 @@ func notifier(cfg Config, sb *slackact.Backend, logger *slog.Logger) notify.Back
 			backends = append(backends, email.NewLeadershipBackend(sender, roster, logger))
 		}
 	}
+	if cfg.PagerDuty.Configured() {
+		if pdb, err := pagerdutyact.New(cfg.PagerDuty, nil, logger); err != nil {
+			logger.Error("no PagerDuty backend: pages skip PagerDuty", slog.Any("error", err))
+		} else {
+			logger.Info("pagerduty paging on", slog.String("routing", cfg.PagerDuty.String()))
+			backends = append(backends, pdb)
+		}
+	}
 	var backend notify.Backend = notify.NewFanout(backends...)
 	if len(backends) == 1 {
 		backend = backends[0]
@@ -574,7 +590,9 @@ func paced(cfg Config, backend notify.Backend, logger *slog.Logger) notify.Backe
 		return backend
 	}
 	opts := *cfg.Pacing
-	opts.Exempt = email.IsLeadership
+	// Nor are the acknowledgement and resolution posts, which the
+	// PagerDuty backend reads.
+	opts.Exempt = func(n workflows.Notification) bool { return email.IsLeadership(n) || pagerdutyact.IsLifecycle(n) }
 	opts.Logger = logger
 	c, err := notify.NewCoalescer(backend, opts)
 	if err != nil {

@@ -95,7 +95,7 @@ type raisedPage struct {
 // 10s timeout.
 func New(cfg Config, hc *http.Client, logger *slog.Logger) (*Backend, error) {
 	if !cfg.Configured() {
-		return nil, errors.New("pagerduty: no routing key configured (" + EnvRoutingKey + " or " + EnvRoutingKeySEV + "SEV1 …)")
+		return nil, errors.New("pagerduty: no routing key configured (" + EnvRoutingKey + " or " + SeverityKeyEnv[workflows.SEV1] + " …)")
 	}
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)

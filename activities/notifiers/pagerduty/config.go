@@ -18,9 +18,6 @@ const (
 	// integration key of a PagerDuty service's "Events API v2"
 	// integration), for the severities without a key of their own.
 	EnvRoutingKey = "DATASEV_PAGERDUTY_ROUTING_KEY"
-	// EnvRoutingKeySEV is the prefix of the per-severity routing keys:
-	// DATASEV_PAGERDUTY_ROUTING_KEY_SEV1 … _SEV5.
-	EnvRoutingKeySEV = "DATASEV_PAGERDUTY_ROUTING_KEY_"
 	// EnvEventsURL overrides the Events API's base URL
 	// (https://events.pagerduty.com); for the stand-in in tests and the
 	// demo, or PagerDuty's EU service region (https://events.eu.pagerduty.com).
@@ -29,6 +26,17 @@ const (
 	// (default DefaultEventsPerMinute, at most MaxEventsPerMinute).
 	EnvEventsPerMinute = "DATASEV_PAGERDUTY_EVENTS_PER_MINUTE"
 )
+
+// SeverityKeyEnv names the variable of each severity's own routing key,
+// DATASEV_PAGERDUTY_SEV1_ROUTING_KEY … _SEV5_ (each also with a _FILE
+// form); a severity without one uses EnvRoutingKey.
+var SeverityKeyEnv = map[workflows.Severity]string{
+	workflows.SEV1: "DATASEV_PAGERDUTY_SEV1_ROUTING_KEY",
+	workflows.SEV2: "DATASEV_PAGERDUTY_SEV2_ROUTING_KEY",
+	workflows.SEV3: "DATASEV_PAGERDUTY_SEV3_ROUTING_KEY",
+	workflows.SEV4: "DATASEV_PAGERDUTY_SEV4_ROUTING_KEY",
+	workflows.SEV5: "DATASEV_PAGERDUTY_SEV5_ROUTING_KEY",
+}
 
 // Defaults and bounds of Config.
 const (
@@ -99,7 +107,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	}
 	cfg.DefaultKey = key(EnvRoutingKey)
 	for _, s := range severities {
-		if k := key(EnvRoutingKeySEV + string(s)); k != "" {
+		if k := key(SeverityKeyEnv[s]); k != "" {
 			if cfg.SeverityKeys == nil {
 				cfg.SeverityKeys = map[workflows.Severity]string{}
 			}

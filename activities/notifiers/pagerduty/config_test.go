@@ -23,7 +23,7 @@ func TestConfigFromEnv(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg, err = ConfigFromEnv(env(map[string]string{
-		EnvRoutingKey: testKey, EnvRoutingKeySEV + "SEV1_FILE": file,
+		EnvRoutingKey: testKey, SeverityKeyEnv[workflows.SEV1] + "_FILE": file,
 		EnvEventsURL: "http://127.0.0.1:9/", EnvEventsPerMinute: "60",
 	}))
 	if err != nil {
@@ -49,7 +49,7 @@ func TestConfigFromEnvRefuses(t *testing.T) {
 		want string
 	}{
 		"short key":      {map[string]string{EnvRoutingKey: "abc"}, "a routing key is 32 letters and digits, this one is 3 bytes"},
-		"key with space": {map[string]string{EnvRoutingKeySEV + "SEV2": strings.Repeat("a", 31) + " "}, "32 letters and digits"},
+		"key with space": {map[string]string{SeverityKeyEnv[workflows.SEV2]: strings.Repeat("a", 31) + " "}, "32 letters and digits"},
 		"both forms":     {map[string]string{EnvRoutingKey: testKey, EnvRoutingKey + "_FILE": "/x"}, EnvRoutingKey},
 		"url":            {map[string]string{EnvRoutingKey: testKey, EnvEventsURL: "ftp://x"}, EnvEventsURL},
 		"url creds":      {map[string]string{EnvRoutingKey: testKey, EnvEventsURL: "https://u:p@x"}, "no credentials"},
