@@ -17,6 +17,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 
+	"github.com/datasev/datasev/activities/lifecycle/jira"
 	"github.com/datasev/datasev/workflows"
 )
 
@@ -59,6 +60,9 @@ type Config struct {
 	// IssuesRepo is the GitHub repository (owner/name) action items are
 	// filed in (EnvIssuesRepo); empty files none.
 	IssuesRepo string
+	// Jira files action items in a Jira project instead (DATASEV_JIRA_*);
+	// zero when unset.
+	Jira jira.Config
 }
 
 // ConfigFromEnv reads EnvDir (default DefaultDir) and makes it absolute
@@ -74,7 +78,14 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	if err != nil {
 		return Config{}, err
 	}
-	return Config{Dir: abs, IssuesRepo: repo}, nil
+	jcfg, err := jira.ConfigFromEnv(getenv)
+	if err != nil {
+		return Config{}, err
+	}
+	if repo != "" && jcfg.Configured() {
+		return Config{}, fmt.Errorf("action items go to one tracker: %s and %s are both set", EnvIssuesRepo, jira.EnvProject)
+	}
+	return Config{Dir: abs, IssuesRepo: repo, Jira: jcfg}, nil
 }
 
 // DirFromEnv reads the directory the variable name holds (def when unset)

@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/worker"
 
 	ghact "github.com/datasev/datasev/activities/actions/github"
+	"github.com/datasev/datasev/activities/lifecycle/jira"
 	"github.com/datasev/datasev/activities/support/mdtext"
 	"github.com/datasev/datasev/activities/support/target"
 	"github.com/datasev/datasev/runbooks"
@@ -24,8 +25,12 @@ const EnvIssuesRepo = "DATASEV_POSTMORTEM_ISSUES_REPO"
 // IssueLabels are the labels every filed action item gets.
 var IssueLabels = []string{"incident", "action-item"}
 
-// Issues files action items as GitHub issues.
+// Issues files action items as GitHub issues, or as Jira issues when Jira
+// is configured.
 type Issues struct {
+	// Jira files them in a Jira project instead (DATASEV_JIRA_*); nil
+	// files in GitHub.
+	Jira *jira.Filer
 	// GitHub carries out github.create_issue (ghact.New). Required when
 	// Repo is set.
 	GitHub *ghact.Actions
@@ -46,6 +51,9 @@ func RegisterIssues(w worker.ActivityRegistry, i *Issues) {
 // the issue it opened instead of opening another. Without a repository it
 // files nothing and returns no error.
 func (i *Issues) FileActionItems(ctx context.Context, r workflows.Report) ([]string, error) {
+	if i != nil && i.Jira != nil {
+		return i.Jira.FileActionItems(ctx, r)
+	}
 	urls := make([]string, len(r.Closure.ActionItems))
 	if i == nil || strings.TrimSpace(i.Repo) == "" {
 		return urls, nil
