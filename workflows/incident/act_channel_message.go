@@ -269,9 +269,12 @@ func (inc *incident) applyChannel(ctx workflow.Context, name string, act workflo
 		if len(inc.s.Findings) > maxFindings {
 			inc.s.Findings = slices.Clone(inc.s.Findings[len(inc.s.Findings)-maxFindings:])
 		}
+		// The finding is its author's (whose message entry says how they
+		// were verified); who pinned it, and how they were verified, is
+		// the why.
 		inc.s.Timeline = append(inc.s.Timeline, workflows.TimelineEntry{
-			At: now, Who: e.Who, Via: act.Via, Verified: verified, Kind: workflows.KindAct,
-			What: "finding: " + text, Why: "pinned in the channel by " + act.By, Ref: m.ChannelRef(),
+			At: now, Who: e.Who, Via: act.Via, Kind: workflows.KindAct,
+			What: "finding: " + text, Why: "pinned in the channel by " + act.By + " (" + verified + ")", Ref: m.ChannelRef(),
 		})
 		return "finding added"
 	}

@@ -318,7 +318,7 @@ func TestChannelMessages(t *testing.T) {
 		{"slack:U09STRANGER", workflows.KindChannel, "said: finance dashboard is empty <!channel>", "slack:U09STRANGER via slack (not on the roster)"},
 		{"erin", workflows.KindChannel, "replied in thread: 3 downstream models affected", "slack:U01ERIN via slack"},
 		{"alice", workflows.KindChannel, "edited: the load failed at 03:10: the landing files were late", "slack:U01ALICE via slack"},
-		{"alice", workflows.KindAct, "finding: the load failed at 03:10: the landing files were late", "slack:U01ERIN via slack"},
+		{"alice", workflows.KindAct, "finding: the load failed at 03:10: the landing files were late", ""},
 		{"slack:U09STRANGER", workflows.KindChannel, "deleted a message", "slack:U09STRANGER via slack (not on the roster)"},
 		{"alice", workflows.KindChannel, "said: all green since 10:11", "slack:U01ALICE via slack"},
 	}
@@ -331,7 +331,7 @@ func TestChannelMessages(t *testing.T) {
 			t.Errorf("entry %d = %+v, want %+v", i, e, w)
 		}
 	}
-	if got[4].Why != "pinned in the channel by erin" || got[4].Ref != "slack:C0INC/"+m1.TS {
+	if got[4].Why != "pinned in the channel by erin (slack:U01ERIN via slack)" || got[4].Ref != "slack:C0INC/"+m1.TS {
 		t.Errorf("pin entry %+v", got[4])
 	}
 	if snap.Channel.Entries != len(want) || snap.Channel.Dropped != 0 {
