@@ -83,6 +83,7 @@ func commands() []command {
 		{"list", "[--severity SEV] [--status S] [--service S] [--commander P] [--all]", "list open incidents (--all: closed ones too)", runList},
 		{"show", "ID", "show an incident's status and timeline (ID: dedupe key or workflow ID)", runShow},
 		{"postmortem", postmortemUsage, "print an incident's postmortem as Markdown (a draft while it is open), or write it to FILE", runPostmortem},
+		{"report", reportUsage, "the incident record of the period's closed incidents: counts, times to acknowledge/mitigate/resolve, approvals, misses, action items", runReport},
 		{"runbooks", runbooksUsage, "validate, list, show and dry-run runbooks", runRunbooks},
 		{"preview", previewUsage, "list the message templates, or render one from a sample incident (or a real one's report)", runPreview},
 		{"config", configUsage, "check the configuration (file and environment), one line per part; --connect dials Temporal", runConfig},
