@@ -88,6 +88,8 @@ func New(deps Deps) *Registry {
 		Typed(snowflake.CopyHistorySpec(), sf.CopyHistory),
 		Typed(snowflake.TaskHistorySpec(), sf.TaskHistory),
 		Typed(snowflake.TableFreshnessSpec(), sf.TableFreshness),
+		Typed(snowflake.ExecuteTaskSpec(), sf.ExecuteTask),
+		Typed(snowflake.ResumeTaskSpec(), sf.ResumeTask),
 		Typed(s3act.LatestPartitionSpec(), s3a.LatestPartition),
 		Typed(s3act.InspectPrefixSpec(), s3a.InspectPrefix),
 		Typed(s3act.ObjectHeadSpec(), s3a.ObjectHead),

@@ -258,7 +258,7 @@ func TestDefaultCatalog(t *testing.T) {
 		"lineage.downstream lineage.upstream "+
 		"s3.inspect_prefix s3.latest_partition s3.object_head "+
 		"slack.notify_consumers "+
-		"snowflake.copy_history snowflake.query_failures snowflake.table_freshness snowflake.task_history" {
+		"snowflake.copy_history snowflake.execute_task snowflake.query_failures snowflake.resume_task snowflake.table_freshness snowflake.task_history" {
 		t.Fatalf("built-ins: %v", names)
 	}
 	// Every action that changes the outside world offers a dry run, so the

@@ -65,7 +65,7 @@ func LiteralTargets(p *target.Policy, action string, with map[string]any) []erro
 				if parts := strings.Split(n, "."); len(parts) == 3 {
 					check(p.Database(parts[0]))
 					if key == "task" && (action == "snowflake.execute_task" || action == "snowflake.resume_task") {
-						check(p.SnowflakeTask(strings.ToUpper(n)))
+						check(p.SnowflakeTask(strings.ToUpper(parts[0]), strings.ToUpper(parts[1]), strings.ToUpper(parts[2])))
 					}
 				}
 			}

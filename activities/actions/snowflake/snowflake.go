@@ -1,6 +1,9 @@
 // Package snowflake holds the Snowflake diagnostics a runbook runs when an
 // incident opens: snowflake.query_failures, snowflake.copy_history,
-// snowflake.task_history and snowflake.table_freshness.
+// snowflake.task_history and snowflake.table_freshness; and the task
+// remediations snowflake.execute_task (EXECUTE TASK) and
+// snowflake.resume_task (ALTER TASK … RESUME), which run only within the
+// target policy (targets.snowflake.tasks) and behind a runbook's approval.
 //
 // Each action is a spec (QueryFailuresSpec, …), an input struct and a
 // method of Actions with the signature actions.Typed takes; the actions

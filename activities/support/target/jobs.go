@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -40,16 +41,26 @@ func (p *Policy) DBTCloudJob(account, job string) error {
 	return p.permit(KeyDBTCloudJobs, "dbt Cloud job", v, v)
 }
 
-// SnowflakeTask checks a Snowflake task by its fully-qualified name,
-// DATABASE.SCHEMA.TASK as Snowflake resolves it (unquoted parts in upper
-// case), against targets.snowflake.tasks. Quoted parts that hold a dot or
-// lower-case letters match only a "*" entry.
-func (p *Policy) SnowflakeTask(fqn string) error {
+// plainPart is a Snowflake identifier as an unquoted name resolves.
+var plainPart = regexp.MustCompile(`^[A-Z_][A-Z0-9_$]*$`)
+
+// SnowflakeTask checks a Snowflake task, by the parts of its name as
+// Snowflake resolves them (unquoted parts in upper case), against
+// targets.snowflake.tasks (DATABASE.SCHEMA.TASK patterns). A part that is
+// not a plain upper-case identifier (a quoted name with other characters)
+// matches only an entry "*": a pattern never stretches over it.
+func (p *Policy) SnowflakeTask(database, schema, task string) error {
 	if p == nil {
 		return nil
 	}
-	if strings.Count(fqn, ".") != 2 {
-		return p.refused(fmt.Sprintf("task %q (not DATABASE.SCHEMA.TASK)", fqn), KeySnowflakeTasks)
+	fqn := database + "." + schema + "." + task
+	for _, part := range []string{database, schema, task} {
+		if !plainPart.MatchString(part) {
+			if slices.Contains(p.lists[KeySnowflakeTasks], "*") {
+				return nil
+			}
+			return p.refused(fmt.Sprintf("task %q (a quoted name matches only *)", fqn), KeySnowflakeTasks)
+		}
 	}
 	return p.permit(KeySnowflakeTasks, "task", fqn, fqn)
 }

@@ -115,6 +115,8 @@ type Server struct {
 	logins    []Login
 	queries   []Query
 	failures  map[string][]int // path → HTTP statuses to answer next
+	tasks     map[string]*taskState
+	taskCalls []TaskCall
 }
 
 type session struct {
@@ -740,6 +742,10 @@ func (s *Server) query(w http.ResponseWriter, r *http.Request, body []byte) {
 	case !jsonResults:
 		res = Fail(CodeNoFixture, "0A000", "sftest answers JSON result sets only: set the session parameter GO_QUERY_RESULT_FORMAT=json")
 	default:
+		if r, ok := s.taskStatement(q); ok {
+			res = r
+			break
+		}
 		if h != nil {
 			res = callHandler(h, q)
 		}
