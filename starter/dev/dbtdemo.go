@@ -161,7 +161,7 @@ func showPostmortem(ctx context.Context, c client.Client, out io.Writer, hostPor
 				fmt.Fprintf(out, "  │ %s\n", l)
 			}
 			fmt.Fprintf(out, "  │ … (%d lines; also: TEMPORAL_ADDRESS=%s go run ./starter postmortem %s)\n", len(lines), hostPort, id)
-			return nil
+			return showReport(ctx, c, out, hostPort, id) // demoreport.go
 		}
 		select {
 		case <-wctx.Done():
