@@ -431,6 +431,10 @@ var actCommands = []actCommand{
 				return nil
 			}
 		}},
+	{cmd: "pause-auto", act: workflows.ActPauseAuto, usage: "[--reason R]", summary: "pause automatic approvals by runbook policies in this incident: every remediation asks a person (Commander)",
+		flags: noFlags},
+	{cmd: "resume-auto", act: workflows.ActResumeAuto, usage: "[--reason R]", summary: "let runbook policies approve remediations again in this incident (Commander)",
+		flags: noFlags},
 	{cmd: "update", act: workflows.ActPostUpdate, usage: "--text T", summary: "post the status update due at the severity's cadence (Liaison or Commander)",
 		flags: textFlag("update", false)},
 	{cmd: "publish-status", act: workflows.ActPublishStatus, usage: "--text T [--status investigating|identified|monitoring]", summary: "publish approved public wording on the status page (Liaison or Commander)",
