@@ -86,6 +86,7 @@ func commands() []command {
 		{"report", reportUsage, "the incident record of the period's closed incidents: counts, times to acknowledge/mitigate/resolve, approvals, misses, action items", runReport},
 		{"runbooks", runbooksUsage, "validate, list, show and dry-run runbooks", runRunbooks},
 		{"preview", previewUsage, "list the message templates, or render one from a sample incident (or a real one's report)", runPreview},
+		{"oncall", oncallUsage, "set, cancel and list on-call overrides (a swap reaches open incidents at their next shift boundary)", runOncall},
 		{"config", configUsage, "check the configuration (file and environment), one line per part; --connect dials Temporal", runConfig},
 		{"replay", replayUsage, "before an upgrade: replay exported or queried workflow histories against this binary's workflows; exit 1 if any would break", runReplay},
 	}
