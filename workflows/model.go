@@ -522,7 +522,20 @@ type ActionItem struct {
 	At    time.Time `json:"at"`
 	// Issue is the tracker issue filed for it, once filed.
 	Issue string `json:"issue,omitempty"`
+	// State is its issue's state as last read after closure (a follow-up,
+	// workflows/followup): "open" or "done"; empty when never read.
+	State string `json:"state,omitempty"`
+	// Status is the tracker's name for that state ("In Progress").
+	Status string `json:"status,omitempty"`
+	// CheckedAt is when State was read.
+	CheckedAt time.Time `json:"checked_at,omitzero"`
 }
+
+// Action item states a follow-up reads from the tracker.
+const (
+	ItemOpen = "open"
+	ItemDone = "done"
+)
 
 // Report is everything a postmortem is written from: the incident's facts,
 // its approvals, its closure inputs and its whole timeline (QueryReport).

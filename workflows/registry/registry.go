@@ -10,15 +10,18 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/datasev/datasev/workflows"
+	"github.com/datasev/datasev/workflows/followup"
 	"github.com/datasev/datasev/workflows/incident"
 	"github.com/datasev/datasev/workflows/runbook"
 )
 
 // Register registers every datasev workflow on r: the incident
-// (workflows.IncidentWorkflowName) and its runbook
-// (workflows.RunbookWorkflowName). worker.Worker and
+// (workflows.IncidentWorkflowName), its runbook
+// (workflows.RunbookWorkflowName) and the follow-up of a closed incident's
+// action items (followup.WorkflowName). worker.Worker and
 // worker.WorkflowReplayer both take it.
 func Register(r worker.WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(incident.IncidentWorkflow, workflow.RegisterOptions{Name: workflows.IncidentWorkflowName})
 	r.RegisterWorkflowWithOptions(runbook.RunbookWorkflow, workflow.RegisterOptions{Name: workflows.RunbookWorkflowName})
+	r.RegisterWorkflowWithOptions(followup.Workflow, workflow.RegisterOptions{Name: followup.WorkflowName})
 }

@@ -8,6 +8,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/datasev/datasev/workflows"
+	"github.com/datasev/datasev/workflows/followup"
 )
 
 // names records the names workflows are registered under.
@@ -23,12 +24,12 @@ func (n *names) RegisterDynamicWorkflow(any, workflow.DynamicRegisterOptions) {
 
 var _ worker.WorkflowRegistry = (*names)(nil)
 
-// Register names both workflows as the starters start them, and a replayer
+// Register names the workflows as the starters start them, and a replayer
 // takes the registrations (it panics on a function it cannot register).
 func TestRegister(t *testing.T) {
 	var n names
 	Register(&n)
-	want := []string{workflows.IncidentWorkflowName, workflows.RunbookWorkflowName}
+	want := []string{workflows.IncidentWorkflowName, workflows.RunbookWorkflowName, followup.WorkflowName}
 	if !slices.Equal(n.got, want) {
 		t.Errorf("registered %v, want %v", n.got, want)
 	}

@@ -297,3 +297,30 @@ func BenchmarkRenderMax1000(b *testing.B) {
 		}
 	}
 }
+
+// TestRenderActionItemStates: after a follow-up, a done item is ticked and
+// each filed item says its tracker's state and when it was read; an item
+// never read stays as it was.
+func TestRenderActionItemStates(t *testing.T) {
+	r := closedReport()
+	r.Closure.ActionItems[0].State, r.Closure.ActionItems[0].Status = workflows.ItemDone, "closed (completed)"
+	r.Closure.ActionItems[0].CheckedAt = time.Date(2026, 12, 5, 20, 1, 0, 0, time.UTC)
+	_, body, err := Render(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "- [x] Add a row-count test — owner: heidi — issue: <https://github.com/acme/analytics/issues/812> (done: closed (completed), as of 2026-12-05 20:01 UTC)"
+	if !strings.Contains(body, want) {
+		t.Fatalf("no line %q in\n%s", want, body)
+	}
+	if !strings.Contains(body, "- [ ] Rank revert candidates") {
+		t.Fatalf("the unfiled item lost its box:\n%s", body)
+	}
+	_, before, err := Render(closedReport())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(before, "as of") || strings.Contains(before, "[x]") {
+		t.Fatalf("a report never followed up shows states:\n%s", before)
+	}
+}
