@@ -112,6 +112,12 @@ var Known = []string{
 	"DATASEV_SMTP_TLS",
 	"DATASEV_SMTP_USERNAME",
 
+	// Google Doc incident documents (activities/lifecycle/gdoc).
+	"DATASEV_GDOC_API_URL",
+	"DATASEV_GDOC_CREDENTIALS_FILE",
+	"DATASEV_GDOC_FOLDER_ID",
+	"DATASEV_GDOC_TEMPLATE_ID",
+
 	// GitHub.
 	"DATASEV_GITHUB_API_URL",
 	"DATASEV_GITHUB_APP_ID",

@@ -29,6 +29,7 @@ import (
 	"github.com/datasev/datasev/activities/actions/lineage"
 	s3act "github.com/datasev/datasev/activities/actions/s3"
 	"github.com/datasev/datasev/activities/actions/snowflake"
+	"github.com/datasev/datasev/activities/lifecycle/gdoc"
 	"github.com/datasev/datasev/activities/lifecycle/incidentdoc"
 	"github.com/datasev/datasev/activities/lifecycle/notify"
 	"github.com/datasev/datasev/activities/lifecycle/postmortem"
@@ -158,6 +159,9 @@ type Config struct {
 	// IncidentDoc says where incident documents are kept
 	// (DATASEV_INCIDENT_DOC_DIR, DATASEV_INCIDENT_DOC_REPO).
 	IncidentDoc incidentdoc.Config
+	// GDoc keeps incident documents as Google Docs (DATASEV_GDOC_*) when
+	// its folder is set; then it takes the place of IncidentDoc.
+	GDoc gdoc.Config
 	// Statuspage configures the public status page (DATASEV_STATUSPAGE_*);
 	// zero when unset, and publishing then fails as not configured.
 	Statuspage statuspage.Config
@@ -293,6 +297,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	}
 	if cfg.IncidentDoc.Repo != "" && !cfg.GitHub.Configured() {
 		return Config{}, fmt.Errorf("%s=%s keeps incident documents as GitHub issues, but GitHub is not configured (DATASEV_GITHUB_TOKEN or DATASEV_GITHUB_APP_*)", incidentdoc.EnvRepo, cfg.IncidentDoc.Repo)
+	}
+	if cfg.GDoc, err = loadGDoc(getenv, cfg); err != nil {
+		return Config{}, err
 	}
 	if cfg.Statuspage, err = statuspage.ConfigFromEnv(getenv); err != nil {
 		return Config{}, fmt.Errorf("statuspage config: %w", err)
@@ -517,7 +524,10 @@ func registerLifecycle(w worker.Worker, cfg Config, backend notify.Backend, gh *
 		doccfg.Repo = ""
 		docs, _ = incidentdoc.New(doccfg, nil, logger)
 	}
-	incidentdoc.Register(w, docs)
+	// A Google Doc instead, when configured (DATASEV_GDOC_FOLDER_ID).
+	if !registerGoogleDoc(w, cfg, logger) {
+		incidentdoc.Register(w, docs)
+	}
 }
 
 // slackClient is sb's Web API client, or nil.
