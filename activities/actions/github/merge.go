@@ -2,7 +2,10 @@ package ghact
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/google/go-github/v57/github"
@@ -20,9 +23,12 @@ func MergePullRequestSpec() runbooks.ActionSpec {
 		Name: MergePullRequestName,
 		Description: "Merge a pull request (merge, squash or rebase; default from DATASEV_GITHUB_MERGE_METHOD, else " +
 			"squash), optionally only if its head is still sha. Idempotent: an already merged pull request is ok " +
-			"with its merge commit. A closed, unmergeable or moved pull request is a non-retryable error. The dry " +
-			"run shows its title and mergeable state.",
-		Outputs: []string{"ok", "merged", "sha", "pr_url", "title", "method", "mergeable_state", "already_merged"},
+			"with its merge commit. Before merging it waits (heartbeating, up to checks_timeout, default 30m) for the " +
+			"base branch's required status checks to pass on the head (GitHub refuses the merge with 405 until they " +
+			"have); a failed required check, or one still pending at the deadline, fails the step naming it. A closed, " +
+			"unmergeable or moved pull request is a non-retryable error. The dry run shows its title, mergeable state " +
+			"and the required checks' state.",
+		Outputs: []string{"ok", "merged", "sha", "pr_url", "title", "method", "mergeable_state", "already_merged", "checks"},
 		DryRun:  true,
 		Changes: true,
 	}
@@ -34,6 +40,11 @@ type MergePullRequestInput struct {
 	Number int    `json:"number" datasev:"required" desc:"pull request number"`
 	Method string `json:"method" desc:"merge, squash or rebase (default: the worker's configured method)"`
 	SHA    string `json:"sha" desc:"merge only if the pull request's head is this commit"`
+	// WaitForChecks, ChecksTimeout and ChecksPoll govern the wait for the
+	// base branch's required checks.
+	WaitForChecks *bool             `json:"wait_for_checks" desc:"wait for the base branch's required checks to pass before merging (default true)"`
+	ChecksTimeout runbooks.Duration `json:"checks_timeout" desc:"how long to wait for required checks, retries included (default 30m)"`
+	ChecksPoll    runbooks.Duration `json:"checks_poll" desc:"time between looks at the checks (default 30s)"`
 }
 
 // MergePullRequest merges a pull request.
@@ -80,6 +91,29 @@ func (a *Actions) MergePullRequest(ctx context.Context, req runbooks.ActionReque
 			fmt.Sprintf("%s: %s head is %s, not %s: it moved since it was approved", name, what, short(pr.GetHead().GetSHA()), want),
 			ConflictType, nil)
 	}
+	wait := in.WaitForChecks == nil || *in.WaitForChecks
+	var required []string
+	out["checks"] = "not waited for"
+	if wait {
+		if required, err = a.requiredChecks(ctx, name, owner, repo, pr.GetBase().GetRef()); err != nil {
+			return runbooks.ActionResult{}, err
+		}
+		out["checks"] = "no required checks"
+	}
+	timeout, poll := in.ChecksTimeout.Std(), in.ChecksPoll.Std()
+	if timeout <= 0 {
+		timeout = DefaultChecksTimeout
+	}
+	if poll <= 0 {
+		poll = DefaultChecksPoll
+	}
+	if req.DryRun && len(required) > 0 {
+		rep, err := a.report(ctx, name, owner, repo, pr.GetHead().GetSHA(), required)
+		if err != nil {
+			return runbooks.ActionResult{}, err
+		}
+		out["checks"] = rep.String()
+	}
 	if req.DryRun {
 		mergeable := "unknown (GitHub is still computing it)"
 		if pr.Mergeable != nil {
@@ -91,11 +125,34 @@ func (a *Actions) MergePullRequest(ctx context.Context, req runbooks.ActionReque
 				pr.GetTitle(), pr.GetHead().GetRef(), pr.GetBase().GetRef(), mergeable, pr.GetMergeableState()),
 			Detail: fmt.Sprintf("Would merge [#%d](%s) **%s** from `%s` (%s) into `%s` by %s.\n\nMergeable: %s (state `%s`).\n",
 				pr.GetNumber(), pr.GetHTMLURL(), cell(pr.GetTitle()), pr.GetHead().GetRef(), short(pr.GetHead().GetSHA()),
-				pr.GetBase().GetRef(), method, mergeable, pr.GetMergeableState()),
+				pr.GetBase().GetRef(), method, mergeable, pr.GetMergeableState()) +
+				fmt.Sprintf("\nRequired checks: %s.\n", out["checks"]),
 		}, nil
 	}
-	res, _, err := a.c.PullRequests.Merge(ctx, owner, repo, in.Number, "", &github.PullRequestOptions{
-		MergeMethod: method, SHA: strings.TrimSpace(in.SHA)})
+	head := pr.GetHead().GetSHA()
+	var res *github.PullRequestMergeResult
+	for attempt := 0; ; attempt++ {
+		if len(required) > 0 {
+			rep, err := a.waitForChecks(ctx, name, what, owner, repo, head, required, timeout, poll)
+			if err != nil {
+				return runbooks.ActionResult{}, err
+			}
+			out["checks"] = rep.String()
+		}
+		res, _, err = a.c.PullRequests.Merge(ctx, owner, repo, in.Number, "", &github.PullRequestOptions{
+			MergeMethod: method, SHA: strings.TrimSpace(in.SHA)})
+		// GitHub refuses the merge with 405 while a required check has not
+		// passed. When the branch's protection did not name it (or it
+		// changed since), wait for the check the answer names, then try
+		// again: a few times, within the same deadline.
+		if n := blockingCheck(err); wait && n != "" && attempt < 3 {
+			if !slices.Contains(required, n) {
+				required = append(required, n)
+			}
+			continue
+		}
+		break
+	}
 	if err != nil {
 		if statusOf(err) == 405 || statusOf(err) == 409 {
 			// A retry after a merge whose answer was lost finds it merged.
@@ -110,4 +167,21 @@ func (a *Actions) MergePullRequest(ctx context.Context, req runbooks.ActionReque
 	out["ok"], out["merged"], out["sha"] = true, res.GetMerged(), res.GetSHA()
 	return runbooks.ActionResult{Output: out,
 		Summary: fmt.Sprintf("%s %s: merged %q by %s as %s", name, what, pr.GetTitle(), method, short(res.GetSHA()))}, nil
+}
+
+// requiredCheckMsg is GitHub's 405 answer to a merge whose required check
+// has not passed: Required status check "<name>" is expected.
+var requiredCheckMsg = regexp.MustCompile(`Required status check "([^"]+)"`)
+
+// blockingCheck is the required check a 405 merge answer names, "" for
+// any other answer.
+func blockingCheck(err error) string {
+	var er *github.ErrorResponse
+	if err == nil || statusOf(err) != 405 || !errors.As(err, &er) {
+		return ""
+	}
+	if m := requiredCheckMsg.FindStringSubmatch(er.Message); m != nil {
+		return m[1]
+	}
+	return ""
 }

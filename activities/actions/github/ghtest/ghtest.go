@@ -25,6 +25,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -52,6 +53,10 @@ type Protection struct {
 	RequiredApprovingReviews int
 	// EnforceAdmins is reported as enforce_admins.enabled.
 	EnforceAdmins bool
+	// RequiredChecks are the status checks (commit status contexts or
+	// check run names) that must pass on a pull request's head before it
+	// merges (405 otherwise); see SetStatus and SetCheckRun.
+	RequiredChecks []string
 }
 
 // Fault is an injected error answer.
@@ -84,6 +89,8 @@ type Server struct {
 	srv *httptest.Server
 
 	mu         sync.Mutex
+	statuses   map[string]map[string]string // "owner/repo@sha" → context → state
+	checkRuns  map[string][]*checkRun       // "owner/repo@sha" → check runs
 	repos      map[string]*repo
 	blobs      map[string]string
 	instTokens map[string]time.Time
@@ -305,10 +312,11 @@ func (s *Server) Protect(fullName, branch string, p Protection) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r := s.mustRepo(fullName)
-	if p == (Protection{}) {
+	if !p.LockBranch && p.RequiredApprovingReviews == 0 && !p.EnforceAdmins && len(p.RequiredChecks) == 0 {
 		delete(r.protection, branch)
 		return
 	}
+	p.RequiredChecks = slices.Clone(p.RequiredChecks)
 	r.protection[branch] = p
 }
 
@@ -785,6 +793,9 @@ func routeName(method string, segs []string) string {
 		if len(rest) > 1 {
 			t += "/{sha}"
 		}
+		if len(rest) == 3 && (rest[2] == "status" || rest[2] == "check-runs") {
+			t += "/" + rest[2]
+		}
 	case "compare":
 		t += "/compare/{basehead}"
 	case "contents":
@@ -793,6 +804,9 @@ func routeName(method string, segs []string) string {
 		t += "/branches/{branch}"
 		if len(rest) > 2 && rest[len(rest)-1] == "protection" {
 			t += "/protection"
+		}
+		if len(rest) > 3 && rest[len(rest)-2] == "protection" && rest[len(rest)-1] == "required_status_checks" {
+			t += "/protection/required_status_checks"
 		}
 	case "pulls", "issues":
 		t += "/" + rest[0]

@@ -179,6 +179,10 @@ func (c *call) mergePull(r *repo, is *issue) {
 				"At least %d approving review is required by reviewers with write access.", p.RequiredApprovingReviews))
 			return
 		}
+		if msg := c.s.requiredBlocking(r, is.pr.base, head); msg != "" {
+			writeError(c.w, http.StatusMethodNotAllowed, msg)
+			return
+		}
 	}
 	baseRef := "refs/heads/" + is.pr.base
 	base := r.refs[baseRef]

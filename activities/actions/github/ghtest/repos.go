@@ -275,6 +275,17 @@ func (s *Server) serveRepo(c *call) {
 	switch {
 	case rest[0] == "commits" && len(rest) == 1 && m == http.MethodGet:
 		c.listCommits(r)
+	case rest[0] == "commits" && len(rest) == 3 && (rest[2] == "status" || rest[2] == "check-runs") && m == http.MethodGet:
+		cm := r.resolve(rest[1])
+		if cm == nil {
+			writeError(c.w, http.StatusUnprocessableEntity, "No commit found for SHA: "+rest[1])
+			return
+		}
+		if rest[2] == "status" {
+			c.combinedStatus(r, cm.sha)
+		} else {
+			c.checkRuns(r, cm.sha)
+		}
 	case rest[0] == "commits" && len(rest) > 1 && m == http.MethodGet:
 		cm := r.resolve(arg)
 		if cm == nil {
@@ -289,6 +300,10 @@ func (s *Server) serveRepo(c *call) {
 	case rest[0] == "merges" && len(rest) == 1 && m == http.MethodPost:
 		c.merge(r)
 	case rest[0] == "branches" && len(rest) > 1 && m == http.MethodGet:
+		if len(rest) > 3 && rest[len(rest)-2] == "protection" && rest[len(rest)-1] == "required_status_checks" {
+			c.requiredStatusChecks(r, strings.Join(rest[1:len(rest)-2], "/"))
+			return
+		}
 		if len(rest) > 2 && rest[len(rest)-1] == "protection" {
 			c.protection(r, strings.Join(rest[1:len(rest)-1], "/"))
 			return
@@ -790,11 +805,15 @@ func (c *call) branch(r *repo, name string) {
 		writeError(c.w, http.StatusNotFound, "Branch not found")
 		return
 	}
-	_, protected := r.protection[name]
-	writeJSON(c.w, http.StatusOK, map[string]any{
+	p, protected := r.protection[name]
+	out := map[string]any{
 		"name": name, "commit": c.commitJSON(r, r.commits[sha], false), "protected": protected,
 		"protection_url": c.repoURL(r) + "/branches/" + name + "/protection",
-	})
+	}
+	if protected && len(p.RequiredChecks) > 0 {
+		out["protection"] = map[string]any{"enabled": true, "required_status_checks": requiredChecksJSON(p)}
+	}
+	writeJSON(c.w, http.StatusOK, out)
 }
 
 func (c *call) protection(r *repo, name string) {
@@ -815,6 +834,9 @@ func (c *call) protection(r *repo, name string) {
 		"allow_force_pushes":      map[string]any{"enabled": false},
 		"allow_deletions":         map[string]any{"enabled": false},
 		"required_linear_history": map[string]any{"enabled": false},
+	}
+	if len(p.RequiredChecks) > 0 {
+		out["required_status_checks"] = requiredChecksJSON(p)
 	}
 	if p.RequiredApprovingReviews > 0 {
 		out["required_pull_request_reviews"] = map[string]any{
