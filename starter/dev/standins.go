@@ -17,10 +17,13 @@ import (
 	"github.com/datasev/datasev/activities/actions/s3/s3test"
 	"github.com/datasev/datasev/activities/actions/snowflake"
 	"github.com/datasev/datasev/activities/actions/snowflake/sftest"
+	pagerdutyact "github.com/datasev/datasev/activities/notifiers/pagerduty"
+	"github.com/datasev/datasev/activities/notifiers/pagerduty/pdtest"
 	slackact "github.com/datasev/datasev/activities/notifiers/slack"
 	"github.com/datasev/datasev/activities/notifiers/slack/slacktest"
 	"github.com/datasev/datasev/activities/support/target"
 	"github.com/datasev/datasev/starter/dev/demoload"
+	"github.com/datasev/datasev/workflows"
 	"github.com/datasev/datasev/workflows/oncall"
 )
 
@@ -40,6 +43,7 @@ type standIns struct {
 	github    *ghtest.Server
 	airflow   *aftest.Server
 	slack     *slacktest.Server
+	pagerduty *pdtest.Server // the Events API v2: pages land there
 	loader    *demoload.Loader
 	culprit   string // the commit that broke the dbt model
 }
@@ -88,6 +92,9 @@ func startStandIns(now time.Time, roster oncall.Roster) (_ *standIns, err error)
 		if p.Slack != "" {
 			s.slack.AddUser(slacktest.User{ID: p.Slack, Name: p.ID, RealName: p.Name, Email: p.Email})
 		}
+	}
+	if s.pagerduty, err = pdtest.Start(""); err != nil {
+		return nil, fmt.Errorf("pagerduty stand-in: %w", err)
 	}
 	// The data teams' channels: the owners the demo manifest's lineage
 	// names (finance, growth) read there; data-science has none.
@@ -148,6 +155,7 @@ func (s *standIns) integrations() []integration {
 		{name: "airflow", claims: []string{airflow.EnvURL}, env: s.airflow.Env(),
 			targets: map[string]string{target.KeyAirflowDAGs: aftest.DemoDAG + "," + demoDbtDAG}},
 		{name: "slack", claims: []string{slackact.EnvBotToken, slackact.EnvBotTokenFile, slackact.EnvAPIURL}, env: slackenv},
+		{name: "pagerduty", claims: pagerDutyClaims(), env: s.pagerduty.Env()},
 	}
 }
 
@@ -184,6 +192,19 @@ func (s *standIns) Close() {
 	if s.loader != nil {
 		s.loader.Close()
 	}
+	if s.pagerduty != nil {
+		s.pagerduty.Close()
+	}
+}
+
+// pagerDutyClaims are the variables that make PagerDuty paging the user's.
+func pagerDutyClaims() []string {
+	claims := []string{pagerdutyact.EnvRoutingKey, pagerdutyact.EnvRoutingKey + "_FILE", pagerdutyact.EnvEventsURL}
+	for _, sev := range []string{"SEV1", "SEV2", "SEV3", "SEV4", "SEV5"} {
+		k := pagerdutyact.SeverityKeyEnv[workflows.Severity(sev)]
+		claims = append(claims, k, k+"_FILE")
+	}
+	return claims
 }
 
 // describe prints one line per stand-in the worker talks to (standIn names
@@ -195,6 +216,7 @@ func (s *standIns) describe(out io.Writer, standIn map[string]bool) {
 		{"github", fmt.Sprintf("%s (a stand-in following GitHub's REST API: %s, orders model broken by %s)", s.github.URL, ghtest.DemoRepo, s.culprit[:7])},
 		{"airflow", fmt.Sprintf("%s (a stand-in following Airflow's REST API: DAG %s runs the dbt job)", s.airflow.URL, demoDbtDAG)},
 		{"slack", fmt.Sprintf("%s (a stand-in for Slack's Web API: the worker's channel posts land there)", s.slack.APIURL())},
+		{"pagerduty", fmt.Sprintf("%s (a stand-in for PagerDuty's Events API v2: the pages land there)", s.pagerduty.URL)},
 	}
 	for _, l := range lines {
 		if standIn[l.name] {

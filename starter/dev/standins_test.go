@@ -104,8 +104,8 @@ func TestStandInsConfigureTheWorker(t *testing.T) {
 	if cfg.SealKey == nil || cfg.Postmortem.Dir == "" || cfg.StopTimeout != 5*time.Second {
 		t.Errorf("dev's defaults: seal key %v, postmortems %q, stop timeout %s", cfg.SealKey != nil, cfg.Postmortem.Dir, cfg.StopTimeout)
 	}
-	if got := strings.Join(sortedNames(w.standIn), ","); got != "airflow,github,s3,slack,snowflake" {
-		t.Errorf("stand-ins %s, want all five", got)
+	if got := strings.Join(sortedNames(w.standIn), ","); got != "airflow,github,pagerduty,s3,slack,snowflake" {
+		t.Errorf("stand-ins %s, want all six", got)
 	}
 	if ok, why := w.demoReady(); !ok {
 		t.Errorf("demo not ready with nothing configured: %s", why)
