@@ -50,6 +50,9 @@ func runSlackDemo(ctx context.Context, out io.Writer, c client.Client, f *devFro
 			}
 		}
 	}
+	if err := runChannelDemo(ctx, out, c, f, r, incident); err != nil {
+		return err
+	}
 	type count struct {
 		name string
 		n    int
