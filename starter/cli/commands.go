@@ -231,6 +231,12 @@ func runShow(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	printStatus(e.stdout, st)
+	if st.State == workflows.Closed {
+		fctx, fcancel := context.WithTimeout(ctx, followUpTimeout)
+		res, ferr := FollowUp(fctx, c, e.getenv(EnvTaskQueue), id)
+		fcancel()
+		printFollowUp(e.stdout, res, ferr)
+	}
 	fmt.Fprintln(e.stdout)
 	printTimeline(e.stdout, tl)
 	return nil
