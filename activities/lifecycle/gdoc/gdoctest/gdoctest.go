@@ -1202,3 +1202,29 @@ func (s *Server) updatePermission(w http.ResponseWriter, r *http.Request, id, pi
 	}
 	writeError(w, http.StatusNotFound, "notFound", "Permission not found: "+pid+".")
 }
+
+// Demo folder and template IDs (SeedDemo).
+const (
+	DemoFolderID   = "0ADemoIncidentsFolder"
+	DemoTemplateID = "1DemoIncidentTemplate"
+)
+
+// SeedDemo creates a folder and an incident template, writes the service
+// account key under dir, and returns the DATASEV_GDOC_* variables that
+// point a worker at this server: what the one-command demo sets.
+func (s *Server) SeedDemo(dir string) (map[string]string, error) {
+	s.AddFolder(DemoFolderID, "Incidents")
+	s.AddDocument(DemoTemplateID, "Incident template",
+		"Incident {{incident_id}}: {{incident_title}}\n"+
+			"The Scribe keeps this document. datasev keeps the status and the timeline below current; write anywhere else.\n")
+	key, err := s.WriteCredentials(dir)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]string{
+		"DATASEV_GDOC_FOLDER_ID":        DemoFolderID,
+		"DATASEV_GDOC_TEMPLATE_ID":      DemoTemplateID,
+		"DATASEV_GDOC_CREDENTIALS_FILE": key,
+		"DATASEV_GDOC_API_URL":          s.URL,
+	}, nil
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 	"testing"
 
 	"golang.org/x/oauth2"
@@ -13,6 +14,7 @@ import (
 	"google.golang.org/api/googleapi"
 	"google.golang.org/api/option"
 
+	"github.com/datasev/datasev/activities/lifecycle/gdoc"
 	"github.com/datasev/datasev/activities/lifecycle/gdoc/gdoctest"
 )
 
@@ -136,5 +138,22 @@ func TestErrorShapesAndAuth(t *testing.T) {
 	_, err = anon.Files.List().Do()
 	if n, _ := code(err); n != 401 {
 		t.Errorf("no token: %v, want 401", err)
+	}
+}
+
+// The demo's variables configure the store as the worker reads them.
+func TestSeedDemo(t *testing.T) {
+	s := gdoctest.New()
+	defer s.Close()
+	env, err := s.SeedDemo(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := gdoc.ConfigFromEnv(func(k string) string { return env[k] })
+	if err != nil || !cfg.Configured() || cfg.TemplateID != gdoctest.DemoTemplateID {
+		t.Fatalf("config from the demo's variables: %+v %v", cfg, err)
+	}
+	if txt, ok := s.Text(gdoctest.DemoTemplateID); !ok || !strings.Contains(txt, "{{incident_id}}") {
+		t.Errorf("demo template %q", txt)
 	}
 }
