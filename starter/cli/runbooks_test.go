@@ -113,7 +113,7 @@ func TestRunbooksValidateRepositoryDir(t *testing.T) {
 	for _, want := range []string{
 		fmt.Sprintf("%s: roster OK: %d people, %d shifts", filepath.Join(dir, "roster.yaml"), len(roster.People), len(roster.Shifts)),
 		"note: " + dir + " holds no runbook file (*.yaml or *.yml at its top level): only the embedded library's runbooks were checked",
-		"ok: 3 runbook(s) valid",
+		"ok: 4 runbook(s) valid",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output misses %q:\n%s", want, out)
@@ -143,7 +143,7 @@ func TestRunbooksValidateOtherYAML(t *testing.T) {
 		!strings.Contains(out, "Mars/Olympus") || !strings.Contains(out, "bob") || !strings.Contains(errs, "roster "+roster+" is invalid") {
 		t.Errorf("invalid roster: exit %d\n%s%s", code, out, errs)
 	}
-	if !strings.Contains(out, "ok: 3 runbook(s) valid") {
+	if !strings.Contains(out, "ok: 4 runbook(s) valid") {
 		t.Errorf("the runbooks are valid, and the output should say so:\n%s", out)
 	}
 
@@ -188,7 +188,7 @@ func TestRunbooksListShow(t *testing.T) {
 	if code != 0 || json.Unmarshal([]byte(out), &rb) != nil || rb.Name != "snowflake-load-failed" || rb.Steps[0].Pos.Line == 0 {
 		t.Errorf("show --json: exit %d\n%s", code, out)
 	}
-	if code, _, errs := runCLI(t, nil, "runbooks", "show", "nope"); code != 1 || !strings.Contains(errs, `no runbook "nope"; there are: dbt-model-regression`) {
+	if code, _, errs := runCLI(t, nil, "runbooks", "show", "nope"); code != 1 || !strings.Contains(errs, `no runbook "nope"; there are: dbt-cloud-job-failed, dbt-model-regression`) {
 		t.Errorf("show nope: exit %d %s", code, errs)
 	}
 }
