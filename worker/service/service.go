@@ -29,6 +29,7 @@ import (
 	"github.com/datasev/datasev/activities/actions/lineage"
 	s3act "github.com/datasev/datasev/activities/actions/s3"
 	"github.com/datasev/datasev/activities/actions/snowflake"
+	"github.com/datasev/datasev/activities/lifecycle/autobudget"
 	"github.com/datasev/datasev/activities/lifecycle/gdoc"
 	"github.com/datasev/datasev/activities/lifecycle/incidentdoc"
 	"github.com/datasev/datasev/activities/lifecycle/notify"
@@ -176,6 +177,9 @@ type Config struct {
 	// channel (DATASEV_NOTIFY_*; see notify.Coalescer). LoadConfig turns
 	// it on with the defaults; nil delivers every notification at once.
 	Pacing *notify.CoalesceOptions
+	// AutoRemediationOff is the kill switch of automatic approvals by
+	// runbook policies (DATASEV_AUTO_REMEDIATION=off).
+	AutoRemediationOff bool
 	// Roster maps roster people to Slack users for the Slack backend
 	// (DATASEV_ROSTER). Nil when no roster file is given.
 	Roster *oncall.Roster
@@ -315,6 +319,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	} else if on {
 		cfg.Pacing = &pacing
 	}
+	if cfg.AutoRemediationOff, err = autobudget.OffFromEnv(getenv); err != nil {
+		return Config{}, err
+	}
 	if p := strings.TrimSpace(getenv(EnvRoster)); p != "" {
 		r, err := oncall.Load(p)
 		if err != nil {
@@ -411,6 +418,8 @@ func New(c client.Client, cfg Config, logger *slog.Logger) worker.Worker {
 	logTargets(cfg.Targets, logger)
 	actions.New(deps).RegisterWith(w)
 	registerLifecycle(w, cfg, backend, deps.GitHub, logger)
+	// Automatic approvals: the per-policy budget workflow and its activity.
+	autobudget.Register(w, &autobudget.Activities{Client: c, TaskQueue: taskQueue, Off: cfg.AutoRemediationOff})
 	return w
 }
 
