@@ -66,6 +66,11 @@ func samples() []sample {
 		Severity: workflows.SEV2, Service: "orders", Dataset: "RAW.ORDERS",
 		Labels: map[string]string{"alertname": "OrdersLoadFailed", "dag": "load_orders", "health_url": "http://127.0.0.1:8089/health"},
 	}
+	dbtCloud := workflows.Alert{
+		Source: "dbt_cloud", Title: "dbt Cloud job nightly failed", DedupeKey: "dbt-cloud-1",
+		Description: "Run 7001 of job 42 failed.", Severity: workflows.SEV3, Service: "analytics",
+		Labels: map[string]string{"dbt_account_id": "1", "dbt_job_id": "42", "dbt_run_id": "7001", "dbt_job_name": "nightly"},
+	}
 	return []sample{
 		{name: "snowflake", alert: snowflake},
 		{name: "snowflake without bucket, prefix or dag, default severity", alert: without(snowflake, "bucket", "prefix", "dag")},
@@ -88,6 +93,7 @@ func samples() []sample {
 		}},
 		{name: "demo", alert: demo},
 		{name: "demo without health_url", alert: without(demo, "health_url")},
+		{name: "dbt cloud", alert: dbtCloud},
 	}
 }
 
