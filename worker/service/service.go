@@ -25,14 +25,18 @@ import (
 
 	"github.com/datasev/datasev/activities/actions"
 	"github.com/datasev/datasev/activities/actions/airflow"
+	"github.com/datasev/datasev/activities/actions/dbtcloud"
 	ghact "github.com/datasev/datasev/activities/actions/github"
 	"github.com/datasev/datasev/activities/actions/lineage"
 	s3act "github.com/datasev/datasev/activities/actions/s3"
 	"github.com/datasev/datasev/activities/actions/snowflake"
 	"github.com/datasev/datasev/activities/lifecycle/autobudget"
+	"github.com/datasev/datasev/activities/lifecycle/followup"
 	"github.com/datasev/datasev/activities/lifecycle/gdoc"
 	"github.com/datasev/datasev/activities/lifecycle/incidentdoc"
+	"github.com/datasev/datasev/activities/lifecycle/jira"
 	"github.com/datasev/datasev/activities/lifecycle/notify"
+	oncallact "github.com/datasev/datasev/activities/lifecycle/oncall"
 	"github.com/datasev/datasev/activities/lifecycle/postmortem"
 	"github.com/datasev/datasev/activities/lifecycle/seal"
 	"github.com/datasev/datasev/activities/lifecycle/statuspage"
@@ -142,6 +146,9 @@ type Config struct {
 	// Airflow configures the airflow.* actions (DATASEV_AIRFLOW_*); zero
 	// when DATASEV_AIRFLOW_URL is unset.
 	Airflow airflow.Config
+	// DBTCloud configures the dbtcloud.* actions (DATASEV_DBTCLOUD_*);
+	// zero when no token is set.
+	DBTCloud dbtcloud.Config
 	// Lineage tunes the lineage.* actions' manifest cache
 	// (DATASEV_LINEAGE_*); zero for the defaults.
 	Lineage lineage.CacheOptions
@@ -177,6 +184,10 @@ type Config struct {
 	// channel (DATASEV_NOTIFY_*; see notify.Coalescer). LoadConfig turns
 	// it on with the defaults; nil delivers every notification at once.
 	Pacing *notify.CoalesceOptions
+	// OnCall says where who-is-on-call comes from (DATASEV_ONCALL_SOURCE,
+	// DATASEV_PAGERDUTY_API_*): the roster with its overrides, or
+	// PagerDuty's schedules.
+	OnCall oncallact.Config
 	// AutoRemediationOff is the kill switch of automatic approvals by
 	// runbook policies (DATASEV_AUTO_REMEDIATION=off).
 	AutoRemediationOff bool
@@ -281,6 +292,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	if cfg.Airflow, err = airflow.ConfigFromEnv(getenv); err != nil {
 		return Config{}, fmt.Errorf("airflow config: %w", err)
 	}
+	if cfg.DBTCloud, err = dbtcloud.ConfigFromEnv(getenv); err != nil {
+		return Config{}, fmt.Errorf("dbt Cloud config: %w", err)
+	}
 	if cfg.Targets, err = target.FromEnv(getenv); err != nil {
 		return Config{}, err
 	}
@@ -318,6 +332,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		return Config{}, fmt.Errorf("notification pacing: %w", err)
 	} else if on {
 		cfg.Pacing = &pacing
+	}
+	if cfg.OnCall, err = oncallact.ConfigFromEnv(getenv); err != nil {
+		return Config{}, fmt.Errorf("on-call config: %w", err)
 	}
 	if cfg.AutoRemediationOff, err = autobudget.OffFromEnv(getenv); err != nil {
 		return Config{}, err
@@ -420,7 +437,20 @@ func New(c client.Client, cfg Config, logger *slog.Logger) worker.Worker {
 	registerLifecycle(w, cfg, backend, deps.GitHub, logger)
 	// Automatic approvals: the per-policy budget workflow and its activity.
 	autobudget.Register(w, &autobudget.Activities{Client: c, TaskQueue: taskQueue, Off: cfg.AutoRemediationOff})
+	// Who is on call (roster, overrides, PagerDuty) and the teams' on-call stores.
+	oncallact.Register(w, &oncallact.Activities{Config: cfg.OnCall, Roster: cfg.Roster, Overrides: oncallact.StoreReader(c), Logger: logger})
+	// Follow-ups of closed incidents' action items (datasev show).
+	followup.Register(w, &followup.Activities{Client: c, GitHub: deps.GitHub, Jira: jiraFiler(cfg)})
 	return w
+}
+
+// jiraFiler files action items in Jira and reads their states, when
+// DATASEV_JIRA_* is set; nil otherwise.
+func jiraFiler(cfg Config) *jira.Filer {
+	if !cfg.Postmortem.Jira.Configured() {
+		return nil
+	}
+	return &jira.Filer{Client: jira.New(cfg.Postmortem.Jira, &http.Client{Timeout: ActionHTTPTimeout})}
 }
 
 // workerOptions are the worker's tuning knobs and its metrics interceptor.
@@ -480,6 +510,7 @@ func actionDeps(cfg Config, sb *slackact.Backend, logger *slog.Logger) actions.D
 		GitHub:            gh,
 		GitHubConfig:      cfg.GitHub,
 		Airflow:           af,
+		DBTCloud:          dbtCloudClient(cfg.DBTCloud, logger),
 		Lineage:           cfg.Lineage,
 		Slack:             slackClient(sb),
 		ConsumerChannels:  cfg.ConsumerChannels,
@@ -517,7 +548,7 @@ func registerLifecycle(w worker.Worker, cfg Config, backend notify.Backend, gh *
 	// Commander sends it.
 	statuspage.Register(w, &statuspage.Activities{Client: statuspage.New(cfg.Statuspage)})
 	// Action items become issues in the configured repository at closure.
-	postmortem.RegisterIssues(w, &postmortem.Issues{GitHub: ghact.New(gh, cfg.GitHub), Repo: cfg.Postmortem.IssuesRepo})
+	postmortem.RegisterIssues(w, &postmortem.Issues{GitHub: ghact.New(gh, cfg.GitHub), Repo: cfg.Postmortem.IssuesRepo, Jira: jiraFiler(cfg)})
 	// The incident document: a GitHub issue, or a Markdown file.
 	doccfg := cfg.IncidentDoc
 	if doccfg.Dir == "" {
