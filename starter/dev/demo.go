@@ -9,6 +9,7 @@ import (
 
 	"go.temporal.io/sdk/client"
 
+	"github.com/datasev/datasev/activities/notifiers/pagerduty/pdtest"
 	"github.com/datasev/datasev/runbooks"
 	"github.com/datasev/datasev/starter/cli"
 	"github.com/datasev/datasev/starter/dev/demoload"
@@ -48,6 +49,9 @@ type demo struct {
 	taskQueue string
 	// keys sign the cast's acts.
 	keys *devKeys
+	// pagerduty is the PagerDuty stand-in the worker pages, where the
+	// Commander acknowledges (pdackdemo.go); nil: with the CLI.
+	pagerduty *pdtest.Server
 }
 
 // Bounds of the demo's waits for its runbook.
@@ -89,6 +93,9 @@ func runDemo(ctx context.Context, c client.Client, out io.Writer, d demo) (strin
 		return r.id, err
 	}
 	approval := "rerun-load_orders"
+	if err := r.acknowledge(ctx); err != nil {
+		return r.id, err
+	}
 	if err := r.acts(ctx, triageActs(cast, approval)); err != nil {
 		return r.id, err
 	}
@@ -136,10 +143,10 @@ type demoAct struct {
 	act             workflows.Act
 }
 
-// triageActs are the acts from the page to the request for approval.
+// triageActs are the acts from the acknowledgement to the request for
+// approval.
 func triageActs(cast demoPeople, approval string) []demoAct {
 	return []demoAct{
-		{cast.commander, workflows.ActAcknowledge, cast.commander + ": acknowledge", workflows.Act{}},
 		{cast.commander, workflows.ActSetSeverity, cast.commander + ": severity SEV2", workflows.Act{Severity: workflows.SEV2, Reason: "EU revenue dashboard shows no orders since 06:00"}},
 		{cast.sme, workflows.ActAddNote, cast.sme + ": note", workflows.Act{Note: "COPY INTO RAW.ORDERS failed: file format changed upstream (new column), 0 rows loaded"}},
 		{cast.sme, workflows.ActRequestApproval, cast.sme + ": request approval " + approval, workflows.Act{Approval: approval, Action: "clear and re-run the failed load_orders task in Airflow", Detail: "dry run: 3 task instances would be cleared"}},

@@ -19,6 +19,7 @@ import (
 
 	"go.temporal.io/sdk/client"
 
+	"github.com/datasev/datasev/activities/notifiers/pagerduty/pdtest"
 	"github.com/datasev/datasev/activities/notifiers/slack/slacktest"
 	"github.com/datasev/datasev/runbooks"
 	"github.com/datasev/datasev/starter/incidents"
@@ -31,7 +32,10 @@ import (
 // source with a secret (the user's DATASEV_INTAKE_* where set, else one
 // made up for this run), and the Slack app (slash command and buttons,
 // signed with a signing secret made up for this run) talking to the Slack
-// Web API stand-in.
+// Web API stand-in. The PagerDuty stand-in's webhook subscription points
+// at the intake's /alerts/pagerduty, signed with the intake's PagerDuty
+// secret, so an acknowledgement made there comes back as the incident's
+// acknowledge act, signed by the intake as service pagerduty.
 type devFront struct {
 	url     string // http://127.0.0.1:port
 	secrets intakeSecrets
@@ -56,6 +60,12 @@ type devFrontOptions struct {
 	getenv func(string) string
 	// signer is the Slack app's service key.
 	signer *incidents.Signer
+	// pdSigner is the intake's PagerDuty service key, for the
+	// acknowledgements made in PagerDuty (intake.Options.PagerDutySigner).
+	pdSigner *incidents.Signer
+	// pagerduty is the PagerDuty stand-in, whose webhooks go to the
+	// intake; nil when it plays no part.
+	pagerduty *pdtest.Server
 }
 
 // startDevFront starts the intake and the Slack app on o.addr.
@@ -75,7 +85,7 @@ func startDevFront(c client.Client, o devFrontOptions) (*devFront, error) {
 	}
 	f := &devFront{secrets: secretsOf(o.getenv, auth), signing: randomHex(16), api: o.api}
 	h, err := intake.New(c, o.roster, o.runbooks, auth, o.logger,
-		intake.Options{UIURL: o.uiURL, Namespace: o.namespace, TaskQueue: o.taskQueue, Limits: limits})
+		intake.Options{UIURL: o.uiURL, Namespace: o.namespace, TaskQueue: o.taskQueue, Limits: limits, PagerDutySigner: o.pdSigner})
 	if err != nil {
 		return nil, err
 	}
@@ -100,6 +110,11 @@ func startDevFront(c client.Client, o devFrontOptions) (*devFront, error) {
 	f.url = "http://" + ln.Addr().String()
 	f.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: intake.MaxHeaderBytes}
 	go func() { _ = f.srv.Serve(ln) }()
+	if o.pagerduty != nil {
+		// As a PagerDuty v3 webhook subscription would: signed with the
+		// secret the intake checks.
+		o.pagerduty.SetWebhook(f.url+"/alerts/pagerduty", auth.PagerDutySecret)
+	}
 	return f, nil
 }
 

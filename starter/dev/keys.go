@@ -8,23 +8,32 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"github.com/datasev/datasev/starter/incidents"
+	"github.com/datasev/datasev/starter/intake"
 	"github.com/datasev/datasev/starter/slackapp"
 	"github.com/datasev/datasev/workflows/oncall"
 )
 
 // devKeys are the dev demo's signing keys: one per roster person (the demo
-// acts as them, as the CLI would with their key files) and the Slack app's
-// service key. They are made on the first run under <state>/dev/keys
-// (0600, the directory 0700) and kept, so the printed CLI hints stay good
-// across runs; the roster dev runs with lists their public keys.
+// acts as them, as the CLI would with their key files), the Slack app's
+// service key and the intake's PagerDuty service key (it signs the
+// acknowledgements made in PagerDuty). They are made on the first run
+// under <state>/dev/keys (0600, the directory 0700) and kept, so the
+// printed CLI hints stay good across runs; the roster dev runs with lists
+// their public keys.
 type devKeys struct {
 	dir    string
 	people map[string]*incidents.Signer
 	slack  *incidents.Signer
-	// roster is the dev roster: the loaded one with the demo's keys and
-	// the Slack app's service added, written to rosterFile for the CLI.
+	// pagerduty is the intake's key for the acts it takes from PagerDuty's
+	// webhooks, as service "pagerduty".
+	pagerduty *incidents.Signer
+	// roster is the dev roster: the loaded one with the demo's keys, a
+	// PagerDuty user ID for every person without one, and the Slack app's
+	// and the intake's PagerDuty services added, written to rosterFile for
+	// the CLI.
 	roster     oncall.Roster
 	rosterFile string
 }
@@ -52,8 +61,20 @@ func setupDevKeys(dir string, r oncall.Roster) (*devKeys, error) {
 		return nil, err
 	}
 	k.slack = app
-	r.Trust.Services = slices.DeleteFunc(slices.Clone(r.Trust.Services), func(s oncall.Service) bool { return s.Name == slackapp.ServiceName })
-	r.Trust.Services = append(r.Trust.Services, oncall.Service{Name: slackapp.ServiceName, Key: app.PublicKey(), Claims: []string{"slack"}})
+	pd, err := loadOrMakeKey(filepath.Join(keysDir, pagerDutyKeyFile), func(path string) (*incidents.Signer, error) {
+		return incidents.LoadServiceSigner(intake.PagerDutyServiceName, path)
+	})
+	if err != nil {
+		return nil, err
+	}
+	k.pagerduty = pd
+	r.Trust.Services = slices.DeleteFunc(slices.Clone(r.Trust.Services), func(s oncall.Service) bool {
+		return s.Name == slackapp.ServiceName || s.Name == intake.PagerDutyServiceName
+	})
+	r.Trust.Services = append(r.Trust.Services,
+		oncall.Service{Name: slackapp.ServiceName, Key: app.PublicKey(), Claims: []string{"slack"}},
+		oncall.Service{Name: intake.PagerDutyServiceName, Key: pd.PublicKey(), Claims: []string{"pagerduty"}})
+	addDevPagerDutyIDs(r.People)
 	if err := r.Validate(); err != nil {
 		return nil, fmt.Errorf("dev roster with the demo's keys: %w", err)
 	}
@@ -65,11 +86,45 @@ func setupDevKeys(dir string, r oncall.Roster) (*devKeys, error) {
 		return nil, err
 	}
 	k.rosterFile = filepath.Join(dir, "roster.yaml")
-	body := append([]byte("# The roster `go run ./starter/dev` runs with: the demo's keys (under keys/) and the Slack app's added.\n"), b...)
+	body := append([]byte("# The roster `go run ./starter/dev` runs with: the demo's keys (under keys/), the Slack app's and the intake's PagerDuty service added.\n"), b...)
 	if err := os.WriteFile(k.rosterFile, append(body, '\n'), 0o600); err != nil {
 		return nil, fmt.Errorf("dev roster: %w", err)
 	}
 	return k, nil
+}
+
+// pagerDutyKeyFile is the intake's PagerDuty service key under keys/,
+// beside the Slack app's slack-app.pem.
+const pagerDutyKeyFile = "pagerduty-intake.pem"
+
+// addDevPagerDutyIDs gives every person without a PagerDuty user ID one
+// for the stand-in ("PDEV" and their ID's letters and digits, upper case),
+// unless another person already has it: the demo acknowledges in PagerDuty
+// as the Commander, whatever roster dev runs with. people is changed in
+// place (setupDevKeys passes its own clone).
+func addDevPagerDutyIDs(people []oncall.Person) {
+	taken := map[string]bool{}
+	for _, p := range people {
+		if p.PagerDuty != "" {
+			taken[p.PagerDuty] = true
+		}
+	}
+	for i, p := range people {
+		if p.PagerDuty != "" {
+			continue
+		}
+		id := []byte("PDEV")
+		for _, c := range strings.ToUpper(p.ID) {
+			if len(id) < 32 && ('A' <= c && c <= 'Z' || '0' <= c && c <= '9') {
+				id = append(id, byte(c))
+			}
+		}
+		if len(id) == len("PDEV") || taken[string(id)] {
+			continue
+		}
+		taken[string(id)] = true
+		people[i].PagerDuty = string(id)
+	}
 }
 
 // loadOrMakeKey loads the key file, or makes it when it does not exist.

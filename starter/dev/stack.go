@@ -119,7 +119,7 @@ func (s *stack) start(ctx context.Context, e *env) (err error) {
 	s.front, err = startDevFront(s.c, devFrontOptions{
 		addr: s.o.intakeAddr, roster: s.roster, runbooks: s.set, api: s.stand.slack,
 		uiURL: s.srv.UIURL(), namespace: s.srv.Namespace(), taskQueue: s.worker.cfg.TaskQueue,
-		logger: s.logs.worker, getenv: e.getenv, signer: s.keys.slack,
+		logger: s.logs.worker, getenv: e.getenv, signer: s.keys.slack, pdSigner: s.keys.pagerduty, pagerduty: s.stand.pagerDutyIfPlaying(s.worker.standIn),
 	})
 	if err != nil {
 		return err
@@ -201,7 +201,7 @@ func (s *stack) demo(ctx context.Context, out io.Writer) error {
 	loader, c := s.stand.loader, s.c
 	fmt.Fprintf(out, "demo loader   %s (a stand-in for the orders loader: 503 until the re-run is approved, at most %s)\n", loader.HealthURL(), demoload.DefaultFailFor)
 	queue, ui, ns := s.worker.cfg.TaskQueue, s.srv.UIURL(), s.srv.Namespace()
-	id, err := runDemo(ctx, c, out, demo{roster: s.roster, runbooks: s.set, loader: loader, closeAfter: s.o.closeAfter, taskQueue: queue, keys: s.keys})
+	id, err := runDemo(ctx, c, out, demo{roster: s.roster, runbooks: s.set, loader: loader, closeAfter: s.o.closeAfter, taskQueue: queue, keys: s.keys, pagerduty: s.stand.pagerDutyIfPlaying(s.worker.standIn)})
 	if err != nil {
 		return err
 	}
