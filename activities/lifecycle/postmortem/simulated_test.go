@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	oncallact "github.com/datasev/datasev/activities/lifecycle/oncall"
+
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/testsuite"
@@ -78,6 +80,9 @@ func TestSimulatedSEV2Postmortem(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Who is on call is read from the worker's roster (no overrides), as a
+	// worker would answer.
+	env.RegisterActivityWithOptions((&oncallact.Activities{Roster: &r}).Duty, activity.RegisterOptions{Name: oncall.DutyActivityName})
 	in := workflows.IncidentInput{
 		Alert: workflows.Alert{ID: "am-1", Source: "alertmanager", Title: "orders revenue 100x the forecast", DedupeKey: "orders-revenue",
 			Severity: workflows.SEV3, Status: workflows.Firing, Service: "orders", Dataset: "ANALYTICS.MARTS.ORDERS",
