@@ -255,7 +255,9 @@ func checkAirflow(getenv func(string) string) checkLine {
 	return line("airflow", checkOK, "%s", c.String())
 }
 
-// checkLineage reports on the lineage manifest cache.
+// checkLineage reports on the lineage source in use (DATASEV_LINEAGE_SOURCE:
+// dbt manifests or Marquez, described without its API key) and the
+// manifest cache.
 func checkLineage(getenv func(string) string) checkLine {
 	c, err := lineage.CacheOptionsFromEnv(getenv)
 	if err != nil {
@@ -267,7 +269,7 @@ func checkLineage(getenv func(string) string) checkLine {
 	if c.MaxBytes == 0 {
 		c.MaxBytes = lineage.DefaultMaxBytes
 	}
-	return line("lineage", checkOK, "manifest cache %d entries, manifests up to %d bytes", c.Entries, c.MaxBytes)
+	return line("lineage", checkOK, "source %s; manifest cache %d entries, manifests up to %d bytes", c.Source, c.Entries, c.MaxBytes)
 }
 
 // checkSlack reports on the Slack notifier.

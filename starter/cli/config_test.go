@@ -213,3 +213,23 @@ func TestConfigFlagAndTemporalSection(t *testing.T) {
 		t.Errorf("--config with a missing file: exit %d %q, want a failure naming the file", code, errs)
 	}
 }
+
+// config check names the lineage source in use, and never prints
+// Marquez's API key.
+func TestConfigCheckLineageSource(t *testing.T) {
+	code, out, errs := runCheck(t, map[string]string{}, "config", "check")
+	if l := checkOf(out, "lineage"); code != 0 || !strings.Contains(l, "ok       source dbt manifests; manifest cache") {
+		t.Errorf("exit %d, lineage line %q, want the default source (dbt manifests)\n%s%s", code, l, out, errs)
+	}
+	const key = "marquez-key-do-not-print"
+	code, out, errs = runCheck(t, map[string]string{
+		"DATASEV_LINEAGE_SOURCE": "marquez", "DATASEV_LINEAGE_MARQUEZ_URL": "http://marquez:5000",
+		"DATASEV_LINEAGE_MARQUEZ_NAMESPACE": "prod", "DATASEV_LINEAGE_MARQUEZ_API_KEY": key,
+	}, "config", "check")
+	if l := checkOf(out, "lineage"); code != 0 || !strings.Contains(l, "ok       source marquez http://marquez:5000 namespace prod, API key set") {
+		t.Errorf("exit %d, lineage line %q, want the Marquez source\n%s%s", code, l, out, errs)
+	}
+	if strings.Contains(out+errs, key) {
+		t.Errorf("config check printed Marquez's API key:\n%s%s", out, errs)
+	}
+}
