@@ -114,7 +114,9 @@
 // Each source has its own secret, read from the environment (see
 // AuthFromEnv): DATASEV_INTAKE_ALERTMANAGER_TOKEN, DATASEV_INTAKE_GENERIC_TOKEN,
 // DATASEV_INTAKE_DBT_CLOUD_SECRET, DATASEV_INTAKE_PAGERDUTY_SECRET, or the
-// same names with _FILE naming a file that holds the value. Tokens are
+// same names with _FILE naming a file that holds the value; and
+// DATASEV_INTAKE_PAGERDUTY_KEY_FILE, the key that signs acknowledgements
+// made in PagerDuty (below). Tokens are
 // compared as SHA-256 digests in constant time; a signed request's HMAC is
 // computed once and compared with each well-formed signature with
 // hmac.Equal. A source with no secret is refused (401) unless the server
@@ -179,6 +181,30 @@
 // fire, incident.resolved resolves, other events are ignored. The dedupe
 // key is "pagerduty:<incident id>"; the alert ID is the event ID. Severity
 // comes from the priority P1..P5, else urgency high → SEV2, low → SEV4.
+//
+// # Acknowledgements made in PagerDuty
+//
+// A webhook about a PagerDuty incident datasev raised itself (the worker's
+// PagerDuty pages: its incident_key starts "datasev:", the rest naming the
+// datasev incident and the page) is not an alert and takes the
+// acknowledgement path instead (see pagerduty_ack.go), after the same
+// signature and replay-window checks: incident.acknowledged by a PagerDuty
+// user the roster maps (people[].pagerduty) becomes the acknowledge act on
+// that incident by that person, via "pagerduty"; incident.resolved by a
+// mapped user becomes a timeline note, never a resolution; anything else
+// (other events, no user agent, an unmapped user, a key naming no
+// incident) is answered 202 "ignored" and changes nothing. The answer is
+// 202 {"incident": …, "outcome": "acknowledged"|"noted"|"refused"|"ignored",
+// "message": …}; the act's ID is the event's, so a redelivery acts once.
+//
+// The act is signed by the intake as service "pagerduty" vouching for
+// "pagerduty:<user ID>", with the private key in
+// DATASEV_INTAKE_PAGERDUTY_KEY_FILE (`datasev keygen` writes one; or
+// Options.PagerDutySigner). The incident takes it only if the roster's
+// trust.services lists that key under name pagerduty with claims
+// [pagerduty]; without a key the act goes unsigned and is refused unless
+// trust.unsigned takes acknowledge. The intake logs at startup when the key
+// is missing or the roster does not list it.
 //
 // Neither dbt Cloud's nor PagerDuty's signature covers a header timestamp;
 // the replay window above uses the one inside the signed body.
