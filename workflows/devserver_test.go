@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	oncallact "github.com/datasev/datasev/activities/lifecycle/oncall"
+
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
@@ -87,6 +89,9 @@ func startWorker(t testing.TB, c client.Client, queue string, extra ...func(regi
 	w.RegisterActivityWithOptions(rec.writePostmortem, activity.RegisterOptions{Name: workflows.PostmortemActivityName})
 	w.RegisterActivityWithOptions(rec.fileActionItems, activity.RegisterOptions{Name: workflows.ActionItemsActivityName})
 	w.RegisterActivityWithOptions(rec.syncDocument, activity.RegisterOptions{Name: workflows.DocumentActivityName})
+	// Who is on call: the real activity, the roster's shift and the team's
+	// overrides (none unless a test sets some), as the worker answers.
+	oncallact.Register(w, &oncallact.Activities{Overrides: oncallact.StoreReader(c)})
 	// The runbook tests' stand-ins listen on loopback, which core.http
 	// refuses unless the policy names it.
 	policy, err := target.Parse(map[string]string{target.KeyHTTPAllowAddresses: "127.0.0.1/32", target.KeyHTTPHosts: "127.0.0.1"})

@@ -38,7 +38,8 @@ import (
 // v4-… before verified acts, sealed runbook messages and the approval plan
 // (verified-acts, approval-plan), v5-… before the idempotency memory bounded
 // by time (seen-window), v6-… before one marker stood for all of these
-// (bundle-1);
+// (bundle-1), v7-… before who is on call was read through an activity at
+// open and at each shift boundary (oncall-read);
 // they are kept: incidents of that age may still be
 // running somewhere. Replaying them against the
 // current code fails when a change is not deterministic: such a change needs
