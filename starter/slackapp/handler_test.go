@@ -4,12 +4,15 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	slackact "github.com/datasev/datasev/activities/notifiers/slack"
 	"github.com/datasev/datasev/activities/notifiers/slack/slacktest"
+	"github.com/datasev/datasev/starter/incidents"
+	"github.com/datasev/datasev/workflows"
 )
 
 func TestConfigFromEnv(t *testing.T) {
@@ -162,3 +165,56 @@ type recorder struct {
 func (r *recorder) Header() http.Header         { return r.header }
 func (r *recorder) Write(b []byte) (int, error) { return len(b), nil }
 func (r *recorder) WriteHeader(code int)        { r.code = code }
+
+// TestPauseAndResumeAuto: pause-auto and resume-auto reach the incident as
+// the Commander's pause_auto and resume_auto acts, signed by the app for the
+// Slack user; the workflow's checks answer (a second pause, a pause by
+// someone who is not the Commander) and nothing else changes.
+func TestPauseAndResumeAuto(t *testing.T) {
+	needTemporal(t)
+	slk := newSlackStandIn(t)
+	h := newTestHandler(t, slk, nil)
+	id, key := declareForTrust(t)
+
+	a := slash(t, h, slk, slackAlice, otherChannel, "@"+key+" resume-auto", "trig-"+uniq())
+	if a.text() != "Not done: automatic approvals are not paused in "+id+"; nothing to resume" {
+		t.Fatalf("resume before a pause: %v", a.msg)
+	}
+	a = slash(t, h, slk, slackBob, otherChannel, "@"+key+" pause-auto", "trig-"+uniq())
+	if !strings.HasPrefix(a.text(), "Not done: only the Commander (alice) can pause automatic approvals") || a.responseType() != "ephemeral" {
+		t.Fatalf("pause by bob: %v", a.msg)
+	}
+	a = slash(t, h, slk, slackAlice, otherChannel, "@"+key+" pause-auto the policy keeps retrying a bad fix", "trig-"+uniq())
+	if a.text() != "Alice ("+id+"): automatic approvals paused" || a.responseType() != "in_channel" {
+		t.Fatalf("pause: %v", a.msg)
+	}
+	a = slash(t, h, slk, slackAlice, otherChannel, "@"+key+" pause-auto", "trig-"+uniq())
+	if !strings.HasPrefix(a.text(), "Not done: automatic approvals are already paused in "+id+" (by alice at ") {
+		t.Fatalf("second pause: %v", a.msg)
+	}
+	a = slash(t, h, slk, slackAlice, otherChannel, "@"+key+" resume-auto fix is in", "trig-"+uniq())
+	if a.text() != "Alice ("+id+"): automatic approvals resumed" || a.responseType() != "in_channel" {
+		t.Fatalf("resume: %v", a.msg)
+	}
+	tl, err := incidents.Timeline(t.Context(), tc, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range tl {
+		if e.Kind != workflows.KindAct {
+			continue
+		}
+		if e.Who != "alice" || e.Via != Via || e.Verified != "slack:"+slackAlice+" via "+ServiceName {
+			t.Errorf("act entry %+v: want alice via slack, vouched for by the app", e)
+		}
+		got = append(got, e.What+" | "+e.Why)
+	}
+	want := []string{
+		"paused automatic approvals: every remediation asks a person until resume_auto | the policy keeps retrying a bad fix",
+		"resumed automatic approvals by runbook policies | fix is in",
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("acts in the timeline:\n%q\nwant\n%q", got, want)
+	}
+}

@@ -34,6 +34,10 @@ const (
 	subSplit  = "split"
 	subRelate = "relate"
 	subMerge  = "merge"
+	// Automatic approvals by runbook policies: the Commander pauses and
+	// resumes them in this incident.
+	subPauseAuto  = "pause-auto"
+	subResumeAuto = "resume-auto"
 )
 
 // publicStatuses are the public statuses publish accepts before the
@@ -63,10 +67,13 @@ var usage = map[string]string{
 	subSplit:  "/incident [@<incident>] split <member key> [reason]",
 	subRelate: "/incident [@<incident>] relate <other incident>",
 	subMerge:  "/incident [@<incident>] merge <incident to merge into> [reason]",
+	// automatic approvals
+	subPauseAuto:  "/incident [@<incident>] pause-auto [reason]",
+	subResumeAuto: "/incident [@<incident>] resume-auto [reason]",
 }
 
 // subOrder is the order help lists the subcommands in.
-var subOrder = []string{subDeclare, subStatus, subAck, subRole, subSev, subNote, subApprove, subDeny, subResolve, subHandoff, subUpdate, subPublish, subRootCause, subFactor, subAction, subSplit, subRelate, subMerge, subHelp}
+var subOrder = []string{subDeclare, subStatus, subAck, subRole, subSev, subNote, subApprove, subDeny, subResolve, subHandoff, subUpdate, subPublish, subRootCause, subFactor, subAction, subSplit, subRelate, subMerge, subPauseAuto, subResumeAuto, subHelp}
 
 // helpText lists every subcommand.
 func helpText() string {
@@ -101,7 +108,8 @@ type command struct {
 	status string
 	// approval, for approve and deny.
 	approval string
-	// reason, for sev, approve, deny, resolve, split, merge.
+	// reason, for sev, approve, deny, resolve, split, merge, pause-auto,
+	// resume-auto.
 	reason string
 	// member, for split: the member's key as status lists it.
 	member string
@@ -244,7 +252,7 @@ func (c *command) parseArgs(rest string) error {
 		return c.setNote(rest, "the public wording")
 	case subApprove, subDeny:
 		return c.parseApproval(rest)
-	case subResolve:
+	case subResolve, subPauseAuto, subResumeAuto:
 		c.reason = unescape.Replace(rest)
 	case subHandoff:
 		if !strings.EqualFold(rest, "accept") {
@@ -350,7 +358,7 @@ func (c *command) parseApproval(rest string) error {
 // channel rather than only to the person who ran it.
 func inChannel(sub string) bool {
 	switch sub {
-	case subDeclare, subAck, subSev, subResolve, subUpdate, subPublish, subSplit, subRelate, subMerge:
+	case subDeclare, subAck, subSev, subResolve, subUpdate, subPublish, subSplit, subRelate, subMerge, subPauseAuto, subResumeAuto:
 		return true
 	}
 	return false

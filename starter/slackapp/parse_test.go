@@ -87,6 +87,14 @@ func TestParseCommand(t *testing.T) {
 		{text: "relate", wantErr: "name the other incident"},
 		{text: "merge upstream-orders same load failure", want: command{name: subMerge, other: "incident-upstream-orders", reason: "same load failure"}},
 		{text: "merge " + strings.Repeat("k", 220), wantErr: "incident is longer"},
+		{text: "pause-auto", want: command{name: subPauseAuto}},
+		{text: "PAUSE-AUTO the policy retried a bad fix twice", want: command{name: subPauseAuto, reason: "the policy retried a bad fix twice"}},
+		{text: "@orders-load pause-auto &lt;see thread&gt;", want: command{name: subPauseAuto, target: "orders-load", reason: "<see thread>"}},
+		{text: "resume-auto", want: command{name: subResumeAuto}},
+		{text: "resume-auto @orders-load root cause fixed", want: command{name: subResumeAuto, target: "orders-load", reason: "root cause fixed"}},
+		{text: "pause-auto " + long, wantErr: "reason is longer"},
+		{text: "resume-auto " + long, wantErr: "Usage: `/incident [@<incident>] resume-auto [reason]`"},
+		{text: "pause", wantErr: `unknown subcommand "pause"`},
 		{text: "page bob", wantErr: `unknown subcommand "page"`},
 	}
 	for _, tt := range tests {
@@ -118,7 +126,8 @@ func TestParseCommand(t *testing.T) {
 func TestReplyVisibility(t *testing.T) {
 	for _, sub := range subOrder {
 		want := sub == subDeclare || sub == subAck || sub == subSev || sub == subResolve || sub == subUpdate || sub == subPublish ||
-			sub == subSplit || sub == subRelate || sub == subMerge // the channel sees its incident change shape
+			sub == subSplit || sub == subRelate || sub == subMerge || // the channel sees its incident change shape
+			sub == subPauseAuto || sub == subResumeAuto // and whether policies still approve for it
 		if inChannel(sub) != want {
 			t.Errorf("inChannel(%s) = %v", sub, !want)
 		}

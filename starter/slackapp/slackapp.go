@@ -361,6 +361,10 @@ func (h *Handler) runCommand(ctx context.Context, sc slack.SlashCommand) *slack.
 		name, act.Other = workflows.ActRelate, cmd.other
 	case subMerge:
 		name, act.Other = workflows.ActMerge, cmd.other
+	case subPauseAuto:
+		name = workflows.ActPauseAuto
+	case subResumeAuto:
+		name = workflows.ActResumeAuto
 	default:
 		return ephemeral(helpText())
 	}
