@@ -81,8 +81,8 @@ func TestConfigFileConfiguresTheWorker(t *testing.T) {
 func TestYourEmailStopsTheDemo(t *testing.T) {
 	s := startTestStandIns(t)
 	w := testWorkerConfig(t, s, map[string]string{"DATASEV_SMTP_HOST": "127.0.0.1", "DATASEV_SMTP_FROM": "datasev@example.com"})
-	if !w.cfg.Email.Configured() || len(w.standIn) != 5 {
-		t.Errorf("email configured %v, %d stand-ins; want yours and all five", w.cfg.Email.Configured(), len(w.standIn))
+	if !w.cfg.Email.Configured() || len(w.standIn) != 6 {
+		t.Errorf("email configured %v, %d stand-ins; want yours and all six", w.cfg.Email.Configured(), len(w.standIn))
 	}
 	if ok, why := w.demoReady(); ok || !strings.Contains(why, "email (DATASEV_SMTP_HOST)") {
 		t.Errorf("demo ready %v (%s), want off, naming DATASEV_SMTP_HOST", ok, why)
