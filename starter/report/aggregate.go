@@ -102,20 +102,28 @@ type Handoffs struct {
 }
 
 // ActionItems counts action items. Filed ones have a tracker issue;
-// Unfiled ones do not (no tracker configured, or filing failed). Whether a
-// filed item is done is not in the incident record yet: Open and Done are
-// reported as unknown (-1).
+// Unfiled ones do not (no tracker configured, or filing failed). A filed
+// item's state after closure comes from the newest completed follow-up of
+// its incident's run (ApplyFollowUps): Done or Open as its tracker said,
+// Unknown when the tracker could not say; the filed items of incidents
+// never followed up are NotFollowedUp (IncidentsNotFollowedUp incidents),
+// never guessed. Filed = Done + Open + Unknown + NotFollowedUp.
 type ActionItems struct {
-	Total   int `json:"total"`
-	Filed   int `json:"filed"`
-	Unfiled int `json:"unfiled"`
-	Open    int `json:"open"`
-	Done    int `json:"done"`
+	Total         int `json:"total"`
+	Filed         int `json:"filed"`
+	Unfiled       int `json:"unfiled"`
+	Open          int `json:"open"`
+	Done          int `json:"done"`
+	Unknown       int `json:"unknown"`
+	NotFollowedUp int `json:"not_followed_up"`
+	// IncidentsNotFollowedUp counts the incidents with filed items and no
+	// follow-up of their run.
+	IncidentsNotFollowedUp int `json:"incidents_not_followed_up"`
 }
 
-// NoteDone is the note of a Summary on what the incident record does not
-// hold yet.
-const NoteDone = "whether an action item is done is not in the incident record yet: items are counted filed (a tracker issue) or not"
+// NoteNotFollowedUp is the note of a Summary with filed action items whose
+// incident was never followed up after closure.
+const NoteNotFollowedUp = "filed action items of incidents never followed up after closure are counted \"not followed up\": `datasev show <id>` reads their state from the tracker"
 
 // Aggregate adds up the incidents of a period. It is pure: the same
 // incidents in any order give the same Summary.
@@ -162,10 +170,21 @@ func Aggregate(incidents []Incident, since, until time.Time, team string) Summar
 		s.Handoffs.Missed += in.HandoffsMissed
 		s.ActionItems.Total += in.ActionItems
 		s.ActionItems.Filed += in.ActionItemsFiled
+		switch {
+		case in.ActionItemsFiled == 0:
+		case in.FollowedUp:
+			s.ActionItems.Done += in.ActionItemsDone
+			s.ActionItems.Open += in.ActionItemsOpen
+			s.ActionItems.Unknown += max(in.ActionItemsFiled-in.ActionItemsDone-in.ActionItemsOpen, 0)
+		default:
+			s.ActionItems.NotFollowedUp += in.ActionItemsFiled
+			s.ActionItems.IncidentsNotFollowedUp++
+		}
 	}
 	s.ActionItems.Unfiled = s.ActionItems.Total - s.ActionItems.Filed
-	s.ActionItems.Open, s.ActionItems.Done = -1, -1
-	s.Notes = []string{NoteDone}
+	if s.ActionItems.NotFollowedUp > 0 {
+		s.Notes = []string{NoteNotFollowedUp}
+	}
 
 	for _, v := range workflows.Severities {
 		s.BySeverity = append(s.BySeverity, Count{Key: string(v), Incidents: sev[v]})

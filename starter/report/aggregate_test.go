@@ -102,11 +102,12 @@ func TestAggregateKnownInputs(t *testing.T) {
 	if want := (report.Handoffs{Started: 6, Accepted: 3, Missed: 3}); s.Handoffs != want {
 		t.Errorf("handoffs %+v, want %+v", s.Handoffs, want)
 	}
-	if want := (report.ActionItems{Total: 9, Filed: 6, Unfiled: 3, Open: -1, Done: -1}); s.ActionItems != want {
+	// None of the three incidents with filed items was followed up.
+	if want := (report.ActionItems{Total: 9, Filed: 6, Unfiled: 3, NotFollowedUp: 6, IncidentsNotFollowedUp: 3}); s.ActionItems != want {
 		t.Errorf("action items %+v, want %+v", s.ActionItems, want)
 	}
-	if !slices.Contains(s.Notes, report.NoteDone) {
-		t.Errorf("notes %q: want what the record cannot show yet", s.Notes)
+	if !slices.Contains(s.Notes, report.NoteNotFollowedUp) {
+		t.Errorf("notes %q: want the note on items not followed up", s.Notes)
 	}
 }
 
@@ -190,7 +191,7 @@ func TestFormats(t *testing.T) {
 		"Not counted: 2 closed without a final snapshot",
 		"SEV2      10", "orders   9", "orders-load  9",
 		"5m (n=10)", "9m", "8h20m (n=10)", "15h",
-		"Note: " + report.NoteDone,
+		"Note: " + report.NoteNotFollowedUp,
 	} {
 		if !strings.Contains(table, want) {
 			t.Errorf("table lacks %q:\n%s", want, table)
@@ -233,7 +234,8 @@ func TestFormats(t *testing.T) {
 		"handoffs//missed":                        "3",
 		"status_updates//missed":                  "6",
 		"action_items//unfiled":                   "3",
-		"action_items//done":                      "-1",
+		"action_items//done":                      "0",
+		"action_items//not_followed_up":           "6",
 		"period//since":                           "2026-09-01T00:00:00Z",
 	} {
 		if got[k] != v {

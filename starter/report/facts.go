@@ -3,7 +3,9 @@
 // to acknowledge, mitigate and resolve (median and p90) per severity;
 // approvals by outcome; missed status updates and handoffs; action items —
 // computed from each closed incident's final snapshot (the incident
-// workflow's result).
+// workflow's result) — and, for whether action items are done, from the
+// newest completed follow-up of each (workflows/followup), since an item's
+// state after closure is not in the incident's snapshot.
 //
 // The package has three parts: Of reads one final snapshot into the facts
 // the record counts (an Incident), Aggregate adds up a period's incidents
@@ -109,6 +111,16 @@ type Incident struct {
 	// tracker issues.
 	ActionItems      int `json:"action_items,omitempty"`
 	ActionItemsFiled int `json:"action_items_filed,omitempty"`
+	// FollowedUp is true when a completed follow-up of this run (workflow
+	// ActionItemFollowUp) was found (ApplyFollowUps); FollowedUpAt is when
+	// the newest one closed. ActionItemsDone and ActionItemsOpen count the
+	// filed items its trackers said were done or open; the other filed
+	// items are unknown (their tracker could not say). Without a follow-up
+	// the three are zero and the filed items are "not followed up".
+	FollowedUp      bool      `json:"followed_up,omitempty"`
+	FollowedUpAt    time.Time `json:"followed_up_at,omitzero"`
+	ActionItemsDone int       `json:"action_items_done,omitempty"`
+	ActionItemsOpen int       `json:"action_items_open,omitempty"`
 }
 
 // never marks a milestone an incident did not reach.

@@ -65,15 +65,21 @@ type Query struct {
 // Timings say how long each phase of a Run took and how much it handled.
 type Timings struct {
 	// List is the visibility queries; Fetch the results (and start events,
-	// with a team); Aggregate the adding up.
-	List, Fetch, Aggregate time.Duration
+	// with a team); FollowUps the follow-ups' listing and results (none
+	// when no incident has filed action items); Aggregate the adding up.
+	List, Fetch, FollowUps, Aggregate time.Duration
 	// Listed counts the closed incidents visibility returned; Fetched the
 	// results read; Kept those counted (all of them without a team).
 	Listed, Fetched, Kept int
+	// FollowUpsListed counts the completed follow-ups visibility returned;
+	// FollowUpsMatched those that were the newest of a counted incident's
+	// run.
+	FollowUpsListed, FollowUpsMatched int
 }
 
-// Run lists the period's closed incidents, fetches their final snapshots
-// and aggregates them.
+// Run lists the period's closed incidents, fetches their final snapshots,
+// reads the newest follow-up of those with filed action items (FollowUps,
+// ApplyFollowUps) and aggregates them.
 func (f *Fetcher) Run(ctx context.Context, q Query) (Summary, Timings, error) {
 	var tm Timings
 	if q.Until.IsZero() {
@@ -98,6 +104,14 @@ func (f *Fetcher) Run(ctx context.Context, q Query) (Summary, Timings, error) {
 	tm.Fetch, tm.Fetched, tm.Kept = time.Since(start), len(execs), len(incidents)
 
 	start = time.Now()
+	fus, listed, err := f.FollowUps(ctx, q, incidents)
+	if err != nil {
+		return Summary{}, tm, err
+	}
+	ApplyFollowUps(incidents, fus)
+	tm.FollowUps, tm.FollowUpsListed, tm.FollowUpsMatched = time.Since(start), listed, len(fus)
+
+	start = time.Now()
 	s := Aggregate(incidents, q.Since, q.Until, q.Team)
 	s.Excluded = excluded
 	tm.Aggregate = time.Since(start)
@@ -120,11 +134,16 @@ func ListQuery(q Query) string {
 // List pages through visibility for the incident runs completed in the
 // period.
 func (f *Fetcher) List(ctx context.Context, q Query) ([]Execution, error) {
+	return f.list(ctx, ListQuery(q), "closed incidents")
+}
+
+// list pages through visibility for the executions query matches; what
+// names them in an error.
+func (f *Fetcher) list(ctx context.Context, query, what string) ([]Execution, error) {
 	size := f.PageSize
 	if size <= 0 {
 		size = DefaultPageSize
 	}
-	query := ListQuery(q)
 	var out []Execution
 	var token []byte
 	for page := 1; ; page++ {
@@ -132,7 +151,7 @@ func (f *Fetcher) List(ctx context.Context, q Query) ([]Execution, error) {
 			Namespace: f.namespace(), Query: query, PageSize: int32(size), NextPageToken: token,
 		})
 		if err != nil {
-			return nil, fmt.Errorf("report: list closed incidents (page %d of %q): %w", page, query, err)
+			return nil, fmt.Errorf("report: list %s (page %d of %q): %w", what, page, query, err)
 		}
 		for _, info := range resp.GetExecutions() {
 			out = append(out, Execution{

@@ -86,8 +86,8 @@ func WriteTable(w io.Writer, s Summary) error {
 	p("\nMISSED\tSTATUS UPDATES\tINCIDENTS\tHANDOFFS STARTED\tACCEPTED\tMISSED (ESCALATED)\n")
 	p("\t%d\t%d\t%d\t%d\t%d\n", s.StatusUpdates.Missed, s.StatusUpdates.Incidents, s.Handoffs.Started, s.Handoffs.Accepted, s.Handoffs.Missed)
 	ai := s.ActionItems
-	p("\nACTION ITEMS\tTOTAL\tFILED\tNOT FILED\tOPEN\tDONE\n")
-	p("\t%d\t%d\t%d\t%s\t%s\n", ai.Total, ai.Filed, ai.Unfiled, known(ai.Open), known(ai.Done))
+	p("\nACTION ITEMS\tTOTAL\tFILED\tNOT FILED\tDONE\tOPEN\tUNKNOWN\tNOT FOLLOWED UP\n")
+	p("\t%d\t%d\t%d\t%d\t%d\t%d\t%d\n", ai.Total, ai.Filed, ai.Unfiled, ai.Done, ai.Open, ai.Unknown, ai.NotFollowedUp)
 	if err := tw.Flush(); err != nil {
 		return fmt.Errorf("report: write table: %w", err)
 	}
@@ -110,14 +110,6 @@ func dur(st Stat, median bool) string {
 		return postmortem.FormatDuration(st.Median) + " (n=" + strconv.Itoa(st.N) + ")"
 	}
 	return postmortem.FormatDuration(st.P90)
-}
-
-// known prints a count, or "unknown" for -1.
-func known(n int) string {
-	if n < 0 {
-		return "unknown"
-	}
-	return strconv.Itoa(n)
 }
 
 // WriteCSV prints the summary as one CSV table of section, key, metric,
@@ -173,6 +165,9 @@ func WriteCSV(w io.Writer, s Summary) error {
 	row("action_items", "", "unfiled", s.ActionItems.Unfiled)
 	row("action_items", "", "open", s.ActionItems.Open)
 	row("action_items", "", "done", s.ActionItems.Done)
+	row("action_items", "", "unknown", s.ActionItems.Unknown)
+	row("action_items", "", "not_followed_up", s.ActionItems.NotFollowedUp)
+	row("action_items", "", "incidents_not_followed_up", s.ActionItems.IncidentsNotFollowedUp)
 	for _, n := range s.Notes {
 		row("note", "", "", n)
 	}
