@@ -127,7 +127,9 @@ func (f *Fetcher) FollowUps(ctx context.Context, q Query, incidents []Incident) 
 			break
 		}
 		runs := byID[id]
-		slices.SortFunc(runs, func(a, b Execution) int { return cmp.Or(b.CloseTime.Compare(a.CloseTime), cmp.Compare(b.RunID, a.RunID)) })
+		slices.SortFunc(runs, func(a, b Execution) int {
+			return cmp.Or(b.CloseTime.Compare(a.CloseTime), cmp.Compare(b.RunID, a.RunID))
+		})
 		pending := map[string]time.Time{}
 		for _, t := range want[id] {
 			pending[runKey(id, t)] = t
