@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"regexp"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/client"
@@ -21,6 +23,27 @@ import (
 // EnvUIURL names the environment variable holding the Temporal Web UI's
 // base URL, for the links the intake returns.
 const EnvUIURL = "DATASEV_UI_URL"
+
+// EnvSlackFindingReaction names the environment variable holding the
+// reaction (an emoji name; surrounding colons are dropped) that makes an
+// incident channel's message a finding; default slackapp's
+// DefaultFindingReaction (pushpin).
+const EnvSlackFindingReaction = "DATASEV_SLACK_FINDING_REACTION"
+
+// emojiName is a Slack emoji name as reactions carry it: lower-case
+// letters, digits, _, - and +, at most 64 of them.
+var emojiName = regexp.MustCompile(`^[a-z0-9_+-]{1,64}$`)
+
+// slackEventOptionsFromEnv reads the Slack app's channel-log settings:
+// $DATASEV_SLACK_FINDING_REACTION, empty for the default.
+func slackEventOptionsFromEnv(getenv func(string) string) (slackapp.EventOptions, error) {
+	raw := getenv(EnvSlackFindingReaction)
+	name := strings.Trim(strings.TrimSpace(raw), ":")
+	if raw != "" && !emojiName.MatchString(name) {
+		return slackapp.EventOptions{}, fmt.Errorf("%s=%q: want a Slack emoji name (lower-case letters, digits, _, - and +, at most 64, colons optional), e.g. pushpin", EnvSlackFindingReaction, raw)
+	}
+	return slackapp.EventOptions{FindingReaction: name}, nil
+}
 
 // serveFlags are serve's flags.
 type serveFlags struct {
@@ -116,16 +139,31 @@ func withSlackApp(e *env, h *intake.Handler, c client.Client, r oncall.Roster, s
 	if err != nil {
 		return nil, nil, scfg, err
 	}
+	deps, err := slackDeps(e, c, r, set, logger)
+	if err != nil {
+		return nil, nil, scfg, err
+	}
 	if !scfg.Enabled() {
 		return h, nil, scfg, nil
 	}
-	if slack, err = slackapp.New(scfg, slackapp.Deps{Temporal: c, Roster: r, Runbooks: set, Logger: logger, TaskQueue: e.getenv(EnvTaskQueue)}); err != nil {
+	if slack, err = slackapp.New(scfg, deps); err != nil {
 		return nil, nil, scfg, err
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/slack/", h.Metrics().Count("slack", slack))
 	mux.Handle("/", h)
 	return mux, slack, scfg, nil
+}
+
+// slackDeps is what the Slack app is built with: the intake's client,
+// roster, runbooks, logger and task queue, and the channel log's options
+// from the environment.
+func slackDeps(e *env, c client.Client, r oncall.Roster, set *runbooks.Set, logger *slog.Logger) (slackapp.Deps, error) {
+	events, err := slackEventOptionsFromEnv(e.getenv)
+	if err != nil {
+		return slackapp.Deps{}, err
+	}
+	return slackapp.Deps{Temporal: c, Roster: r, Runbooks: set, Logger: logger, TaskQueue: e.getenv(EnvTaskQueue), Events: events}, nil
 }
 
 // withCodecEndpoint puts the codec endpoint, for the Temporal UI and CLI to
@@ -168,7 +206,7 @@ func printServing(e *env, addr net.Addr, auth intake.Auth, insecure bool, slack 
 	case slack == nil:
 		fmt.Fprintf(e.stderr, "note: Slack is off (set %s for the HTTP routes or %s for Socket Mode)\n", slackapp.EnvSigningSecret, slackapp.EnvAppToken)
 	case scfg.SigningSecret != "":
-		fmt.Fprintf(e.stdout, "slack app on http://%s/slack/commands and /slack/interactions\n", addr)
+		fmt.Fprintf(e.stdout, "slack app on http://%s/slack/commands, /slack/interactions and /slack/events\n", addr)
 	}
 	if encrypted {
 		fmt.Fprintf(e.stdout, "codec endpoint on http://%s/codec (POST /codec/encode, /codec/decode)\n", addr)
