@@ -44,6 +44,9 @@ import (
 // running somewhere. Replaying them against the
 // current code fails when a change is not deterministic: such a change needs
 // workflow.GetVersion, or it breaks every incident running at deploy time.
+// auto-walkthrough-… (TestRecordAutoHistory in record_auto_test.go) hold a
+// remediation approved by a runbook policy, pause_auto and resume_auto, and
+// signed Slack channel acts (auto-approval, channel-log).
 const historyDir = "testdata/histories"
 
 func replayer(t testing.TB) worker.WorkflowReplayer {
