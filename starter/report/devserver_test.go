@@ -196,7 +196,7 @@ func TestReportOverRealIncidents(t *testing.T) {
 	var s report.Summary
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
 		var err error
-		if s, _, err = f.Run(ctx, report.Query{Since: since}); err != nil {
+		if s, _, err = f.Run(ctx, report.Query{Since: since, Team: "data-platform"}); err != nil {
 			t.Fatal(err)
 		}
 		if s.Incidents >= 3 || time.Now().After(deadline) {
