@@ -12,8 +12,8 @@ func TestApplyOverrides(t *testing.T) {
 	overrides := []Override{
 		{ID: "o1", Role: RoleCommander, Person: "bob", From: t0, Until: t0.Add(12 * time.Hour)},
 		{ID: "o2", Role: RoleCommander, Person: "carol", From: t0.Add(-time.Hour), Until: t0.Add(time.Hour)}, // set later: wins
-		{ID: "o3", Role: RoleSecondary, Person: "dan", From: t0.Add(-2 * time.Hour), Until: t0},             // ended at t0
-		{ID: "o4", Role: RoleScribe, Person: "erin", From: t0.Add(time.Minute), Until: t0.Add(time.Hour)},   // not yet
+		{ID: "o3", Role: RoleSecondary, Person: "dan", From: t0.Add(-2 * time.Hour), Until: t0},              // ended at t0
+		{ID: "o4", Role: RoleScribe, Person: "erin", From: t0.Add(time.Minute), Until: t0.Add(time.Hour)},    // not yet
 	}
 	got, applied := Apply(shift, overrides, t0)
 	if got.Commander != "carol" || got.Secondary != "heidi" || got.Scribe != "" || !slices.Equal(got.SMEs, []string{"ivan"}) {
