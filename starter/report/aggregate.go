@@ -123,7 +123,7 @@ type ActionItems struct {
 
 // NoteNotFollowedUp is the note of a Summary with filed action items whose
 // incident was never followed up after closure.
-const NoteNotFollowedUp = "filed action items of incidents never followed up after closure are counted \"not followed up\": `datasev show <id>` reads their state from the tracker"
+const NoteNotFollowedUp = "filed action items of incidents never followed up after closure are counted \"not followed up\": `datasev report --follow-up` (or `datasev show <id>`) reads their state from the tracker"
 
 // Aggregate adds up the incidents of a period. It is pure: the same
 // incidents in any order give the same Summary.

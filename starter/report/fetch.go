@@ -19,6 +19,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/datasev/datasev/workflows"
+	"github.com/datasev/datasev/workflows/followup"
 )
 
 // Defaults of a Fetcher.
@@ -49,6 +50,15 @@ type Fetcher struct {
 	// (0: DefaultProgressEvery) while results are fetched.
 	Progress      io.Writer
 	ProgressEvery time.Duration
+	// RunFollowUp, when set, runs the follow-up of a closed incident (the
+	// latest run of the ID) and returns its result; Run then follows up,
+	// Concurrency at a time, each incident with filed action items and no
+	// follow-up of its run before counting (RunFollowUps). Nil reads the
+	// existing follow-ups only.
+	RunFollowUp func(ctx context.Context, incidentID string) (followup.Result, error)
+	// Warnings, when set, receives a line for each follow-up RunFollowUp
+	// could not run: that incident's items stay "not followed up".
+	Warnings io.Writer
 }
 
 // Query is the period and team a report covers.
@@ -74,7 +84,8 @@ type Timings struct {
 	// FollowUpsListed counts the completed follow-ups visibility returned;
 	// FollowUpsMatched those that were the newest of a counted incident's
 	// run.
-	FollowUpsListed, FollowUpsMatched int
+	// FollowUpsRun those RunFollowUp ran (with --follow-up).
+	FollowUpsListed, FollowUpsMatched, FollowUpsRun int
 }
 
 // Run lists the period's closed incidents, fetches their final snapshots,
@@ -109,6 +120,15 @@ func (f *Fetcher) Run(ctx context.Context, q Query) (Summary, Timings, error) {
 		return Summary{}, tm, err
 	}
 	ApplyFollowUps(incidents, fus)
+	if f.RunFollowUp != nil {
+		ran := f.RunFollowUps(ctx, incidents)
+		if err := ctx.Err(); err != nil {
+			return Summary{}, tm, fmt.Errorf("report: run follow-ups: %w", err)
+		}
+		fus = append(fus, ran...)
+		ApplyFollowUps(incidents, fus)
+		tm.FollowUpsRun = len(ran)
+	}
 	tm.FollowUps, tm.FollowUpsListed, tm.FollowUpsMatched = time.Since(start), listed, len(fus)
 
 	start = time.Now()
@@ -192,7 +212,7 @@ func (f *Fetcher) Fetch(ctx context.Context, execs []Execution, team string) ([]
 	results := make([]Incident, len(execs))
 	keep := make([]bool, len(execs))
 	var done atomic.Int64
-	stop := f.progress(len(execs), &done)
+	stop := f.progress("fetched", "incidents", len(execs), &done)
 	defer stop()
 
 	g, gctx := errgroup.WithContext(ctx)
@@ -311,9 +331,10 @@ func (f *Fetcher) converter() converter.DataConverter {
 	return f.DataConverter
 }
 
-// progress prints "fetched N of M" every ProgressEvery until the returned
-// stop is called; the last line follows stop when any was printed.
-func (f *Fetcher) progress(total int, done *atomic.Int64) (stop func()) {
+// progress prints "<verb> N of M <what>" every ProgressEvery until the
+// returned stop is called; the last line follows stop when any was
+// printed.
+func (f *Fetcher) progress(verb, what string, total int, done *atomic.Int64) (stop func()) {
 	if f.Progress == nil || total == 0 {
 		return func() {}
 	}
@@ -328,7 +349,7 @@ func (f *Fetcher) progress(total int, done *atomic.Int64) (stop func()) {
 	line := func() {
 		n := done.Load()
 		rate := float64(n) / max(time.Since(start).Seconds(), 1e-3)
-		fmt.Fprintf(f.Progress, "datasev report: fetched %d of %d incidents (%.0f/s)\n", n, total, rate)
+		fmt.Fprintf(f.Progress, "datasev report: %s %d of %d %s (%.0f/s)\n", verb, n, total, what, rate)
 		printed = true
 	}
 	wg.Add(1)

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -190,4 +191,66 @@ func (f *Fetcher) followUpResult(ctx context.Context, e Execution) (followup.Res
 		return followup.Result{}, fmt.Errorf("report: follow-up %s (run %s): decode the result: %w", e.WorkflowID, e.RunID, err)
 	}
 	return res, nil
+}
+
+// RunFollowUps runs RunFollowUp, Concurrency at a time and with a progress
+// line, once for each incident ID with a run that has filed action items
+// and no follow-up (FollowedUp false), and returns the results. A
+// follow-up reads the latest run of its ID, so an earlier run whose ID has
+// recurred since stays not followed up: ApplyFollowUps matches each result
+// to its own run only. A follow-up that fails is written to Warnings and
+// leaves its incident not followed up; the others still count.
+func (f *Fetcher) RunFollowUps(ctx context.Context, incidents []Incident) []FollowUp {
+	var ids []string
+	seen := map[string]bool{}
+	for _, in := range incidents {
+		if in.ActionItemsFiled > 0 && !in.FollowedUp && !seen[in.ID] {
+			seen[in.ID] = true
+			ids = append(ids, in.ID)
+		}
+	}
+	slices.Sort(ids)
+	if len(ids) == 0 {
+		return nil
+	}
+	n := f.Concurrency
+	if n <= 0 {
+		n = DefaultConcurrency
+	}
+	var (
+		mu    sync.Mutex
+		found []FollowUp
+		done  atomic.Int64
+		wg    sync.WaitGroup
+	)
+	stop := f.progress("followed up", "incidents", len(ids), &done)
+	sem := make(chan struct{}, n)
+	for _, id := range ids {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done(); done.Add(1) }()
+			res, err := f.RunFollowUp(ctx, id)
+			if err != nil {
+				if f.Warnings != nil && ctx.Err() == nil {
+					mu.Lock()
+					fmt.Fprintf(f.Warnings, "datasev report: %s: its action items stay not followed up: %v\n", id, err)
+					mu.Unlock()
+				}
+				return
+			}
+			mu.Lock()
+			found = append(found, FollowUp{ClosedAt: time.Now(), Result: res})
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	stop()
+	return found
 }
