@@ -1,9 +1,15 @@
 package report_test
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
 	"math/rand/v2"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -110,5 +116,47 @@ func TestFollowUpListQuery(t *testing.T) {
 	q := report.FollowUpListQuery(report.Query{Since: t0, Until: until})
 	if want := "WorkflowType = 'ActionItemFollowUp' AND ExecutionStatus = 'Completed' AND CloseTime >= '2026-08-31T23:00:00Z'"; q != want {
 		t.Errorf("query %s, want %s", q, want)
+	}
+}
+
+// RunFollowUps runs one follow-up per incident ID with filed items and no
+// follow-up, never one for an incident already followed up or with nothing
+// filed; a failed one is warned about and leaves its incident not followed
+// up; a result is counted only for the run it is of.
+func TestRunFollowUps(t *testing.T) {
+	h := func(n int) time.Time { return t0.Add(time.Duration(n) * time.Hour) }
+	in := []report.Incident{
+		{ID: "a", TriggeredAt: h(0), ActionItems: 2, ActionItemsFiled: 2},  // earlier run of a
+		{ID: "a", TriggeredAt: h(48), ActionItems: 1, ActionItemsFiled: 1}, // a's latest run
+		{ID: "b", TriggeredAt: h(1), ActionItems: 1, ActionItemsFiled: 1, FollowedUp: true, ActionItemsDone: 1},
+		{ID: "c", TriggeredAt: h(2), ActionItems: 1},
+		{ID: "d", TriggeredAt: h(3), ActionItems: 1, ActionItemsFiled: 1},
+	}
+	var mu sync.Mutex
+	calls := map[string]int{}
+	var warn bytes.Buffer
+	f := &report.Fetcher{Concurrency: 2, Warnings: &warn, RunFollowUp: func(_ context.Context, id string) (followup.Result, error) {
+		mu.Lock()
+		calls[id]++
+		mu.Unlock()
+		switch id {
+		case "a": // a follow-up reads the latest run
+			return fu("a", h(48), h(50), workflows.ItemDone).Result, nil
+		case "d":
+			return followup.Result{}, errors.New("GitHub answered 502")
+		}
+		return followup.Result{}, fmt.Errorf("unexpected follow-up of %s", id)
+	}}
+	ran := f.RunFollowUps(t.Context(), in)
+	if want := map[string]int{"a": 1, "d": 1}; !maps.Equal(calls, want) {
+		t.Errorf("follow-ups run %v, want %v", calls, want)
+	}
+	if len(ran) != 1 || !strings.Contains(warn.String(), "d: its action items stay not followed up: GitHub answered 502") {
+		t.Errorf("ran %d (want 1), warnings %q", len(ran), warn.String())
+	}
+	report.ApplyFollowUps(in, ran)
+	s := report.Aggregate(in, t0, until, "")
+	if want := (report.ActionItems{Total: 6, Filed: 5, Unfiled: 1, Done: 2, NotFollowedUp: 3, IncidentsNotFollowedUp: 2}); s.ActionItems != want {
+		t.Errorf("action items %+v, want %+v", s.ActionItems, want)
 	}
 }
