@@ -8,7 +8,7 @@ import (
 	"go.temporal.io/sdk/interceptor"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/datasev/datasev/starter/report"
+	"github.com/datasev/datasev/activities/lifecycle/record"
 	"github.com/datasev/datasev/workflows"
 )
 
@@ -88,7 +88,7 @@ func newIncidentMetrics(reg prometheus.Registerer) (*incidentMetrics, error) {
 		m.mitigate.WithLabelValues(string(s))
 		m.resolve.WithLabelValues(string(s))
 	}
-	for _, o := range report.ApprovalOutcomes {
+	for _, o := range record.ApprovalOutcomes {
 		m.approvals.WithLabelValues(o)
 	}
 	m.actionItems.WithLabelValues("true")
@@ -96,10 +96,10 @@ func newIncidentMetrics(reg prometheus.Registerer) (*incidentMetrics, error) {
 	return m, nil
 }
 
-// observe counts one closed incident, through report.Of: the same facts
+// observe counts one closed incident, through record.Of: the same facts
 // `datasev report` adds up.
 func (m *incidentMetrics) observe(s workflows.Snapshot) {
-	in := report.Of(s)
+	in := record.Of(s)
 	sev := string(in.Severity)
 	if !in.Severity.Valid() {
 		sev = "unknown"
@@ -114,7 +114,7 @@ func (m *incidentMetrics) observe(s workflows.Snapshot) {
 			h.v.WithLabelValues(sev).Observe(h.d.Seconds())
 		}
 	}
-	for _, o := range report.ApprovalOutcomes {
+	for _, o := range record.ApprovalOutcomes {
 		if n := in.Approvals[o]; n > 0 {
 			m.approvals.WithLabelValues(o).Add(float64(n))
 		}
